@@ -1,0 +1,1 @@
+//! Generate, start, stop and inspect local CometBFT networks.

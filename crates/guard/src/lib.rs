@@ -1,0 +1,1 @@
+//! Double-sign rules as pure functions and the durable sign-state store.

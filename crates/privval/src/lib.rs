@@ -1,0 +1,1 @@
+//! CometBFT privval wire protocol: messages per CometBFT line, framing, sign bytes.
