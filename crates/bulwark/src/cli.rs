@@ -1,0 +1,38 @@
+//! Command-line definitions.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Version and the git commit the binary was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BULWARK_GIT_COMMIT"), ")");
+
+/// Run Proof-of-Stake validator infrastructure safely.
+#[derive(Debug, Parser)]
+#[command(name = "bulwark", version = VERSION, propagate_version = true)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `info` or `bulwark=debug`.
+    #[arg(long, global = true, env = "BULWARK_LOG", default_value = "warn")]
+    pub log_level: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Bulwark's parts.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// A real local CometBFT network for demos, tests and drills.
+    #[command(subcommand)]
+    Devnet(crate::cmd::devnet::DevnetCommand),
+}

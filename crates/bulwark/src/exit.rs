@@ -1,0 +1,27 @@
+//! Exit codes: 0 ok, 1 failure, 2 usage or configuration error.
+
+/// Success.
+pub const OK: i32 = 0;
+/// Something failed at run time.
+pub const FAILURE: i32 = 1;
+/// The command line or configuration is wrong (clap also exits with 2).
+pub const USAGE: i32 = 2;
+
+/// A usage or configuration error raised by the binary itself.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code for an error.
+pub fn code_for(e: &anyhow::Error) -> i32 {
+    let usage = e.chain().any(|c| {
+        c.downcast_ref::<UsageError>().is_some()
+            || c.downcast_ref::<devnet::DevnetError>()
+                .is_some_and(devnet::DevnetError::is_usage)
+    });
+    if usage {
+        USAGE
+    } else {
+        FAILURE
+    }
+}

@@ -1,0 +1,176 @@
+//! Finding the CometBFT node binary for a release line.
+//!
+//! `scripts/install-deps` installs each pinned version into
+//! `<cache>/cometbft/<version>/cometbft`, where `<cache>` is `$BULWARK_CACHE_DIR`, or
+//! `$XDG_CACHE_HOME/bulwark`, or `~/.cache/bulwark`. `BULWARK_COMETBFT_DIR` overrides
+//! `<cache>/cometbft`.
+
+use crate::error::{DevnetError, Result};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// A CometBFT release line the devnet can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Line {
+    /// v0.38.x, the line most chains run.
+    #[serde(rename = "v0.38")]
+    V0_38,
+    /// v1.0.x.
+    #[serde(rename = "v1.0")]
+    V1_0,
+    /// v0.40.x.
+    #[serde(rename = "v0.40")]
+    V0_40,
+}
+
+impl Line {
+    /// Every line, in the order they are preferred.
+    pub const ALL: [Line; 3] = [Line::V0_38, Line::V1_0, Line::V0_40];
+
+    /// The version prefix of this line, e.g. `v0.38`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Line::V0_38 => "v0.38",
+            Line::V1_0 => "v1.0",
+            Line::V0_40 => "v0.40",
+        }
+    }
+}
+
+impl fmt::Display for Line {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Line {
+    type Err = DevnetError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let t = s.trim();
+        let t = t.strip_prefix('v').unwrap_or(t);
+        Line::ALL
+            .into_iter()
+            .find(|l| {
+                let p = &l.as_str()[1..];
+                t == p || t.strip_prefix(p).is_some_and(|rest| rest.starts_with('.'))
+            })
+            .ok_or_else(|| DevnetError::UnknownLine {
+                requested: s.to_string(),
+                supported: Line::ALL.map(Line::as_str).join(", "),
+            })
+    }
+}
+
+/// An installed CometBFT binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binary {
+    /// The line it belongs to.
+    pub line: Line,
+    /// Its full version, e.g. `v0.38.26`.
+    pub version: String,
+    /// Path of the executable.
+    pub path: PathBuf,
+}
+
+/// The directory holding one sub-directory per installed CometBFT version.
+pub fn install_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("BULWARK_COMETBFT_DIR") {
+        return PathBuf::from(d);
+    }
+    cache_dir().join("cometbft")
+}
+
+/// Bulwark's cache directory (outside any checkout, shared by clones and CI runs).
+pub fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("BULWARK_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return PathBuf::from(d).join("bulwark");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+    PathBuf::from(home).join(".cache").join("bulwark")
+}
+
+/// Find the newest installed binary of `line` under `dir`.
+pub fn find(line: Line, dir: &Path) -> Result<Binary> {
+    let missing = || DevnetError::MissingBinary {
+        line: line.to_string(),
+        dir: dir.to_path_buf(),
+    };
+    let entries = std::fs::read_dir(dir).map_err(|_| missing())?;
+    let mut best: Option<(Vec<u64>, String, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(key) = version_key(&name, line) else {
+            continue;
+        };
+        let exe = entry.path().join("cometbft");
+        if !exe.is_file() {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(k, _, _)| key > *k) {
+            best = Some((key, name, exe));
+        }
+    }
+    let (_, version, path) = best.ok_or_else(missing)?;
+    Ok(Binary {
+        line,
+        version,
+        path,
+    })
+}
+
+/// `v0.38.26` -> `[0, 38, 26]` when it belongs to `line`; pre-releases are skipped.
+fn version_key(name: &str, line: Line) -> Option<Vec<u64>> {
+    let rest = name.strip_prefix(line.as_str())?.strip_prefix('.')?;
+    let patch: u64 = rest.parse().ok()?;
+    let mut key: Vec<u64> = line.as_str()[1..]
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    key.push(patch);
+    Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lines_and_versions() {
+        assert_eq!("v0.38".parse::<Line>().unwrap(), Line::V0_38);
+        assert_eq!("0.38".parse::<Line>().unwrap(), Line::V0_38);
+        assert_eq!("v0.38.26".parse::<Line>().unwrap(), Line::V0_38);
+        assert_eq!("v1.0".parse::<Line>().unwrap(), Line::V1_0);
+        assert_eq!("v1.0.1".parse::<Line>().unwrap(), Line::V1_0);
+        assert_eq!("v0.40".parse::<Line>().unwrap(), Line::V0_40);
+    }
+
+    #[test]
+    fn unknown_line_lists_supported_ones() {
+        let err = "v0.99".parse::<Line>().unwrap_err().to_string();
+        assert!(err.contains("v0.99"), "{err}");
+        assert!(err.contains("v0.38, v1.0, v0.40"), "{err}");
+        assert!("v0.3".parse::<Line>().is_err());
+        assert!("v1.01".parse::<Line>().is_err());
+    }
+
+    #[test]
+    fn finds_newest_patch_of_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        for v in ["v0.38.9", "v0.38.26", "v0.38.3", "v1.0.1", "v0.38.27-rc1"] {
+            let d = dir.path().join(v);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("cometbft"), b"").unwrap();
+        }
+        let b = find(Line::V0_38, dir.path()).unwrap();
+        assert_eq!(b.version, "v0.38.26");
+        assert_eq!(b.path, dir.path().join("v0.38.26/cometbft"));
+        let err = find(Line::V0_40, dir.path()).unwrap_err().to_string();
+        assert!(err.contains("scripts/install-deps"), "{err}");
+    }
+}

@@ -1,0 +1,196 @@
+//! `devnet.json`: what a devnet is made of. Written once by `up`, read by every command.
+
+use crate::cometbft::Line;
+use crate::error::{DevnetError, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// File name of the manifest inside the devnet directory.
+pub const MANIFEST: &str = "devnet.json";
+const FORMAT: u32 = 1;
+
+/// What a node does in the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A validator's signing node.
+    Validator,
+    /// The operator validator's backup node: a full node ready to take over signing.
+    Backup,
+    /// A sentry that shields the operator's validator nodes from the network.
+    Sentry,
+}
+
+/// Where the operator validator (`val0`) gets its signatures from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignerMode {
+    /// The primary node signs with its own key file; the backup does not sign.
+    File,
+    /// Both val0 nodes listen on `priv_validator_laddr` for a remote signer, and neither
+    /// holds the validator key.
+    Remote,
+}
+
+/// One validator in genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validator {
+    /// Name, e.g. `val0`.
+    pub name: String,
+    /// Consensus address, upper-case hex.
+    pub address: String,
+    /// Ed25519 public key, base64.
+    pub pub_key: String,
+    /// Voting power.
+    pub power: u64,
+}
+
+/// One CometBFT node process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Node {
+    /// Name, e.g. `val0`, `val0-backup`, `sentry0`, `val1`.
+    pub name: String,
+    /// What it does.
+    pub role: Role,
+    /// The validator whose key it signs (or would sign) with, if any.
+    pub validator: Option<String>,
+    /// CometBFT home, relative to the devnet directory.
+    pub home: PathBuf,
+    /// P2P node ID.
+    pub node_id: String,
+    /// P2P listen port on 127.0.0.1.
+    pub p2p_port: u16,
+    /// RPC listen port on 127.0.0.1.
+    pub rpc_port: u16,
+    /// CometBFT Prometheus metrics port on 127.0.0.1.
+    pub metrics_port: u16,
+    /// Port the node listens on for a remote signer (`priv_validator_laddr`), val0 nodes only.
+    pub signer_port: Option<u16>,
+}
+
+impl Node {
+    /// `http://127.0.0.1:<rpc_port>`.
+    pub fn rpc_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.rpc_port)
+    }
+
+    /// `<node_id>@127.0.0.1:<p2p_port>`.
+    pub fn p2p_address(&self) -> String {
+        format!("{}@127.0.0.1:{}", self.node_id, self.p2p_port)
+    }
+
+    /// `tcp://127.0.0.1:<signer_port>`, for val0 nodes.
+    pub fn signer_laddr(&self) -> Option<String> {
+        self.signer_port.map(|p| format!("tcp://127.0.0.1:{p}"))
+    }
+}
+
+/// The whole devnet description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Manifest format version.
+    pub format: u32,
+    /// Chain ID.
+    pub chain_id: String,
+    /// CometBFT line.
+    pub line: Line,
+    /// Exact CometBFT version the devnet was created with.
+    pub cometbft_version: String,
+    /// Where val0's signatures come from.
+    pub signer: SignerMode,
+    /// Genesis validators.
+    pub validators: Vec<Validator>,
+    /// Every node, in start order.
+    pub nodes: Vec<Node>,
+}
+
+impl Manifest {
+    /// A new manifest (format set to the current one).
+    pub fn new(
+        chain_id: String,
+        line: Line,
+        cometbft_version: String,
+        signer: SignerMode,
+    ) -> Self {
+        Self {
+            format: FORMAT,
+            chain_id,
+            line,
+            cometbft_version,
+            signer,
+            validators: Vec::new(),
+            nodes: Vec::new(),
+        }
+    }
+
+    /// Read `dir/devnet.json`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(if dir_has_entries(dir) {
+                    DevnetError::NotADevnet {
+                        dir: dir.to_path_buf(),
+                    }
+                } else {
+                    DevnetError::NoDevnet {
+                        dir: dir.to_path_buf(),
+                    }
+                });
+            }
+            Err(e) => return Err(DevnetError::io(path, e)),
+        };
+        let m: Manifest = serde_json::from_str(&text).map_err(|e| DevnetError::BadManifest {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if m.format != FORMAT {
+            return Err(DevnetError::BadManifest {
+                path,
+                reason: format!("format {} is not the supported format {FORMAT}", m.format),
+            });
+        }
+        Ok(m)
+    }
+
+    /// Write `dir/devnet.json`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST);
+        let text = serde_json::to_string_pretty(self).expect("manifest serializes");
+        std::fs::write(&path, text + "\n").map_err(|e| DevnetError::io(path, e))
+    }
+
+    /// The node called `name`.
+    pub fn node(&self, name: &str) -> Result<&Node> {
+        self.nodes
+            .iter()
+            .find(|n| n.name == name)
+            .ok_or_else(|| DevnetError::UnknownNode {
+                name: name.to_string(),
+                known: self
+                    .nodes
+                    .iter()
+                    .map(|n| n.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// The validator whose consensus address is `address` (hex, any case).
+    pub fn validator_by_address(&self, address: &str) -> Option<&Validator> {
+        self.validators
+            .iter()
+            .find(|v| v.address.eq_ignore_ascii_case(address))
+    }
+}
+
+/// True when `dir` exists and holds at least one entry.
+pub fn dir_has_entries(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some())
+}
+
+/// Absolute form of `dir` (without requiring it to exist).
+pub fn absolute(dir: &Path) -> PathBuf {
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+}

@@ -1,0 +1,127 @@
+//! Node processes: started detached with a pid file and a log each, stopped by pid.
+
+use crate::error::{DevnetError, Result};
+use crate::manifest::Node;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::fs::OpenOptions;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Path of a node's pid file.
+pub fn pid_file(dir: &Path, node: &str) -> PathBuf {
+    dir.join("run").join(format!("{node}.pid"))
+}
+
+/// Path of a node's log file.
+pub fn log_file(dir: &Path, node: &str) -> PathBuf {
+    dir.join("logs").join(format!("{node}.log"))
+}
+
+/// Start `node` from `binary`, detached in its own process group, logging to its log file.
+pub fn start(dir: &Path, binary: &Path, node: &Node) -> Result<u32> {
+    let log_path = log_file(dir, &node.name);
+    for d in [dir.join("run"), dir.join("logs")] {
+        std::fs::create_dir_all(&d).map_err(|e| DevnetError::io(&d, e))?;
+    }
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| DevnetError::io(&log_path, e))?;
+    let err_log = log.try_clone().map_err(|e| DevnetError::io(&log_path, e))?;
+    let home = dir.join(&node.home);
+    let child = Command::new(binary)
+        .arg("start")
+        .arg("--home")
+        .arg(&home)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err_log)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| DevnetError::io(binary, e))?;
+    let pid = child.id();
+    let pid_path = pid_file(dir, &node.name);
+    std::fs::write(&pid_path, format!("{pid}\n")).map_err(|e| DevnetError::io(&pid_path, e))?;
+    Ok(pid)
+}
+
+/// The pid of `node` when it is running (pid file present and the process is this node's).
+pub fn running_pid(dir: &Path, node: &Node) -> Option<u32> {
+    let text = std::fs::read_to_string(pid_file(dir, &node.name)).ok()?;
+    let pid: u32 = text.trim().parse().ok()?;
+    let home = dir.join(&node.home);
+    is_our_process(pid, &home).then_some(pid)
+}
+
+/// Stop `node` if it runs: SIGTERM, then SIGKILL after `grace`. Removes the pid file.
+pub fn stop(dir: &Path, node: &Node, grace: Duration) -> Result<bool> {
+    let pid_path = pid_file(dir, &node.name);
+    let Some(pid) = running_pid(dir, node) else {
+        let _ = std::fs::remove_file(&pid_path);
+        return Ok(false);
+    };
+    signal_and_wait(pid, &dir.join(&node.home), grace);
+    let _ = std::fs::remove_file(&pid_path);
+    Ok(true)
+}
+
+/// Send `SIGKILL` to `node` at once (for failure drills).
+pub fn kill_now(dir: &Path, node: &Node) -> bool {
+    match running_pid(dir, node) {
+        Some(pid) => {
+            let _ = kill(to_pid(pid), Signal::SIGKILL);
+            true
+        }
+        None => false,
+    }
+}
+
+fn signal_and_wait(pid: u32, home: &Path, grace: Duration) {
+    let _ = kill(to_pid(pid), Signal::SIGTERM);
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if !is_our_process(pid, home) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = kill(to_pid(pid), Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline && is_our_process(pid, home) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// True when `pid` is alive (not a zombie) and was started with `home` on its command line.
+pub fn is_our_process(pid: u32, home: &Path) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state is the first field after the parenthesised command name.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    if matches!(state, Some("Z") | Some("X") | None) {
+        return false;
+    }
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let home = home.as_os_str().as_encoded_bytes();
+    cmdline.split(|b| *b == 0).any(|arg| arg == home)
+}
+
+/// The last `n` lines of a file (empty when it cannot be read).
+pub fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn to_pid(pid: u32) -> Pid {
+    Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX))
+}

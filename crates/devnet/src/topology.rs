@@ -1,0 +1,144 @@
+//! The shape of a devnet: which nodes exist, their roles, ports and peers.
+//!
+//! `val0` is the operator's validator and follows the sentry pattern: a primary node
+//! (`val0`) and a backup node (`val0-backup`), both reachable only through `sentry0`.
+//! The other validators (`val1`...) stand for the rest of the network and peer with each
+//! other and with the sentry.
+
+use crate::manifest::{Node, Role};
+use std::path::PathBuf;
+
+/// Ports each node takes from the devnet's block: p2p, rpc, metrics, signer.
+pub const PORTS_PER_NODE: u16 = 4;
+
+/// Name of the operator's validator.
+pub const OPERATOR: &str = "val0";
+/// Name of the operator's backup node.
+pub const BACKUP: &str = "val0-backup";
+/// Name of the sentry.
+pub const SENTRY: &str = "sentry0";
+
+/// Number of nodes for `validators` validators.
+pub fn node_count(validators: usize) -> usize {
+    validators + 2
+}
+
+/// Number of ports the devnet needs.
+pub fn port_count(validators: usize) -> u16 {
+    u16::try_from(node_count(validators)).unwrap_or(u16::MAX / PORTS_PER_NODE) * PORTS_PER_NODE
+}
+
+/// What a port at `offset` from the base is for, for error messages.
+pub fn port_purpose(validators: usize, offset: u16) -> String {
+    let names = node_names(validators);
+    let node = names
+        .get(usize::from(offset / PORTS_PER_NODE))
+        .map(|(n, _, _)| n.as_str())
+        .unwrap_or("?");
+    let what = ["p2p", "rpc", "metrics", "signer"][usize::from(offset % PORTS_PER_NODE)];
+    format!("{what} port of node {node}")
+}
+
+/// (name, role, validator) of every node, in start order.
+pub fn node_names(validators: usize) -> Vec<(String, Role, Option<String>)> {
+    let mut v = vec![
+        (OPERATOR.to_string(), Role::Validator, Some(OPERATOR.to_string())),
+        (BACKUP.to_string(), Role::Backup, Some(OPERATOR.to_string())),
+        (SENTRY.to_string(), Role::Sentry, None),
+    ];
+    for i in 1..validators {
+        let name = format!("val{i}");
+        v.push((name.clone(), Role::Validator, Some(name)));
+    }
+    v
+}
+
+/// Plan the nodes with ports from `base`; node IDs are filled in after key generation.
+pub fn plan(validators: usize, base: u16) -> Vec<Node> {
+    node_names(validators)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, role, validator))| {
+            let p = base + u16::try_from(i).expect("node count fits u16") * PORTS_PER_NODE;
+            let operator_node = validator.as_deref() == Some(OPERATOR);
+            Node {
+                home: PathBuf::from("nodes").join(&name),
+                name,
+                role,
+                validator,
+                node_id: String::new(),
+                p2p_port: p,
+                rpc_port: p + 1,
+                metrics_port: p + 2,
+                signer_port: operator_node.then_some(p + 3),
+            }
+        })
+        .collect()
+}
+
+/// Is this one of the operator's validator nodes (primary or backup)?
+pub fn is_operator_node(node: &Node) -> bool {
+    node.validator.as_deref() == Some(OPERATOR)
+}
+
+/// The peers `node` dials, and the peer IDs it must keep private.
+pub fn peers_of<'a>(node: &Node, all: &'a [Node]) -> (Vec<&'a Node>, Vec<&'a Node>) {
+    let operator: Vec<&Node> = all.iter().filter(|n| is_operator_node(n)).collect();
+    match node.role {
+        _ if is_operator_node(node) => (all.iter().filter(|n| n.role == Role::Sentry).collect(), vec![]),
+        Role::Sentry => (all.iter().filter(|n| n.name != node.name).collect(), operator),
+        _ => (
+            all.iter()
+                .filter(|n| n.name != node.name && !is_operator_node(n))
+                .collect(),
+            vec![],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_nodes_reach_only_the_sentry() {
+        let nodes = plan(4, 20_000);
+        let names: Vec<_> = nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, ["val0", "val0-backup", "sentry0", "val1", "val2", "val3"]);
+        for n in &nodes {
+            let (peers, private) = peers_of(n, &nodes);
+            let peer_names: Vec<_> = peers.iter().map(|p| p.name.as_str()).collect();
+            match n.name.as_str() {
+                "val0" | "val0-backup" => assert_eq!(peer_names, ["sentry0"]),
+                "sentry0" => {
+                    assert_eq!(peer_names, ["val0", "val0-backup", "val1", "val2", "val3"]);
+                    let p: Vec<_> = private.iter().map(|p| p.name.as_str()).collect();
+                    assert_eq!(p, ["val0", "val0-backup"]);
+                }
+                other => {
+                    assert!(!peer_names.contains(&"val0") && !peer_names.contains(&"val0-backup"));
+                    assert!(peer_names.contains(&"sentry0"));
+                    assert!(!peer_names.contains(&other));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ports_are_distinct_and_named() {
+        let nodes = plan(4, 20_000);
+        let mut ports: Vec<u16> = nodes
+            .iter()
+            .flat_map(|n| [n.p2p_port, n.rpc_port, n.metrics_port])
+            .chain(nodes.iter().filter_map(|n| n.signer_port))
+            .collect();
+        let count = ports.len();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), count);
+        assert!(ports.iter().all(|p| *p < 20_000 + port_count(4)));
+        assert_eq!(port_purpose(4, 5), "rpc port of node val0-backup");
+        assert_eq!(nodes[0].signer_port, Some(20_003));
+        assert_eq!(nodes[2].signer_port, None);
+    }
+}
