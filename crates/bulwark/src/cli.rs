@@ -3,7 +3,12 @@
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Version and the git commit the binary was built from.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BULWARK_GIT_COMMIT"), ")");
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("BULWARK_GIT_COMMIT"),
+    ")"
+);
 
 /// Run Proof-of-Stake validator infrastructure safely.
 #[derive(Debug, Parser)]

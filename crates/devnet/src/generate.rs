@@ -46,8 +46,14 @@ pub fn generate(dir: &Path, bin: &Binary, spec: &Spec) -> Result<Manifest> {
         spec.signer,
     );
     let keys = dir.join("keys");
-    for node in nodes.iter().filter(|n| n.role == crate::manifest::Role::Validator) {
-        let name = node.validator.clone().expect("validator nodes have a validator");
+    for node in nodes
+        .iter()
+        .filter(|n| n.role == crate::manifest::Role::Validator)
+    {
+        let name = node
+            .validator
+            .clone()
+            .expect("validator nodes have a validator");
         let key_file = dir.join(&node.home).join("config/priv_validator_key.json");
         let dest = keys.join(&name).join("priv_validator_key.json");
         create_dir(dest.parent().expect("has parent"))?;
@@ -73,7 +79,11 @@ pub fn generate(dir: &Path, bin: &Binary, spec: &Spec) -> Result<Manifest> {
 /// Point val0's nodes at their signature source. This is the one switch between val0
 /// signing with its key file on the primary node and a remote signer serving both nodes.
 pub fn set_signer_mode(dir: &Path, manifest: &mut Manifest, mode: SignerMode) -> Result<()> {
-    for node in manifest.nodes.iter().filter(|n| topology::is_operator_node(n)) {
+    for node in manifest
+        .nodes
+        .iter()
+        .filter(|n| topology::is_operator_node(n))
+    {
         let home = dir.join(&node.home);
         let laddr = match mode {
             SignerMode::Remote => node.signer_laddr().unwrap_or_default(),
@@ -94,7 +104,9 @@ pub fn set_signer_mode(dir: &Path, manifest: &mut Manifest, mode: SignerMode) ->
 
 /// Path of a validator's consensus key inside the devnet.
 pub fn key_path(dir: &Path, validator: &str) -> PathBuf {
-    dir.join("keys").join(validator).join("priv_validator_key.json")
+    dir.join("keys")
+        .join(validator)
+        .join("priv_validator_key.json")
 }
 
 fn install_key(dir: &Path, node: &Node) -> Result<()> {
@@ -130,7 +142,9 @@ fn read_validator(name: &str, key_file: &Path) -> Result<Validator> {
 
 fn make_genesis(dir: &Path, manifest: &Manifest, spec: &Spec) -> Result<String> {
     // Start from the genesis CometBFT itself wrote, so each line keeps its own params.
-    let base = dir.join(&manifest.nodes[0].home).join("config/genesis.json");
+    let base = dir
+        .join(&manifest.nodes[0].home)
+        .join("config/genesis.json");
     let text = std::fs::read_to_string(&base).map_err(|e| DevnetError::io(&base, e))?;
     let mut g: Value = serde_json::from_str(&text).map_err(|e| DevnetError::Command {
         command: format!("read {}", base.display()),
@@ -155,7 +169,8 @@ fn make_genesis(dir: &Path, manifest: &Manifest, spec: &Spec) -> Result<String> 
             Line::V0_38 => "abci",
             Line::V1_0 | Line::V0_40 => "feature",
         };
-        g["consensus_params"][section]["vote_extensions_enable_height"] = Value::from(h.to_string());
+        g["consensus_params"][section]["vote_extensions_enable_height"] =
+            Value::from(h.to_string());
     }
     Ok(serde_json::to_string_pretty(&g).expect("genesis serializes") + "\n")
 }
@@ -170,8 +185,10 @@ fn write_config(home: &Path, node: &Node, all: &[Node], spec: &Spec) -> Result<(
         doc["rpc"]["laddr"] = value(format!("tcp://127.0.0.1:{}", node.rpc_port));
         doc["p2p"]["laddr"] = value(format!("tcp://127.0.0.1:{}", node.p2p_port));
         doc["p2p"]["external_address"] = value(format!("127.0.0.1:{}", node.p2p_port));
-        doc["p2p"]["persistent_peers"] = value(join(peers.iter().map(|p| p.p2p_address()).collect()));
-        doc["p2p"]["private_peer_ids"] = value(join(private.iter().map(|p| p.node_id.clone()).collect()));
+        doc["p2p"]["persistent_peers"] =
+            value(join(peers.iter().map(|p| p.p2p_address()).collect()));
+        doc["p2p"]["private_peer_ids"] =
+            value(join(private.iter().map(|p| p.node_id.clone()).collect()));
         doc["p2p"]["pex"] = value(!topology::is_operator_node(node));
         doc["p2p"]["addr_book_strict"] = value(false);
         doc["p2p"]["allow_duplicate_ip"] = value(true);
@@ -186,10 +203,12 @@ fn write_config(home: &Path, node: &Node, all: &[Node], spec: &Spec) -> Result<(
 fn edit_config(home: &Path, f: impl FnOnce(&mut DocumentMut)) -> Result<()> {
     let path = home.join("config/config.toml");
     let text = std::fs::read_to_string(&path).map_err(|e| DevnetError::io(&path, e))?;
-    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| DevnetError::Command {
-        command: format!("parse {}", path.display()),
-        output: e.to_string(),
-    })?;
+    let mut doc: DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| DevnetError::Command {
+                command: format!("parse {}", path.display()),
+                output: e.to_string(),
+            })?;
     f(&mut doc);
     write(&path, doc.to_string().as_bytes())
 }

@@ -55,7 +55,9 @@ pub async fn load(dir: &Path, opts: &LoadOptions) -> Result<LoadReport> {
         )));
     }
     if opts.duration.is_zero() {
-        return Err(DevnetError::InvalidOption("--duration must be more than 0".into()));
+        return Err(DevnetError::InvalidOption(
+            "--duration must be more than 0".into(),
+        ));
     }
     let dir = manifest::absolute(dir);
     let m = Manifest::load(&dir)?;
@@ -66,9 +68,11 @@ pub async fn load(dir: &Path, opts: &LoadOptions) -> Result<LoadReport> {
         .filter(|n| crate::process::running_pid(&dir, n).is_some())
         .map(|n| Rpc::new(n.rpc_url(), Duration::from_secs(5)))
         .collect();
-    let first = targets.first().ok_or_else(|| DevnetError::InvalidOption(
-        "no node of this devnet is running; start it with `bulwark devnet up`".into(),
-    ))?;
+    let first = targets.first().ok_or_else(|| {
+        DevnetError::InvalidOption(
+            "no node of this devnet is running; start it with `bulwark devnet up`".into(),
+        )
+    })?;
     let size_before = first.kvstore_size().await?;
 
     let total = u64::from(opts.tps) * opts.duration.as_millis() as u64 / 1000;
@@ -81,11 +85,18 @@ pub async fn load(dir: &Path, opts: &LoadOptions) -> Result<LoadReport> {
     let mut handles = Vec::new();
     for i in 0..total {
         ticker.tick().await;
-        let permit = slots.clone().acquire_owned().await.expect("semaphore stays open");
+        let permit = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore stays open");
         let rpc = targets[(i as usize) % targets.len()].clone();
         let counters = counters.clone();
         let bar = bar.clone();
-        let tx = format!("load-{run_id:08x}-{i}={:016x}", rand::thread_rng().gen::<u64>());
+        let tx = format!(
+            "load-{run_id:08x}-{i}={:016x}",
+            rand::thread_rng().gen::<u64>()
+        );
         handles.push(tokio::spawn(async move {
             let _permit = permit;
             let outcome = rpc.broadcast_tx_sync(tx.as_bytes()).await;

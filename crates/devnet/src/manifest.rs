@@ -106,12 +106,7 @@ pub struct Manifest {
 
 impl Manifest {
     /// A new manifest (format set to the current one).
-    pub fn new(
-        chain_id: String,
-        line: Line,
-        cometbft_version: String,
-        signer: SignerMode,
-    ) -> Self {
+    pub fn new(chain_id: String, line: Line, cometbft_version: String, signer: SignerMode) -> Self {
         Self {
             format: FORMAT,
             chain_id,

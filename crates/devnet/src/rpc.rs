@@ -105,7 +105,9 @@ impl Rpc {
             None => "commit".to_string(),
         };
         let r: Value = self.get(&path).await?;
-        let c = r.pointer("/signed_header/commit").ok_or_else(|| self.bad(&path, "no signed_header.commit"))?;
+        let c = r
+            .pointer("/signed_header/commit")
+            .ok_or_else(|| self.bad(&path, "no signed_header.commit"))?;
         let height = match c.get("height") {
             Some(Value::String(s)) => self.number(&path, s)?,
             _ => return Err(self.bad(&path, "no commit height")),
@@ -116,7 +118,10 @@ impl Rpc {
             .ok_or_else(|| self.bad(&path, "no signatures"))?
             .iter()
             .map(|s| {
-                let addr = s.get("validator_address").and_then(Value::as_str).unwrap_or("");
+                let addr = s
+                    .get("validator_address")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 let flag = s.get("block_id_flag").and_then(Value::as_u64).unwrap_or(0);
                 (addr.to_string(), u8::try_from(flag).unwrap_or(0))
             })
@@ -136,7 +141,8 @@ impl Rpc {
     /// Number of keys in the kvstore app.
     pub async fn kvstore_size(&self) -> Result<u64> {
         let data = self.abci_info_data().await?;
-        let v: Value = serde_json::from_str(&data).map_err(|_| self.bad("abci_info", "data is not JSON"))?;
+        let v: Value =
+            serde_json::from_str(&data).map_err(|_| self.bad("abci_info", "data is not JSON"))?;
         v.get("size")
             .and_then(Value::as_u64)
             .ok_or_else(|| self.bad("abci_info", "data has no size"))
@@ -153,7 +159,9 @@ impl Rpc {
         let url = format!("{}/", self.base);
         let resp = self.http.post(&url).json(&body).send().await;
         let v: Value = self.decode(&url, resp).await?;
-        Ok(v.get("code").and_then(Value::as_u64).map_or(0, |c| u32::try_from(c).unwrap_or(u32::MAX)))
+        Ok(v.get("code")
+            .and_then(Value::as_u64)
+            .map_or(0, |c| u32::try_from(c).unwrap_or(u32::MAX)))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -172,16 +180,23 @@ impl Rpc {
             reason,
         };
         let resp = resp.map_err(|e| fail(describe(&e)))?;
-        let v: Value = resp.json().await.map_err(|e| fail(format!("not JSON: {e}")))?;
+        let v: Value = resp
+            .json()
+            .await
+            .map_err(|e| fail(format!("not JSON: {e}")))?;
         if let Some(err) = v.get("error") {
             return Err(fail(format!("node returned error {err}")));
         }
-        let result = v.get("result").cloned().ok_or_else(|| fail("no result".into()))?;
+        let result = v
+            .get("result")
+            .cloned()
+            .ok_or_else(|| fail("no result".into()))?;
         serde_json::from_value(result).map_err(|e| fail(format!("unexpected result: {e}")))
     }
 
     fn number(&self, path: &str, s: &str) -> Result<u64> {
-        s.parse().map_err(|_| self.bad(path, &format!("{s:?} is not a number")))
+        s.parse()
+            .map_err(|_| self.bad(path, &format!("{s:?} is not a number")))
     }
 
     fn bad(&self, path: &str, reason: &str) -> DevnetError {

@@ -157,7 +157,11 @@ async fn node_status(dir: &Path, m: &Manifest, node: &Node) -> NodeStatus {
             // The canonical commit of block H is stored with block H+1; the latest one a
             // node has is a commit of its own, holding only the votes it had seen.
             if st.height >= 2 {
-                s.last_commit = rpc.commit(Some(st.height - 1)).await.ok().map(|c| signers(m, &c));
+                s.last_commit = rpc
+                    .commit(Some(st.height - 1))
+                    .await
+                    .ok()
+                    .map(|c| signers(m, &c));
             }
         }
         Err(e) => s.error = Some(e.to_string()),
@@ -171,7 +175,11 @@ async fn node_status(dir: &Path, m: &Manifest, node: &Node) -> NodeStatus {
 /// address, so slots are matched by position.
 pub fn signers(m: &Manifest, c: &Commit) -> CommitSigners {
     let mut set: Vec<_> = m.validators.iter().collect();
-    set.sort_by(|a, b| b.power.cmp(&a.power).then_with(|| a.address.cmp(&b.address)));
+    set.sort_by(|a, b| {
+        b.power
+            .cmp(&a.power)
+            .then_with(|| a.address.cmp(&b.address))
+    });
     let mut out = CommitSigners {
         height: c.height,
         signed: vec![],

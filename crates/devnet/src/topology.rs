@@ -42,7 +42,11 @@ pub fn port_purpose(validators: usize, offset: u16) -> String {
 /// (name, role, validator) of every node, in start order.
 pub fn node_names(validators: usize) -> Vec<(String, Role, Option<String>)> {
     let mut v = vec![
-        (OPERATOR.to_string(), Role::Validator, Some(OPERATOR.to_string())),
+        (
+            OPERATOR.to_string(),
+            Role::Validator,
+            Some(OPERATOR.to_string()),
+        ),
         (BACKUP.to_string(), Role::Backup, Some(OPERATOR.to_string())),
         (SENTRY.to_string(), Role::Sentry, None),
     ];
@@ -85,8 +89,14 @@ pub fn is_operator_node(node: &Node) -> bool {
 pub fn peers_of<'a>(node: &Node, all: &'a [Node]) -> (Vec<&'a Node>, Vec<&'a Node>) {
     let operator: Vec<&Node> = all.iter().filter(|n| is_operator_node(n)).collect();
     match node.role {
-        _ if is_operator_node(node) => (all.iter().filter(|n| n.role == Role::Sentry).collect(), vec![]),
-        Role::Sentry => (all.iter().filter(|n| n.name != node.name).collect(), operator),
+        _ if is_operator_node(node) => (
+            all.iter().filter(|n| n.role == Role::Sentry).collect(),
+            vec![],
+        ),
+        Role::Sentry => (
+            all.iter().filter(|n| n.name != node.name).collect(),
+            operator,
+        ),
         _ => (
             all.iter()
                 .filter(|n| n.name != node.name && !is_operator_node(n))
@@ -104,7 +114,10 @@ mod tests {
     fn operator_nodes_reach_only_the_sentry() {
         let nodes = plan(4, 20_000);
         let names: Vec<_> = nodes.iter().map(|n| n.name.as_str()).collect();
-        assert_eq!(names, ["val0", "val0-backup", "sentry0", "val1", "val2", "val3"]);
+        assert_eq!(
+            names,
+            ["val0", "val0-backup", "sentry0", "val1", "val2", "val3"]
+        );
         for n in &nodes {
             let (peers, private) = peers_of(n, &nodes);
             let peer_names: Vec<_> = peers.iter().map(|p| p.name.as_str()).collect();

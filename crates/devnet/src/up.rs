@@ -81,9 +81,9 @@ pub async fn up(opts: &UpOptions) -> Result<UpReport> {
 
     let mut started = Vec::new();
     let deadline = Instant::now() + opts.ready_timeout;
-    let before = best_height(&manifest.nodes).await;
     let mut result = start_and_wait(&dir, &bin, &to_start, deadline, &mut started).await;
     if result.is_ok() && !started.is_empty() {
+        let before = best_height(&manifest.nodes).await;
         result = wait_for_block(&manifest.nodes, before, deadline).await;
     }
     if let Err(e) = result {
@@ -126,7 +126,9 @@ pub fn destroy(dir: &Path) -> Result<()> {
 /// The installed binary the devnet runs: its exact version when installed, else the
 /// newest patch of its line.
 pub fn binary_for(manifest: &Manifest, cometbft_dir: &Path) -> Result<Binary> {
-    let exact = cometbft_dir.join(&manifest.cometbft_version).join("cometbft");
+    let exact = cometbft_dir
+        .join(&manifest.cometbft_version)
+        .join("cometbft");
     if exact.is_file() {
         return Ok(Binary {
             line: manifest.line,
@@ -295,7 +297,10 @@ async fn wait_ready(dir: &Path, node: &Node, pid: u32, deadline: Instant) -> Res
             return Ok(());
         }
         if Instant::now() >= deadline {
-            return Err(fail(format!("its RPC at {} did not answer in time", node.rpc_url())));
+            return Err(fail(format!(
+                "its RPC at {} did not answer in time",
+                node.rpc_url()
+            )));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -112,7 +112,11 @@ pub fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
         DevnetCommand::Up(a) => up(a),
         DevnetCommand::Down(a) => {
             let stopped = devnet::down(&a.dir)?;
-            eprintln!("stopped {} node(s); data kept in {}", stopped.len(), a.dir.display());
+            eprintln!(
+                "stopped {} node(s); data kept in {}",
+                stopped.len(),
+                a.dir.display()
+            );
             Ok(())
         }
         DevnetCommand::Destroy(a) => {
@@ -156,7 +160,11 @@ fn up(a: UpArgs) -> anyhow::Result<()> {
             "status": status,
         }));
     }
-    let verb = if report.created { "created and started" } else { "started" };
+    let verb = if report.created {
+        "created and started"
+    } else {
+        "started"
+    };
     if report.started.is_empty() {
         eprintln!("devnet already running");
     } else {
@@ -241,7 +249,9 @@ fn follow(path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
         if len > pos {
             file.seek(SeekFrom::Start(pos))?;
             buf.clear();
-            Read::by_ref(&mut file).take(len - pos).read_to_end(&mut buf)?;
+            Read::by_ref(&mut file)
+                .take(len - pos)
+                .read_to_end(&mut buf)?;
             pos += buf.len() as u64;
             out.write_all(&buf)?;
             out.flush()?;

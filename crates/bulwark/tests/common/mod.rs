@@ -1,0 +1,161 @@
+//! Helpers for end-to-end tests that run the real `bulwark` binary against real CometBFT.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The `bulwark` binary under test.
+pub fn bulwark() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bulwark"));
+    c.env_remove("BULWARK_DEVNET_DIR");
+    c
+}
+
+/// Run `bulwark` with `args` and return its output.
+pub fn run(args: &[&str]) -> Output {
+    bulwark().args(args).output().expect("bulwark runs")
+}
+
+/// Stdout and stderr of an output, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Assert success and parse stdout as JSON.
+pub fn json(o: &Output) -> Value {
+    assert!(o.status.success(), "{}", text(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(o)))
+}
+
+/// A devnet in a temp directory, destroyed (processes stopped) when dropped.
+pub struct Devnet {
+    pub tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+}
+
+impl Devnet {
+    /// A devnet directory that does not exist yet.
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("devnet");
+        Self { tmp, dir }
+    }
+
+    pub fn dir_str(&self) -> &str {
+        self.dir.to_str().expect("utf-8 path")
+    }
+
+    /// `bulwark devnet VERB --dir DIR ARGS...`
+    pub fn cmd(&self, verb: &str, args: &[&str]) -> Output {
+        let mut all = vec!["devnet", verb, "--dir", self.dir_str()];
+        all.extend_from_slice(args);
+        run(&all)
+    }
+
+    /// `up` with `args`; panics on failure.
+    pub fn up(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        json(&self.cmd("up", &all))
+    }
+
+    pub fn status(&self) -> Value {
+        json(&self.cmd("status", &["--json"]))
+    }
+
+    /// Poll `status` until `pred` holds, or panic at the deadline with the last status.
+    pub fn wait_status(&self, what: &str, limit: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            let s = self.status();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; last status:\n{s:#}");
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.cmd("down", &[]);
+    }
+}
+
+/// Highest height any node reports.
+pub fn best_height(status: &Value) -> u64 {
+    nodes(status)
+        .iter()
+        .filter_map(|n| n["height"].as_u64())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The nodes of a status.
+pub fn nodes(status: &Value) -> Vec<Value> {
+    status["nodes"].as_array().cloned().unwrap_or_default()
+}
+
+/// The node called `name`.
+pub fn node(status: &Value, name: &str) -> Value {
+    nodes(status)
+        .into_iter()
+        .find(|n| n["name"] == name)
+        .unwrap_or_else(|| panic!("no node {name} in {status:#}"))
+}
+
+/// Pids of processes whose command line mentions `path`.
+pub fn processes_under(path: &Path) -> Vec<u32> {
+    let needle = path.to_string_lossy().into_owned();
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'));
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            !zombie && String::from_utf8_lossy(&cmd).contains(&needle)
+        })
+        .collect()
+}
+
+/// Plain HTTP GET of a CometBFT RPC path; returns the `result` object.
+pub fn rpc_get(base: &str, path: &str) -> Value {
+    let addr = base.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET /{path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {resp}"));
+    v["result"].clone()
+}
+
+/// kvstore size over RPC (`/abci_info` data is `{"size":N}`).
+pub fn kvstore_size(rpc_url: &str) -> u64 {
+    let info = rpc_get(rpc_url, "abci_info");
+    let data = info["response"]["data"].as_str().unwrap_or("{}");
+    let v: Value = serde_json::from_str(data).unwrap_or_default();
+    v["size"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no size in abci_info: {info}"))
+}
