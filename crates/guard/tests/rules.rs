@@ -1,0 +1,418 @@
+//! Every rule and every refusal of `guard::decide`.
+
+use guard::{decide, Decision, Hrs, Limits, Refusal, Request, SignState, Step};
+
+const CHAIN: &str = "test-chain-1";
+
+/// Sign bytes of a fake message: data plus timestamp; `unstamped` zeroes the
+/// timestamp.
+fn msg(data: u8, ts: u8) -> (Vec<u8>, Vec<u8>) {
+    (vec![0xAA, data, ts], vec![0xAA, data, 0])
+}
+
+fn req<'a>(hrs: Hrs, m: &'a (Vec<u8>, Vec<u8>)) -> Request<'a> {
+    Request {
+        chain_id: CHAIN,
+        hrs,
+        sign_bytes: &m.0,
+        unstamped: &m.1,
+    }
+}
+
+fn hrs(height: i64, round: i32, step: Step) -> Hrs {
+    Hrs::new(height, round, step)
+}
+
+/// A state that signed message `m` at `at`.
+fn signed_at(at: Hrs, m: &(Vec<u8>, Vec<u8>)) -> SignState {
+    SignState::signed(&req(at, m), b"sig".to_vec())
+}
+
+fn refusal(d: Decision) -> Refusal {
+    match d {
+        Decision::Refuse(r) => r,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn none() -> Limits {
+    Limits::default()
+}
+
+#[test]
+fn initial_state_signs_first_request() {
+    let m = msg(1, 1);
+    let state = SignState::initial(CHAIN);
+    let d = decide(&state, &none(), &req(hrs(1, 0, Step::Propose), &m));
+    let Decision::Sign(permit) = d else {
+        panic!("expected Sign, got {d:?}")
+    };
+    assert_eq!(permit.sign_bytes(), m.0.as_slice());
+    assert_eq!(permit.hrs(), hrs(1, 0, Step::Propose));
+    assert_eq!(permit.chain_id(), CHAIN);
+    let new = permit.into_state(b"s1".to_vec());
+    assert_eq!(new.hrs(), hrs(1, 0, Step::Propose));
+    assert_eq!(new.signature, b"s1");
+    assert_eq!(new.sign_bytes, m.0);
+    assert_eq!(new.unstamped, m.1);
+    assert_eq!(
+        new,
+        SignState::signed(&req(hrs(1, 0, Step::Propose), &m), b"s1".to_vec())
+    );
+}
+
+#[test]
+fn higher_step_round_and_height_sign() {
+    let m = msg(1, 1);
+    let state = signed_at(hrs(5, 1, Step::Prevote), &m);
+    for next in [
+        hrs(5, 1, Step::Precommit),
+        hrs(5, 2, Step::Propose),
+        hrs(6, 0, Step::Propose),
+        hrs(100, 0, Step::Prevote),
+    ] {
+        let other = msg(9, 9);
+        assert!(
+            matches!(
+                decide(&state, &none(), &req(next, &other)),
+                Decision::Sign(_)
+            ),
+            "{next} should be signed"
+        );
+    }
+}
+
+#[test]
+fn step_order_is_propose_prevote_precommit() {
+    assert!(Step::Initial < Step::Propose);
+    assert!(Step::Propose < Step::Prevote);
+    assert!(Step::Prevote < Step::Precommit);
+    assert!(hrs(1, 0, Step::Precommit) < hrs(1, 1, Step::Propose));
+    assert!(hrs(1, 5, Step::Precommit) < hrs(2, 0, Step::Propose));
+    assert_eq!(Step::from_cometbft(3), Some(Step::Precommit));
+    assert_eq!(Step::from_cometbft(4), None);
+    assert_eq!(Step::Prevote.as_cometbft(), 2);
+}
+
+#[test]
+fn identical_request_returns_stored_signature() {
+    let m = msg(1, 1);
+    let at = hrs(5, 0, Step::Prevote);
+    let state = signed_at(at, &m);
+    let d = decide(&state, &none(), &req(at, &m));
+    assert_eq!(
+        d,
+        Decision::ReturnStored {
+            signature: b"sig".to_vec(),
+            sign_bytes: m.0.clone()
+        }
+    );
+}
+
+#[test]
+fn timestamp_only_difference_returns_stored_signature_and_sign_bytes() {
+    let first = msg(1, 1);
+    let later = msg(1, 2);
+    let at = hrs(5, 0, Step::Precommit);
+    let state = signed_at(at, &first);
+    let d = decide(&state, &none(), &req(at, &later));
+    assert_eq!(
+        d,
+        Decision::ReturnStored {
+            signature: b"sig".to_vec(),
+            sign_bytes: first.0.clone(),
+        },
+        "the stored sign bytes carry the stored timestamp"
+    );
+}
+
+#[test]
+fn same_step_different_data_is_conflicting() {
+    let at = hrs(5, 0, Step::Prevote);
+    let state = signed_at(at, &msg(1, 1));
+    let r = refusal(decide(&state, &none(), &req(at, &msg(2, 1))));
+    assert_eq!(r, Refusal::ConflictingData { hrs: at });
+    let text = r.to_string();
+    assert!(text.contains("refusing to sign conflicting data at height 5 round 0 step prevote"));
+    assert!(text.contains("double-sign"), "{text}");
+    assert_eq!(r.code(), "conflicting_data");
+}
+
+#[test]
+fn same_step_without_stored_unstamped_only_returns_on_identical_bytes() {
+    let at = hrs(5, 0, Step::Prevote);
+    let first = msg(1, 1);
+    let mut state = signed_at(at, &first);
+    state.unstamped.clear();
+    assert!(matches!(
+        decide(&state, &none(), &req(at, &first)),
+        Decision::ReturnStored { .. }
+    ));
+    let r = refusal(decide(&state, &none(), &req(at, &msg(1, 2))));
+    assert_eq!(r, Refusal::ConflictingData { hrs: at });
+}
+
+#[test]
+fn imported_state_without_signature_refuses_same_step() {
+    let at = hrs(7, 1, Step::Precommit);
+    let state = SignState {
+        chain_id: CHAIN.into(),
+        height: 7,
+        round: 1,
+        step: Step::Precommit,
+        sign_bytes: vec![],
+        signature: vec![],
+        unstamped: vec![],
+    };
+    let r = refusal(decide(&state, &none(), &req(at, &msg(1, 1))));
+    assert_eq!(r, Refusal::NoStoredSignature { hrs: at });
+    assert!(r
+        .to_string()
+        .contains("imported sign state has no signature"));
+    // Sign bytes without a signature are no proof either.
+    let mut half = state.clone();
+    half.sign_bytes = msg(1, 1).0;
+    let r = refusal(decide(&half, &none(), &req(at, &msg(1, 1))));
+    assert_eq!(r, Refusal::NoStoredSignature { hrs: at });
+    // The next step is fine.
+    assert!(matches!(
+        decide(&state, &none(), &req(hrs(7, 2, Step::Propose), &msg(1, 1))),
+        Decision::Sign(_)
+    ));
+}
+
+#[test]
+fn floor_state_allows_its_height() {
+    let state = SignState::floor(CHAIN, 50);
+    assert!(matches!(
+        decide(&state, &none(), &req(hrs(50, 0, Step::Propose), &msg(1, 1))),
+        Decision::Sign(_)
+    ));
+    let r = refusal(decide(
+        &state,
+        &none(),
+        &req(hrs(49, 3, Step::Precommit), &msg(1, 1)),
+    ));
+    assert_eq!(
+        r,
+        Refusal::HeightRegression {
+            last: 50,
+            requested: 49
+        }
+    );
+}
+
+#[test]
+fn height_regression_is_refused() {
+    let state = signed_at(hrs(10, 0, Step::Propose), &msg(1, 1));
+    let r = refusal(decide(
+        &state,
+        &none(),
+        &req(hrs(9, 5, Step::Precommit), &msg(1, 1)),
+    ));
+    assert_eq!(
+        r,
+        Refusal::HeightRegression {
+            last: 10,
+            requested: 9
+        }
+    );
+    assert!(r.to_string().contains("already signed at height 10"));
+    assert_eq!(r.code(), "height_regression");
+}
+
+#[test]
+fn round_regression_is_refused() {
+    let state = signed_at(hrs(10, 3, Step::Propose), &msg(1, 1));
+    let r = refusal(decide(
+        &state,
+        &none(),
+        &req(hrs(10, 2, Step::Precommit), &msg(1, 1)),
+    ));
+    assert_eq!(
+        r,
+        Refusal::RoundRegression {
+            height: 10,
+            last: 3,
+            requested: 2
+        }
+    );
+    assert!(r.to_string().contains("already signed round 3"));
+}
+
+#[test]
+fn step_regression_is_refused() {
+    let state = signed_at(hrs(10, 3, Step::Precommit), &msg(1, 1));
+    let r = refusal(decide(
+        &state,
+        &none(),
+        &req(hrs(10, 3, Step::Prevote), &msg(1, 1)),
+    ));
+    assert_eq!(
+        r,
+        Refusal::StepRegression {
+            height: 10,
+            round: 3,
+            last: Step::Precommit,
+            requested: Step::Prevote
+        }
+    );
+    assert!(r.to_string().contains("already signed precommit"));
+}
+
+#[test]
+fn wrong_chain_is_refused() {
+    let state = SignState::initial(CHAIN);
+    let m = msg(1, 1);
+    let request = Request {
+        chain_id: "other-chain",
+        ..req(hrs(1, 0, Step::Propose), &m)
+    };
+    let r = refusal(decide(&state, &none(), &request));
+    assert_eq!(
+        r,
+        Refusal::WrongChain {
+            expected: CHAIN.into(),
+            got: "other-chain".into()
+        }
+    );
+    assert!(r.to_string().contains("belongs to chain `test-chain-1`"));
+}
+
+#[test]
+fn below_floor_is_refused_and_floor_itself_is_allowed() {
+    let state = SignState::initial(CHAIN);
+    let limits = Limits {
+        floor_height: Some(100),
+        max_height: None,
+    };
+    let r = refusal(decide(
+        &state,
+        &limits,
+        &req(hrs(99, 0, Step::Propose), &msg(1, 1)),
+    ));
+    assert_eq!(
+        r,
+        Refusal::BelowFloor {
+            floor: 100,
+            requested: 99
+        }
+    );
+    assert!(r.to_string().contains("below the floor height 100"));
+    assert!(matches!(
+        decide(
+            &state,
+            &limits,
+            &req(hrs(100, 0, Step::Propose), &msg(1, 1))
+        ),
+        Decision::Sign(_)
+    ));
+}
+
+#[test]
+fn above_max_height_is_refused() {
+    let m = msg(1, 1);
+    let at = hrs(201, 0, Step::Prevote);
+    let state = signed_at(at, &m);
+    let limits = Limits {
+        floor_height: None,
+        max_height: Some(200),
+    };
+    // Also a repeat of the stored message: the stop applies to everything.
+    let r = refusal(decide(&state, &limits, &req(at, &m)));
+    assert_eq!(
+        r,
+        Refusal::AboveMaxHeight {
+            max: 200,
+            requested: 201
+        }
+    );
+    assert!(r.to_string().contains("stop height 200"));
+    assert!(matches!(
+        decide(
+            &SignState::initial(CHAIN),
+            &limits,
+            &req(hrs(200, 0, Step::Propose), &m)
+        ),
+        Decision::Sign(_)
+    ));
+}
+
+#[test]
+fn malformed_requests_are_refused() {
+    let state = SignState::initial(CHAIN);
+    let m = msg(1, 1);
+    let empty: (Vec<u8>, Vec<u8>) = (vec![], vec![]);
+    let no_unstamped: (Vec<u8>, Vec<u8>) = (vec![1], vec![]);
+    let cases = [
+        (req(hrs(0, 0, Step::Propose), &m), "height 0 is below 1"),
+        (req(hrs(-3, 0, Step::Propose), &m), "height -3 is below 1"),
+        (req(hrs(1, -1, Step::Propose), &m), "round -1 is negative"),
+        (req(hrs(1, 0, Step::Initial), &m), "the step is none"),
+        (
+            req(hrs(1, 0, Step::Propose), &empty),
+            "sign bytes are empty",
+        ),
+        (
+            req(hrs(1, 0, Step::Propose), &no_unstamped),
+            "without timestamp are empty",
+        ),
+    ];
+    for (request, expected) in cases {
+        let r = refusal(decide(&state, &none(), &request));
+        assert!(matches!(r, Refusal::Malformed { .. }), "{r:?}");
+        assert!(r.to_string().contains(expected), "{r} lacks {expected}");
+        assert_eq!(r.code(), "malformed");
+    }
+}
+
+#[test]
+fn refusal_codes_are_distinct() {
+    let at = hrs(1, 0, Step::Propose);
+    let all = [
+        Refusal::Malformed { reason: "x".into() },
+        Refusal::WrongChain {
+            expected: "a".into(),
+            got: "b".into(),
+        },
+        Refusal::BelowFloor {
+            floor: 2,
+            requested: 1,
+        },
+        Refusal::AboveMaxHeight {
+            max: 1,
+            requested: 2,
+        },
+        Refusal::HeightRegression {
+            last: 2,
+            requested: 1,
+        },
+        Refusal::RoundRegression {
+            height: 1,
+            last: 2,
+            requested: 1,
+        },
+        Refusal::StepRegression {
+            height: 1,
+            round: 0,
+            last: Step::Precommit,
+            requested: Step::Propose,
+        },
+        Refusal::ConflictingData { hrs: at },
+        Refusal::NoStoredSignature { hrs: at },
+    ];
+    let mut codes: Vec<_> = all.iter().map(Refusal::code).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), all.len());
+}
+
+#[test]
+fn sign_state_validate_reports_problems() {
+    assert!(SignState::initial(CHAIN).validate().is_ok());
+    assert!(SignState::initial("").validate().is_err());
+    assert!(SignState::floor(CHAIN, -1).validate().is_err());
+    let mut s = SignState::initial(CHAIN);
+    s.round = -1;
+    assert!(s.validate().unwrap_err().contains("round -1"));
+}
