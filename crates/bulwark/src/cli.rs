@@ -40,4 +40,7 @@ pub enum Command {
     /// A real local CometBFT network for demos, tests and drills.
     #[command(subcommand)]
     Devnet(crate::cmd::devnet::DevnetCommand),
+    /// Remote signer for CometBFT validators, guarded against double-signing.
+    #[command(subcommand)]
+    Signer(crate::cmd::signer::SignerCommand),
 }

@@ -18,6 +18,8 @@ pub fn code_for(e: &anyhow::Error) -> i32 {
         c.downcast_ref::<UsageError>().is_some()
             || c.downcast_ref::<devnet::DevnetError>()
                 .is_some_and(devnet::DevnetError::is_usage)
+            || c.downcast_ref::<signer::state::StateError>()
+                .is_some_and(|e| matches!(e, signer::state::StateError::WouldLower { .. }))
     });
     if usage {
         USAGE

@@ -1,6 +1,7 @@
 //! One module per part; each maps its verbs onto the part's library.
 
 pub mod devnet;
+pub mod signer;
 
 use crate::cli::Command;
 
@@ -8,6 +9,7 @@ use crate::cli::Command;
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Devnet(c) => devnet::run(c),
+        Command::Signer(c) => signer::run(c),
     }
 }
 
@@ -23,4 +25,14 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// Resolve when SIGINT or SIGTERM arrives.
+pub async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

@@ -1,0 +1,247 @@
+//! `bulwark signer`: the remote signer and its sign-state files.
+
+use super::print_json;
+use crate::exit::UsageError;
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use signer::state::{self, ImportFormat, StateView};
+use std::io::BufRead;
+use std::path::PathBuf;
+
+/// Signer verbs.
+#[derive(Debug, Subcommand)]
+pub enum SignerCommand {
+    /// Run the signer: dial every configured node and sign, guarded against double-signing.
+    Run(RunArgs),
+    /// Inspect or change sign-state files.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file (TOML).
+    #[arg(long, short)]
+    config: PathBuf,
+}
+
+/// State verbs.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Print a state file (safe while the signer runs).
+    Show(ShowArgs),
+    /// Create a state for a new chain, or one that starts at a height.
+    Init(InitArgs),
+    /// Create or raise a state from CometBFT's priv_validator_state.json or a tmkms state file.
+    Import(ImportArgs),
+    /// Set the last signed height/round/step. Never lowers without --allow-lower.
+    Set(SetArgs),
+}
+
+/// Options of `state show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// State file.
+    #[arg(long)]
+    state: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `state init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// State file to create.
+    #[arg(long)]
+    state: PathBuf,
+    /// Chain ID.
+    #[arg(long)]
+    chain_id: String,
+    /// Lowest height that may be signed (0 for a new chain).
+    #[arg(long, default_value_t = 0)]
+    height: i64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Import formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// CometBFT priv_validator_state.json.
+    Cometbft,
+    /// tmkms consensus state file.
+    Tmkms,
+}
+
+/// Options of `state import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// State file to create or raise.
+    #[arg(long)]
+    state: PathBuf,
+    /// Chain ID.
+    #[arg(long)]
+    chain_id: String,
+    /// File to import.
+    #[arg(long)]
+    from: PathBuf,
+    /// Format of the imported file.
+    #[arg(long, value_enum, default_value_t = Format::Cometbft)]
+    format: Format,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `state set`.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// State file.
+    #[arg(long)]
+    state: PathBuf,
+    /// Chain ID.
+    #[arg(long)]
+    chain_id: String,
+    /// Height.
+    #[arg(long)]
+    height: i64,
+    /// Round.
+    #[arg(long, default_value_t = 0)]
+    round: i32,
+    /// Step: propose, prevote or precommit.
+    #[arg(long, value_enum, default_value_t = StepArg::Precommit)]
+    step: StepArg,
+    /// Allow setting a lower state (asks you to type the chain ID to confirm).
+    #[arg(long)]
+    allow_lower: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Steps.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StepArg {
+    /// Proposal.
+    Propose,
+    /// Prevote.
+    Prevote,
+    /// Precommit.
+    Precommit,
+}
+
+/// Run a signer verb.
+pub fn run(cmd: SignerCommand) -> anyhow::Result<()> {
+    match cmd {
+        SignerCommand::Run(a) => run_signer(&a),
+        SignerCommand::State(s) => run_state(s),
+    }
+}
+
+fn run_signer(a: &RunArgs) -> anyhow::Result<()> {
+    let config = signer::Config::load(&a.config).map_err(|e| UsageError(e.to_string()))?;
+    let shutdown = signer::Shutdown::new();
+    let sd = shutdown.clone();
+    let rt = super::runtime()?;
+    rt.spawn(async move {
+        super::wait_for_signal().await;
+        tracing::info!("signal received; finishing in-flight requests");
+        sd.trigger();
+    });
+    tracing::info!(config = %a.config.display(), "starting signer");
+    signer::run(config, shutdown)?;
+    Ok(())
+}
+
+fn run_state(cmd: StateCommand) -> anyhow::Result<()> {
+    match cmd {
+        StateCommand::Show(a) => emit(&state::show(&a.state)?, a.json),
+        StateCommand::Init(a) => emit(&state::init(&a.state, &a.chain_id, a.height)?, a.json),
+        StateCommand::Import(a) => {
+            let format = match a.format {
+                Format::Cometbft => ImportFormat::Cometbft,
+                Format::Tmkms => ImportFormat::Tmkms,
+            };
+            let out = state::import(&a.state, &a.chain_id, &a.from, format)?;
+            if a.json {
+                return print_json(&out);
+            }
+            eprintln!("{}: {}", a.state.display(), out.action);
+            emit(&out.state, false)
+        }
+        StateCommand::Set(a) => {
+            let step = match a.step {
+                StepArg::Propose => guard::Step::Propose,
+                StepArg::Prevote => guard::Step::Prevote,
+                StepArg::Precommit => guard::Step::Precommit,
+            };
+            if a.allow_lower {
+                confirm_lowering(&a)?;
+            }
+            emit(
+                &state::set(
+                    &a.state,
+                    &a.chain_id,
+                    a.height,
+                    a.round,
+                    step,
+                    a.allow_lower,
+                )?,
+                a.json,
+            )
+        }
+    }
+}
+
+/// Make the operator type the chain ID before a state may go lower.
+fn confirm_lowering(a: &SetArgs) -> anyhow::Result<()> {
+    let current = state::show(&a.state)?;
+    if a.height >= current.height {
+        return Ok(());
+    }
+    eprintln!(
+        "{} is at height {}. Lowering it to {} lets this key sign heights it may already have \
+         signed: a double-sign. Type the chain ID ({}) to confirm:",
+        a.state.display(),
+        current.height,
+        a.height,
+        a.chain_id
+    );
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the confirmation")?;
+    if line.trim() != a.chain_id {
+        return Err(
+            UsageError("confirmation did not match the chain ID; nothing changed".into()).into(),
+        );
+    }
+    Ok(())
+}
+
+fn emit(v: &StateView, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(v);
+    }
+    println!(
+        "chain {}: last signed height {} round {} step {:?}{} (record {})",
+        v.chain_id,
+        v.height,
+        v.round,
+        v.step,
+        if v.has_signature {
+            ", signature kept"
+        } else {
+            ""
+        },
+        v.sequence
+    );
+    for w in &v.warnings {
+        println!("warning: {w}");
+    }
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! One chain: its key, its guarded sign state, and the answer to each request.
+//!
+//! All node connections of a chain share one `ChainSigner`, so a primary and a backup
+//! node can never make it sign twice: the guard decides under one lock, and the new state
+//! is durable before the signature is handed back.
+
+use crate::keys::KeyBackend;
+use crate::metrics::{ChainLabels, Metrics, RefusalLabels, RequestLabels};
+use guard::{Decision, Limits, StateStore};
+use privval::{Line, RemoteSignerError, Request, Response, SignedMsgType};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Error codes in `RemoteSignerError` (CometBFT logs them; it does not act on them).
+pub mod codes {
+    /// The double-sign guard refused the request.
+    pub const REFUSED: i32 = 1;
+    /// The request names another chain.
+    pub const WRONG_CHAIN: i32 = 2;
+    /// The request is malformed or not allowed in this line.
+    pub const BAD_REQUEST: i32 = 3;
+    /// The signer failed (state could not be persisted, key failure).
+    pub const INTERNAL: i32 = 4;
+}
+
+/// A chain's signer.
+#[derive(Debug)]
+pub struct ChainSigner {
+    chain_id: String,
+    line: Line,
+    key: Box<dyn KeyBackend>,
+    store: Mutex<StateStore>,
+    limits: Mutex<Limits>,
+    allow_sign_bytes: bool,
+    metrics: Metrics,
+}
+
+/// What happened to a request, for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new signature was made.
+    Signed,
+    /// The stored signature was returned.
+    Resigned,
+    /// The guard refused.
+    Refused,
+    /// A bad request or an internal failure.
+    Error,
+    /// Ping or public key.
+    Ok,
+}
+
+impl Outcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Signed => "signed",
+            Outcome::Resigned => "resigned",
+            Outcome::Refused => "refused",
+            Outcome::Error => "error",
+            Outcome::Ok => "ok",
+        }
+    }
+}
+
+impl ChainSigner {
+    /// A signer for `chain_id` speaking `line`.
+    pub fn new(
+        chain_id: String,
+        line: Line,
+        key: Box<dyn KeyBackend>,
+        store: StateStore,
+        limits: Limits,
+        allow_sign_bytes: bool,
+        metrics: Metrics,
+    ) -> ChainSigner {
+        let height = store.state().height;
+        let s = ChainSigner {
+            chain_id,
+            line,
+            key,
+            store: Mutex::new(store),
+            limits: Mutex::new(limits),
+            allow_sign_bytes,
+            metrics,
+        };
+        s.metrics
+            .last_height
+            .get_or_create(&s.chain_labels())
+            .set(height);
+        s
+    }
+
+    /// Chain ID.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    /// Protocol line.
+    pub fn line(&self) -> Line {
+        self.line
+    }
+
+    /// The signer's public key.
+    pub fn public_key(&self) -> privval::PublicKey {
+        self.key.public_key()
+    }
+
+    /// Raise the floor: nothing below `height` will be signed.
+    pub fn raise_floor(&self, height: i64) {
+        let mut l = self.limits.lock().expect("limits lock");
+        l.floor_height = Some(l.floor_height.map_or(height, |f| f.max(height)));
+    }
+
+    /// The last signed height, round and step.
+    pub fn last_signed(&self) -> guard::Hrs {
+        self.store.lock().expect("store lock").state().hrs()
+    }
+
+    /// Answer one request.
+    pub fn handle(&self, req: Request) -> (Response, Outcome) {
+        let kind = request_type(&req);
+        let (resp, outcome) = self.answer(req);
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                chain: self.chain_id.clone(),
+                r#type: kind.into(),
+                result: outcome.as_str().into(),
+            })
+            .inc();
+        (resp, outcome)
+    }
+
+    fn answer(&self, req: Request) -> (Response, Outcome) {
+        if let Some(id) = req.chain_id() {
+            if id != self.chain_id {
+                let msg = format!(
+                    "wrong chain ID: the node asked for {id:?} but this signer is configured for {:?}; \
+                     check the node's genesis and the signer's [[chain]] id",
+                    self.chain_id
+                );
+                return (error(&req, codes::WRONG_CHAIN, msg), Outcome::Error);
+            }
+        }
+        match req {
+            Request::Ping => (Response::Ping, Outcome::Ok),
+            Request::PubKey { .. } => (
+                Response::PubKey {
+                    pub_key: self.key.public_key(),
+                },
+                Outcome::Ok,
+            ),
+            Request::SignBytes { ref value } => {
+                if !self.allow_sign_bytes {
+                    let msg = "signing arbitrary bytes is disabled for this chain; set allow_sign_bytes = true in its [[chain]] only if the chain needs it".to_string();
+                    return (error(&req, codes::BAD_REQUEST, msg), Outcome::Refused);
+                }
+                if privval::unstamped_sign_bytes(value).is_ok() {
+                    let msg = "refusing SignBytes over bytes that parse as a canonical vote or proposal: that would bypass the double-sign guard".to_string();
+                    return (error(&req, codes::REFUSED, msg), Outcome::Refused);
+                }
+                match self.key.sign(value) {
+                    Ok(signature) => (Response::SignBytes { signature }, Outcome::Signed),
+                    Err(e) => (error(&req, codes::INTERNAL, e.to_string()), Outcome::Error),
+                }
+            }
+            Request::SignVote { .. } | Request::SignProposal { .. } => self.sign_consensus(req),
+        }
+    }
+
+    fn sign_consensus(&self, req: Request) -> (Response, Outcome) {
+        let start = Instant::now();
+        let signable = match req.signable() {
+            Ok(Some(s)) => s,
+            Ok(None) => unreachable!("votes and proposals are signable"),
+            Err(e) => {
+                return (
+                    error(&req, codes::BAD_REQUEST, e.to_string()),
+                    Outcome::Error,
+                )
+            }
+        };
+        if let Request::SignVote { vote, .. } = &req {
+            if !self.line.has_vote_extensions() && !vote.extension.is_empty() {
+                let msg = format!(
+                    "vote extensions do not exist in CometBFT {}; refusing",
+                    self.line
+                );
+                return (error(&req, codes::BAD_REQUEST, msg), Outcome::Error);
+            }
+            let non_nil_precommit =
+                vote.msg_type == SignedMsgType::Precommit && !vote.block_id.is_nil();
+            if !non_nil_precommit && !vote.extension.is_empty() {
+                let msg = "a vote extension is only allowed on a precommit for a block; refusing"
+                    .to_string();
+                return (error(&req, codes::BAD_REQUEST, msg), Outcome::Error);
+            }
+        }
+        let greq = guard::Request {
+            chain_id: &self.chain_id,
+            hrs: guard::Hrs::new(
+                signable.hrs.height,
+                signable.hrs.round,
+                to_guard_step(signable.hrs.step),
+            ),
+            sign_bytes: &signable.sign_bytes,
+            unstamped: &signable.unstamped,
+        };
+        // Decide, sign and persist under the chain's lock; the signature leaves this block
+        // only once its record is durable.
+        let (signature, timestamp, outcome) = {
+            let mut store = self.store.lock().expect("store lock");
+            let limits = *self.limits.lock().expect("limits lock");
+            match store.decide(&limits, &greq) {
+                Decision::Sign(permit) => {
+                    let sig = match self.key.sign(permit.sign_bytes()) {
+                        Ok(s) => s,
+                        Err(e) => {
+                            return (error(&req, codes::INTERNAL, e.to_string()), Outcome::Error)
+                        }
+                    };
+                    match store.record(permit, sig) {
+                        Ok(sig) => (sig, None, Outcome::Signed),
+                        Err(e) => {
+                            let msg =
+                                format!("sign state could not be persisted, refusing to sign: {e}");
+                            tracing::error!(chain = %self.chain_id, "{msg}");
+                            return (error(&req, codes::INTERNAL, msg), Outcome::Error);
+                        }
+                    }
+                }
+                Decision::ReturnStored {
+                    signature,
+                    sign_bytes,
+                } => match privval::unstamped_sign_bytes(&sign_bytes) {
+                    Ok(u) => (signature, Some(u.timestamp), Outcome::Resigned),
+                    Err(e) => return (error(&req, codes::INTERNAL, e.to_string()), Outcome::Error),
+                },
+                Decision::Refuse(r) => {
+                    self.metrics
+                        .refusals
+                        .get_or_create(&RefusalLabels {
+                            chain: self.chain_id.clone(),
+                            reason: r.code().into(),
+                        })
+                        .inc();
+                    tracing::warn!(chain = %self.chain_id, reason = r.code(), "refused: {r}");
+                    return (error(&req, codes::REFUSED, r.to_string()), Outcome::Refused);
+                }
+            }
+        };
+        let labels = self.chain_labels();
+        if outcome == Outcome::Signed {
+            self.metrics
+                .last_height
+                .get_or_create(&labels)
+                .set(signable.hrs.height);
+        }
+        let resp = match req {
+            Request::SignVote {
+                chain_id,
+                mut vote,
+                skip_extension_signing,
+            } => {
+                if let Some(ts) = timestamp {
+                    vote.timestamp = ts;
+                }
+                vote.signature = signature;
+                // Extension signatures are not slashable and CometBFT's own signer makes
+                // them afresh each time; they go with every precommit for a block.
+                let wants_ext = self.line.has_vote_extensions()
+                    && !skip_extension_signing
+                    && vote.msg_type == SignedMsgType::Precommit
+                    && !vote.block_id.is_nil();
+                if wants_ext {
+                    match self
+                        .key
+                        .sign(&privval::vote_extension_sign_bytes(&chain_id, &vote))
+                    {
+                        Ok(s) => vote.extension_signature = s,
+                        Err(e) => {
+                            let r = Request::SignVote {
+                                chain_id,
+                                vote,
+                                skip_extension_signing,
+                            };
+                            return (error(&r, codes::INTERNAL, e.to_string()), Outcome::Error);
+                        }
+                    }
+                }
+                Response::SignedVote { vote }
+            }
+            Request::SignProposal { mut proposal, .. } => {
+                if let Some(ts) = timestamp {
+                    proposal.timestamp = ts;
+                }
+                proposal.signature = signature;
+                Response::SignedProposal { proposal }
+            }
+            _ => unreachable!("only consensus requests get here"),
+        };
+        self.metrics
+            .sign_seconds
+            .get_or_create(&labels)
+            .observe(start.elapsed().as_secs_f64());
+        (resp, outcome)
+    }
+
+    fn chain_labels(&self) -> ChainLabels {
+        ChainLabels {
+            chain: self.chain_id.clone(),
+        }
+    }
+}
+
+fn error(req: &Request, code: i32, description: String) -> Response {
+    req.error_response(RemoteSignerError { code, description })
+        .unwrap_or(Response::Ping)
+}
+
+fn to_guard_step(s: privval::Step) -> guard::Step {
+    match s {
+        privval::Step::Propose => guard::Step::Propose,
+        privval::Step::Prevote => guard::Step::Prevote,
+        privval::Step::Precommit => guard::Step::Precommit,
+    }
+}
+
+fn request_type(req: &Request) -> &'static str {
+    match req {
+        Request::PubKey { .. } => "pubkey",
+        Request::Ping => "ping",
+        Request::SignBytes { .. } => "sign_bytes",
+        Request::SignProposal { .. } => "proposal",
+        Request::SignVote { vote, .. } => match vote.msg_type {
+            SignedMsgType::Prevote => "prevote",
+            SignedMsgType::Precommit => "precommit",
+            _ => "vote_other",
+        },
+    }
+}

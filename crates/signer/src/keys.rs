@@ -1,0 +1,255 @@
+//! Key backends. The soft backend reads a key file into zeroizing memory.
+
+use base64::Engine;
+use ed25519_dalek::{Signer, SigningKey};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Something that holds a consensus key and signs with it.
+pub trait KeyBackend: Send + Sync + std::fmt::Debug {
+    /// The public key.
+    fn public_key(&self) -> privval::PublicKey;
+    /// Sign `msg` (canonical sign bytes).
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError>;
+}
+
+/// Why a key could not be loaded or used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The file cannot be read.
+    #[error("key file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Group or others may read the file.
+    #[error(
+        "key file {path} is readable by group or others (mode {mode:04o}); refusing to use it. \
+         Run `chmod 600 {path}` and check who may have copied it"
+    )]
+    LoosePermissions {
+        /// The file.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+    },
+    /// The contents are not a key Bulwark reads.
+    #[error(
+        "key file {path}: {reason}. Expected a CometBFT priv_validator_key.json or a tmkms \
+         softsign key (base64 of a 32-byte Ed25519 seed or a 64-byte keypair)"
+    )]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The key type is known but not supported by this backend.
+    #[error("key file {path}: {key_type} keys are not supported yet; use an Ed25519 key")]
+    Unsupported {
+        /// The file.
+        path: PathBuf,
+        /// The type found.
+        key_type: String,
+    },
+}
+
+/// An Ed25519 key held in memory (zeroized on drop).
+pub struct SoftKey {
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for SoftKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SoftKey")
+            .field("public", &hex::encode(self.key.verifying_key().as_bytes()))
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl SoftKey {
+    /// Load a key file, refusing one that group or others can read.
+    pub fn load(path: &Path) -> Result<SoftKey, KeyError> {
+        let io = |source| KeyError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io)?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(KeyError::LoosePermissions {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(io)?);
+        Self::parse(path, &bytes)
+    }
+
+    /// Parse key file contents (`path` only names the file in errors).
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<SoftKey, KeyError> {
+        let fmt = |reason: &str| KeyError::Format {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let text = std::str::from_utf8(bytes).map(str::trim);
+        let raw: Zeroizing<Vec<u8>> = match text {
+            Ok(t) if t.starts_with('{') => {
+                let v: serde_json::Value =
+                    serde_json::from_str(t).map_err(|e| fmt(&format!("not valid JSON: {e}")))?;
+                let key_type = v
+                    .pointer("/priv_key/type")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("");
+                if key_type != "tendermint/PrivKeyEd25519" {
+                    return Err(if key_type.is_empty() {
+                        fmt("no priv_key.type")
+                    } else {
+                        KeyError::Unsupported {
+                            path: path.to_path_buf(),
+                            key_type: key_type.to_string(),
+                        }
+                    });
+                }
+                let value = Zeroizing::new(
+                    v.pointer("/priv_key/value")
+                        .and_then(|t| t.as_str())
+                        .ok_or_else(|| fmt("no priv_key.value"))?
+                        .to_string(),
+                );
+                Zeroizing::new(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(value.as_bytes())
+                        .map_err(|_| fmt("priv_key.value is not base64"))?,
+                )
+            }
+            Ok(t) => match base64::engine::general_purpose::STANDARD.decode(t.as_bytes()) {
+                Ok(b) => Zeroizing::new(b),
+                Err(_) => Zeroizing::new(bytes.to_vec()),
+            },
+            Err(_) => Zeroizing::new(bytes.to_vec()),
+        };
+        let key = match raw.len() {
+            32 => SigningKey::from_bytes(raw[..].try_into().expect("32 bytes")),
+            64 => {
+                let key = SigningKey::from_bytes(raw[..32].try_into().expect("32 bytes"));
+                if key.verifying_key().as_bytes() != &raw[32..] {
+                    return Err(fmt(
+                        "the public half of the 64-byte keypair does not match its secret half",
+                    ));
+                }
+                key
+            }
+            n => return Err(fmt(&format!("key material is {n} bytes, not 32 or 64"))),
+        };
+        Ok(SoftKey { key })
+    }
+
+    /// Wrap an in-memory key (tests, benchmarks).
+    pub fn from_signing_key(key: SigningKey) -> SoftKey {
+        SoftKey { key }
+    }
+}
+
+impl KeyBackend for SoftKey {
+    fn public_key(&self) -> privval::PublicKey {
+        privval::PublicKey::Ed25519(self.key.verifying_key().as_bytes().to_vec())
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
+        Ok(self.key.sign(msg).to_bytes().to_vec())
+    }
+}
+
+/// Load the SecretConnection key, or make a fresh one when `path` is `None`.
+pub fn connection_key(path: Option<&Path>) -> Result<SigningKey, KeyError> {
+    match path {
+        Some(p) => Ok(SoftKey::load(p)?.key),
+        None => Ok(SigningKey::generate(&mut rand_core::OsRng)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const COMETBFT_KEY: &str = r#"{
+      "address": "EBEBEB484004ACBFAB78E398732765076F457A81",
+      "pub_key": {"type": "tendermint/PubKeyEd25519", "value": "hIS6wuRTA5CfctAdQEUuDnf1YvC31SYrSHEhKRsfm+U="},
+      "priv_key": {"type": "tendermint/PrivKeyEd25519", "value": "JrrY1b7BKbojJt4Dz+jV83OtHXReL/pofGIk8k89n62EhLrC5FMDkJ9y0B1ARS4Od/Vi8LfVJitIcSEpGx+b5Q=="}
+    }"#;
+
+    fn write(dir: &Path, name: &str, body: &[u8], mode: u32) -> PathBuf {
+        let p = dir.join(name);
+        let mut f = std::fs::File::create(&p).unwrap();
+        f.write_all(body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    #[test]
+    fn reads_a_cometbft_key_file() {
+        let d = tempfile::tempdir().unwrap();
+        let k = SoftKey::load(&write(d.path(), "k.json", COMETBFT_KEY.as_bytes(), 0o600)).unwrap();
+        let privval::PublicKey::Ed25519(pk) = k.public_key() else {
+            panic!()
+        };
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD.encode(pk),
+            "hIS6wuRTA5CfctAdQEUuDnf1YvC31SYrSHEhKRsfm+U="
+        );
+        assert!(!format!("{k:?}").contains("JrrY"));
+        assert!(format!("{k:?}").contains("<redacted>"));
+    }
+
+    #[test]
+    fn reads_tmkms_softsign_keys() {
+        let d = tempfile::tempdir().unwrap();
+        let seed = [7u8; 32];
+        let b64 = base64::engine::general_purpose::STANDARD.encode(seed);
+        let a = SoftKey::load(&write(d.path(), "a.key", b64.as_bytes(), 0o600)).unwrap();
+        let b = SoftKey::load(&write(d.path(), "b.key", &seed, 0o400)).unwrap();
+        assert_eq!(a.public_key(), b.public_key());
+    }
+
+    #[test]
+    fn refuses_a_key_readable_by_others() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), "k.json", COMETBFT_KEY.as_bytes(), 0o644);
+        let err = SoftKey::load(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("mode 0644") && err.contains("chmod 600"),
+            "{err}"
+        );
+        let p = write(d.path(), "g.json", COMETBFT_KEY.as_bytes(), 0o640);
+        assert!(matches!(
+            SoftKey::load(&p),
+            Err(KeyError::LoosePermissions { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_garbage_and_other_key_types() {
+        let d = tempfile::tempdir().unwrap();
+        let p = write(d.path(), "x", b"not a key at all", 0o600);
+        assert!(matches!(SoftKey::load(&p), Err(KeyError::Format { .. })));
+        let secp = COMETBFT_KEY.replace("tendermint/PrivKeyEd25519", "tendermint/PrivKeySecp256k1");
+        let p = write(d.path(), "s.json", secp.as_bytes(), 0o600);
+        assert!(matches!(
+            SoftKey::load(&p),
+            Err(KeyError::Unsupported { .. })
+        ));
+        let mut pair = [1u8; 64];
+        pair[63] ^= 1;
+        let p = write(d.path(), "p", &pair, 0o600);
+        assert!(SoftKey::load(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("does not match"));
+    }
+}

@@ -1,0 +1,161 @@
+//! The remote signer daemon for CometBFT's privval protocol.
+//!
+//! [`run`] opens every chain's key and sign state (refusing to start on any problem),
+//! dials every node on its own thread, serves `/metrics`, and returns when `shutdown`
+//! fires, after in-flight requests are answered.
+
+#![forbid(unsafe_code)]
+
+pub mod chain;
+pub mod config;
+mod http;
+pub mod keys;
+pub mod metrics;
+mod session;
+pub mod shutdown;
+pub mod state;
+
+pub use chain::ChainSigner;
+pub use config::Config;
+pub use shutdown::Shutdown;
+
+use config::Addr;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+
+/// Why the signer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A key could not be used.
+    #[error("chain {chain}: {source}")]
+    Key {
+        /// Chain ID.
+        chain: String,
+        /// The key error.
+        source: keys::KeyError,
+    },
+    /// A sign state could not be opened.
+    #[error("chain {chain}: {source}")]
+    State {
+        /// Chain ID.
+        chain: String,
+        /// The store error.
+        source: guard::StoreError,
+    },
+    /// The connection key could not be used.
+    #[error("connection_key: {0}")]
+    ConnectionKey(keys::KeyError),
+    /// The metrics address cannot be bound.
+    #[error("metrics.listen {addr}: {source}; pick a free address or remove [metrics]")]
+    Metrics {
+        /// The address.
+        addr: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Build every chain signer from `config`: keys and states are opened (and locked) here,
+/// so a second signer on the same state fails now, before any node is dialed.
+pub fn open_chains(
+    config: &Config,
+    metrics: &metrics::Metrics,
+) -> Result<Vec<Arc<ChainSigner>>, StartError> {
+    let mut chains = Vec::new();
+    for c in &config.chains {
+        let line = c.protocol.parse().expect("validated");
+        let key = keys::SoftKey::load(&c.key).map_err(|source| StartError::Key {
+            chain: c.id.clone(),
+            source,
+        })?;
+        let (store, warnings) =
+            guard::StateStore::open(&c.state, &c.id).map_err(|source| StartError::State {
+                chain: c.id.clone(),
+                source,
+            })?;
+        for w in warnings {
+            tracing::warn!(chain = %c.id, "{w}");
+        }
+        let limits = guard::Limits {
+            floor_height: None,
+            max_height: c.max_height,
+        };
+        tracing::info!(
+            chain = %c.id,
+            protocol = %line,
+            last_signed = ?store.state().hrs(),
+            state = %c.state.display(),
+            "chain ready"
+        );
+        chains.push(Arc::new(ChainSigner::new(
+            c.id.clone(),
+            line,
+            Box::new(key),
+            store,
+            limits,
+            c.allow_sign_bytes,
+            metrics.clone(),
+        )));
+    }
+    Ok(chains)
+}
+
+/// Run the signer until `shutdown` fires.
+pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
+    let mut registry = Registry::default();
+    let metrics = metrics::Metrics::register(&mut registry);
+    let chains = open_chains(&config, &metrics)?;
+    let conn_key = Arc::new(
+        keys::connection_key(config.connection_key.as_deref())
+            .map_err(StartError::ConnectionKey)?,
+    );
+    let metrics_listener =
+        match &config.metrics {
+            Some(m) => Some(std::net::TcpListener::bind(&m.listen).map_err(|source| {
+                StartError::Metrics {
+                    addr: m.listen.clone(),
+                    source,
+                }
+            })?),
+            None => None,
+        };
+
+    let mut threads = Vec::new();
+    for (chain, c) in chains.iter().zip(&config.chains) {
+        for n in &c.nodes {
+            let session = session::NodeSession {
+                name: n.name.clone(),
+                addr: Addr::parse(&n.addr).expect("validated"),
+                chain: chain.clone(),
+                conn_key: conn_key.clone(),
+                request_timeout: c.request_timeout,
+                idle_timeout: c.idle_timeout,
+                metrics: metrics.clone(),
+            };
+            let sd = shutdown.clone();
+            let name = format!("node-{}", n.name);
+            threads.push(
+                std::thread::Builder::new()
+                    .name(name)
+                    .spawn(move || session.run(sd))
+                    .expect("spawn node thread"),
+            );
+        }
+    }
+    if let Some(listener) = metrics_listener {
+        tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "serving /metrics");
+        let registry = Arc::new(registry);
+        let sd = shutdown.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("metrics".into())
+                .spawn(move || http::serve(listener, registry, sd))
+                .expect("spawn metrics thread"),
+        );
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    tracing::info!("signer stopped");
+    Ok(())
+}
