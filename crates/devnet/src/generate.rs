@@ -61,6 +61,10 @@ pub fn generate(dir: &Path, bin: &Binary, spec: &Spec) -> Result<Manifest> {
         manifest.validators.push(read_validator(&name, &dest)?);
     }
     manifest.nodes = nodes;
+    manifest.signer_metrics_port = Some(topology::signer_metrics_port(
+        spec.validators,
+        spec.base_port,
+    ));
 
     let genesis = make_genesis(dir, &manifest, spec)?;
     for node in &manifest.nodes {
@@ -85,9 +89,10 @@ pub fn set_signer_mode(dir: &Path, manifest: &mut Manifest, mode: SignerMode) ->
         .filter(|n| topology::is_operator_node(n))
     {
         let home = dir.join(&node.home);
-        let laddr = match mode {
-            SignerMode::Remote => node.signer_laddr().unwrap_or_default(),
-            SignerMode::File => String::new(),
+        let laddr = if mode.is_remote() {
+            node.signer_laddr().unwrap_or_default()
+        } else {
+            String::new()
         };
         edit_config(&home, |doc| doc["priv_validator_laddr"] = value(laddr))?;
         let key = home.join("config/priv_validator_key.json");

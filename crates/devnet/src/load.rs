@@ -65,7 +65,7 @@ pub async fn load(dir: &Path, opts: &LoadOptions) -> Result<LoadReport> {
         .nodes
         .iter()
         .filter(|n| n.role != Role::Backup && n.validator.as_deref() != Some("val0"))
-        .filter(|n| crate::process::running_pid(&dir, n).is_some())
+        .filter(|n| crate::process::node_pid(&dir, n).is_some())
         .map(|n| Rpc::new(n.rpc_url(), Duration::from_secs(5)))
         .collect();
     let first = targets.first().ok_or_else(|| {

@@ -27,9 +27,24 @@ pub enum Role {
 pub enum SignerMode {
     /// The primary node signs with its own key file; the backup does not sign.
     File,
-    /// Both val0 nodes listen on `priv_validator_laddr` for a remote signer, and neither
-    /// holds the validator key.
-    Remote,
+    /// The devnet runs a `bulwark signer` for val0; both val0 nodes listen on
+    /// `priv_validator_laddr` for it, and neither holds the validator key.
+    Bulwark,
+}
+
+impl SignerMode {
+    /// Whether val0's nodes wait for a remote signer.
+    pub fn is_remote(self) -> bool {
+        !matches!(self, SignerMode::File)
+    }
+
+    /// `file` or `bulwark`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignerMode::File => "file",
+            SignerMode::Bulwark => "bulwark",
+        }
+    }
 }
 
 /// One validator in genesis.
@@ -102,6 +117,9 @@ pub struct Manifest {
     pub validators: Vec<Validator>,
     /// Every node, in start order.
     pub nodes: Vec<Node>,
+    /// Port of the devnet signer's `/metrics` (used when `signer` is `bulwark`).
+    #[serde(default)]
+    pub signer_metrics_port: Option<u16>,
 }
 
 impl Manifest {
@@ -115,6 +133,7 @@ impl Manifest {
             signer,
             validators: Vec::new(),
             nodes: Vec::new(),
+            signer_metrics_port: None,
         }
     }
 

@@ -20,9 +20,36 @@ pub fn log_file(dir: &Path, node: &str) -> PathBuf {
     dir.join("logs").join(format!("{node}.log"))
 }
 
-/// Start `node` from `binary`, detached in its own process group, logging to its log file.
-pub fn start(dir: &Path, binary: &Path, node: &Node) -> Result<u32> {
-    let log_path = log_file(dir, &node.name);
+/// A process the devnet runs: a node, or val0's signer.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Name: pid file `run/<name>.pid`, log `logs/<name>.log`.
+    pub name: String,
+    /// Program and arguments.
+    pub program: PathBuf,
+    /// Arguments.
+    pub args: Vec<std::ffi::OsString>,
+    /// An argument that identifies this process (a node's home, the signer's config), so
+    /// a recycled pid is never mistaken for it.
+    pub marker: PathBuf,
+}
+
+impl Spec {
+    /// `cometbft start --home <home>` for `node`.
+    pub fn node(dir: &Path, binary: &Path, node: &Node) -> Spec {
+        let home = dir.join(&node.home);
+        Spec {
+            name: node.name.clone(),
+            program: binary.to_path_buf(),
+            args: vec!["start".into(), "--home".into(), home.clone().into()],
+            marker: home,
+        }
+    }
+}
+
+/// Start a process detached in its own process group, logging to its log file.
+pub fn start(dir: &Path, spec: &Spec) -> Result<u32> {
+    let log_path = log_file(dir, &spec.name);
     for d in [dir.join("run"), dir.join("logs")] {
         std::fs::create_dir_all(&d).map_err(|e| DevnetError::io(&d, e))?;
     }
@@ -32,46 +59,52 @@ pub fn start(dir: &Path, binary: &Path, node: &Node) -> Result<u32> {
         .open(&log_path)
         .map_err(|e| DevnetError::io(&log_path, e))?;
     let err_log = log.try_clone().map_err(|e| DevnetError::io(&log_path, e))?;
-    let home = dir.join(&node.home);
-    let child = Command::new(binary)
-        .arg("start")
-        .arg("--home")
-        .arg(&home)
+    let child = Command::new(&spec.program)
+        .args(&spec.args)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(err_log)
         .process_group(0)
         .spawn()
-        .map_err(|e| DevnetError::io(binary, e))?;
+        .map_err(|e| DevnetError::io(&spec.program, e))?;
     let pid = child.id();
-    let pid_path = pid_file(dir, &node.name);
+    let pid_path = pid_file(dir, &spec.name);
     std::fs::write(&pid_path, format!("{pid}\n")).map_err(|e| DevnetError::io(&pid_path, e))?;
     Ok(pid)
 }
 
-/// The pid of `node` when it is running (pid file present and the process is this node's).
-pub fn running_pid(dir: &Path, node: &Node) -> Option<u32> {
-    let text = std::fs::read_to_string(pid_file(dir, &node.name)).ok()?;
+/// The pid of a process when it is running (pid file present and the process is it).
+pub fn running_pid(dir: &Path, name: &str, marker: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(pid_file(dir, name)).ok()?;
     let pid: u32 = text.trim().parse().ok()?;
-    let home = dir.join(&node.home);
-    is_our_process(pid, &home).then_some(pid)
+    is_our_process(pid, marker).then_some(pid)
 }
 
-/// Stop `node` if it runs: SIGTERM, then SIGKILL after `grace`. Removes the pid file.
-pub fn stop(dir: &Path, node: &Node, grace: Duration) -> Result<bool> {
-    let pid_path = pid_file(dir, &node.name);
-    let Some(pid) = running_pid(dir, node) else {
+/// The pid of `node` when it is running.
+pub fn node_pid(dir: &Path, node: &Node) -> Option<u32> {
+    running_pid(dir, &node.name, &dir.join(&node.home))
+}
+
+/// Stop a process if it runs: SIGTERM, then SIGKILL after `grace`. Removes the pid file.
+pub fn stop(dir: &Path, name: &str, marker: &Path, grace: Duration) -> bool {
+    let pid_path = pid_file(dir, name);
+    let Some(pid) = running_pid(dir, name, marker) else {
         let _ = std::fs::remove_file(&pid_path);
-        return Ok(false);
+        return false;
     };
-    signal_and_wait(pid, &dir.join(&node.home), grace);
+    signal_and_wait(pid, marker, grace);
     let _ = std::fs::remove_file(&pid_path);
-    Ok(true)
+    true
 }
 
-/// Send `SIGKILL` to `node` at once (for failure drills).
-pub fn kill_now(dir: &Path, node: &Node) -> bool {
-    match running_pid(dir, node) {
+/// Stop `node` if it runs.
+pub fn stop_node(dir: &Path, node: &Node, grace: Duration) -> bool {
+    stop(dir, &node.name, &dir.join(&node.home), grace)
+}
+
+/// Send `SIGKILL` to a process at once (for failure drills).
+pub fn kill_now(dir: &Path, name: &str, marker: &Path) -> bool {
+    match running_pid(dir, name, marker) {
         Some(pid) => {
             let _ = kill(to_pid(pid), Signal::SIGKILL);
             true
@@ -80,24 +113,24 @@ pub fn kill_now(dir: &Path, node: &Node) -> bool {
     }
 }
 
-fn signal_and_wait(pid: u32, home: &Path, grace: Duration) {
+fn signal_and_wait(pid: u32, marker: &Path, grace: Duration) {
     let _ = kill(to_pid(pid), Signal::SIGTERM);
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
-        if !is_our_process(pid, home) {
+        if !is_our_process(pid, marker) {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = kill(to_pid(pid), Signal::SIGKILL);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline && is_our_process(pid, home) {
+    while Instant::now() < deadline && is_our_process(pid, marker) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-/// True when `pid` is alive (not a zombie) and was started with `home` on its command line.
-pub fn is_our_process(pid: u32, home: &Path) -> bool {
+/// True when `pid` is alive (not a zombie) and has `marker` on its command line.
+pub fn is_our_process(pid: u32, marker: &Path) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
@@ -111,8 +144,8 @@ pub fn is_our_process(pid: u32, home: &Path) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
         return false;
     };
-    let home = home.as_os_str().as_encoded_bytes();
-    cmdline.split(|b| *b == 0).any(|arg| arg == home)
+    let marker = marker.as_os_str().as_encoded_bytes();
+    cmdline.split(|b| *b == 0).any(|arg| arg == marker)
 }
 
 /// The last `n` lines of a file (empty when it cannot be read).

@@ -3,8 +3,8 @@
 
 use crate::error::Result;
 use crate::manifest::{self, Manifest, Node, Role};
-use crate::process;
 use crate::rpc::{Commit, Rpc, FLAG_COMMIT, FLAG_NIL};
+use crate::{process, signer};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,12 +18,29 @@ pub struct DevnetStatus {
     pub chain_id: String,
     /// CometBFT version the devnet runs.
     pub cometbft: String,
-    /// How val0 signs: `file` or `remote`.
+    /// How val0 signs: `file` (key file on its primary) or `bulwark` (a remote signer).
     pub signer: String,
+    /// The devnet's `bulwark signer` process, when `signer` is `bulwark`.
+    pub signer_process: Option<SignerProcess>,
     /// Genesis validators.
     pub validators: Vec<ValidatorInfo>,
     /// Every node.
     pub nodes: Vec<NodeStatus>,
+}
+
+/// The devnet's signer process.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignerProcess {
+    /// Whether it runs.
+    pub running: bool,
+    /// Its pid, when running.
+    pub pid: Option<u32>,
+    /// Its Prometheus endpoint.
+    pub metrics_url: Option<String>,
+    /// Its config file.
+    pub config: PathBuf,
+    /// val0's sign-state file.
+    pub state: PathBuf,
 }
 
 /// A genesis validator.
@@ -109,10 +126,22 @@ pub async fn status(dir: &Path) -> Result<DevnetStatus> {
         nodes.push(t.await.expect("status task does not panic"));
     }
     Ok(DevnetStatus {
-        dir,
+        dir: dir.clone(),
         chain_id: m.chain_id.clone(),
         cometbft: m.cometbft_version.clone(),
-        signer: format!("{:?}", m.signer).to_lowercase(),
+        signer: m.signer.as_str().to_string(),
+        signer_process: signer::runs_signer(&m).then(|| {
+            let pid = signer::pid(&dir);
+            SignerProcess {
+                running: pid.is_some(),
+                pid,
+                metrics_url: m
+                    .signer_metrics_port
+                    .map(|p| format!("http://127.0.0.1:{p}/metrics")),
+                config: signer::config_path(&dir),
+                state: signer::state_path(&dir),
+            }
+        }),
         validators: m
             .validators
             .iter()
@@ -127,7 +156,7 @@ pub async fn status(dir: &Path) -> Result<DevnetStatus> {
 }
 
 async fn node_status(dir: &Path, m: &Manifest, node: &Node) -> NodeStatus {
-    let pid = process::running_pid(dir, node);
+    let pid = process::node_pid(dir, node);
     let mut s = NodeStatus {
         name: node.name.clone(),
         role: node.role,

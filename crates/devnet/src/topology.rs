@@ -23,13 +23,31 @@ pub fn node_count(validators: usize) -> usize {
     validators + 2
 }
 
+/// Ports for devnet services after the nodes' ports: the signer's metrics, and spares.
+pub const SERVICE_PORTS: u16 = 4;
+
 /// Number of ports the devnet needs.
 pub fn port_count(validators: usize) -> u16 {
+    node_ports(validators) + SERVICE_PORTS
+}
+
+fn node_ports(validators: usize) -> u16 {
     u16::try_from(node_count(validators)).unwrap_or(u16::MAX / PORTS_PER_NODE) * PORTS_PER_NODE
+}
+
+/// Port of the devnet signer's metrics endpoint.
+pub fn signer_metrics_port(validators: usize, base: u16) -> u16 {
+    base + node_ports(validators)
 }
 
 /// What a port at `offset` from the base is for, for error messages.
 pub fn port_purpose(validators: usize, offset: u16) -> String {
+    if offset >= node_ports(validators) {
+        return match offset - node_ports(validators) {
+            0 => "metrics port of the devnet signer".into(),
+            _ => "spare devnet service port".into(),
+        };
+    }
     let names = node_names(validators);
     let node = names
         .get(usize::from(offset / PORTS_PER_NODE))
@@ -151,6 +169,8 @@ mod tests {
         assert_eq!(ports.len(), count);
         assert!(ports.iter().all(|p| *p < 20_000 + port_count(4)));
         assert_eq!(port_purpose(4, 5), "rpc port of node val0-backup");
+        assert_eq!(signer_metrics_port(4, 20_000), 20_024);
+        assert_eq!(port_purpose(4, 24), "metrics port of the devnet signer");
         assert_eq!(nodes[0].signer_port, Some(20_003));
         assert_eq!(nodes[2].signer_port, None);
     }

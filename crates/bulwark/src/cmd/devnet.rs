@@ -15,6 +15,8 @@ pub enum DevnetCommand {
     Up(UpArgs),
     /// Stop this devnet's nodes; data is kept.
     Down(DirArg),
+    /// Stop one node (or `signer`), e.g. for a failover drill; `up` starts it again.
+    Stop(StopArgs),
     /// Stop this devnet's nodes and delete its directory.
     Destroy(DirArg),
     /// Show every node: role, URLs, height, peers, who signed the last block.
@@ -50,6 +52,10 @@ pub struct UpArgs {
     /// Chain ID (default: bulwark-devnet- and a random suffix).
     #[arg(long)]
     chain_id: Option<String>,
+    /// Where val0 signs: `file` (its key file on the primary node) or `bulwark` (a
+    /// `bulwark signer` serving both val0 nodes).
+    #[arg(long, value_parser = parse_signer)]
+    signer: Option<devnet::SignerMode>,
     /// Turn vote extensions on from this height.
     #[arg(long)]
     vote_extensions_height: Option<i64>,
@@ -59,6 +65,18 @@ pub struct UpArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// Options of `stop`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// Node name, or `signer`.
+    name: String,
+    /// SIGKILL at once instead of a clean stop.
+    #[arg(long)]
+    kill: bool,
 }
 
 /// Options of `status`.
@@ -102,6 +120,14 @@ pub struct LoadArgs {
     json: bool,
 }
 
+fn parse_signer(s: &str) -> Result<devnet::SignerMode, String> {
+    match s {
+        "file" => Ok(devnet::SignerMode::File),
+        "bulwark" => Ok(devnet::SignerMode::Bulwark),
+        other => Err(format!("{other:?}: use file or bulwark")),
+    }
+}
+
 fn parse_line(s: &str) -> Result<Line, String> {
     s.parse().map_err(|e: devnet::DevnetError| e.to_string())
 }
@@ -117,6 +143,16 @@ pub fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
                 stopped.len(),
                 a.dir.display()
             );
+            Ok(())
+        }
+        DevnetCommand::Stop(a) => {
+            let was = devnet::stop_one(&a.dir.dir, &a.name, a.kill)?;
+            let how = if a.kill { "killed" } else { "stopped" };
+            if was {
+                eprintln!("{how} {}", a.name);
+            } else {
+                eprintln!("{} was not running", a.name);
+            }
             Ok(())
         }
         DevnetCommand::Destroy(a) => {
@@ -148,6 +184,8 @@ fn up(a: UpArgs) -> anyhow::Result<()> {
         vote_extensions_height: a.vote_extensions_height,
         cometbft_dir: devnet::cometbft::install_dir(),
         ready_timeout: a.timeout,
+        signer: a.signer,
+        bulwark_exe: std::env::current_exe()?,
     };
     let rt = runtime()?;
     let report = rt.block_on(devnet::up(&opts))?;
@@ -203,6 +241,16 @@ fn print_status(s: &DevnetStatus) {
             n.peers.map_or("-".into(), |p| p.to_string()),
             n.rpc_url,
             n.last_commit.as_ref().map_or("-".into(), describe_commit),
+        ));
+    }
+    if let Some(p) = &s.signer_process {
+        out.push_str(&format!(
+            "signer       {:<9} {:>7} {:<9} {:>5}  {}\n",
+            "bulwark",
+            "-",
+            if p.running { "ok" } else { "stopped" },
+            "-",
+            p.metrics_url.as_deref().unwrap_or("-")
         ));
     }
     print!("{out}");

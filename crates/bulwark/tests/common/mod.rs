@@ -159,3 +159,82 @@ pub fn kvstore_size(rpc_url: &str) -> u64 {
         .as_u64()
         .unwrap_or_else(|| panic!("no size in abci_info: {info}"))
 }
+
+/// Signers of the canonical commit some node reports, if at least `min_height`.
+pub fn commit_signers(status: &Value, min_height: u64) -> Option<(u64, Vec<String>)> {
+    nodes(status)
+        .iter()
+        .filter_map(|n| {
+            let h = n["last_commit"]["height"].as_u64()?;
+            let signed = n["last_commit"]["signed"]
+                .as_array()?
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect();
+            (h >= min_height).then_some((h, signed))
+        })
+        .max_by_key(|(h, _)| *h)
+}
+
+/// Which of `from..=to` have `validator`'s signature in their canonical commit, and
+/// whether any block carries evidence (read from each block over RPC).
+pub struct ChainScan {
+    pub signed: Vec<u64>,
+    pub missed: Vec<u64>,
+    pub evidence: Vec<(u64, Value)>,
+}
+
+pub fn scan_chain(rpc: &str, address: &str, from: u64, to: u64) -> ChainScan {
+    let mut scan = ChainScan {
+        signed: vec![],
+        missed: vec![],
+        evidence: vec![],
+    };
+    for h in from..=to {
+        let block = rpc_get(rpc, &format!("block?height={}", h + 1));
+        let ev = &block["block"]["evidence"]["evidence"];
+        if ev.as_array().is_some_and(|a| !a.is_empty()) {
+            scan.evidence.push((h + 1, ev.clone()));
+        }
+        let sigs = block["block"]["last_commit"]["signatures"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let ours = sigs.iter().any(|s| {
+            s["validator_address"]
+                .as_str()
+                .is_some_and(|a| a.eq_ignore_ascii_case(address))
+                && s["block_id_flag"].as_u64() == Some(2)
+        });
+        if ours {
+            scan.signed.push(h);
+        } else {
+            scan.missed.push(h);
+        }
+    }
+    scan
+}
+
+/// Address of a genesis validator from a status.
+pub fn validator_address(status: &Value, name: &str) -> String {
+    status["validators"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["name"] == name))
+        .and_then(|v| v["address"].as_str())
+        .unwrap_or_else(|| panic!("no validator {name}"))
+        .to_string()
+}
+
+/// Plain HTTP GET returning the body.
+pub fn http_body(url: &str) -> String {
+    let rest = url.trim_start_matches("http://");
+    let (addr, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "GET /{path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,150 @@
+//! val0's `bulwark signer` when the devnet runs one (`--signer bulwark`): its config,
+//! its sign state, and its process. Both val0 nodes point at it, so val0 keeps signing
+//! when either node dies.
+
+use crate::cometbft::Line;
+use crate::error::{DevnetError, Result};
+use crate::generate::key_path;
+use crate::manifest::{Manifest, SignerMode};
+use crate::process::{self, Spec};
+use crate::topology::{self, OPERATOR};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Process name of the devnet signer (`run/signer.pid`, `logs/signer.log`).
+pub const NAME: &str = "signer";
+
+/// The signer's config file.
+pub fn config_path(dir: &Path) -> PathBuf {
+    dir.join("signer").join("signer.toml")
+}
+
+/// val0's sign-state file.
+pub fn state_path(dir: &Path) -> PathBuf {
+    dir.join("signer").join("val0.state")
+}
+
+/// Protocol name of a devnet line in the signer's config.
+fn protocol(line: Line) -> &'static str {
+    match line {
+        Line::V0_38 => "v0.38",
+        Line::V1_0 => "v1.0",
+        Line::V0_40 => "v0.40",
+    }
+}
+
+/// Write the signer config and create val0's sign state with `bulwark`.
+pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
+    let sdir = dir.join("signer");
+    std::fs::create_dir_all(&sdir).map_err(|e| DevnetError::io(&sdir, e))?;
+    let mut nodes = String::new();
+    for n in manifest
+        .nodes
+        .iter()
+        .filter(|n| topology::is_operator_node(n))
+    {
+        let addr = n.signer_laddr().expect("val0 nodes have a signer port");
+        nodes.push_str(&format!(
+            "\n[[chain.node]]\nname = {:?}\naddr = {addr:?}\n",
+            n.name
+        ));
+    }
+    let metrics = manifest
+        .signer_metrics_port
+        .map(|p| format!("[metrics]\nlisten = \"127.0.0.1:{p}\"\n\n"))
+        .unwrap_or_default();
+    let text = format!(
+        "# val0's remote signer, written by `bulwark devnet up`.\n\n{metrics}[[chain]]\nid = {:?}\nkey = {:?}\nstate = {:?}\nprotocol = {:?}\n{nodes}",
+        manifest.chain_id,
+        key_path(dir, OPERATOR),
+        state_path(dir),
+        protocol(manifest.line),
+    );
+    let cfg = config_path(dir);
+    std::fs::write(&cfg, text).map_err(|e| DevnetError::io(&cfg, e))?;
+    let state = state_path(dir);
+    if !state.exists() {
+        run_bulwark(
+            bulwark,
+            &["signer", "state", "init", "--chain-id", &manifest.chain_id],
+            &state,
+            &[],
+        )?;
+    }
+    Ok(())
+}
+
+/// Import a CometBFT `priv_validator_state.json` into val0's sign state (creating or
+/// raising it, never lowering).
+pub fn import_state(dir: &Path, manifest: &Manifest, bulwark: &Path, from: &Path) -> Result<()> {
+    let sdir = dir.join("signer");
+    std::fs::create_dir_all(&sdir).map_err(|e| DevnetError::io(&sdir, e))?;
+    let args = [
+        "signer",
+        "state",
+        "import",
+        "--chain-id",
+        &manifest.chain_id,
+    ];
+    run_bulwark(
+        bulwark,
+        &args,
+        &state_path(dir),
+        &["--from".as_ref(), from.as_os_str()],
+    )
+}
+
+fn run_bulwark(
+    bulwark: &Path,
+    args: &[&str],
+    state: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> Result<()> {
+    let out = Command::new(bulwark)
+        .args(args)
+        .arg("--state")
+        .arg(state)
+        .args(extra)
+        .output()
+        .map_err(|e| DevnetError::io(bulwark, e))?;
+    if !out.status.success() {
+        return Err(DevnetError::Command {
+            command: format!("{} {}", bulwark.display(), args.join(" ")),
+            output: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// How to run the devnet signer.
+pub fn spec(dir: &Path, bulwark: &Path) -> Spec {
+    let cfg = config_path(dir);
+    Spec {
+        name: NAME.into(),
+        program: bulwark.to_path_buf(),
+        args: vec![
+            "--log-level".into(),
+            "info".into(),
+            "signer".into(),
+            "run".into(),
+            "--config".into(),
+            cfg.clone().into(),
+        ],
+        marker: cfg,
+    }
+}
+
+/// The signer's pid when it runs.
+pub fn pid(dir: &Path) -> Option<u32> {
+    process::running_pid(dir, NAME, &config_path(dir))
+}
+
+/// Stop the signer if it runs.
+pub fn stop(dir: &Path, grace: std::time::Duration) -> bool {
+    process::stop(dir, NAME, &config_path(dir), grace)
+}
+
+/// Whether this devnet runs its own signer.
+pub fn runs_signer(manifest: &Manifest) -> bool {
+    manifest.signer == SignerMode::Bulwark
+}
