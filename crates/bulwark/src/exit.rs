@@ -27,3 +27,17 @@ pub fn code_for(e: &anyhow::Error) -> i32 {
         FAILURE
     }
 }
+
+/// The error and its causes, skipping causes whose text the message already carries
+/// (library errors name their cause in their own message).
+pub fn describe(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+    }
+    msg
+}

@@ -16,7 +16,7 @@ fn main() {
     let code = match cmd::run(cli.command) {
         Ok(()) => exit::OK,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", exit::describe(&e));
             exit::code_for(&e)
         }
     };

@@ -22,7 +22,9 @@ fn four_validators_sign_load_grows_state_and_down_up_resumes() {
     let net = Devnet::new();
     let up = net.up(&["--validators", "4"]);
     assert_eq!(up["created"], true);
-    assert_eq!(up["started"].as_array().unwrap().len(), 6, "{up:#}");
+    // Six nodes and val0's signer (the default).
+    assert_eq!(up["started"].as_array().unwrap().len(), 7, "{up:#}");
+    assert_eq!(up["status"]["signer"], "bulwark");
 
     let s = net.wait_status(
         "height 10 with all 4 validators signing",
@@ -99,7 +101,7 @@ fn four_validators_sign_load_grows_state_and_down_up_resumes() {
     // up on a running devnet changes nothing.
     let third = net.up(&[]);
     assert_eq!(third["started"].as_array().unwrap().len(), 0, "{third:#}");
-    assert_eq!(third["already_running"].as_array().unwrap().len(), 6);
+    assert_eq!(third["already_running"].as_array().unwrap().len(), 7);
 
     let logs = net.cmd("logs", &["val0", "-n", "5"]);
     assert!(logs.status.success(), "{}", text(&logs));

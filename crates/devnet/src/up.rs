@@ -38,7 +38,7 @@ pub struct UpOptions {
 /// Default number of validators.
 pub const DEFAULT_VALIDATORS: usize = 4;
 /// Where val0 signs unless `--signer` says otherwise.
-pub const DEFAULT_SIGNER: SignerMode = SignerMode::File;
+pub const DEFAULT_SIGNER: SignerMode = SignerMode::Bulwark;
 /// Most validators a devnet may have.
 pub const MAX_VALIDATORS: usize = 32;
 

@@ -39,7 +39,7 @@ pub enum ImportError {
         reason: String,
     },
     /// A field is missing or has a bad value.
-    #[error("{format}: field `{field}` {problem}; fix the file or set the state with `bulwark signer state set`")]
+    #[error("{format}: field `{field}` {problem}; fix the file, or create the state with `bulwark signer state init --height H`")]
     Field {
         /// The file format.
         format: &'static str,

@@ -23,9 +23,10 @@ use nix::fcntl::{Flock, FlockArg};
 use crate::rules::{decide, Decision, Hrs, Limits, Request, SignPermit, SignState};
 use crate::slots::{self, FILE_SIZE, MAX_PAYLOAD, SLOT_SIZE};
 
-const RECOVERY: &str = "restore the file from a backup, or write a new one with \
-    `bulwark signer state import` or `bulwark signer state set` at a height at or \
-    above the last height this validator signed on chain";
+const RECOVERY: &str = "restore the file from a backup, or move it aside and write a new \
+    one with `bulwark signer state import` (from the node's priv_validator_state.json) or \
+    `bulwark signer state init --height H` with H above the last height this validator \
+    signed on chain";
 
 /// Errors of the sign-state store.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +43,7 @@ pub enum StoreError {
         source: io::Error,
     },
     /// `open` found no file.
-    #[error("no sign-state file at {path}; create one with `bulwark signer state import` or `bulwark signer state set` before starting the signer")]
+    #[error("no sign-state file at {path}; create one before starting the signer: `bulwark signer state import` from the node's priv_validator_state.json, or `bulwark signer state init --height H` (H = 0 only for a chain this key never signed on)")]
     NotFound {
         /// The missing file.
         path: PathBuf,

@@ -180,6 +180,15 @@ impl ChainSigner {
                 )
             }
         };
+        let block_id = match &req {
+            Request::SignVote { vote, .. } => &vote.block_id,
+            Request::SignProposal { proposal, .. } => &proposal.block_id,
+            _ => unreachable!("only consensus requests get here"),
+        };
+        if let Err(e) = block_id.validate() {
+            let msg = format!("malformed block ID ({e}); refusing");
+            return (error(&req, codes::BAD_REQUEST, msg), Outcome::Error);
+        }
         if let Request::SignVote { vote, .. } = &req {
             if !self.line.has_vote_extensions() && !vote.extension.is_empty() {
                 let msg = format!(
@@ -188,9 +197,7 @@ impl ChainSigner {
                 );
                 return (error(&req, codes::BAD_REQUEST, msg), Outcome::Error);
             }
-            let non_nil_precommit =
-                vote.msg_type == SignedMsgType::Precommit && !vote.block_id.is_nil();
-            if !non_nil_precommit && !vote.extension.is_empty() {
+            if !vote.signs_extension() && !vote.extension.is_empty() {
                 let msg = "a vote extension is only allowed on a precommit for a block; refusing"
                     .to_string();
                 return (error(&req, codes::BAD_REQUEST, msg), Outcome::Error);
@@ -270,8 +277,7 @@ impl ChainSigner {
                 // them afresh each time; they go with every precommit for a block.
                 let wants_ext = self.line.has_vote_extensions()
                     && !skip_extension_signing
-                    && vote.msg_type == SignedMsgType::Precommit
-                    && !vote.block_id.is_nil();
+                    && vote.signs_extension();
                 if wants_ext {
                     match self
                         .key

@@ -27,31 +27,31 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// A key could not be used.
-    #[error("chain {chain}: {source}")]
+    #[error("chain {chain}: {error}")]
     Key {
         /// Chain ID.
         chain: String,
         /// The key error.
-        source: keys::KeyError,
+        error: keys::KeyError,
     },
     /// A sign state could not be opened.
-    #[error("chain {chain}: {source}")]
+    #[error("chain {chain}: {error}")]
     State {
         /// Chain ID.
         chain: String,
         /// The store error.
-        source: guard::StoreError,
+        error: guard::StoreError,
     },
     /// The connection key could not be used.
     #[error("connection_key: {0}")]
     ConnectionKey(keys::KeyError),
     /// The metrics address cannot be bound.
-    #[error("metrics.listen {addr}: {source}; pick a free address or remove [metrics]")]
+    #[error("metrics.listen {addr}: {error}; pick a free address or remove [metrics]")]
     Metrics {
         /// The address.
         addr: String,
         /// The error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -64,14 +64,14 @@ pub fn open_chains(
     let mut chains = Vec::new();
     for c in &config.chains {
         let line = c.protocol.parse().expect("validated");
-        let key = keys::SoftKey::load(&c.key).map_err(|source| StartError::Key {
+        let key = keys::SoftKey::load(&c.key).map_err(|error| StartError::Key {
             chain: c.id.clone(),
-            source,
+            error,
         })?;
         let (store, warnings) =
-            guard::StateStore::open(&c.state, &c.id).map_err(|source| StartError::State {
+            guard::StateStore::open(&c.state, &c.id).map_err(|error| StartError::State {
                 chain: c.id.clone(),
-                source,
+                error,
             })?;
         for w in warnings {
             tracing::warn!(chain = %c.id, "{w}");
@@ -111,10 +111,10 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
     );
     let metrics_listener =
         match &config.metrics {
-            Some(m) => Some(std::net::TcpListener::bind(&m.listen).map_err(|source| {
+            Some(m) => Some(std::net::TcpListener::bind(&m.listen).map_err(|error| {
                 StartError::Metrics {
                     addr: m.listen.clone(),
-                    source,
+                    error,
                 }
             })?),
             None => None,

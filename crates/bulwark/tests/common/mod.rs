@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod node;
+
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;

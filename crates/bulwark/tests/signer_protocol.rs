@@ -1,0 +1,543 @@
+//! `bulwark signer run` driven over the real privval protocol by a stand-in node, for the
+//! requests a healthy node never sends: conflicts, other chains, garbage, oversized frames.
+
+mod common;
+
+use common::node::*;
+use common::*;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use privval::{
+    BlockId, Line, PartSetHeader, Proposal, PublicKey, Request, Response, SignedMsgType, Timestamp,
+    Vote,
+};
+use std::path::Path;
+use std::time::Duration;
+
+const CHAIN: &str = "proto-chain-1";
+const WAIT: Duration = Duration::from_secs(10);
+
+fn block(n: u8) -> BlockId {
+    BlockId {
+        hash: vec![n; 32],
+        part_set_header: PartSetHeader {
+            total: 1,
+            hash: vec![n ^ 0xff; 32],
+        },
+    }
+}
+
+fn ts(seconds: i64) -> Timestamp {
+    Timestamp {
+        seconds: 1_800_000_000 + seconds,
+        nanos: 0,
+    }
+}
+
+fn vote(t: SignedMsgType, height: i64, round: i32, b: Option<BlockId>, at: i64) -> Vote {
+    Vote {
+        msg_type: t,
+        height,
+        round,
+        block_id: b.unwrap_or_default(),
+        timestamp: ts(at),
+        validator_address: vec![1; 20],
+        validator_index: 0,
+        ..Vote::default()
+    }
+}
+
+fn sign_vote(chain: &str, v: Vote) -> Request {
+    Request::SignVote {
+        chain_id: chain.into(),
+        vote: v,
+        skip_extension_signing: false,
+    }
+}
+
+fn signed_vote(r: Response) -> Vote {
+    match r {
+        Response::SignedVote { vote } => vote,
+        other => panic!("expected a signed vote, got {other:?}"),
+    }
+}
+
+fn refusal(r: Response) -> String {
+    match r {
+        Response::Error { error, .. } => error.description,
+        other => panic!("expected an error response, got {other:?}"),
+    }
+}
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    key: VerifyingKey,
+    config: std::path::PathBuf,
+    state: std::path::PathBuf,
+}
+
+fn setup(line: &str, ports: &[u16], init_height: Option<i64>) -> Setup {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let (key_path, key) = write_key(&dir);
+    let state = dir.join("chain.state");
+    if let Some(h) = init_height {
+        let o = run(&[
+            "signer",
+            "state",
+            "init",
+            "--chain-id",
+            CHAIN,
+            "--height",
+            &h.to_string(),
+            "--state",
+            state.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let config = write_config(&dir, CHAIN, line, &key_path, &state, ports, None);
+    Setup {
+        _tmp: tmp,
+        dir,
+        key: key.verifying_key(),
+        config,
+        state,
+    }
+}
+
+fn verify(key: &VerifyingKey, msg: &[u8], sig: &[u8]) {
+    let sig = Signature::from_slice(sig).expect("64-byte signature");
+    key.verify(msg, &sig).expect("signature verifies");
+}
+
+#[test]
+fn every_line_signs_votes_proposals_and_extensions_that_verify() {
+    for (name, line) in [
+        ("v0.34", Line::V0_34),
+        ("v0.38", Line::V0_38),
+        ("v1.0", Line::V1_0),
+        ("v0.40", Line::V0_40),
+    ] {
+        let node = FakeNode::listen();
+        let s = setup(name, &[node.port], Some(0));
+        let _signer = SignerProc::start(&s.config);
+        let mut c = node.accept(line, WAIT);
+
+        assert_eq!(c.call(&Request::Ping), Response::Ping);
+        match c.call(&Request::PubKey {
+            chain_id: CHAIN.into(),
+        }) {
+            Response::PubKey {
+                pub_key: PublicKey::Ed25519(k),
+            } => assert_eq!(k, s.key.as_bytes()),
+            other => panic!("{name}: {other:?}"),
+        }
+
+        let proposal = Proposal {
+            msg_type: SignedMsgType::Proposal,
+            height: 1,
+            round: 0,
+            pol_round: -1,
+            block_id: block(1),
+            timestamp: ts(0),
+            signature: vec![],
+        };
+        match c.call(&Request::SignProposal {
+            chain_id: CHAIN.into(),
+            proposal: proposal.clone(),
+        }) {
+            Response::SignedProposal { proposal: p } => {
+                verify(
+                    &s.key,
+                    &privval::proposal_sign_bytes(CHAIN, &p),
+                    &p.signature,
+                );
+                assert_eq!(p.timestamp, proposal.timestamp);
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+
+        let pv = signed_vote(c.call(&sign_vote(
+            CHAIN,
+            vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 1),
+        )));
+        verify(&s.key, &privval::vote_sign_bytes(CHAIN, &pv), &pv.signature);
+        assert!(
+            pv.extension_signature.is_empty(),
+            "{name}: prevotes carry no extension signature"
+        );
+
+        let mut pc = vote(SignedMsgType::Precommit, 1, 0, Some(block(1)), 2);
+        if line != Line::V0_34 {
+            pc.extension = b"app data".to_vec();
+        }
+        let pc = signed_vote(c.call(&sign_vote(CHAIN, pc)));
+        verify(&s.key, &privval::vote_sign_bytes(CHAIN, &pc), &pc.signature);
+        if line == Line::V0_34 {
+            assert!(pc.extension_signature.is_empty());
+        } else {
+            verify(
+                &s.key,
+                &privval::vote_extension_sign_bytes(CHAIN, &pc),
+                &pc.extension_signature,
+            );
+        }
+
+        if line == Line::V1_0 {
+            let r = c.call(&Request::SignBytes {
+                value: b"anything".to_vec(),
+            });
+            assert!(refusal(r).contains("allow_sign_bytes"), "{name}");
+            // skip_extension_signing leaves the extension unsigned.
+            let mut v = vote(SignedMsgType::Precommit, 2, 0, Some(block(2)), 3);
+            v.extension = b"x".to_vec();
+            let r = c.call(&Request::SignVote {
+                chain_id: CHAIN.into(),
+                vote: v,
+                skip_extension_signing: true,
+            });
+            assert!(signed_vote(r).extension_signature.is_empty());
+        }
+    }
+}
+
+#[test]
+fn the_guard_answers_over_the_wire_and_the_connection_stays_up() {
+    let node = FakeNode::listen();
+    let s = setup("v0.38", &[node.port], Some(0));
+    let _signer = SignerProc::start(&s.config);
+    let mut c = node.accept(Line::V0_38, WAIT);
+
+    let first = signed_vote(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 5, 0, Some(block(5)), 10),
+    )));
+    // The same vote again (a restarted node): the same signature.
+    let again = signed_vote(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 5, 0, Some(block(5)), 10),
+    )));
+    assert_eq!(again.signature, first.signature);
+    // Only the timestamp differs: the stored signature and the stored timestamp.
+    let restamped = signed_vote(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 5, 0, Some(block(5)), 99),
+    )));
+    assert_eq!(restamped.signature, first.signature);
+    assert_eq!(restamped.timestamp, ts(10));
+    verify(
+        &s.key,
+        &privval::vote_sign_bytes(CHAIN, &restamped),
+        &restamped.signature,
+    );
+
+    // Another block at the same height/round/step: refused, it would be a double-sign.
+    let r = refusal(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 5, 0, Some(block(6)), 10),
+    )));
+    assert!(r.contains("conflicting data at height 5 round 0"), "{r}");
+    let r = refusal(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 5, 0, None, 10),
+    )));
+    assert!(r.contains("conflicting"), "{r}");
+    // Going back.
+    let r = refusal(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 4, 0, Some(block(4)), 10),
+    )));
+    assert!(r.contains("height 4") && r.contains("height 5"), "{r}");
+    // Another chain.
+    let r = refusal(c.call(&sign_vote(
+        "other-chain",
+        vote(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10),
+    )));
+    assert!(
+        r.contains("wrong chain ID") && r.contains("other-chain"),
+        "{r}"
+    );
+    let r = refusal(c.call(&Request::PubKey {
+        chain_id: "other-chain".into(),
+    }));
+    assert!(r.contains("wrong chain ID"), "{r}");
+    // A malformed block ID.
+    let mut bad = vote(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10);
+    bad.block_id.hash = vec![1; 5];
+    let r = refusal(c.call(&sign_vote(CHAIN, bad)));
+    assert!(r.contains("malformed block ID"), "{r}");
+    // An extension on a prevote.
+    let mut ext = vote(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10);
+    ext.extension = b"no".to_vec();
+    let r = refusal(c.call(&sign_vote(CHAIN, ext)));
+    assert!(r.contains("only allowed on a precommit"), "{r}");
+
+    // After all that, the connection still serves and the state never went back.
+    assert_eq!(c.call(&Request::Ping), Response::Ping);
+    let next = signed_vote(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Precommit, 5, 0, Some(block(5)), 11),
+    )));
+    verify(
+        &s.key,
+        &privval::vote_sign_bytes(CHAIN, &next),
+        &next.signature,
+    );
+    let st = json(&run(&[
+        "signer",
+        "state",
+        "show",
+        "--json",
+        "--state",
+        s.state.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        (st["height"].as_i64(), st["step"].as_str()),
+        (Some(5), Some("precommit")),
+        "{st:#}"
+    );
+}
+
+#[test]
+fn nothing_below_an_imported_floor_is_signed() {
+    let node = FakeNode::listen();
+    let s = setup("v0.38", &[node.port], None);
+    let pv_state = s.dir.join("priv_validator_state.json");
+    std::fs::write(&pv_state, r#"{"height": "100", "round": 0, "step": 3}"#).unwrap();
+    let o = run(&[
+        "signer",
+        "state",
+        "import",
+        "--chain-id",
+        CHAIN,
+        "--from",
+        pv_state.to_str().unwrap(),
+        "--state",
+        s.state.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let _signer = SignerProc::start(&s.config);
+    let mut c = node.accept(Line::V0_38, WAIT);
+    for (h, t) in [
+        (1, SignedMsgType::Prevote),
+        (99, SignedMsgType::Precommit),
+        (100, SignedMsgType::Prevote),
+        (100, SignedMsgType::Precommit),
+    ] {
+        let r = c.call(&sign_vote(CHAIN, vote(t, h, 0, Some(block(1)), 0)));
+        assert!(
+            matches!(r, Response::Error { .. }),
+            "height {h} {t:?} was signed: {r:?}"
+        );
+    }
+    let ok = signed_vote(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 101, 0, Some(block(1)), 0),
+    )));
+    verify(&s.key, &privval::vote_sign_bytes(CHAIN, &ok), &ok.signature);
+}
+
+#[test]
+fn garbage_and_oversized_frames_drop_only_that_connection() {
+    let a = FakeNode::listen();
+    let b = FakeNode::listen();
+    let s = setup("v0.38", &[a.port, b.port], Some(0));
+    let signer = SignerProc::start(&s.config);
+    let mut ca = a.accept(Line::V0_38, WAIT);
+    let mut cb = b.accept(Line::V0_38, WAIT);
+    signed_vote(cb.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
+    )));
+
+    // A well-framed message that is not a privval message.
+    ca.send_raw(&[5, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    assert!(
+        ca.is_closed(),
+        "the signer keeps a connection that sent garbage"
+    );
+    signed_vote(cb.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Precommit, 1, 0, Some(block(1)), 0),
+    )));
+
+    // The signer redials; this time an oversized frame.
+    let mut ca = a.accept(Line::V0_38, WAIT);
+    ca.send_raw(&[0x80, 0x80, 0x40]); // length 1 MiB
+    assert!(
+        ca.is_closed(),
+        "the signer keeps a connection that announced an oversized frame"
+    );
+    signed_vote(cb.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 2, 0, Some(block(2)), 0),
+    )));
+
+    // Raw bytes that fail SecretConnection authentication.
+    let mut ca = a.accept(Line::V0_38, WAIT);
+    ca.conn
+        .get_ref()
+        .try_clone()
+        .unwrap()
+        .write_all_raw(&[0u8; 1044]);
+    assert!(
+        ca.is_closed(),
+        "the signer keeps a connection whose frames fail authentication"
+    );
+    signed_vote(cb.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Precommit, 2, 0, Some(block(2)), 0),
+    )));
+
+    // And it still serves a well-behaved node on the first address.
+    let mut ca = a.accept(Line::V0_38, WAIT);
+    assert_eq!(ca.call(&Request::Ping), Response::Ping);
+    let log = signer.log_text();
+    assert!(log.contains("undecodable request"), "{log}");
+    assert!(log.contains("exceeds the limit"), "{log}");
+}
+
+trait RawWrite {
+    fn write_all_raw(&mut self, b: &[u8]);
+}
+
+impl RawWrite for std::net::TcpStream {
+    fn write_all_raw(&mut self, b: &[u8]) {
+        std::io::Write::write_all(self, b).unwrap();
+    }
+}
+
+fn start_fails(config: &Path, node: &FakeNode) -> String {
+    let mut p = SignerProc::start(config);
+    let code = p.wait_exit(WAIT);
+    assert_eq!(
+        code,
+        Some(1),
+        "signer should refuse to start; log:\n{}",
+        p.log_text()
+    );
+    assert!(
+        node.try_accept(Line::V0_38, Duration::from_millis(300))
+            .is_none(),
+        "a signer that refused to start dialed a node"
+    );
+    p.log_text()
+}
+
+#[test]
+fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
+    let node = FakeNode::listen();
+
+    // Truncated state file.
+    let s = setup("v0.38", &[node.port], Some(0));
+    let bytes = std::fs::read(&s.state).unwrap();
+    std::fs::write(&s.state, &bytes[..100]).unwrap();
+    let log = start_fails(&s.config, &node);
+    assert!(
+        log.contains("corrupt") || log.contains("truncated"),
+        "{log}"
+    );
+    assert!(
+        log.contains("state import") || log.contains("restore"),
+        "says how to recover: {log}"
+    );
+
+    // Corrupt (both slots damaged).
+    let s = setup("v0.38", &[node.port], Some(0));
+    let mut bytes = std::fs::read(&s.state).unwrap();
+    for b in bytes.iter_mut().step_by(7) {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&s.state, &bytes).unwrap();
+    let log = start_fails(&s.config, &node);
+    assert!(log.contains("corrupt"), "{log}");
+
+    // State of another chain.
+    let s = setup("v0.38", &[node.port], None);
+    let o = run(&[
+        "signer",
+        "state",
+        "init",
+        "--chain-id",
+        "another-chain",
+        "--state",
+        s.state.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let log = start_fails(&s.config, &node);
+    assert!(log.contains("another-chain"), "{log}");
+
+    // No state at all.
+    let s = setup("v0.38", &[node.port], None);
+    let log = start_fails(&s.config, &node);
+    assert!(
+        log.contains("state init") || log.contains("state import"),
+        "{log}"
+    );
+
+    // Key file readable by others.
+    let s = setup("v0.38", &[node.port], Some(0));
+    let key = s.dir.join("priv_validator_key.json");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let log = start_fails(&s.config, &node);
+    assert!(log.contains("chmod 600"), "{log}");
+
+    // A second signer on a state in use.
+    let s = setup("v0.38", &[node.port], Some(0));
+    let _first = SignerProc::start(&s.config);
+    let _conn = node.accept(Line::V0_38, WAIT);
+    let mut second = SignerProc::start(&s.config);
+    assert_eq!(second.wait_exit(WAIT), Some(1), "{}", second.log_text());
+    assert!(
+        second
+            .log_text()
+            .contains("another signer process holds the lock"),
+        "{}",
+        second.log_text()
+    );
+
+    // Unknown config field: a usage error.
+    let s = setup("v0.38", &[node.port], Some(0));
+    let mut text = std::fs::read_to_string(&s.config).unwrap();
+    text = text.replace("protocol =", "colour = \"red\"\nprotocol =");
+    std::fs::write(&s.config, text).unwrap();
+    let mut p = SignerProc::start(&s.config);
+    assert_eq!(p.wait_exit(WAIT), Some(2), "{}", p.log_text());
+    assert!(
+        p.log_text().contains("unknown field `colour`"),
+        "{}",
+        p.log_text()
+    );
+}
+
+#[test]
+fn sigterm_drains_and_exits_cleanly() {
+    let node = FakeNode::listen();
+    let s = setup("v0.38", &[node.port], Some(0));
+    let mut signer = SignerProc::start(&s.config);
+    let mut c = node.accept(Line::V0_38, WAIT);
+    signed_vote(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
+    )));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(signer.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(signer.wait_exit(WAIT), Some(0), "{}", signer.log_text());
+    assert!(c.is_closed());
+    // The lock is released: the state opens again.
+    let o = run(&[
+        "signer",
+        "state",
+        "set",
+        "--chain-id",
+        CHAIN,
+        "--height",
+        "2",
+        "--state",
+        s.state.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
