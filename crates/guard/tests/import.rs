@@ -138,7 +138,7 @@ fn cometbft_malformed_fields_are_named() {
         assert_eq!(got, *field, "{json}");
         assert!(text.contains(fragment), "{text} lacks {fragment}");
         assert!(text.contains("priv_validator_state.json"), "{text}");
-        assert!(text.contains("bulwark signer state set"), "{text}");
+        assert!(text.contains("bulwark signer state init"), "{text}");
     }
 }
 

@@ -67,6 +67,18 @@ pub struct ChainConfig {
     /// A connection with no request or ping for this long is dropped and redialed.
     #[serde(default = "default_idle_timeout", with = "humantime_serde_compat")]
     pub idle_timeout: Duration,
+    /// CometBFT RPC endpoints for the chain checks at start (first that answers wins).
+    /// With them, the signer refuses to sign below the last height the chain shows this
+    /// key's signature, and can watch for another live signer first.
+    #[serde(default)]
+    pub rpc: Vec<String>,
+    /// How many blocks back from the tip to look for this key's last signature.
+    #[serde(default = "default_floor_scan_blocks")]
+    pub floor_scan_blocks: u64,
+    /// Watch this many new blocks before signing; refuse to start if any carries a
+    /// signature by this key (another signer is live). 0 skips the check. Needs `rpc`.
+    #[serde(default)]
+    pub doppelganger_blocks: u64,
     /// The nodes to dial; all share this chain's guard and state.
     #[serde(default, rename = "node")]
     pub nodes: Vec<NodeConfig>,
@@ -80,6 +92,10 @@ pub struct NodeConfig {
     pub name: String,
     /// `tcp://host:port` (SecretConnection) or `unix:///path/to.sock`.
     pub addr: String,
+}
+
+fn default_floor_scan_blocks() -> u64 {
+    100
 }
 
 fn default_request_timeout() -> Duration {
@@ -190,6 +206,18 @@ impl Config {
             }
             if c.request_timeout.is_zero() || c.idle_timeout.is_zero() {
                 p.push(format!("{at}: timeouts must be more than 0"));
+            }
+            if c.doppelganger_blocks > 0 && c.rpc.is_empty() {
+                p.push(format!(
+                    "{at}: doppelganger_blocks needs rpc endpoints to watch the chain"
+                ));
+            }
+            for u in &c.rpc {
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    p.push(format!(
+                        "{at}: rpc {u:?} must start with http:// or https://"
+                    ));
+                }
             }
             if c.nodes.is_empty() {
                 p.push(format!("{at}: no [[chain.node]]; add the node(s) to dial"));

@@ -8,6 +8,7 @@
 
 pub mod chain;
 pub mod config;
+pub mod floor;
 mod http;
 pub mod keys;
 pub mod metrics;
@@ -22,6 +23,7 @@ pub use shutdown::Shutdown;
 use config::Addr;
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Why the signer could not start.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,14 @@ pub enum StartError {
         chain: String,
         /// The store error.
         error: guard::StoreError,
+    },
+    /// The chain forbids starting, or cannot be read.
+    #[error("chain {chain}: {error}")]
+    Chain {
+        /// Chain ID.
+        chain: String,
+        /// Why.
+        error: floor::FloorError,
     },
     /// The connection key could not be used.
     #[error("connection_key: {0}")]
@@ -105,6 +115,12 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
     let chains = open_chains(&config, &metrics)?;
+    for (chain, c) in chains.iter().zip(&config.chains) {
+        check_chain(chain, c).map_err(|error| StartError::Chain {
+            chain: c.id.clone(),
+            error,
+        })?;
+    }
     let conn_key = Arc::new(
         keys::connection_key(config.connection_key.as_deref())
             .map_err(StartError::ConnectionKey)?,
@@ -157,5 +173,39 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
         let _ = t.join();
     }
     tracing::info!("signer stopped");
+    Ok(())
+}
+
+/// The chain checks before signing: raise the floor to above the last height the chain
+/// shows this key's signature, then (optionally) watch for a doppelganger.
+fn check_chain(chain: &ChainSigner, c: &config::ChainConfig) -> Result<(), floor::FloorError> {
+    if c.rpc.is_empty() {
+        return Ok(());
+    }
+    let privval::PublicKey::Ed25519(pk) = chain.public_key() else {
+        return Ok(());
+    };
+    let address = floor::ed25519_address(&pk);
+    let view = floor::ChainView::new(&c.id, &c.rpc, c.request_timeout);
+    match view.last_signed_height(&address, c.floor_scan_blocks)? {
+        Some(h) => {
+            let floor = i64::try_from(h).unwrap_or(i64::MAX).saturating_add(1);
+            chain.raise_floor(floor);
+            tracing::info!(chain = %c.id, %address, last_signed_on_chain = h, floor, "floor raised from the chain");
+        }
+        None => tracing::info!(
+            chain = %c.id,
+            %address,
+            scanned = c.floor_scan_blocks,
+            "no signature by this key in the last blocks; floor unchanged"
+        ),
+    }
+    if c.doppelganger_blocks > 0 {
+        tracing::info!(chain = %c.id, blocks = c.doppelganger_blocks, "watching for another signer with this key before signing");
+        let limit =
+            Duration::from_secs(60).max(Duration::from_secs(10) * c.doppelganger_blocks as u32);
+        view.doppelganger_check(&address, c.doppelganger_blocks, limit)?;
+        tracing::info!(chain = %c.id, "no other signer seen");
+    }
     Ok(())
 }

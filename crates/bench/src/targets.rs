@@ -1,0 +1,136 @@
+//! The signers under test, each configured for the same chains and keys.
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use ed25519_dalek::SigningKey;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// Which signer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `bulwark signer run`.
+    Bulwark,
+    /// `tmkms start` with softsign.
+    Tmkms,
+}
+
+impl Kind {
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Bulwark => "bulwark",
+            Kind::Tmkms => "tmkms",
+        }
+    }
+}
+
+/// A chain under test: its ID, its consensus key and the port its "node" listens on.
+#[derive(Debug)]
+pub struct Chain {
+    /// Chain ID.
+    pub id: String,
+    /// Consensus key.
+    pub key: SigningKey,
+    /// Node port.
+    pub port: u16,
+}
+
+/// A running signer, killed on drop.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(())
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+/// Configure and start `kind` in `dir` for `chains`.
+pub fn start(kind: Kind, exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(dir)?;
+    let log = std::fs::File::create(dir.join(format!("{}.log", kind.name())))?;
+    let mut cmd = match kind {
+        Kind::Bulwark => {
+            let config = bulwark_config(exe, dir, chains)?;
+            let mut c = Command::new(exe);
+            c.args(["signer", "run", "--config"]).arg(config);
+            c
+        }
+        Kind::Tmkms => {
+            let config = tmkms_config(dir, chains)?;
+            let mut c = Command::new(exe);
+            c.args(["start", "-c"]).arg(config);
+            c
+        }
+    };
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", exe.display()))?;
+    Ok(Running { child })
+}
+
+fn bulwark_config(exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<PathBuf> {
+    let mut text = String::new();
+    for c in chains {
+        let key = dir.join(format!("{}.key", c.id));
+        write_secret(&key, &b64(&c.key.to_bytes()))?;
+        let state = dir.join(format!("{}.state", c.id));
+        let out = Command::new(exe)
+            .args(["signer", "state", "init", "--chain-id", &c.id, "--state"])
+            .arg(&state)
+            .output()?;
+        if !out.status.success() {
+            bail!("state init: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        text.push_str(&format!(
+            "[[chain]]\nid = {:?}\nkey = {key:?}\nstate = {state:?}\nprotocol = \"v0.38\"\n\n[[chain.node]]\nname = \"node\"\naddr = \"tcp://127.0.0.1:{}\"\n\n",
+            c.id, c.port
+        ));
+    }
+    let path = dir.join("signer.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn tmkms_config(dir: &Path, chains: &[Chain]) -> anyhow::Result<PathBuf> {
+    let secret = dir.join("secret_connection.key");
+    write_secret(
+        &secret,
+        &b64(&SigningKey::generate(&mut rand_core::OsRng).to_bytes()),
+    )?;
+    let mut text = String::new();
+    for c in chains {
+        let key = dir.join(format!("{}.key", c.id));
+        write_secret(&key, &b64(&c.key.to_bytes()))?;
+        let state = dir.join(format!("{}-state.json", c.id));
+        text.push_str(&format!(
+            "[[chain]]\nid = {id:?}\nkey_format = {{ type = \"hex\" }}\nstate_file = {state:?}\n\n\
+             [[providers.softsign]]\nchain_ids = [{id:?}]\nkey_type = \"consensus\"\npath = {key:?}\n\n\
+             [[validator]]\nchain_id = {id:?}\naddr = \"tcp://127.0.0.1:{port}\"\nsecret_key = {secret:?}\n\
+             protocol_version = \"v0.38\"\nreconnect = true\n\n",
+            id = c.id,
+            port = c.port,
+        ));
+    }
+    let path = dir.join("tmkms.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}

@@ -1,0 +1,218 @@
+//! The signer's chain checks against a real CometBFT devnet: the floor from the chain
+//! and the doppelganger check.
+
+mod common;
+
+use common::node::*;
+use common::*;
+use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Timestamp, Vote};
+use std::time::Duration;
+
+fn prevote(chain: &str, height: i64) -> Request {
+    Request::SignVote {
+        chain_id: chain.into(),
+        vote: Vote {
+            msg_type: SignedMsgType::Prevote,
+            height,
+            round: 0,
+            block_id: BlockId {
+                hash: vec![9; 32],
+                part_set_header: PartSetHeader {
+                    total: 1,
+                    hash: vec![8; 32],
+                },
+            },
+            timestamp: Timestamp {
+                seconds: 1_800_000_000,
+                nanos: 0,
+            },
+            validator_address: vec![1; 20],
+            validator_index: 0,
+            ..Vote::default()
+        },
+        skip_extension_signing: false,
+    }
+}
+
+/// A devnet whose val0 signs with its key file, and a second signer holding a copy of
+/// val0's key with an empty sign state: the "lost state" accident.
+#[test]
+fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_key() {
+    let net = Devnet::new();
+    // Four validators, so the chain keeps going when val0 stops at the end.
+    let up = net.up(&["--validators", "4", "--signer", "file"]);
+    let s = net.wait_status("height 8", Duration::from_secs(90), |s| {
+        commit_signers(s, 7).is_some_and(|(_, who)| who.iter().any(|w| w == "val0"))
+    });
+    let chain = s["chain_id"].as_str().unwrap().to_string();
+    let rpc = node(&up["status"], "val1")["rpc_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("val0.json");
+    std::fs::copy(net.dir.join("keys/val0/priv_validator_key.json"), &key).unwrap();
+    let state = tmp.path().join("val0.state");
+    let o = run(&[
+        "signer",
+        "state",
+        "init",
+        "--chain-id",
+        &chain,
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // Floor: nothing at or below the last height the chain shows val0's signature.
+    let node = FakeNode::listen();
+    let config = write_config(
+        tmp.path(),
+        &chain,
+        "v0.38",
+        &key,
+        &state,
+        &[node.port],
+        None,
+    );
+    let mut text_cfg = std::fs::read_to_string(&config).unwrap();
+    text_cfg = text_cfg.replace(
+        "protocol =",
+        &format!("rpc = [\"http://127.0.0.1:1\", {rpc:?}]\nprotocol ="),
+    );
+    std::fs::write(&config, &text_cfg).unwrap();
+    let signer = SignerProc::start(&config);
+    let mut c = node
+        .try_accept(Line::V0_38, Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("the signer did not dial:\n{}", signer.log_text()));
+    let tip = best_height(&net.status()) as i64;
+    for h in [1, tip - 3] {
+        match c.call(&prevote(&chain, h)) {
+            Response::Error { error, .. } => assert!(
+                error.description.contains("floor") || error.description.contains("below"),
+                "{}",
+                error.description
+            ),
+            other => panic!(
+                "height {h} signed although the chain shows val0 signing above it: {other:?}"
+            ),
+        }
+    }
+    match c.call(&prevote(&chain, tip + 1000)) {
+        Response::SignedVote { .. } => {}
+        other => panic!("{other:?}"),
+    }
+    let log = signer.log_text();
+    assert!(log.contains("floor raised from the chain"), "{log}");
+    drop(c);
+    drop(signer);
+
+    // Doppelganger: the file signer is live with the same key, so this one must not start.
+    let state2 = tmp.path().join("val0-b.state");
+    let o = run(&[
+        "signer",
+        "state",
+        "init",
+        "--chain-id",
+        &chain,
+        "--state",
+        state2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let node2 = FakeNode::listen();
+    let cfg2 = tmp.path().join("dg");
+    std::fs::create_dir_all(&cfg2).unwrap();
+    let config2 = write_config(&cfg2, &chain, "v0.38", &key, &state2, &[node2.port], None);
+    let t = std::fs::read_to_string(&config2).unwrap().replace(
+        "protocol =",
+        &format!("rpc = [{rpc:?}]\ndoppelganger_blocks = 3\nprotocol ="),
+    );
+    std::fs::write(&config2, t).unwrap();
+    let mut dg = SignerProc::start(&config2);
+    assert_eq!(
+        dg.wait_exit(Duration::from_secs(60)),
+        Some(1),
+        "{}",
+        dg.log_text()
+    );
+    assert!(dg.log_text().contains("doppelganger"), "{}", dg.log_text());
+    assert!(
+        node2
+            .try_accept(Line::V0_38, Duration::from_millis(300))
+            .is_none(),
+        "it dialed a node anyway"
+    );
+
+    // With val0's file signer stopped, the same check passes and the signer serves.
+    assert!(net.cmd("stop", &["val0"]).status.success());
+    let mut ok = SignerProc::start(&config2);
+    let mut c2 = node2
+        .try_accept(Line::V0_38, Duration::from_secs(60))
+        .unwrap_or_else(|| {
+            panic!(
+                "the signer did not dial after val0 stopped:\n{}",
+                ok.log_text()
+            )
+        });
+    assert_eq!(c2.call(&Request::Ping), Response::Ping);
+    assert_eq!(ok.wait_exit(Duration::from_millis(10)), None);
+    assert!(
+        ok.log_text().contains("no other signer seen"),
+        "{}",
+        ok.log_text()
+    );
+}
+
+#[test]
+fn an_rpc_of_another_chain_stops_the_signer() {
+    let net = Devnet::new();
+    let up = net.up(&["--validators", "1", "--signer", "file"]);
+    let rpc = node(&up["status"], "val0")["rpc_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let (key, _) = write_key(tmp.path());
+    let state = tmp.path().join("s.state");
+    assert!(run(&[
+        "signer",
+        "state",
+        "init",
+        "--chain-id",
+        "not-this-one",
+        "--state",
+        state.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let node = FakeNode::listen();
+    let config = write_config(
+        tmp.path(),
+        "not-this-one",
+        "v0.38",
+        &key,
+        &state,
+        &[node.port],
+        None,
+    );
+    let t = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("protocol =", &format!("rpc = [{rpc:?}]\nprotocol ="));
+    std::fs::write(&config, t).unwrap();
+    let mut p = SignerProc::start(&config);
+    assert_eq!(
+        p.wait_exit(Duration::from_secs(20)),
+        Some(1),
+        "{}",
+        p.log_text()
+    );
+    assert!(
+        p.log_text().contains("not \"not-this-one\""),
+        "{}",
+        p.log_text()
+    );
+    assert!(node
+        .try_accept(Line::V0_38, Duration::from_millis(300))
+        .is_none());
+}
