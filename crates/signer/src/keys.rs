@@ -48,7 +48,7 @@ pub enum KeyError {
         reason: String,
     },
     /// The key type is known but not supported by this backend.
-    #[error("key file {path}: {key_type} keys are not supported yet; use an Ed25519 key")]
+    #[error("key file {path}: {key_type} keys are not supported; use an Ed25519 or secp256k1 key")]
     Unsupported {
         /// The file.
         path: PathBuf,
@@ -57,15 +57,21 @@ pub enum KeyError {
     },
 }
 
-/// An Ed25519 key held in memory (zeroized on drop).
+/// A consensus key held in memory (zeroized on drop): Ed25519, or secp256k1 for chains
+/// that use it.
 pub struct SoftKey {
-    key: SigningKey,
+    key: Secret,
+}
+
+enum Secret {
+    Ed25519(SigningKey),
+    Secp256k1(k256::ecdsa::SigningKey),
 }
 
 impl std::fmt::Debug for SoftKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SoftKey")
-            .field("public", &hex::encode(self.key.verifying_key().as_bytes()))
+            .field("public", &hex::encode(self.public_key().bytes()))
             .field("secret", &"<redacted>")
             .finish()
     }
@@ -105,6 +111,9 @@ impl SoftKey {
                     .pointer("/priv_key/type")
                     .and_then(|t| t.as_str())
                     .unwrap_or("");
+                if key_type == "tendermint/PrivKeySecp256k1" {
+                    return Self::secp256k1_from_json(path, &v);
+                }
                 if key_type != "tendermint/PrivKeyEd25519" {
                     return Err(if key_type.is_empty() {
                         fmt("no priv_key.type")
@@ -146,29 +155,78 @@ impl SoftKey {
             }
             n => return Err(fmt(&format!("key material is {n} bytes, not 32 or 64"))),
         };
-        Ok(SoftKey { key })
+        Ok(SoftKey {
+            key: Secret::Ed25519(key),
+        })
     }
 
-    /// Wrap an in-memory key (tests, benchmarks).
+    fn secp256k1_from_json(path: &Path, v: &serde_json::Value) -> Result<SoftKey, KeyError> {
+        let fmt = |reason: &str| KeyError::Format {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let value = Zeroizing::new(
+            v.pointer("/priv_key/value")
+                .and_then(|t| t.as_str())
+                .ok_or_else(|| fmt("no priv_key.value"))?
+                .to_string(),
+        );
+        let raw = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(value.as_bytes())
+                .map_err(|_| fmt("priv_key.value is not base64"))?,
+        );
+        let key = k256::ecdsa::SigningKey::from_slice(&raw)
+            .map_err(|_| fmt("priv_key.value is not a valid secp256k1 secret key"))?;
+        Ok(SoftKey {
+            key: Secret::Secp256k1(key),
+        })
+    }
+
+    /// Wrap an in-memory Ed25519 key (tests, benchmarks).
     pub fn from_signing_key(key: SigningKey) -> SoftKey {
-        SoftKey { key }
+        SoftKey {
+            key: Secret::Ed25519(key),
+        }
     }
 }
 
 impl KeyBackend for SoftKey {
     fn public_key(&self) -> privval::PublicKey {
-        privval::PublicKey::Ed25519(self.key.verifying_key().as_bytes().to_vec())
+        match &self.key {
+            Secret::Ed25519(k) => {
+                privval::PublicKey::Ed25519(k.verifying_key().as_bytes().to_vec())
+            }
+            Secret::Secp256k1(k) => privval::PublicKey::Secp256k1(
+                k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
+            ),
+        }
     }
 
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
-        Ok(self.key.sign(msg).to_bytes().to_vec())
+        match &self.key {
+            Secret::Ed25519(k) => Ok(k.sign(msg).to_bytes().to_vec()),
+            // CometBFT: ECDSA over SHA-256 of the message, RFC 6979 nonces, 64-byte r||s
+            // with s in the lower half of the order.
+            Secret::Secp256k1(k) => {
+                let sig: k256::ecdsa::Signature = k256::ecdsa::signature::Signer::sign(k, msg);
+                let sig = sig.normalize_s().unwrap_or(sig);
+                Ok(sig.to_bytes().to_vec())
+            }
+        }
     }
 }
 
-/// Load the SecretConnection key, or make a fresh one when `path` is `None`.
+/// Load the SecretConnection key (Ed25519), or make a fresh one when `path` is `None`.
 pub fn connection_key(path: Option<&Path>) -> Result<SigningKey, KeyError> {
     match path {
-        Some(p) => Ok(SoftKey::load(p)?.key),
+        Some(p) => match SoftKey::load(p)?.key {
+            Secret::Ed25519(k) => Ok(k),
+            Secret::Secp256k1(_) => Err(KeyError::Unsupported {
+                path: p.to_path_buf(),
+                key_type: "secp256k1 (a connection key must be Ed25519)".into(),
+            }),
+        },
         None => Ok(SigningKey::generate(&mut rand_core::OsRng)),
     }
 }
@@ -234,12 +292,42 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_secp256k1_key_and_signs_low_s_over_sha256() {
+        use k256::ecdsa::signature::Verifier;
+        let d = tempfile::tempdir().unwrap();
+        let json = format!(
+            r#"{{"address":"","pub_key":{{"type":"tendermint/PubKeySecp256k1","value":""}},"priv_key":{{"type":"tendermint/PrivKeySecp256k1","value":"{}"}}}}"#,
+            base64::engine::general_purpose::STANDARD.encode([0x42u8; 32])
+        );
+        let k = SoftKey::load(&write(d.path(), "s.json", json.as_bytes(), 0o600)).unwrap();
+        let privval::PublicKey::Secp256k1(pk) = k.public_key() else {
+            panic!("not secp256k1")
+        };
+        assert_eq!(pk.len(), 33);
+        let vk = k256::ecdsa::VerifyingKey::from_sec1_bytes(&pk).unwrap();
+        for msg in [&b"vote"[..], b"another vote", b""] {
+            let sig = k.sign(msg).unwrap();
+            assert_eq!(sig.len(), 64);
+            let sig = k256::ecdsa::Signature::from_slice(&sig).unwrap();
+            assert!(sig.normalize_s().is_none(), "s must already be low");
+            vk.verify(msg, &sig).unwrap();
+        }
+        assert!(format!("{k:?}").contains("<redacted>"));
+        let bad = json.replace(
+            &base64::engine::general_purpose::STANDARD.encode([0x42u8; 32]),
+            "AAAA",
+        );
+        let p = write(d.path(), "bad.json", bad.as_bytes(), 0o600);
+        assert!(matches!(SoftKey::load(&p), Err(KeyError::Format { .. })));
+    }
+
+    #[test]
     fn refuses_garbage_and_other_key_types() {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "x", b"not a key at all", 0o600);
         assert!(matches!(SoftKey::load(&p), Err(KeyError::Format { .. })));
-        let secp = COMETBFT_KEY.replace("tendermint/PrivKeyEd25519", "tendermint/PrivKeySecp256k1");
-        let p = write(d.path(), "s.json", secp.as_bytes(), 0o600);
+        let bls = COMETBFT_KEY.replace("tendermint/PrivKeyEd25519", "cometbft/PrivKeyBls12_381");
+        let p = write(d.path(), "s.json", bls.as_bytes(), 0o600);
         assert!(matches!(
             SoftKey::load(&p),
             Err(KeyError::Unsupported { .. })

@@ -78,6 +78,20 @@ pub fn open_chains(
             chain: c.id.clone(),
             error,
         })?;
+        let pk = keys::KeyBackend::public_key(&key);
+        if !pk.supported_in(line) {
+            return Err(StartError::Key {
+                chain: c.id.clone(),
+                error: keys::KeyError::Unsupported {
+                    path: c.key.clone(),
+                    key_type: format!(
+                        "{} (CometBFT {line} carries it in {})",
+                        pk.type_name(),
+                        pk.lines()
+                    ),
+                },
+            });
+        }
         let (store, warnings) =
             guard::StateStore::open(&c.state, &c.id).map_err(|error| StartError::State {
                 chain: c.id.clone(),
