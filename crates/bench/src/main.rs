@@ -36,6 +36,9 @@ struct Args {
     /// Warm-up requests per chain before measuring.
     #[arg(long, default_value_t = 50)]
     warmup: u64,
+    /// Request stream.
+    #[arg(long, value_enum, default_value_t = node::Stream::Prevotes)]
+    stream: node::Stream,
     /// Runs per signer and chain count.
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -74,7 +77,7 @@ fn main() -> anyhow::Result<()> {
             for k in order {
                 let (kind, exe) = &kinds[k];
                 let dir = work.join(format!("{}-{n}-{r}", kind.name()));
-                let s = run_once(*kind, exe, &dir, n, args.requests, args.warmup)
+                let s = run_once(*kind, exe, &dir, n, args.stream, args.requests, args.warmup)
                     .with_context(|| format!("{} with {n} chain(s), run {r}", kind.name()))?;
                 eprintln!(
                     "{:8} chains={n:<3} run={r} p50={:7.1}us p99={:7.1}us {:8.0}/s",
@@ -102,7 +105,8 @@ fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     let doc = serde_json::json!({
-        "benchmark": "signer round trip, CometBFT v0.38 votes over loopback SecretConnection",
+        "benchmark": "signer round trip, CometBFT v0.38 over loopback SecretConnection",
+        "stream": format!("{:?}", args.stream).to_lowercase(),
         "requests_per_run": args.requests,
         "runs": args.runs,
         "machine": machine(),
@@ -126,6 +130,7 @@ fn run_once(
     exe: &std::path::Path,
     dir: &std::path::Path,
     n: usize,
+    stream: node::Stream,
     requests: u64,
     warmup: u64,
 ) -> anyhow::Result<Summary> {
@@ -153,7 +158,7 @@ fn run_once(
             "{} answered with another key",
             c.id
         );
-        node::drive(&mut conn, &c.id, &key, 0, warmup)?;
+        node::drive(&mut conn, stream, &c.id, &key, 0, warmup)?;
         conns.push((conn, c.id.clone(), key));
     }
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(n + 1));
@@ -163,7 +168,7 @@ fn run_once(
             let b = barrier.clone();
             std::thread::spawn(move || {
                 b.wait();
-                node::drive(&mut conn, &id, &key, warmup, per_chain)
+                node::drive(&mut conn, stream, &id, &key, warmup, per_chain)
             })
         })
         .collect();

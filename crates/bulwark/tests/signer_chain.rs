@@ -76,12 +76,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
         &[node.port],
         None,
     );
-    let mut text_cfg = std::fs::read_to_string(&config).unwrap();
-    text_cfg = text_cfg.replace(
-        "protocol =",
-        &format!("rpc = [\"http://127.0.0.1:1\", {rpc:?}]\nprotocol ="),
-    );
-    std::fs::write(&config, &text_cfg).unwrap();
+    add_to_chain(&config, &format!("rpc = [\"http://127.0.0.1:1\", {rpc:?}]"));
     let signer = SignerProc::start(&config);
     let mut c = node
         .try_accept(Line::V0_38, Duration::from_secs(20))
@@ -124,11 +119,10 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
     let cfg2 = tmp.path().join("dg");
     std::fs::create_dir_all(&cfg2).unwrap();
     let config2 = write_config(&cfg2, &chain, "v0.38", &key, &state2, &[node2.port], None);
-    let t = std::fs::read_to_string(&config2).unwrap().replace(
-        "protocol =",
-        &format!("rpc = [{rpc:?}]\ndoppelganger_blocks = 3\nprotocol ="),
+    add_to_chain(
+        &config2,
+        &format!("rpc = [{rpc:?}]\ndoppelganger_blocks = 3"),
     );
-    std::fs::write(&config2, t).unwrap();
     let mut dg = SignerProc::start(&config2);
     assert_eq!(
         dg.wait_exit(Duration::from_secs(60)),
@@ -196,10 +190,7 @@ fn an_rpc_of_another_chain_stops_the_signer() {
         &[node.port],
         None,
     );
-    let t = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("protocol =", &format!("rpc = [{rpc:?}]\nprotocol ="));
-    std::fs::write(&config, t).unwrap();
+    add_to_chain(&config, &format!("rpc = [{rpc:?}]"));
     let mut p = SignerProc::start(&config);
     assert_eq!(
         p.wait_exit(Duration::from_secs(20)),

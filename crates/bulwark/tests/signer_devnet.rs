@@ -99,15 +99,7 @@ fn val0_signs_through_bulwark_survives_kills_and_never_double_signs() {
     assert!(m.contains("result=\"signed\""), "{m}");
     assert!(m.contains("bulwark_signer_node_connected{chain="), "{m}");
     assert!(m.contains("bulwark_signer_last_signed_height{"), "{m}");
-    let state = run(&[
-        "signer",
-        "state",
-        "show",
-        "--json",
-        "--state",
-        net.dir.join("signer/val0.state").to_str().unwrap(),
-    ]);
-    let state = json(&state);
+    let state = state_show(&net.dir.join("signer/val0.state"));
     assert!(
         state["height"].as_u64().unwrap() >= window_start + 200,
         "{state:#}"
@@ -172,14 +164,7 @@ fn a_file_signing_val0_moves_to_bulwark_with_its_sign_state() {
 
     let moved = net.up(&["--signer", "bulwark"]);
     assert_eq!(moved["status"]["signer"], "bulwark", "{moved:#}");
-    let st = json(&run(&[
-        "signer",
-        "state",
-        "show",
-        "--json",
-        "--state",
-        net.dir.join("signer/val0.state").to_str().unwrap(),
-    ]));
+    let st = state_show(&net.dir.join("signer/val0.state"));
     assert!(
         st["height"].as_u64().unwrap() >= signed_to,
         "imported state {st:#} below {signed_to}"

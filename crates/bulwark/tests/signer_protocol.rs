@@ -283,14 +283,7 @@ fn the_guard_answers_over_the_wire_and_the_connection_stays_up() {
         &privval::vote_sign_bytes(CHAIN, &next),
         &next.signature,
     );
-    let st = json(&run(&[
-        "signer",
-        "state",
-        "show",
-        "--json",
-        "--state",
-        s.state.to_str().unwrap(),
-    ]));
+    let st = state_show(&s.state);
     assert_eq!(
         (st["height"].as_i64(), st["step"].as_str()),
         (Some(5), Some("precommit")),
@@ -498,9 +491,7 @@ fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
 
     // Unknown config field: a usage error.
     let s = setup("v0.38", &[node.port], Some(0));
-    let mut text = std::fs::read_to_string(&s.config).unwrap();
-    text = text.replace("protocol =", "colour = \"red\"\nprotocol =");
-    std::fs::write(&s.config, text).unwrap();
+    add_to_chain(&s.config, "colour = \"red\"");
     let mut p = SignerProc::start(&s.config);
     assert_eq!(p.wait_exit(WAIT), Some(2), "{}", p.log_text());
     assert!(

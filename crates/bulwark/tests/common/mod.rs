@@ -240,3 +240,15 @@ pub fn http_body(url: &str) -> String {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default()
 }
+
+/// `bulwark signer state show --json --state PATH`.
+pub fn state_show(path: &Path) -> Value {
+    json(&run(&[
+        "signer",
+        "state",
+        "show",
+        "--json",
+        "--state",
+        path.to_str().expect("utf-8 path"),
+    ]))
+}

@@ -186,3 +186,13 @@ impl Drop for SignerProc {
         let _ = self.child.wait();
     }
 }
+
+/// Add `lines` (TOML) to the `[[chain]]` table of a config made by `write_config`.
+pub fn add_to_chain(config: &Path, lines: &str) {
+    let text = std::fs::read_to_string(config).unwrap();
+    std::fs::write(
+        config,
+        text.replacen("protocol =", &format!("{lines}\nprotocol ="), 1),
+    )
+    .unwrap();
+}
