@@ -532,3 +532,100 @@ fn sigterm_drains_and_exits_cleanly() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
 }
+
+#[test]
+fn json_logs_and_metrics_carry_no_key_material() {
+    let node = FakeNode::listen();
+    let metrics_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (key_path, key) = write_key(tmp.path());
+    let state = tmp.path().join("chain.state");
+    let o = run(&[
+        "signer",
+        "state",
+        "init",
+        "--chain-id",
+        CHAIN,
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let config = write_config(
+        tmp.path(),
+        CHAIN,
+        "v0.38",
+        &key_path,
+        &state,
+        &[node.port],
+        Some(metrics_port),
+    );
+    let signer = SignerProc::start_with(&config, &["--log-format", "json", "--log-level", "debug"]);
+    let mut c = node.accept(Line::V0_38, WAIT);
+    signed_vote(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
+    )));
+    let r = refusal(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 1, 0, Some(block(2)), 0),
+    )));
+    assert!(r.contains("conflicting"), "{r}");
+
+    let metrics = http_body(&format!("http://127.0.0.1:{metrics_port}/metrics"));
+    assert!(
+        metrics.contains(&format!(
+            "bulwark_signer_refusals_total{{chain=\"{CHAIN}\",reason=\"conflicting_data\"}} 1"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "bulwark_signer_last_signed_height{{chain=\"{CHAIN}\"}} 1"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "bulwark_signer_node_connected{{chain=\"{CHAIN}\",node=\"node0\"}} 1"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bulwark_signer_sign_duration_seconds_bucket"),
+        "{metrics}"
+    );
+
+    let log = signer.log_text();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}"))
+        })
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "chain ready"),
+        "{log}"
+    );
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("refused"))),
+        "{log}"
+    );
+    // Neither the secret half of the key nor the whole keypair shows anywhere.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for secret in [
+        b64.encode(key.to_bytes()),
+        hex::encode(key.to_bytes()),
+        b64.encode(key.to_keypair_bytes()),
+    ] {
+        assert!(!log.contains(&secret), "key material in the logs");
+        assert!(!metrics.contains(&secret), "key material in the metrics");
+    }
+}

@@ -150,10 +150,16 @@ pub struct SignerProc {
 
 impl SignerProc {
     pub fn start(config: &Path) -> SignerProc {
+        Self::start_with(config, &["--log-level", "debug"])
+    }
+
+    /// Start with global options (`--log-format json`, ...) before `signer run`.
+    pub fn start_with(config: &Path, global: &[&str]) -> SignerProc {
         let log = config.with_extension("log");
         let f = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
-            .args(["--log-level", "debug", "signer", "run", "--config"])
+            .args(global)
+            .args(["signer", "run", "--config"])
             .arg(config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
