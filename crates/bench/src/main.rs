@@ -4,6 +4,8 @@
 //! precommits with vote-extension signatures), for one chain and for many chains at once,
 //! against `bulwark signer run` and tmkms (softsign), on the same request stream, every
 //! signature verified. Runs alternate between the signers; medians over runs are reported.
+//! tmkms softsign holds one consensus key per process, so with several chains (each with
+//! its own key) it runs one process per chain.
 
 mod node;
 mod stats;
@@ -146,7 +148,7 @@ fn run_once(
             port: l.port,
         })
         .collect();
-    let _signer = targets::start(kind, exe, dir, &chains)?;
+    let _signers = targets::start(kind, exe, dir, &chains)?;
     let node_key = SigningKey::generate(&mut rand_core::OsRng);
     let per_chain = requests.div_ceil(n as u64);
     let mut conns = Vec::new();

@@ -60,30 +60,40 @@ fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-/// Configure and start `kind` in `dir` for `chains`.
-pub fn start(kind: Kind, exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<Running> {
-    std::fs::create_dir_all(dir)?;
-    let log = std::fs::File::create(dir.join(format!("{}.log", kind.name())))?;
-    let mut cmd = match kind {
+/// Configure and start `kind` in `dir` for `chains`. Bulwark serves every chain from one
+/// process. tmkms softsign allows one consensus key per process, so chains with their own
+/// keys get one tmkms process each, as an operator would have to run them.
+pub fn start(kind: Kind, exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<Vec<Running>> {
+    match kind {
         Kind::Bulwark => {
+            std::fs::create_dir_all(dir)?;
             let config = bulwark_config(exe, dir, chains)?;
             let mut c = Command::new(exe);
             c.args(["signer", "run", "--config"]).arg(config);
-            c
+            Ok(vec![spawn(c, &dir.join("bulwark.log"))?])
         }
-        Kind::Tmkms => {
-            let config = tmkms_config(dir, chains)?;
-            let mut c = Command::new(exe);
-            c.args(["start", "-c"]).arg(config);
-            c
-        }
-    };
+        Kind::Tmkms => chains
+            .iter()
+            .map(|chain| {
+                let cdir = dir.join(&chain.id);
+                std::fs::create_dir_all(&cdir)?;
+                let config = tmkms_config(&cdir, std::slice::from_ref(chain))?;
+                let mut c = Command::new(exe);
+                c.args(["start", "-c"]).arg(config);
+                spawn(c, &cdir.join("tmkms.log"))
+            })
+            .collect(),
+    }
+}
+
+fn spawn(mut cmd: Command, log: &Path) -> anyhow::Result<Running> {
+    let log = std::fs::File::create(log)?;
     let child = cmd
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
-        .with_context(|| format!("starting {}", exe.display()))?;
+        .with_context(|| format!("starting {:?}", cmd.get_program()))?;
     Ok(Running { child })
 }
 
