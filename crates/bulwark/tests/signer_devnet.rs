@@ -128,6 +128,21 @@ fn v1_and_v040_chains_need_and_get_val0_through_bulwark() {
             Duration::from_secs(120),
             |s| commit_signers(s, 7).is_some_and(|(_, who)| who == ["val0", "val1"]),
         );
+        if line == "v0.40" {
+            // v0.40 nodes and the signer use the authenticated noise:// transport, each
+            // pinned to the other's peer ID.
+            let cfg =
+                std::fs::read_to_string(net.dir.join("nodes/val0/config/config.toml")).unwrap();
+            assert!(
+                cfg.contains("priv_validator_laddr = \"noise://12D3KooW"),
+                "{cfg}"
+            );
+            let signer_cfg = std::fs::read_to_string(net.dir.join("signer/signer.toml")).unwrap();
+            assert!(
+                signer_cfg.contains("addr = \"noise://12D3KooW"),
+                "{signer_cfg}"
+            );
+        }
         assert!(net.cmd("down", &[]).status.success());
         assert!(processes_under(&net.dir).is_empty());
     }

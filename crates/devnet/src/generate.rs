@@ -107,6 +107,13 @@ pub fn set_signer_mode(dir: &Path, manifest: &mut Manifest, mode: SignerMode) ->
     Ok(())
 }
 
+/// Set `priv_validator_laddr` of `node` (empty: the node signs with its key file).
+pub fn set_priv_validator_laddr(dir: &Path, node: &Node, laddr: &str) -> Result<()> {
+    edit_config(&dir.join(&node.home), |doc| {
+        doc["priv_validator_laddr"] = value(laddr)
+    })
+}
+
 /// Path of a validator's consensus key inside the devnet.
 pub fn key_path(dir: &Path, validator: &str) -> PathBuf {
     dir.join("keys")

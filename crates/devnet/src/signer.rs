@@ -33,17 +33,46 @@ fn protocol(line: Line) -> &'static str {
     }
 }
 
-/// Write the signer config and create val0's sign state with `bulwark`.
+/// The signer's connection key (its libp2p identity on `noise://`).
+pub fn connection_key_path(dir: &Path) -> PathBuf {
+    dir.join("signer").join("connection_key")
+}
+
+/// Write the signer config and create val0's sign state with `bulwark`. On v0.40 the
+/// nodes and the signer use the authenticated `noise://` transport, each pinned to the
+/// other's peer ID.
 pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
     let sdir = dir.join("signer");
     std::fs::create_dir_all(&sdir).map_err(|e| DevnetError::io(&sdir, e))?;
+    let noise = manifest.line == Line::V0_40;
+    let mut header = String::new();
     let mut nodes = String::new();
+    let signer_peer = if noise {
+        let key = connection_key_path(dir);
+        header = format!("connection_key = {key:?}\n\n");
+        Some(peer_id(bulwark, &key, true)?)
+    } else {
+        None
+    };
     for n in manifest
         .nodes
         .iter()
         .filter(|n| topology::is_operator_node(n))
     {
-        let addr = n.signer_laddr().expect("val0 nodes have a signer port");
+        let port = n.signer_port.expect("val0 nodes have a signer port");
+        let addr = match &signer_peer {
+            Some(sp) => {
+                let node_peer = peer_id(
+                    bulwark,
+                    &dir.join(&n.home).join("config/node_key.json"),
+                    false,
+                )?;
+                let laddr = format!("noise://{sp}@127.0.0.1:{port}");
+                crate::generate::set_priv_validator_laddr(dir, n, &laddr)?;
+                format!("noise://{node_peer}@127.0.0.1:{port}")
+            }
+            None => format!("tcp://127.0.0.1:{port}"),
+        };
         nodes.push_str(&format!(
             "\n[[chain.node]]\nname = {:?}\naddr = {addr:?}\n",
             n.name
@@ -54,7 +83,7 @@ pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
         .map(|p| format!("[metrics]\nlisten = \"127.0.0.1:{p}\"\n\n"))
         .unwrap_or_default();
     let text = format!(
-        "# val0's remote signer, written by `bulwark devnet up`.\n\n{metrics}[[chain]]\nid = {:?}\nkey = {:?}\nstate = {:?}\nprotocol = {:?}\n{nodes}",
+        "# val0's remote signer, written by `bulwark devnet up`.\n\n{header}{metrics}[[chain]]\nid = {:?}\nkey = {:?}\nstate = {:?}\nprotocol = {:?}\n{nodes}",
         manifest.chain_id,
         key_path(dir, OPERATOR),
         state_path(dir),
@@ -92,6 +121,27 @@ pub fn import_state(dir: &Path, manifest: &Manifest, bulwark: &Path, from: &Path
         &state_path(dir),
         &["--from".as_ref(), from.as_os_str()],
     )
+}
+
+/// The libp2p peer ID of a key file, from `bulwark signer peer-id`.
+fn peer_id(bulwark: &Path, key: &Path, generate: bool) -> Result<String> {
+    let mut cmd = Command::new(bulwark);
+    cmd.args(["signer", "peer-id", "--key"]).arg(key);
+    if generate {
+        cmd.arg("--generate");
+    }
+    let out = cmd.output().map_err(|e| DevnetError::io(bulwark, e))?;
+    if !out.status.success() {
+        return Err(DevnetError::Command {
+            command: format!(
+                "{} signer peer-id --key {}",
+                bulwark.display(),
+                key.display()
+            ),
+            output: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn run_bulwark(

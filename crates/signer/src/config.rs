@@ -90,7 +90,8 @@ pub struct ChainConfig {
 pub struct NodeConfig {
     /// Name used in logs and metrics.
     pub name: String,
-    /// `tcp://host:port` (SecretConnection) or `unix:///path/to.sock`.
+    /// `tcp://host:port` (SecretConnection), `noise://<node-peer-id>@ip:port` (libp2p
+    /// Noise, CometBFT v0.40) or `unix:///path/to.sock`.
     pub addr: String,
 }
 
@@ -122,14 +123,36 @@ mod humantime_serde_compat {
 pub enum Addr {
     /// TCP, with SecretConnection.
     Tcp(String),
+    /// TCP with libp2p Noise (CometBFT v0.40), pinned to the node's peer ID.
+    Noise {
+        /// The node's libp2p peer ID (from its node key).
+        peer: String,
+        /// `ip:port`.
+        hostport: String,
+    },
     /// Unix socket, unencrypted.
     Unix(PathBuf),
 }
 
 impl Addr {
-    /// Parse `tcp://host:port` or `unix:///path`.
+    /// Parse `tcp://host:port`, `noise://<node-peer-id>@ip:port` or `unix:///path`.
     pub fn parse(s: &str) -> Result<Addr, String> {
-        if let Some(rest) = s.strip_prefix("tcp://") {
+        if let Some(rest) = s.strip_prefix("noise://") {
+            let (peer, hostport) = rest.rsplit_once('@').ok_or_else(|| {
+                format!("{s:?} names no node; write noise://<node-peer-id>@ip:port")
+            })?;
+            privval::transport::parse_peer_id(peer)?;
+            let ok = hostport
+                .parse::<std::net::SocketAddr>()
+                .is_ok_and(|a| a.port() != 0);
+            if !ok {
+                return Err(format!("{s:?}: the node's address must be ip:port"));
+            }
+            Ok(Addr::Noise {
+                peer: peer.to_string(),
+                hostport: hostport.to_string(),
+            })
+        } else if let Some(rest) = s.strip_prefix("tcp://") {
             let (host, port) = rest
                 .rsplit_once(':')
                 .ok_or_else(|| format!("{s:?} has no port; write tcp://host:port"))?;
@@ -146,7 +169,7 @@ impl Addr {
             Ok(Addr::Unix(PathBuf::from(path)))
         } else {
             Err(format!(
-                "{s:?}: node addresses start with tcp:// or unix://"
+                "{s:?}: node addresses start with tcp://, noise:// or unix://"
             ))
         }
     }
@@ -231,6 +254,14 @@ impl Config {
                     p.push(format!("{at}: node {}: {e}", n.name));
                 }
             }
+        }
+        let noise = self
+            .chains
+            .iter()
+            .flat_map(|c| &c.nodes)
+            .any(|n| n.addr.starts_with("noise://"));
+        if noise && self.connection_key.is_none() {
+            p.push("noise:// nodes admit only the signer's peer ID, so set connection_key to a key file and put its peer ID (`bulwark signer peer-id --key FILE`) in the node's priv_validator_laddr".into());
         }
         if let Some(m) = &self.metrics {
             if m.listen.parse::<std::net::SocketAddr>().is_err() {
@@ -319,5 +350,17 @@ mod tests {
         assert!(Addr::parse("tcp://127.0.0.1").is_err());
         assert!(Addr::parse("tcp://127.0.0.1:0").is_err());
         assert!(Addr::parse("unix://").is_err());
+        let k = ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key();
+        let id = privval::transport::peer_id(&k);
+        assert_eq!(
+            Addr::parse(&format!("noise://{id}@127.0.0.1:26659")).unwrap(),
+            Addr::Noise {
+                peer: id.clone(),
+                hostport: "127.0.0.1:26659".into()
+            }
+        );
+        assert!(Addr::parse(&format!("noise://{id}@localhost:26659")).is_err());
+        assert!(Addr::parse("noise://nope@127.0.0.1:1").is_err());
+        assert!(Addr::parse("noise://127.0.0.1:1").is_err());
     }
 }

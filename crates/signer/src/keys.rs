@@ -217,7 +217,40 @@ impl KeyBackend for SoftKey {
     }
 }
 
-/// Load the SecretConnection key (Ed25519), or make a fresh one when `path` is `None`.
+/// The libp2p peer ID of the Ed25519 key in `path` (a connection key or a CometBFT
+/// `node_key.json`), for `noise://` addresses.
+pub fn peer_id(path: &Path) -> Result<String, KeyError> {
+    let key = connection_key(Some(path))?;
+    Ok(privval::transport::peer_id(&key.verifying_key()))
+}
+
+/// Write a new Ed25519 key to `path` (mode 0600, base64 of the seed) unless the file
+/// exists.
+pub fn generate_key_file(path: &Path) -> Result<(), KeyError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let key = SigningKey::generate(&mut rand_core::OsRng);
+    let text = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(key.to_bytes()));
+    let mut f = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(io)
+}
+
+/// Load the connection key (Ed25519), or make a fresh one when `path` is `None`.
 pub fn connection_key(path: Option<&Path>) -> Result<SigningKey, KeyError> {
     match path {
         Some(p) => match SoftKey::load(p)?.key {

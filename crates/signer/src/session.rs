@@ -9,7 +9,7 @@ use crate::metrics::{Metrics, NodeLabels};
 use crate::shutdown::Shutdown;
 use ed25519_dalek::SigningKey;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use privval::transport::{Conn, SecretConnection};
+use privval::transport::{Conn, NoiseConnection, SecretConnection};
 use privval::{decode_request, encode_response_frame, FrameDecoder};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -102,23 +102,17 @@ impl NodeSession {
     fn connect(&self) -> Result<Conn, String> {
         let conn = match &self.addr {
             Addr::Tcp(hostport) => {
-                let addr = hostport
-                    .to_socket_addrs()
-                    .map_err(|e| format!("resolve {hostport}: {e}"))?
-                    .next()
-                    .ok_or_else(|| format!("{hostport} resolves to no address"))?;
-                let stream = TcpStream::connect_timeout(&addr, self.request_timeout)
-                    .map_err(|e| format!("dial tcp://{hostport}: {e}"))?;
-                stream.set_nodelay(true).map_err(|e| e.to_string())?;
-                stream
-                    .set_read_timeout(Some(self.request_timeout))
-                    .map_err(|e| e.to_string())?;
-                stream
-                    .set_write_timeout(Some(self.request_timeout))
-                    .map_err(|e| e.to_string())?;
+                let stream = self.dial(hostport)?;
                 let sc = SecretConnection::handshake(stream, &self.conn_key)
                     .map_err(|e| format!("SecretConnection with tcp://{hostport}: {e}"))?;
                 Conn::Tcp(Box::new(sc))
+            }
+            Addr::Noise { peer, hostport } => {
+                let node = privval::transport::parse_peer_id(peer)?;
+                let stream = self.dial(hostport)?;
+                let nc = NoiseConnection::connect(stream, &self.conn_key, &node)
+                    .map_err(|e| format!("noise with {hostport}: {e}"))?;
+                Conn::Noise(Box::new(nc))
             }
             Addr::Unix(path) => {
                 let s = UnixStream::connect(path)
@@ -129,6 +123,24 @@ impl NodeSession {
         conn.set_timeouts(Some(self.request_timeout))
             .map_err(|e| e.to_string())?;
         Ok(conn)
+    }
+
+    fn dial(&self, hostport: &str) -> Result<TcpStream, String> {
+        let addr = hostport
+            .to_socket_addrs()
+            .map_err(|e| format!("resolve {hostport}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{hostport} resolves to no address"))?;
+        let stream = TcpStream::connect_timeout(&addr, self.request_timeout)
+            .map_err(|e| format!("dial {hostport}: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        stream
+            .set_read_timeout(Some(self.request_timeout))
+            .map_err(|e| e.to_string())?;
+        stream
+            .set_write_timeout(Some(self.request_timeout))
+            .map_err(|e| e.to_string())?;
+        Ok(stream)
     }
 
     /// Serve requests until the connection fails, goes idle, or shutdown fires.

@@ -16,6 +16,20 @@ pub enum SignerCommand {
     /// Inspect or change sign-state files.
     #[command(subcommand)]
     State(StateCommand),
+    /// Print the libp2p peer ID of an Ed25519 key file (the signer's connection_key, or a
+    /// node's node_key.json), for noise:// addresses.
+    PeerId(PeerIdArgs),
+}
+
+/// Options of `peer-id`.
+#[derive(Debug, Args)]
+pub struct PeerIdArgs {
+    /// Key file.
+    #[arg(long)]
+    key: PathBuf,
+    /// Create the key file (mode 0600) first if it does not exist.
+    #[arg(long)]
+    generate: bool,
 }
 
 /// Options of `run`.
@@ -138,6 +152,13 @@ pub fn run(cmd: SignerCommand) -> anyhow::Result<()> {
     match cmd {
         SignerCommand::Run(a) => run_signer(&a),
         SignerCommand::State(s) => run_state(s),
+        SignerCommand::PeerId(a) => {
+            if a.generate {
+                signer::keys::generate_key_file(&a.key)?;
+            }
+            println!("{}", signer::keys::peer_id(&a.key)?);
+            Ok(())
+        }
     }
 }
 

@@ -1,8 +1,12 @@
-//! Transports between a node and its signer: `tcp://` with SecretConnection, and
-//! `unix://` (unencrypted, for a signer on the node's own host).
+//! Transports between a node and its signer: `tcp://` with SecretConnection,
+//! `noise://` with libp2p Noise (CometBFT v0.40, both ends pinned), and `unix://`
+//! (unencrypted, for a signer on the node's own host).
 
+mod noise;
+mod pb;
 mod secret;
 
+pub use noise::{parse_peer_id, peer_id, NoiseConnection, NoiseError};
 pub use secret::{SecretConnection, SecretConnectionError};
 
 use std::io::{self, Read, Write};
@@ -16,6 +20,8 @@ use std::time::Duration;
 pub enum Conn {
     /// TCP with SecretConnection.
     Tcp(Box<SecretConnection<TcpStream>>),
+    /// TCP with libp2p Noise.
+    Noise(Box<NoiseConnection<TcpStream>>),
     /// A unix socket.
     Unix(UnixStream),
 }
@@ -26,6 +32,7 @@ impl Conn {
     pub fn has_buffered(&self) -> bool {
         match self {
             Conn::Tcp(c) => c.has_buffered(),
+            Conn::Noise(c) => c.has_buffered(),
             Conn::Unix(_) => false,
         }
     }
@@ -34,6 +41,10 @@ impl Conn {
     pub fn set_timeouts(&self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
             Conn::Tcp(c) => {
+                c.get_ref().set_read_timeout(timeout)?;
+                c.get_ref().set_write_timeout(timeout)
+            }
+            Conn::Noise(c) => {
                 c.get_ref().set_read_timeout(timeout)?;
                 c.get_ref().set_write_timeout(timeout)
             }
@@ -49,6 +60,7 @@ impl AsFd for Conn {
     fn as_fd(&self) -> BorrowedFd<'_> {
         match self {
             Conn::Tcp(c) => c.get_ref().as_fd(),
+            Conn::Noise(c) => c.get_ref().as_fd(),
             Conn::Unix(s) => s.as_fd(),
         }
     }
@@ -58,6 +70,7 @@ impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Conn::Tcp(c) => c.read(buf),
+            Conn::Noise(c) => c.read(buf),
             Conn::Unix(s) => s.read(buf),
         }
     }
@@ -67,6 +80,7 @@ impl Write for Conn {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Conn::Tcp(c) => c.write(buf),
+            Conn::Noise(c) => c.write(buf),
             Conn::Unix(s) => s.write(buf),
         }
     }
@@ -74,6 +88,7 @@ impl Write for Conn {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Conn::Tcp(c) => c.flush(),
+            Conn::Noise(c) => c.flush(),
             Conn::Unix(s) => s.flush(),
         }
     }

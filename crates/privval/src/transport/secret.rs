@@ -281,6 +281,10 @@ impl<S: Write> Write for SecretConnection<S> {
     }
 }
 
+fn pb_fields(msg: &[u8]) -> Result<Vec<(u64, &[u8])>, SecretConnectionError> {
+    super::pb::fields(msg).map_err(SecretConnectionError::Handshake)
+}
+
 /// `google.protobuf.BytesValue{value}`.
 fn bytes_value(v: &[u8]) -> Vec<u8> {
     let mut out = vec![0x0a];
@@ -290,7 +294,7 @@ fn bytes_value(v: &[u8]) -> Vec<u8> {
 }
 
 fn parse_bytes_value(msg: &[u8]) -> Result<[u8; 32], SecretConnectionError> {
-    let fields = parse_fields(msg)?;
+    let fields = pb_fields(msg)?;
     let v = fields
         .iter()
         .find(|(n, _)| *n == 1)
@@ -314,7 +318,7 @@ fn auth_sig_message(pub_key: &[u8; 32], sig: &[u8; 64]) -> Vec<u8> {
 
 fn parse_auth_sig_message(msg: &[u8]) -> Result<([u8; 32], [u8; 64]), SecretConnectionError> {
     let bad = |what: &str| SecretConnectionError::Handshake(format!("auth message: {what}"));
-    let fields = parse_fields(msg)?;
+    let fields = pb_fields(msg)?;
     let pk_msg = fields
         .iter()
         .find(|(n, _)| *n == 1)
@@ -325,7 +329,7 @@ fn parse_auth_sig_message(msg: &[u8]) -> Result<([u8; 32], [u8; 64]), SecretConn
         .find(|(n, _)| *n == 2)
         .ok_or_else(|| bad("no signature"))?
         .1;
-    let pk_fields = parse_fields(pk_msg)?;
+    let pk_fields = pb_fields(pk_msg)?;
     let pk = pk_fields
         .iter()
         .find(|(n, _)| *n == 1)
@@ -337,38 +341,6 @@ fn parse_auth_sig_message(msg: &[u8]) -> Result<([u8; 32], [u8; 64]), SecretConn
         sig.try_into()
             .map_err(|_| bad("signature is not 64 bytes"))?,
     ))
-}
-
-/// Length-delimited protobuf fields of `msg` (field number, bytes); other wire types are
-/// refused, since the handshake messages hold only bytes fields.
-fn parse_fields(mut msg: &[u8]) -> Result<Vec<(u64, &[u8])>, SecretConnectionError> {
-    let bad = |what: &str| SecretConnectionError::Handshake(what.to_string());
-    let mut out = Vec::new();
-    while !msg.is_empty() {
-        let (key, rest) = take_varint(msg).ok_or_else(|| bad("truncated field key"))?;
-        if key & 7 != 2 {
-            return Err(bad("unexpected protobuf wire type"));
-        }
-        let (len, rest) = take_varint(rest).ok_or_else(|| bad("truncated field length"))?;
-        let len = usize::try_from(len).map_err(|_| bad("field too long"))?;
-        if rest.len() < len {
-            return Err(bad("truncated field"));
-        }
-        out.push((key >> 3, &rest[..len]));
-        msg = &rest[len..];
-    }
-    Ok(out)
-}
-
-fn take_varint(b: &[u8]) -> Option<(u64, &[u8])> {
-    let mut v = 0u64;
-    for (i, byte) in b.iter().enumerate().take(10) {
-        v |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Some((v, &b[i + 1..]));
-        }
-    }
-    None
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
