@@ -629,3 +629,148 @@ fn json_logs_and_metrics_carry_no_key_material() {
         assert!(!metrics.contains(&secret), "key material in the metrics");
     }
 }
+
+#[test]
+fn max_height_stops_signing_above_it() {
+    let node = FakeNode::listen();
+    let s = setup("v0.38", &[node.port], Some(0));
+    add_to_chain(&s.config, "max_height = 10");
+    let _signer = SignerProc::start(&s.config);
+    let mut c = node.accept(Line::V0_38, WAIT);
+    signed_vote(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Precommit, 10, 0, Some(block(1)), 0),
+    )));
+    let r = refusal(c.call(&sign_vote(
+        CHAIN,
+        vote(SignedMsgType::Prevote, 11, 0, Some(block(2)), 0),
+    )));
+    assert!(r.contains("11") && r.contains("10"), "{r}");
+}
+
+#[test]
+fn one_process_signs_for_several_chains_over_tcp_and_unix() {
+    use std::os::unix::net::UnixListener;
+    let tmp = tempfile::tempdir().unwrap();
+    let tcp_node = FakeNode::listen();
+    let sock = tmp.path().join("node-b.sock");
+    let unix_node = UnixListener::bind(&sock).unwrap();
+    let mut text = String::new();
+    let mut keys = Vec::new();
+    for (i, (chain, addr)) in [
+        ("chain-a", format!("tcp://127.0.0.1:{}", tcp_node.port)),
+        ("chain-b", format!("unix://{}", sock.display())),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let d = tmp.path().join(format!("c{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let (key, sk) = write_key(&d);
+        keys.push(sk.verifying_key());
+        let state = d.join("s.state");
+        assert!(run(&[
+            "signer",
+            "state",
+            "init",
+            "--chain-id",
+            chain,
+            "--state",
+            state.to_str().unwrap()
+        ])
+        .status
+        .success());
+        text.push_str(&format!(
+            "[[chain]]\nid = {chain:?}\nkey = {key:?}\nstate = {state:?}\nprotocol = \"v0.38\"\n\n[[chain.node]]\nname = \"n\"\naddr = {addr:?}\n\n"
+        ));
+    }
+    let config = tmp.path().join("signer.toml");
+    std::fs::write(&config, text).unwrap();
+    let _signer = SignerProc::start(&config);
+
+    let mut a = tcp_node.accept(Line::V0_38, WAIT);
+    let (stream, _) = unix_node.accept().unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut b = UnixNode::new(stream, Line::V0_38);
+
+    let va = signed_vote(a.call(&sign_vote(
+        "chain-a",
+        vote(SignedMsgType::Prevote, 3, 0, Some(block(3)), 0),
+    )));
+    verify(
+        &keys[0],
+        &privval::vote_sign_bytes("chain-a", &va),
+        &va.signature,
+    );
+    let vb = signed_vote(b.call(&sign_vote(
+        "chain-b",
+        vote(SignedMsgType::Prevote, 3, 0, Some(block(4)), 0),
+    )));
+    verify(
+        &keys[1],
+        &privval::vote_sign_bytes("chain-b", &vb),
+        &vb.signature,
+    );
+    // Each connection belongs to its chain only.
+    let r = refusal(a.call(&sign_vote(
+        "chain-b",
+        vote(SignedMsgType::Prevote, 4, 0, Some(block(4)), 0),
+    )));
+    assert!(r.contains("wrong chain ID"), "{r}");
+}
+
+#[test]
+fn tmkms_state_files_import_and_never_lower() {
+    let tmp = tempfile::tempdir().unwrap();
+    let from = tmp.path().join("tmkms-state.json");
+    let state = tmp.path().join("s.state");
+    std::fs::write(
+        &from,
+        r#"{"height":"500","round":"0","step":1,"block_id":null}"#,
+    )
+    .unwrap();
+    let args = |f: &std::path::Path| {
+        run(&[
+            "signer",
+            "state",
+            "import",
+            "--format",
+            "tmkms",
+            "--json",
+            "--chain-id",
+            CHAIN,
+            "--from",
+            f.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ])
+    };
+    let out = json(&args(&from));
+    assert_eq!(out["action"], "created", "{out:#}");
+    assert_eq!(
+        (
+            out["state"]["height"].as_i64(),
+            out["state"]["step"].as_str()
+        ),
+        (Some(500), Some("prevote"))
+    );
+    // A lower state is not imported.
+    std::fs::write(
+        &from,
+        r#"{"height":"400","round":"0","step":2,"block_id":null}"#,
+    )
+    .unwrap();
+    let out = json(&args(&from));
+    assert_eq!(out["action"], "kept", "{out:#}");
+    assert_eq!(out["state"]["height"], 500);
+    // A malformed one names the field and changes nothing.
+    std::fs::write(&from, r#"{"height":"many","round":"0","step":2}"#).unwrap();
+    let o = args(&from);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("height"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(state_show(&state)["height"], 500);
+}
