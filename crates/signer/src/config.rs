@@ -327,7 +327,7 @@ mod tests {
         let all = p.join("\n");
         for needle in [
             "protocol",
-            "tcp:// or unix://",
+            "start with tcp://",
             "appears twice",
             "used by another chain",
             "no [[chain.node]]",
