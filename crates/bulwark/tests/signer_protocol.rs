@@ -774,3 +774,24 @@ fn tmkms_state_files_import_and_never_lower() {
     );
     assert_eq!(state_show(&state)["height"], 500);
 }
+
+#[test]
+fn sign_bytes_when_allowed_never_covers_consensus_messages() {
+    let node = FakeNode::listen();
+    let s = setup("v1.0", &[node.port], Some(0));
+    add_to_chain(&s.config, "allow_sign_bytes = true");
+    let _signer = SignerProc::start(&s.config);
+    let mut c = node.accept(Line::V1_0, WAIT);
+    match c.call(&Request::SignBytes {
+        value: b"oracle price 42".to_vec(),
+    }) {
+        Response::SignBytes { signature } => verify(&s.key, b"oracle price 42", &signature),
+        other => panic!("{other:?}"),
+    }
+    // Bytes that are a canonical vote would bypass the guard: refused.
+    let v = vote(SignedMsgType::Prevote, 7, 0, Some(block(7)), 0);
+    let r = refusal(c.call(&Request::SignBytes {
+        value: privval::vote_sign_bytes(CHAIN, &v),
+    }));
+    assert!(r.contains("bypass the double-sign guard"), "{r}");
+}
