@@ -139,12 +139,14 @@ impl ChainView {
         Ok(None)
     }
 
-    /// Watch `blocks` new blocks; fail if any carries a signature by `address`.
+    /// Watch `blocks` new blocks; fail if any carries a signature by `address`. Returns
+    /// early (Ok) when `stop` says so.
     pub fn doppelganger_check(
         &self,
         address: &str,
         blocks: u64,
         limit: Duration,
+        stop: &dyn Fn() -> bool,
     ) -> Result<(), FloorError> {
         // Only heights voted on after the watch began count: the commit for the tip's
         // height may hold votes a signer that has just been stopped made before.
@@ -164,6 +166,9 @@ impl ChainView {
             }
             if checked >= start + blocks {
                 break;
+            }
+            if stop() {
+                return Ok(());
             }
             if begin.elapsed() > limit {
                 return Err(FloorError::Stalled {

@@ -129,12 +129,6 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
     let chains = open_chains(&config, &metrics)?;
-    for (chain, c) in chains.iter().zip(&config.chains) {
-        check_chain(chain, c).map_err(|error| StartError::Chain {
-            chain: c.id.clone(),
-            error,
-        })?;
-    }
     let conn_key = Arc::new(
         keys::connection_key(config.connection_key.as_deref())
             .map_err(StartError::ConnectionKey)?,
@@ -150,6 +144,15 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
             None => None,
         };
 
+    for (chain, c) in chains.iter().zip(&config.chains) {
+        check_chain(chain, c, &shutdown).map_err(|error| StartError::Chain {
+            chain: c.id.clone(),
+            error,
+        })?;
+        if shutdown.is_triggered() {
+            return Ok(());
+        }
+    }
     let mut threads = Vec::new();
     for (chain, c) in chains.iter().zip(&config.chains) {
         for n in &c.nodes {
@@ -192,11 +195,16 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
 
 /// The chain checks before signing: raise the floor to above the last height the chain
 /// shows this key's signature, then (optionally) watch for a doppelganger.
-fn check_chain(chain: &ChainSigner, c: &config::ChainConfig) -> Result<(), floor::FloorError> {
+fn check_chain(
+    chain: &ChainSigner,
+    c: &config::ChainConfig,
+    shutdown: &Shutdown,
+) -> Result<(), floor::FloorError> {
     if c.rpc.is_empty() {
         return Ok(());
     }
     let privval::PublicKey::Ed25519(pk) = chain.public_key() else {
+        tracing::warn!(chain = %c.id, "the chain checks (floor, doppelganger) support Ed25519 keys only; skipped for this key");
         return Ok(());
     };
     let address = floor::ed25519_address(&pk);
@@ -218,7 +226,9 @@ fn check_chain(chain: &ChainSigner, c: &config::ChainConfig) -> Result<(), floor
         tracing::info!(chain = %c.id, blocks = c.doppelganger_blocks, "watching for another signer with this key before signing");
         let limit =
             Duration::from_secs(60).max(Duration::from_secs(10) * c.doppelganger_blocks as u32);
-        view.doppelganger_check(&address, c.doppelganger_blocks, limit)?;
+        view.doppelganger_check(&address, c.doppelganger_blocks, limit, &|| {
+            shutdown.is_triggered()
+        })?;
         tracing::info!(chain = %c.id, "no other signer seen");
     }
     Ok(())
