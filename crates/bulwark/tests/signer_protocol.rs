@@ -795,3 +795,95 @@ fn sign_bytes_when_allowed_never_covers_consensus_messages() {
     }));
     assert!(r.contains("bypass the double-sign guard"), "{r}");
 }
+
+#[test]
+fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("s.state");
+    let st = state.to_str().unwrap();
+    assert!(run(&[
+        "signer",
+        "state",
+        "init",
+        "--chain-id",
+        CHAIN,
+        "--height",
+        "100",
+        "--state",
+        st
+    ])
+    .status
+    .success());
+    let raised = json(&run(&[
+        "signer",
+        "state",
+        "set",
+        "--json",
+        "--chain-id",
+        CHAIN,
+        "--height",
+        "120",
+        "--state",
+        st,
+    ]));
+    assert_eq!(raised["height"], 120);
+
+    let o = run(&[
+        "signer",
+        "state",
+        "set",
+        "--chain-id",
+        CHAIN,
+        "--height",
+        "50",
+        "--state",
+        st,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--allow-lower"),
+        "{}",
+        text(&o)
+    );
+
+    let set_with = |typed: &str| {
+        let mut child = bulwark()
+            .args([
+                "signer",
+                "state",
+                "set",
+                "--allow-lower",
+                "--chain-id",
+                CHAIN,
+                "--height",
+                "50",
+                "--state",
+                st,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(typed.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = set_with("some-other-chain\n");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("nothing changed"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(state_show(&state)["height"], 120);
+
+    let o = set_with(&format!("{CHAIN}\n"));
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(state_show(&state)["height"], 50);
+}
