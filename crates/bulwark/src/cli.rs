@@ -43,4 +43,7 @@ pub enum Command {
     /// Remote signer for CometBFT validators, guarded against double-signing.
     #[command(subcommand)]
     Signer(crate::cmd::signer::SignerCommand),
+    /// Chain and server monitoring with alerts, Prometheus metrics and a status API.
+    #[command(subcommand)]
+    Watch(crate::cmd::watch::WatchCommand),
 }

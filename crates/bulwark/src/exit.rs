@@ -20,6 +20,7 @@ pub fn code_for(e: &anyhow::Error) -> i32 {
                 .is_some_and(devnet::DevnetError::is_usage)
             || c.downcast_ref::<signer::state::StateError>()
                 .is_some_and(|e| matches!(e, signer::state::StateError::WouldLower { .. }))
+            || c.downcast_ref::<watch::ConfigError>().is_some()
     });
     if usage {
         USAGE

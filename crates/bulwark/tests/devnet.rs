@@ -22,8 +22,9 @@ fn four_validators_sign_load_grows_state_and_down_up_resumes() {
     let net = Devnet::new();
     let up = net.up(&["--validators", "4"]);
     assert_eq!(up["created"], true);
-    // Six nodes and val0's signer (the default).
-    assert_eq!(up["started"].as_array().unwrap().len(), 7, "{up:#}");
+    // Six nodes, val0's signer (the default) and the watch.
+    assert_eq!(up["started"].as_array().unwrap().len(), 8, "{up:#}");
+    assert_eq!(up["status"]["watch_process"]["running"], true, "{up:#}");
     assert_eq!(up["status"]["signer"], "bulwark");
 
     let s = net.wait_status(
@@ -101,7 +102,7 @@ fn four_validators_sign_load_grows_state_and_down_up_resumes() {
     // up on a running devnet changes nothing.
     let third = net.up(&[]);
     assert_eq!(third["started"].as_array().unwrap().len(), 0, "{third:#}");
-    assert_eq!(third["already_running"].as_array().unwrap().len(), 7);
+    assert_eq!(third["already_running"].as_array().unwrap().len(), 8);
 
     let logs = net.cmd("logs", &["val0", "-n", "5"]);
     assert!(logs.status.success(), "{}", text(&logs));
@@ -160,4 +161,58 @@ fn signed_by_all_at(status: &serde_json::Value, names: &[&str], min_height: u64)
             .unwrap_or_default();
         n["last_commit"]["height"].as_u64().unwrap_or(0) >= min_height && signed == names
     })
+}
+
+fn firing_rules(watch_url: &str) -> Vec<String> {
+    let body = http_body(&format!("{watch_url}/api/status"));
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    v["alerts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["rule"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_devnet_watch_alerts_when_val0_stops_signing_and_resolves_when_it_signs_again() {
+    let net = Devnet::new();
+    let up = net.up(&["--validators", "4"]);
+    let url = up["status"]["watch_process"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    net.wait_status("val0 signing", Duration::from_secs(90), |s| {
+        commit_signers(s, 4).is_some_and(|(_, who)| who.iter().any(|w| w == "val0"))
+    });
+    assert!(
+        firing_rules(&url).is_empty(),
+        "alerts on a healthy devnet: {:?}",
+        firing_rules(&url)
+    );
+
+    assert!(net.cmd("stop", &["signer"]).status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while !firing_rules(&url).iter().any(|r| r == "missed_in_a_row") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no missed-blocks alert: {:?}",
+            firing_rules(&url)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
+    let again = net.up(&[]);
+    assert_eq!(again["started"], serde_json::json!(["signer"]), "{again:#}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while firing_rules(&url).iter().any(|r| r == "missed_in_a_row") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the alert did not resolve: {:?}",
+            firing_rules(&url)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }

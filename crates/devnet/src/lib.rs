@@ -17,6 +17,7 @@ pub mod signer;
 pub mod status;
 pub mod topology;
 pub mod up;
+pub mod watch;
 
 pub use cometbft::Line;
 pub use error::{DevnetError, Result};

@@ -191,11 +191,9 @@ impl Manifest {
             })
     }
 
-    /// The validator whose consensus address is `address` (hex, any case).
-    pub fn validator_by_address(&self, address: &str) -> Option<&Validator> {
-        self.validators
-            .iter()
-            .find(|v| v.address.eq_ignore_ascii_case(address))
+    /// The validator called `name`.
+    pub fn validator_by_name(&self, name: &str) -> Option<&Validator> {
+        self.validators.iter().find(|v| v.name == name)
     }
 }
 

@@ -47,6 +47,26 @@ impl Spec {
     }
 }
 
+impl Spec {
+    /// `bulwark --log-level info VERB run --config CONFIG`: a devnet service (val0's
+    /// signer, the watch), known by its config file.
+    pub fn bulwark(name: &str, verb: &str, config: PathBuf, bulwark: &Path) -> Spec {
+        Spec {
+            name: name.into(),
+            program: bulwark.to_path_buf(),
+            args: vec![
+                "--log-level".into(),
+                "info".into(),
+                verb.into(),
+                "run".into(),
+                "--config".into(),
+                config.clone().into(),
+            ],
+            marker: config,
+        }
+    }
+}
+
 /// Start a process detached in its own process group, logging to its log file.
 pub fn start(dir: &Path, spec: &Spec) -> Result<u32> {
     let log_path = log_file(dir, &spec.name);

@@ -168,20 +168,7 @@ fn run_bulwark(
 
 /// How to run the devnet signer.
 pub fn spec(dir: &Path, bulwark: &Path) -> Spec {
-    let cfg = config_path(dir);
-    Spec {
-        name: NAME.into(),
-        program: bulwark.to_path_buf(),
-        args: vec![
-            "--log-level".into(),
-            "info".into(),
-            "signer".into(),
-            "run".into(),
-            "--config".into(),
-            cfg.clone().into(),
-        ],
-        marker: cfg,
-    }
+    Spec::bulwark(NAME, "signer", config_path(dir), bulwark)
 }
 
 /// The signer's pid when it runs.

@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::manifest::{self, Manifest, Node, Role};
 use crate::rpc::{Commit, Rpc, FLAG_COMMIT, FLAG_NIL};
-use crate::{process, signer};
+use crate::{process, signer, watch};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,6 +22,8 @@ pub struct DevnetStatus {
     pub signer: String,
     /// The devnet's `bulwark signer` process, when `signer` is `bulwark`.
     pub signer_process: Option<SignerProcess>,
+    /// The devnet's `bulwark watch` process.
+    pub watch_process: WatchProcess,
     /// Genesis validators.
     pub validators: Vec<ValidatorInfo>,
     /// Every node.
@@ -41,6 +43,19 @@ pub struct SignerProcess {
     pub config: PathBuf,
     /// val0's sign-state file.
     pub state: PathBuf,
+}
+
+/// The devnet's watch process.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchProcess {
+    /// Whether it runs.
+    pub running: bool,
+    /// Its pid, when running.
+    pub pid: Option<u32>,
+    /// Its status page (`/api/status` for JSON, `/metrics` for Prometheus).
+    pub url: String,
+    /// Its config file.
+    pub config: PathBuf,
 }
 
 /// A genesis validator.
@@ -142,6 +157,15 @@ pub async fn status(dir: &Path) -> Result<DevnetStatus> {
                 state: signer::state_path(&dir),
             }
         }),
+        watch_process: {
+            let pid = watch::pid(&dir);
+            WatchProcess {
+                running: pid.is_some(),
+                pid,
+                url: watch::url(&m),
+                config: watch::config_path(&dir),
+            }
+        },
         validators: m
             .validators
             .iter()

@@ -40,11 +40,17 @@ pub fn signer_metrics_port(validators: usize, base: u16) -> u16 {
     base + node_ports(validators)
 }
 
+/// Port of the devnet watch's status page.
+pub fn watch_port(validators: usize, base: u16) -> u16 {
+    base + node_ports(validators) + 1
+}
+
 /// What a port at `offset` from the base is for, for error messages.
 pub fn port_purpose(validators: usize, offset: u16) -> String {
     if offset >= node_ports(validators) {
         return match offset - node_ports(validators) {
             0 => "metrics port of the devnet signer".into(),
+            1 => "status port of the devnet watch".into(),
             _ => "spare devnet service port".into(),
         };
     }
@@ -171,6 +177,8 @@ mod tests {
         assert_eq!(port_purpose(4, 5), "rpc port of node val0-backup");
         assert_eq!(signer_metrics_port(4, 20_000), 20_024);
         assert_eq!(port_purpose(4, 24), "metrics port of the devnet signer");
+        assert_eq!(watch_port(4, 20_000), 20_025);
+        assert_eq!(port_purpose(4, 25), "status port of the devnet watch");
         assert_eq!(nodes[0].signer_port, Some(20_003));
         assert_eq!(nodes[2].signer_port, None);
     }

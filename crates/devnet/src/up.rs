@@ -4,7 +4,7 @@ use crate::cometbft::{self, Binary, Line};
 use crate::error::{DevnetError, Result};
 use crate::generate::{self, Spec};
 use crate::manifest::{self, Manifest, Node, SignerMode};
-use crate::{ports, process, rpc::Rpc, signer, topology};
+use crate::{ports, process, rpc::Rpc, signer, topology, watch};
 use rand::distributions::{Alphanumeric, DistString};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -111,6 +111,15 @@ pub async fn up(opts: &UpOptions) -> Result<UpReport> {
         let before = best_height(&manifest.nodes).await;
         result = wait_for_block(&manifest.nodes, before, deadline).await;
     }
+    // The watch goes last: it reads the chain through the nodes.
+    if result.is_ok() && watch::pid(&dir).is_none() {
+        result = start_watch(&dir, &manifest, &opts.bulwark_exe, deadline).await;
+        if result.is_ok() {
+            started.push(watch::NAME.to_string());
+        }
+    } else if watch::pid(&dir).is_some() {
+        already_running.push(watch::NAME.to_string());
+    }
     if let Err(e) = result {
         for name in &started {
             if let Ok(node) = manifest.node(name) {
@@ -118,6 +127,7 @@ pub async fn up(opts: &UpOptions) -> Result<UpReport> {
             }
         }
         signer::stop(&dir, Duration::from_secs(5));
+        watch::stop(&dir, Duration::from_secs(5));
         return Err(e);
     }
     Ok(UpReport {
@@ -134,6 +144,9 @@ pub fn down(dir: &Path) -> Result<Vec<String>> {
     let dir = manifest::absolute(dir);
     let manifest = Manifest::load(&dir)?;
     let mut stopped = Vec::new();
+    if watch::stop(&dir, Duration::from_secs(10)) {
+        stopped.push(watch::NAME.to_string());
+    }
     for node in manifest.nodes.iter().rev() {
         if process::stop_node(&dir, node, Duration::from_secs(10)) {
             stopped.push(node.name.clone());
@@ -152,6 +165,8 @@ pub fn stop_one(dir: &Path, name: &str, kill: bool) -> Result<bool> {
     let manifest = Manifest::load(&dir)?;
     let marker = if name == signer::NAME && signer::runs_signer(&manifest) {
         signer::config_path(&dir)
+    } else if name == watch::NAME {
+        watch::config_path(&dir)
     } else {
         dir.join(&manifest.node(name)?.home)
     };
@@ -429,5 +444,50 @@ async fn wait_for_block(nodes: &[Node], before: u64, deadline: Instant) -> Resul
             return Err(DevnetError::NoBlocks { height: best });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Start the devnet's watch and wait until it answers on its status port.
+async fn start_watch(
+    dir: &Path,
+    manifest: &Manifest,
+    bulwark: &Path,
+    deadline: Instant,
+) -> Result<()> {
+    check_port(watch::port(manifest), "status port of the devnet watch")?;
+    watch::setup(dir, manifest)?;
+    let pid = process::start(dir, &watch::spec(dir, bulwark))?;
+    let url = format!("{}/healthz", watch::url(manifest));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .expect("HTTP client builds");
+    let log = process::log_file(dir, watch::NAME);
+    loop {
+        if !process::is_our_process(pid, &watch::config_path(dir)) {
+            return Err(DevnetError::NodeStart {
+                node: watch::NAME.into(),
+                reason: "the process exited".into(),
+                log: log.clone(),
+                tail: process::tail(&log, 15),
+            });
+        }
+        if http
+            .get(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(DevnetError::NodeStart {
+                node: watch::NAME.into(),
+                reason: format!("{url} did not answer in time"),
+                log: log.clone(),
+                tail: process::tail(&log, 15),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

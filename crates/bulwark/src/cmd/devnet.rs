@@ -15,7 +15,7 @@ pub enum DevnetCommand {
     Up(UpArgs),
     /// Stop this devnet's nodes; data is kept.
     Down(DirArg),
-    /// Stop one node (or `signer`), e.g. for a failover drill; `up` starts it again.
+    /// Stop one node (or `signer`, `watch`), e.g. for a failover drill; `up` starts it again.
     Stop(StopArgs),
     /// Stop this devnet's nodes and delete its directory.
     Destroy(DirArg),
@@ -72,7 +72,7 @@ pub struct UpArgs {
 pub struct StopArgs {
     #[command(flatten)]
     dir: DirArg,
-    /// Node name, or `signer`.
+    /// Node name, `signer` or `watch`.
     name: String,
     /// SIGKILL at once instead of a clean stop.
     #[arg(long)]
@@ -253,6 +253,15 @@ fn print_status(s: &DevnetStatus) {
             p.metrics_url.as_deref().unwrap_or("-")
         ));
     }
+    let w = &s.watch_process;
+    out.push_str(&format!(
+        "watch        {:<9} {:>7} {:<9} {:>5}  {} (status page; /api/status, /metrics)\n",
+        "bulwark",
+        "-",
+        if w.running { "ok" } else { "stopped" },
+        "-",
+        w.url
+    ));
     print!("{out}");
 }
 

@@ -2,6 +2,7 @@
 
 pub mod devnet;
 pub mod signer;
+pub mod watch;
 
 use crate::cli::Command;
 
@@ -10,6 +11,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Devnet(c) => devnet::run(c),
         Command::Signer(c) => signer::run(c),
+        Command::Watch(c) => watch::run(c),
     }
 }
 

@@ -252,3 +252,156 @@ pub fn state_show(path: &Path) -> Value {
         path.to_str().expect("utf-8 path"),
     ]))
 }
+
+// ---------------------------------------------------------------------------
+// Watch: a local HTTP receiver for notifications, and a child `bulwark` daemon.
+
+/// A local HTTP server that answers every request with `status` and `body`, and
+/// records each request's body (e.g. a webhook receiver, or an RPC returning garbage).
+pub struct HttpStub {
+    pub url: String,
+    pub bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HttpStub {
+    pub fn start(status: &'static str, body: &'static str) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind stub");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let rec = bodies.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = answer_stub(stream, status, body, &rec);
+            }
+        });
+        Self { url, bodies }
+    }
+
+    /// Recorded bodies parsed as JSON (non-JSON bodies are skipped).
+    pub fn json_bodies(&self) -> Vec<Value> {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|b| serde_json::from_str(b).ok())
+            .collect()
+    }
+
+    /// Poll until a recorded JSON body satisfies `pred`, or panic at the deadline.
+    pub fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(v) = self.json_bodies().into_iter().find(|v| pred(v)) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; received:\n{:#?}",
+                    self.json_bodies()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn answer_stub(
+    mut s: TcpStream,
+    status: &str,
+    body: &str,
+    rec: &std::sync::Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let (head_end, len) = loop {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            break (i + 4, len);
+        }
+    };
+    while buf.len() < head_end + len {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let req_body = String::from_utf8_lossy(&buf[head_end..]).into_owned();
+    rec.lock().unwrap().push(req_body);
+    write!(
+        s,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `bulwark` daemon child, killed when dropped.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    /// Start `bulwark ARGS` with stderr in `log`.
+    pub fn start(args: &[&str], log: &Path) -> Self {
+        let err = std::fs::File::create(log).expect("log file");
+        let child = bulwark()
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(err)
+            .spawn()
+            .expect("bulwark starts");
+        Self {
+            child,
+            log: log.to_path_buf(),
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then wait (with a deadline) for the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(st) = self.child.try_wait().expect("wait") {
+                return st.code();
+            }
+            if Instant::now() > deadline {
+                panic!("daemon did not stop on SIGTERM; log:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,287 @@
+//! `bulwark watch`: chain and server monitoring with alerts.
+
+use super::print_json;
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Watch verbs.
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Run the monitoring daemon: collectors, rules, alerts, /metrics and /api/status.
+    Run(RunArgs),
+    /// Show a running watch's chains, nodes and firing alerts.
+    Status(StatusArgs),
+    /// Silence alerts for a while (they still fire and resolve, nobody is notified).
+    #[command(subcommand)]
+    Silence(SilenceCommand),
+}
+
+/// Silence verbs (they edit the watch's database; a running watch picks them up).
+#[derive(Debug, Subcommand)]
+pub enum SilenceCommand {
+    /// Add a silence; every matcher given must match.
+    Add(SilenceAddArgs),
+    /// List silences that have not ended.
+    List(SilenceListArgs),
+    /// Remove a silence by id.
+    Remove(SilenceRemoveArgs),
+}
+
+/// Options of `silence add`.
+#[derive(Debug, Args)]
+pub struct SilenceAddArgs {
+    /// The watch's configuration file (for `state_path`).
+    #[arg(long, short)]
+    config: PathBuf,
+    /// How long, e.g. `2h`.
+    #[arg(long = "for", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Why (shown by `silence list`).
+    #[arg(long)]
+    reason: String,
+    /// Rule name, e.g. `node_down`.
+    #[arg(long)]
+    rule: Option<String>,
+    /// Chain ID.
+    #[arg(long)]
+    chain: Option<String>,
+    /// Node name.
+    #[arg(long)]
+    node: Option<String>,
+    /// Host name.
+    #[arg(long)]
+    host: Option<String>,
+    /// Start of the alert key, e.g. `disk_used/val-host/`.
+    #[arg(long)]
+    key_prefix: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `silence list`.
+#[derive(Debug, Args)]
+pub struct SilenceListArgs {
+    /// The watch's configuration file (for `state_path`).
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Options of `silence remove`.
+#[derive(Debug, Args)]
+pub struct SilenceRemoveArgs {
+    /// The watch's configuration file (for `state_path`).
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Silence id (from `silence list`).
+    id: i64,
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file (TOML); see crates/watch/watch.example.toml.
+    #[arg(long, short)]
+    config: PathBuf,
+}
+
+/// Options of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Base URL of the watch's HTTP listener.
+    #[arg(long, default_value = "http://127.0.0.1:9750")]
+    url: String,
+    /// Print JSON (the /api/status document).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Run a watch verb.
+pub fn run(cmd: WatchCommand) -> anyhow::Result<()> {
+    match cmd {
+        WatchCommand::Run(a) => run_watch(&a),
+        WatchCommand::Status(a) => status(&a),
+        WatchCommand::Silence(c) => silence(c),
+    }
+}
+
+fn store(config: &std::path::Path) -> anyhow::Result<watch::store::Store> {
+    let config = watch::Config::load(config)?;
+    Ok(watch::store::Store::open(&config.state_path)?)
+}
+
+fn silence(cmd: SilenceCommand) -> anyhow::Result<()> {
+    let now = watch::state::now();
+    match cmd {
+        SilenceCommand::Add(a) => {
+            let s = watch::silence::Silence {
+                id: 0,
+                rule: a.rule,
+                chain: a.chain,
+                node: a.node,
+                host: a.host,
+                key_prefix: a.key_prefix,
+                until: now + a.duration.as_secs_f64(),
+                reason: a.reason,
+                created_at: now,
+            };
+            if !s.has_matcher() {
+                return Err(crate::exit::UsageError(
+                    "give at least one of --rule, --chain, --node, --host, --key-prefix".into(),
+                )
+                .into());
+            }
+            let id = store(&a.config)?.add_silence(&s)?;
+            let s = watch::silence::Silence { id, ..s };
+            if a.json {
+                return print_json(&s);
+            }
+            println!("silence {id} until {}", watch::payload::rfc3339(s.until));
+            Ok(())
+        }
+        SilenceCommand::List(a) => {
+            let list = store(&a.config)?.silences(now)?;
+            if a.json {
+                return print_json(&list);
+            }
+            for s in list {
+                let m: Vec<String> = [
+                    ("rule", &s.rule),
+                    ("chain", &s.chain),
+                    ("node", &s.node),
+                    ("host", &s.host),
+                    ("key_prefix", &s.key_prefix),
+                ]
+                .iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+                .collect();
+                println!(
+                    "{}  until {}  {}  ({})",
+                    s.id,
+                    watch::payload::rfc3339(s.until),
+                    m.join(" "),
+                    s.reason
+                );
+            }
+            Ok(())
+        }
+        SilenceCommand::Remove(a) => {
+            if !store(&a.config)?.remove_silence(a.id)? {
+                return Err(crate::exit::UsageError(format!(
+                    "no silence {}; see `bulwark watch silence list`",
+                    a.id
+                ))
+                .into());
+            }
+            println!("silence {} removed", a.id);
+            Ok(())
+        }
+    }
+}
+
+fn run_watch(a: &RunArgs) -> anyhow::Result<()> {
+    let config = watch::Config::load(&a.config)?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let rt = super::runtime()?;
+    let sd = shutdown.clone();
+    rt.spawn(async move {
+        super::wait_for_signal().await;
+        tracing::info!("signal received; stopping");
+        sd.cancel();
+    });
+    tracing::info!(config = %a.config.display(), "starting watch");
+    rt.block_on(watch::run(config, shutdown))?;
+    Ok(())
+}
+
+fn status(a: &StatusArgs) -> anyhow::Result<()> {
+    let rt = super::runtime()?;
+    let doc = rt.block_on(watch::fetch_status(&a.url, Duration::from_secs(5)))?;
+    if a.json {
+        return print_json(&doc);
+    }
+    print!("{}", render(&doc));
+    Ok(())
+}
+
+fn render(doc: &Value) -> String {
+    let mut out = String::new();
+    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    let opt = |v: &Value| match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    for c in list(&doc["chains"]) {
+        let grid: String = list(&c["grid"])
+            .iter()
+            .rev()
+            .take(40)
+            .rev()
+            .map(|e| match e["sign"].as_str() {
+                Some("signed") => '+',
+                Some("missed") => 'X',
+                _ => '.',
+            })
+            .collect();
+        out.push_str(&format!(
+            "chain {}  height {}  missed in a row {}  signed {} missed {}\n  last blocks (old -> new, + signed, X missed): {grid}\n",
+            opt(&c["id"]),
+            opt(&c["height"]),
+            opt(&c["missed_in_a_row"]),
+            opt(&c["signed_total"]),
+            opt(&c["missed_total"]),
+        ));
+        for s in list(&c["sources"]) {
+            let state = if s["healthy"] == true {
+                "ok".to_string()
+            } else {
+                opt(&s["error"])
+            };
+            out.push_str(&format!("  rpc {}: {state}\n", opt(&s["url"])));
+        }
+    }
+    for n in list(&doc["nodes"]) {
+        let state = if n["up"] == true {
+            "up".to_string()
+        } else {
+            format!("DOWN ({})", opt(&n["error"]))
+        };
+        out.push_str(&format!(
+            "node {} ({}, {}): {state}  height {}  peers {}  catching up {}\n",
+            opt(&n["name"]),
+            opt(&n["role"]),
+            opt(&n["chain"]),
+            opt(&n["height"]),
+            opt(&n["peers"]),
+            opt(&n["catching_up"]),
+        ));
+    }
+    for h in list(&doc["hosts"]) {
+        let state = if h["up"] == true {
+            "up".to_string()
+        } else {
+            format!("DOWN ({})", opt(&h["error"]))
+        };
+        out.push_str(&format!("host {}: {state}\n", opt(&h["name"])));
+        for fs in list(&h["filesystems"]) {
+            let used = fs["used_ratio"].as_f64().unwrap_or(0.0) * 100.0;
+            out.push_str(&format!("  {} {used:.1}% used\n", opt(&fs["mountpoint"])));
+        }
+    }
+    let alerts = list(&doc["alerts"]);
+    out.push_str(&format!("{} alert(s) firing\n", alerts.len()));
+    for a in alerts {
+        out.push_str(&format!(
+            "  [{}] {}\n",
+            opt(&a["severity"]),
+            opt(&a["summary"])
+        ));
+    }
+    out
+}

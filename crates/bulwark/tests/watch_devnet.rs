@@ -1,0 +1,727 @@
+//! `bulwark watch` against a real CometBFT devnet: missed-block, node-down, stall and
+//! unhealthy-source alerts reach a local webhook receiver and resolve, and a
+//! restart neither repeats nor loses an alert.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::time::Duration;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// A helper process (Alertmanager, node_exporter), killed when dropped.
+struct Proc(std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tool(path: &str) -> &str {
+    assert!(
+        std::path::Path::new(path).exists(),
+        "{path} is missing: run scripts/install-deps"
+    );
+    path
+}
+
+fn spawn(bin: &str, args: &[String]) -> Proc {
+    Proc(
+        std::process::Command::new(tool(bin))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{bin}: {e}")),
+    )
+}
+
+/// Alert keys Alertmanager lists as active.
+fn am_active(am: &str) -> Vec<String> {
+    let body = http_body(&format!("{am}/api/v2/alerts?active=true"));
+    let v: Value = serde_json::from_str(&body).unwrap_or_default();
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["labels"]["alert_key"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn wait_am(am: &str, what: &str, pred: impl Fn(&[String]) -> bool) {
+    let deadline = std::time::Instant::now() + MINUTE;
+    loop {
+        let keys = am_active(am);
+        if pred(&keys) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what} in Alertmanager; active: {keys:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+struct Urls<'a> {
+    hook: &'a str,
+    garbage: &'a str,
+    am: &'a str,
+    exporter: &'a str,
+}
+
+fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
+    let (hook, garbage, am, exporter) = (u.hook, u.garbage, u.am, u.exporter);
+    let chain = status["chain_id"].as_str().unwrap();
+    let addr = validator_address(status, "val0");
+    let rpc = |n: &str| node(status, n)["rpc_url"].as_str().unwrap().to_string();
+    let mut nodes = String::new();
+    for n in nodes_of(status) {
+        let name = n["name"].as_str().unwrap();
+        nodes.push_str(&format!(
+            "[[node]]\nname = \"{name}\"\nchain = \"{chain}\"\nrole = \"{}\"\nrpc = \"{}\"\n\n",
+            n["role"].as_str().unwrap(),
+            rpc(name)
+        ));
+    }
+    format!(
+        r#"state_path = "{state}"
+listen = "127.0.0.1:{port}"
+poll_interval = "300ms"
+request_timeout = "2s"
+repeat_interval = "1h"
+
+[[chain]]
+id = "{chain}"
+validator_address = "{addr}"
+rpc = ["{garbage}", "{val1}", "{val2}"]
+
+{nodes}
+[rules.missed_in_a_row]
+warning = 2
+critical = 1000
+
+[rules.node_down]
+warning = "1s"
+critical = "1h"
+
+[rules.source_unhealthy]
+warning = "1s"
+critical = "1h"
+
+[rules.node_behind]
+warning = 1000
+critical = 2000
+
+[rules.peers_low]
+warning = 1
+critical = 0
+
+[rules.chain_stalled]
+warning = "20s"
+critical = "1h"
+
+[[signer]]
+name = "signer"
+metrics_url = "{signer}"
+
+[rules.signer_node_disconnected]
+warning = "1s"
+critical = "1h"
+
+[[host]]
+name = "local"
+node_exporter = "{exporter}/metrics"
+mountpoints = ["/"]
+
+[[channel]]
+name = "hook"
+type = "webhook"
+url = "{hook}/alerts"
+
+[[channel]]
+name = "am"
+type = "alertmanager"
+url = "{am}"
+resend_interval = "5s"
+
+[[route]]
+channels = ["hook", "am"]
+"#,
+        val1 = rpc("val1"),
+        signer = status["signer_process"]["metrics_url"].as_str().unwrap(),
+        val2 = rpc("val2"),
+    )
+}
+
+/// `devnet up` on the stopped nodes. A node that exits while starting (seen now and
+/// then with CometBFT right after a stop) gets one more try; the watch is not involved.
+fn restart_stopped(net: &Devnet) {
+    let o = net.cmd("up", &["--json"]);
+    if !o.status.success() {
+        eprintln!("devnet up failed once, trying again:\n{}", text(&o));
+        net.up(&[]);
+    }
+}
+
+fn nodes_of(status: &Value) -> Vec<Value> {
+    nodes(status)
+}
+
+fn api(port: u16) -> Value {
+    let body = http_body(&format!("http://127.0.0.1:{port}/api/status"));
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/api/status not JSON ({e}): {body}"))
+}
+
+fn wait_api(port: u16, what: &str, d: &Daemon, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + MINUTE;
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let s = api(port);
+            if pred(&s) {
+                return s;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; status:\n{s:#}\nlog:\n{}",
+                    d.log_text()
+                );
+            }
+        } else if std::time::Instant::now() > deadline {
+            panic!("watch never listened on {port}; log:\n{}", d.log_text());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn is(v: &Value, key: &str, status: &str) -> bool {
+    v["key"] == key && v["status"] == status
+}
+
+fn count(hook: &HttpStub, key: &str, status: &str) -> usize {
+    hook.json_bodies()
+        .iter()
+        .filter(|v| is(v, key, status))
+        .count()
+}
+
+/// The exact set of fields of a webhook payload, and the values that are fixed.
+fn check_payload(v: &Value, key: &str, rule: &str, status: &str, chain: &str, node: Option<&str>) {
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "chain",
+            "host",
+            "key",
+            "kind",
+            "node",
+            "resolved_at",
+            "rule",
+            "severity",
+            "source",
+            "started_at",
+            "status",
+            "summary"
+        ],
+        "{v:#}"
+    );
+    assert_eq!(v["source"], "bulwark-watch");
+    assert_eq!(v["key"], key);
+    assert_eq!(v["rule"], rule);
+    assert_eq!(v["status"], status);
+    assert_eq!(
+        v["kind"],
+        if status == "resolved" {
+            "resolved"
+        } else {
+            "firing"
+        }
+    );
+    assert_eq!(v["severity"], "warning");
+    assert_eq!(v["chain"], chain);
+    assert_eq!(v["node"], node.map_or(Value::Null, |n| n.into()));
+    assert_eq!(v["host"], Value::Null);
+    let started = v["started_at"].as_str().unwrap();
+    assert!(started.len() == 20 && started.ends_with('Z'), "{started}");
+    if status == "resolved" {
+        let r = v["resolved_at"].as_str().expect("resolved_at");
+        assert!(r >= started, "{v:#}");
+    } else {
+        assert_eq!(v["resolved_at"], Value::Null);
+    }
+}
+
+#[test]
+fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
+    let net = Devnet::new();
+    let up = net.up(&["--validators", "4"]);
+    let status = &up["status"];
+    let chain = status["chain_id"].as_str().unwrap().to_string();
+    let addr = validator_address(status, "val0");
+
+    // val0 may miss the very first blocks while its signer connects: start once it signs.
+    net.wait_status("val0 signing", MINUTE, |s| {
+        commit_signers(s, 1).is_some_and(|(_, signed)| signed.iter().any(|v| v == "val0"))
+    });
+    let hook = HttpStub::start("200 OK", "{}");
+    let garbage = HttpStub::start("200 OK", "<html>this is not an RPC</html>");
+    let (am_port, ne_port) = (free_port(), free_port());
+    let am_dir = net.tmp.path().join("alertmanager");
+    std::fs::create_dir_all(&am_dir).unwrap();
+    let am_cfg = am_dir.join("am.yml");
+    std::fs::write(
+        &am_cfg,
+        "route:\n  receiver: none\nreceivers:\n  - name: none\n",
+    )
+    .unwrap();
+    let _am = spawn(
+        "/usr/bin/prometheus-alertmanager",
+        &[
+            format!("--config.file={}", am_cfg.display()),
+            format!("--storage.path={}", am_dir.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{am_port}"),
+            "--cluster.listen-address=".into(),
+        ],
+    );
+    let _ne = spawn(
+        "/usr/bin/prometheus-node-exporter",
+        &[format!("--web.listen-address=127.0.0.1:{ne_port}")],
+    );
+    let am = format!("http://127.0.0.1:{am_port}");
+    let exporter = format!("http://127.0.0.1:{ne_port}");
+    let urls = Urls {
+        hook: &hook.url,
+        garbage: &garbage.url,
+        am: &am,
+        exporter: &exporter,
+    };
+    let port = free_port();
+    let state = net.tmp.path().join("watch.sqlite");
+    let cfg_path = net.tmp.path().join("watch.toml");
+    let toml = watch_config(status, port, state.to_str().unwrap(), &urls);
+    std::fs::write(&cfg_path, toml).unwrap();
+    let cfg = cfg_path.to_str().unwrap();
+    let log = net.tmp.path().join("watch.log");
+    let mut d = Daemon::start(
+        &["--log-level", "info", "watch", "run", "--config", cfg],
+        &log,
+    );
+
+    // The garbage endpoint is reported; the chain is still followed through the others.
+    let src_key = format!("source_unhealthy/{chain}/{}", garbage.url);
+    let v = hook.wait_for("unhealthy source alert", MINUTE, |v| {
+        is(v, &src_key, "firing")
+    });
+    check_payload(&v, &src_key, "source_unhealthy", "firing", &chain, None);
+    assert!(
+        v["summary"].as_str().unwrap().contains("garbage response"),
+        "{v:#}"
+    );
+    // New blocks come over the websocket of the first endpoint that has one.
+    let deadline = std::time::Instant::now() + MINUTE;
+    while !d.log_text().contains("subscribed to NewBlock") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no websocket subscription; log:\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let s = wait_api(port, "blocks checked with val0 signing", &d, |s| {
+        s["chains"][0]["signed_total"].as_u64() >= Some(3)
+    });
+    assert_eq!(s["chains"][0]["missed_in_a_row"], 0, "{s:#}");
+    let s = wait_api(port, "node_exporter scraped", &d, |s| {
+        s["hosts"][0]["up"] == true
+    });
+    assert_eq!(s["hosts"][0]["filesystems"][0]["mountpoint"], "/", "{s:#}");
+    assert!(
+        s["hosts"][0]["memory_used_ratio"].as_f64().is_some(),
+        "{s:#}"
+    );
+    let missed_key = format!("missed_in_a_row/{chain}");
+    assert_eq!(
+        count(&hook, &missed_key, "firing"),
+        0,
+        "a bad source must not look like missed blocks"
+    );
+
+    // val0 stops signing: both of its nodes are down.
+    for n in ["val0", "val0-backup"] {
+        let o = net.cmd("stop", &[n]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let v = hook.wait_for("missed-blocks alert", 2 * MINUTE, |v| {
+        is(v, &missed_key, "firing")
+    });
+    let at_alert = api(port);
+    check_payload(&v, &missed_key, "missed_in_a_row", "firing", &chain, None);
+    let grid = at_alert["chains"][0]["grid"].as_array().unwrap().clone();
+    // The start of the current run of misses (the chain's first blocks may show
+    // earlier misses, from before val0's signer connected).
+    let first_miss = grid
+        .iter()
+        .rev()
+        .take_while(|e| e["sign"] == "missed")
+        .last()
+        .and_then(|e| e["height"].as_u64())
+        .expect("a run of missed heights at the end of the grid");
+    let expected = format!(
+        "{chain}: our validator {} missed 2 blocks in a row (heights {first_miss}-{}); it is not signing: check the validator node, its signer and the connection between them",
+        &addr[..8],
+        first_miss + 1
+    );
+    assert_eq!(v["summary"], expected.as_str());
+    let page = http_body(&format!("http://127.0.0.1:{port}/"));
+    assert!(
+        page.contains("class=missed") && page.contains(&missed_key),
+        "status page:\n{page}"
+    );
+    let height_now = at_alert["chains"][0]["height"].as_u64().unwrap();
+    eprintln!(
+        "missed-blocks alert: first miss {first_miss}, chain at {height_now} when it arrived"
+    );
+    assert!(
+        height_now <= first_miss + 4,
+        "alert came late: first miss {first_miss}, chain at {height_now}"
+    );
+    wait_am(&am, "the missed-blocks alert", |k| k.contains(&missed_key));
+    for n in ["val0", "val0-backup"] {
+        let key = format!("node_down/{n}");
+        let v = hook.wait_for("node-down alert for val0's nodes", MINUTE, |v| {
+            is(v, &key, "firing")
+        });
+        check_payload(&v, &key, "node_down", "firing", &chain, Some(n));
+    }
+
+    let sig_key = format!("signer_node_disconnected/signer/{chain}/val0");
+    let v = hook.wait_for("signer lost val0", MINUTE, |v| is(v, &sig_key, "firing"));
+    check_payload(
+        &v,
+        &sig_key,
+        "signer_node_disconnected",
+        "firing",
+        &chain,
+        Some("val0"),
+    );
+
+    // Back up: the alerts resolve, each once.
+    restart_stopped(&net);
+    let v = hook.wait_for("missed-blocks resolve", 2 * MINUTE, |v| {
+        is(v, &missed_key, "resolved")
+    });
+    check_payload(&v, &missed_key, "missed_in_a_row", "resolved", &chain, None);
+    let v = hook.wait_for("node-down resolve", MINUTE, |v| {
+        is(v, "node_down/val0", "resolved")
+    });
+    check_payload(
+        &v,
+        "node_down/val0",
+        "node_down",
+        "resolved",
+        &chain,
+        Some("val0"),
+    );
+    let v = hook.wait_for("signer reconnected to val0", MINUTE, |v| {
+        is(v, &sig_key, "resolved")
+    });
+    check_payload(
+        &v,
+        &sig_key,
+        "signer_node_disconnected",
+        "resolved",
+        &chain,
+        Some("val0"),
+    );
+    assert_eq!(
+        count(&hook, &missed_key, "firing"),
+        1,
+        "one alert per key, no flood"
+    );
+    assert_eq!(count(&hook, &missed_key, "resolved"), 1);
+
+    // The sentry stops: node down.
+    let o = net.cmd("stop", &["sentry0"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v = hook.wait_for("sentry node-down alert", MINUTE, |v| {
+        is(v, "node_down/sentry0", "firing")
+    });
+    check_payload(
+        &v,
+        "node_down/sentry0",
+        "node_down",
+        "firing",
+        &chain,
+        Some("sentry0"),
+    );
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("sentry0 (sentry, {chain}) has been down for")),
+        "{v:#}"
+    );
+
+    // Metrics and the status command see it too.
+    let metrics = http_body(&format!("http://127.0.0.1:{port}/metrics"));
+    assert!(
+        metrics.contains(&format!(
+            "bulwark_watch_validator_missed_blocks_total{{chain=\"{chain}\"}}"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bulwark_watch_alerts_firing{severity=\"warning\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "bulwark_watch_node_up{{chain=\"{chain}\",node=\"sentry0\",role=\"sentry\"}} 0"
+        )),
+        "{metrics}"
+    );
+    let (ok, out) = std::process::Command::new(tool("/usr/bin/promtool"))
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .output_with_stdin(metrics.as_bytes());
+    assert!(ok, "promtool check metrics: {out}\n{metrics}");
+    let url = format!("http://127.0.0.1:{port}");
+    let st = json(&run(&["watch", "status", "--url", &url, "--json"]));
+    assert!(
+        st["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["key"] == "node_down/sentry0"),
+        "{st:#}"
+    );
+    let o = run(&["watch", "status", "--url", &url]);
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("node sentry0 (sentry"),
+        "{}",
+        text(&o)
+    );
+
+    // Restart the watch while the sentry alert fires: no second firing notification,
+    // and the resolve still arrives after the restart.
+    assert_eq!(d.terminate(), Some(0), "{}", d.log_text());
+    let before = hook.json_bodies().len();
+    let mut d = Daemon::start(
+        &["--log-level", "info", "watch", "run", "--config", cfg],
+        &log.with_extension("2.log"),
+    );
+    wait_api(
+        port,
+        "restarted watch sees the sentry down for over the warning time",
+        &d,
+        |s| {
+            s["alerts"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|a| a["key"] == "node_down/sentry0"))
+                && s["nodes"].as_array().unwrap().iter().any(|n| {
+                    n["name"] == "sentry0"
+                        && n["up"] == false
+                        && n["down_since"].as_f64().is_some_and(|t| s_now() - t > 2.0)
+                })
+        },
+    );
+    assert_eq!(
+        count(&hook, "node_down/sentry0", "firing"),
+        1,
+        "restart repeated an alert: {:#?}",
+        &hook.json_bodies()[before..]
+    );
+    restart_stopped(&net);
+    let v = hook.wait_for("sentry resolve after restart", MINUTE, |v| {
+        is(v, "node_down/sentry0", "resolved")
+    });
+    check_payload(
+        &v,
+        "node_down/sentry0",
+        "node_down",
+        "resolved",
+        &chain,
+        Some("sentry0"),
+    );
+    assert_eq!(count(&hook, "node_down/sentry0", "resolved"), 1);
+
+    // Half the voting power stops: the chain halts, and comes back.
+    let stall_key = format!("chain_stalled/{chain}");
+    let stalls: Vec<Value> = hook
+        .json_bodies()
+        .into_iter()
+        .filter(|v| v["key"] == stall_key.as_str())
+        .collect();
+    assert!(stalls.is_empty(), "no stall while blocks come: {stalls:#?}");
+    for n in ["val0", "val0-backup", "val3"] {
+        let o = net.cmd("stop", &[n]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let v = hook.wait_for("chain-stalled alert", MINUTE, |v| {
+        is(v, &stall_key, "firing")
+    });
+    check_payload(&v, &stall_key, "chain_stalled", "firing", &chain, None);
+    let summary = v["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!("{chain}: no new block for "))
+            && summary.contains("(stuck at height "),
+        "{v:#}"
+    );
+    restart_stopped(&net);
+    let v = hook.wait_for("chain-stalled resolve", 2 * MINUTE, |v| {
+        is(v, &stall_key, "resolved")
+    });
+    check_payload(&v, &stall_key, "chain_stalled", "resolved", &chain, None);
+    let stalls: Vec<Value> = hook
+        .json_bodies()
+        .into_iter()
+        .filter(|v| v["key"] == stall_key.as_str())
+        .collect();
+    assert_eq!(
+        count(&hook, &stall_key, "firing"),
+        1,
+        "{stalls:#?}\n{:#}",
+        api(port)["chains"][0]["sources"]
+    );
+    assert_eq!(d.terminate(), Some(0), "{}", d.log_text());
+}
+
+fn s_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[test]
+fn watch_config_errors_exit_2_and_list_every_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("watch.toml");
+    std::fs::write(
+        &p,
+        r#"state_path = "x.sqlite"
+[[chain]]
+id = "c"
+rpc = ["ftp://nope"]
+validator_address = "xyz"
+[[node]]
+name = "n"
+chain = "other"
+role = "sentry"
+rpc = "http://127.0.0.1:1"
+[[route]]
+channels = ["missing"]
+"#,
+    )
+    .unwrap();
+    let o = run(&["watch", "run", "--config", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for needle in [
+        "ftp://nope",
+        "validator_address \"xyz\"",
+        "chain \"other\"",
+        "channel \"missing\"",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    std::fs::write(&p, "state_path = \"x\"\nbogus = 1\n").unwrap();
+    let o = run(&["watch", "run", "--config", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("bogus"),
+        "{}",
+        text(&o)
+    );
+}
+
+trait OutputWithStdin {
+    fn output_with_stdin(&mut self, input: &[u8]) -> (bool, String);
+}
+
+impl OutputWithStdin for std::process::Command {
+    /// Run with `input` on stdin; (success, stdout and stderr).
+    fn output_with_stdin(&mut self, input: &[u8]) -> (bool, String) {
+        use std::io::Write;
+        let mut child = self
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let o = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.success(), text)
+    }
+}
+
+#[test]
+fn watch_silences_are_added_listed_and_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("watch.toml");
+    let db = tmp.path().join("w.sqlite");
+    std::fs::write(&p, format!("state_path = \"{}\"\n", db.display())).unwrap();
+    let cfg = p.to_str().unwrap();
+    let add = json(&run(&[
+        "watch",
+        "silence",
+        "add",
+        "--config",
+        cfg,
+        "--node",
+        "sentry0",
+        "--rule",
+        "node_down",
+        "--for",
+        "2h",
+        "--reason",
+        "kernel upgrade",
+        "--json",
+    ]));
+    let id = add["id"].as_i64().expect("id");
+    assert_eq!(add["node"], "sentry0");
+    assert_eq!(add["rule"], "node_down");
+    assert_eq!(add["reason"], "kernel upgrade");
+    let left = add["until"].as_f64().unwrap() - add["created_at"].as_f64().unwrap();
+    assert!((left - 7200.0).abs() < 1.0, "{add:#}");
+    let list = json(&run(&[
+        "watch", "silence", "list", "--config", cfg, "--json",
+    ]));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["id"], id);
+    let o = run(&["watch", "silence", "list", "--config", cfg]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("rule=node_down node=sentry0") && out.contains("(kernel upgrade)"),
+        "{}",
+        text(&o)
+    );
+    let id_s = id.to_string();
+    let o = run(&["watch", "silence", "remove", "--config", cfg, &id_s]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(&["watch", "silence", "remove", "--config", cfg, &id_s]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = run(&[
+        "watch", "silence", "add", "--config", cfg, "--for", "1h", "--reason", "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("give at least one of"),
+        "{}",
+        text(&o)
+    );
+    let list = json(&run(&[
+        "watch", "silence", "list", "--config", cfg, "--json",
+    ]));
+    assert_eq!(list, serde_json::json!([]));
+}

@@ -1,0 +1,313 @@
+//! The daemon: collector tasks, the rule engine, the dispatcher and the HTTP server.
+
+use crate::alert::Engine;
+use crate::chain::ChainCollector;
+use crate::collect::{HostCollector, NodeCollector};
+use crate::http::Shared;
+use crate::metrics::Metrics;
+use crate::notify::Dispatcher;
+use crate::rpc::Rpc;
+use crate::state::{now, Observed};
+use crate::store::Store;
+use crate::{Config, WatchError};
+use prometheus_client::registry::Registry;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Run the watch until `shutdown` is cancelled, with a fresh metrics registry.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), WatchError> {
+    run_with_registry(config, Registry::default(), shutdown).await
+}
+
+/// Run the watch, registering its metrics in `registry`.
+pub async fn run_with_registry(
+    config: Config,
+    mut registry: Registry,
+    shutdown: CancellationToken,
+) -> Result<(), WatchError> {
+    config.validate()?;
+    if let Some(dir) = config
+        .state_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            WatchError::Task(format!(
+                "cannot create {}: {e}; create it or change state_path",
+                dir.display()
+            ))
+        })?;
+    }
+    let metrics = Arc::new(Metrics::register(&mut registry));
+    let mut engine = Engine::new(
+        Store::open(&config.state_path)?,
+        config.routes.clone(),
+        config.repeat_interval,
+    )?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| WatchError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| WatchError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    tracing::info!("watch listening on http://{addr} (status page /, /metrics, /api/status)");
+
+    let http = reqwest::Client::builder()
+        .connect_timeout(config.request_timeout)
+        .build()
+        .map_err(|e| WatchError::Task(format!("HTTP client: {e}")))?;
+    let shared = Arc::new(Shared {
+        observed: RwLock::new(Observed::default()),
+        alerts: RwLock::new(engine.firing().cloned().collect()),
+        registry,
+        changed: Notify::new(),
+    });
+    let rpc = |url: &str| Rpc::new(http.clone(), url, config.request_timeout);
+    let mut tasks: JoinSet<Result<(), WatchError>> = JoinSet::new();
+    let every = config.poll_interval;
+
+    // Collectors: one task each, publishing into `shared.observed`.
+    {
+        let mut o = shared.observed.write().unwrap_or_else(|p| p.into_inner());
+        let mut cols = Vec::new();
+        for (i, c) in config.chains.iter().enumerate() {
+            let col = ChainCollector::new(c.clone(), c.rpc.iter().map(|u| rpc(u)).collect());
+            o.chains.push(col.state.clone());
+            let wake = Arc::new(Notify::new());
+            if c.websocket {
+                tasks.spawn({
+                    let (urls, wake, sd) = (c.rpc.clone(), wake.clone(), shutdown.clone());
+                    async move {
+                        crate::ws::follow_new_blocks(urls, wake, sd).await;
+                        Ok(())
+                    }
+                });
+            }
+            cols.push((Collector::Chain(col, i), Some(wake)));
+        }
+        for (i, n) in config.nodes.iter().enumerate() {
+            let col = NodeCollector::new(n, rpc(&n.rpc));
+            o.nodes.push(col.state.clone());
+            cols.push((Collector::Node(col, i), None));
+        }
+        for (i, h) in config.hosts.iter().enumerate() {
+            let col = HostCollector::new(
+                h.clone(),
+                http.clone(),
+                config.request_timeout,
+                config.rules.disk_fill_window,
+            );
+            o.hosts.push(col.state.clone());
+            cols.push((Collector::Host(col, i), None));
+        }
+        for sg in &config.signers {
+            let col = crate::signer::SignerCollector::new(
+                sg,
+                config.rules.signer_refusal_reasons.clone(),
+                http.clone(),
+                config.request_timeout,
+            );
+            o.signers.push(col.state.clone());
+            cols.push((Collector::Signer(col, o.signers.len() - 1), None));
+        }
+        for (col, wake) in cols {
+            tasks.spawn(poll_loop(
+                col,
+                every,
+                wake,
+                shared.clone(),
+                shutdown.clone(),
+            ));
+        }
+    }
+
+    // Dispatcher.
+    let wake = Arc::new(Notify::new());
+    let dispatcher = Dispatcher {
+        store: Store::open(&config.state_path)?,
+        channels: config
+            .channels
+            .iter()
+            .map(|c| (c.name().to_string(), c.clone()))
+            .collect(),
+        routes: config.routes.clone(),
+        sender: crate::notify::Sender {
+            http: http.clone(),
+            timeout: config.request_timeout,
+            generator_url: format!("http://{addr}/api/status"),
+        },
+        metrics: metrics.clone(),
+    };
+    {
+        let (wake, sd) = (wake.clone(), shutdown.clone());
+        tasks.spawn(async move { dispatcher.run(wake, sd).await.map_err(WatchError::from) });
+    }
+
+    // Heartbeat.
+    if let Some(hb) = config.heartbeat.clone() {
+        let (sd, http, metrics, timeout) = (
+            shutdown.clone(),
+            http.clone(),
+            metrics.clone(),
+            config.request_timeout,
+        );
+        tasks.spawn(async move {
+            loop {
+                let res = http.get(hb.url.expose()).timeout(timeout).send().await;
+                let ok = res.as_ref().is_ok_and(|r| r.status().is_success());
+                metrics.heartbeat(ok);
+                if !ok {
+                    tracing::warn!(
+                        "heartbeat failed: {:?}",
+                        res.map(|r| r.status())
+                            .map_err(|e| crate::rpc::root_cause(&e))
+                    );
+                }
+                tokio::select! {
+                    _ = sd.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(hb.interval) => {}
+                }
+            }
+        });
+    }
+
+    // HTTP.
+    {
+        let sd = shutdown.clone();
+        let app = crate::http::router(shared.clone());
+        tasks.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { sd.cancelled().await })
+                .await
+                .map_err(|e| WatchError::Task(format!("HTTP server: {e}")))
+        });
+    }
+
+    // Engine: evaluate the rules when something new was observed, and at least every
+    // poll interval (durations keep growing while nothing changes).
+    let rules = config.rules.clone();
+    let sd = shutdown.clone();
+    let sh = shared.clone();
+    tasks.spawn(async move {
+        loop {
+            let t = now();
+            let obs = sh
+                .observed
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            let outcomes = crate::rules::evaluate(&rules, &obs, t);
+            let sent = engine.apply(outcomes, t)?;
+            if !sent.is_empty() {
+                wake.notify_one();
+            }
+            metrics.update(&obs, engine.firing(), t);
+            *sh.alerts.write().unwrap_or_else(|p| p.into_inner()) =
+                engine.firing().cloned().collect();
+            tokio::select! {
+                _ = sd.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(every) => {}
+                _ = sh.changed.notified() => {}
+            }
+        }
+    });
+
+    // The first task to fail stops the rest.
+    let mut result = Ok(());
+    while let Some(r) = tasks.join_next().await {
+        let r = r
+            .map_err(|e| WatchError::Task(e.to_string()))
+            .and_then(|r| r);
+        if let Err(e) = r {
+            if result.is_ok() {
+                result = Err(e);
+            }
+            shutdown.cancel();
+        }
+    }
+    result
+}
+
+/// One collector and its slot in [`Observed`].
+enum Collector {
+    Chain(ChainCollector, usize),
+    Node(NodeCollector, usize),
+    Host(HostCollector, usize),
+    Signer(crate::signer::SignerCollector, usize),
+}
+
+impl Collector {
+    async fn poll(&mut self) {
+        match self {
+            Collector::Chain(c, _) => c.poll(now()).await,
+            Collector::Node(c, _) => c.poll(now()).await,
+            Collector::Host(c, _) => c.poll(now()).await,
+            Collector::Signer(c, _) => c.poll(now()).await,
+        }
+    }
+
+    fn publish(&self, o: &mut Observed) {
+        match self {
+            Collector::Chain(c, i) => o.chains[*i] = c.state.clone(),
+            Collector::Node(c, i) => o.nodes[*i] = c.state.clone(),
+            Collector::Host(c, i) => o.hosts[*i] = c.state.clone(),
+            Collector::Signer(c, i) => o.signers[*i] = c.state.clone(),
+        }
+    }
+}
+
+/// Poll `col` every `every` (or sooner when `wake` fires) until `shutdown`,
+/// publishing after each poll.
+async fn poll_loop(
+    mut col: Collector,
+    every: Duration,
+    wake: Option<Arc<Notify>>,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) -> Result<(), WatchError> {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = col.poll() => {}
+        }
+        col.publish(&mut shared.observed.write().unwrap_or_else(|p| p.into_inner()));
+        shared.changed.notify_one();
+        let woken = async {
+            match &wake {
+                Some(w) => w.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(every) => {}
+            _ = woken => {}
+        }
+    }
+}
+
+/// Read `/api/status` from a running watch.
+pub async fn fetch_status(url: &str, timeout: Duration) -> Result<serde_json::Value, WatchError> {
+    let url = format!("{}/api/status", url.trim_end_matches('/'));
+    let err = |message: String| WatchError::Status {
+        url: url.clone(),
+        message,
+    };
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| err(crate::rpc::root_cause(&e)))?;
+    if !resp.status().is_success() {
+        return Err(err(format!("HTTP status {}", resp.status().as_u16())));
+    }
+    resp.json().await.map_err(|e| err(e.to_string()))
+}

@@ -1,0 +1,233 @@
+//! A small CometBFT RPC client that checks what it reads: bad data is an error,
+//! never a default value.
+
+use serde_json::Value;
+use std::time::Duration;
+
+/// Why an RPC read failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RpcError {
+    /// No answer in time.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// Connection refused or reset.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
+    /// Non-2xx HTTP status.
+    #[error("HTTP status {0}")]
+    Http(u16),
+    /// The body is not the JSON CometBFT sends.
+    #[error("garbage response: {0}")]
+    Garbage(String),
+    /// CometBFT answered with an error object.
+    #[error("RPC error: {0}")]
+    Rpc(String),
+    /// The node is on another chain.
+    #[error("wrong chain: expected {expected}, the node is on {got}")]
+    WrongChain {
+        /// Configured chain ID.
+        expected: String,
+        /// Reported chain ID.
+        got: String,
+    },
+}
+
+/// `/status`, the parts used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    /// `node_info.network`.
+    pub network: String,
+    /// `sync_info.latest_block_height`.
+    pub height: u64,
+    /// `sync_info.catching_up`.
+    pub catching_up: bool,
+    /// `sync_info.latest_block_time` as unix seconds, when it parses.
+    pub block_time: Option<f64>,
+}
+
+/// `/block`, the parts used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    /// Height of this block.
+    pub height: u64,
+    /// `header.chain_id`.
+    pub chain_id: String,
+    /// `header.validators_hash`: the validator set of this height.
+    pub validators_hash: String,
+    /// `last_commit.height` (this height minus one).
+    pub commit_height: u64,
+    /// `last_commit.signatures`: (block_id_flag, upper-case validator address).
+    pub signatures: Vec<(u64, String)>,
+}
+
+/// An RPC client for one endpoint.
+#[derive(Debug, Clone)]
+pub struct Rpc {
+    http: reqwest::Client,
+    base: String,
+    timeout: Duration,
+}
+
+impl Rpc {
+    /// A client for `base` (e.g. `http://127.0.0.1:26657`).
+    pub fn new(http: reqwest::Client, base: &str, timeout: Duration) -> Self {
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            timeout,
+        }
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, RpcError> {
+        let url = format!("{}/{path}", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(|e| self.map_err(e))?;
+        if !resp.status().is_success() {
+            return Err(RpcError::Http(resp.status().as_u16()));
+        }
+        let body = resp.bytes().await.map_err(|e| self.map_err(e))?;
+        let v: Value = serde_json::from_slice(&body).map_err(|e| {
+            let head = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
+            RpcError::Garbage(format!("not JSON ({e}): {head:?}"))
+        })?;
+        if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+            return Err(RpcError::Rpc(err.to_string()));
+        }
+        v.get("result")
+            .filter(|r| r.is_object())
+            .cloned()
+            .ok_or_else(|| RpcError::Garbage("no result object".into()))
+    }
+
+    fn map_err(&self, e: reqwest::Error) -> RpcError {
+        if e.is_timeout() {
+            RpcError::Timeout(self.timeout)
+        } else {
+            RpcError::Unreachable(root_cause(&e))
+        }
+    }
+
+    /// `/status`.
+    pub async fn status(&self) -> Result<Status, RpcError> {
+        let r = self.get("status").await?;
+        Ok(Status {
+            network: str_at(&r, "/node_info/network")?.to_string(),
+            height: u64_at(&r, "/sync_info/latest_block_height")?,
+            catching_up: r
+                .pointer("/sync_info/catching_up")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| garbage("/sync_info/catching_up"))?,
+            block_time: r
+                .pointer("/sync_info/latest_block_time")
+                .and_then(Value::as_str)
+                .and_then(|t| humantime::parse_rfc3339(t).ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs_f64()),
+        })
+    }
+
+    /// Number of peers from `/net_info`.
+    pub async fn peers(&self) -> Result<u64, RpcError> {
+        let r = self.get("net_info").await?;
+        u64_at(&r, "/n_peers")
+    }
+
+    /// `/block?height=H`.
+    pub async fn block(&self, height: u64) -> Result<Block, RpcError> {
+        let r = self.get(&format!("block?height={height}")).await?;
+        let b = r.get("block").ok_or_else(|| garbage("/block"))?;
+        let got = u64_at(b, "/header/height")?;
+        if got != height {
+            return Err(RpcError::Garbage(format!(
+                "asked for block {height}, got {got}"
+            )));
+        }
+        let sigs = b
+            .pointer("/last_commit/signatures")
+            .and_then(Value::as_array)
+            .ok_or_else(|| garbage("/last_commit/signatures"))?;
+        let mut signatures = Vec::with_capacity(sigs.len());
+        for s in sigs {
+            let flag = s
+                .get("block_id_flag")
+                .and_then(Value::as_u64)
+                .filter(|f| (1..=3).contains(f))
+                .ok_or_else(|| garbage("block_id_flag"))?;
+            let addr = s
+                .get("validator_address")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            signatures.push((flag, addr));
+        }
+        Ok(Block {
+            height,
+            chain_id: str_at(b, "/header/chain_id")?.to_string(),
+            validators_hash: str_at(b, "/header/validators_hash")?.to_string(),
+            commit_height: u64_at(b, "/last_commit/height")?,
+            signatures,
+        })
+    }
+
+    /// Validator addresses at `height` in voting order (all pages).
+    pub async fn validators(&self, height: u64) -> Result<Vec<String>, RpcError> {
+        let mut out = Vec::new();
+        for page in 1..=100u64 {
+            let r = self
+                .get(&format!(
+                    "validators?height={height}&page={page}&per_page=100"
+                ))
+                .await?;
+            let total = u64_at(&r, "/total")?;
+            let vals = r
+                .get("validators")
+                .and_then(Value::as_array)
+                .ok_or_else(|| garbage("/validators"))?;
+            for v in vals {
+                out.push(str_at(v, "/address")?.to_ascii_uppercase());
+            }
+            if out.len() as u64 >= total || vals.is_empty() {
+                return Ok(out);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn garbage(what: &str) -> RpcError {
+    RpcError::Garbage(format!("missing or malformed {what}"))
+}
+
+fn str_at<'a>(v: &'a Value, ptr: &str) -> Result<&'a str, RpcError> {
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .ok_or_else(|| garbage(ptr))
+}
+
+/// CometBFT sends integers as strings; accept both.
+fn u64_at(v: &Value, ptr: &str) -> Result<u64, RpcError> {
+    match v.pointer(ptr) {
+        Some(Value::String(s)) => s.parse().map_err(|_| garbage(ptr)),
+        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| garbage(ptr)),
+        _ => Err(garbage(ptr)),
+    }
+}
+
+/// The innermost cause of an error, which is where reqwest keeps the useful text.
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}

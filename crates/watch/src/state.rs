@@ -1,0 +1,182 @@
+//! What the collectors last saw: the input of the rules and of `/api/status`.
+
+use crate::config::Role;
+use serde::Serialize;
+use std::collections::VecDeque;
+
+/// Unix time in seconds.
+pub type Ts = f64;
+
+/// Everything observed, shared between collectors, rules and the HTTP API.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Observed {
+    /// Chains in config order.
+    pub chains: Vec<ChainState>,
+    /// Nodes in config order.
+    pub nodes: Vec<NodeState>,
+    /// Hosts in config order.
+    pub hosts: Vec<HostState>,
+    /// Signers in config order.
+    pub signers: Vec<SignerState>,
+}
+
+/// One node connection of a signer.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignerNodeState {
+    /// Chain ID.
+    pub chain: String,
+    /// Node name in the signer's config.
+    pub node: String,
+    /// Connected now.
+    pub connected: bool,
+    /// Since when it has been disconnected.
+    pub disconnected_since: Option<Ts>,
+}
+
+/// A Bulwark signer as its metrics show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignerState {
+    /// Signer name.
+    pub name: String,
+    /// The metrics endpoint answered.
+    pub up: bool,
+    /// Why it is not up.
+    pub error: Option<String>,
+    /// Since when it has been down.
+    pub down_since: Option<Ts>,
+    /// Node connections.
+    pub nodes: Vec<SignerNodeState>,
+    /// Requests refused, for one of the counted reasons, in the last 10 minutes.
+    pub recent_refusals: u64,
+}
+
+/// How our validator did in one block's commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sign {
+    /// Committed, or voted nil (the Cosmos SDK counts nil as signed).
+    Signed,
+    /// Absent from the commit: a missed block.
+    Missed,
+    /// Not in the validator set at that height.
+    NotInSet,
+}
+
+/// One height in the signed/missed grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GridEntry {
+    /// The height whose commit this is.
+    pub height: u64,
+    /// Our validator in it.
+    pub sign: Sign,
+}
+
+/// One RPC endpoint of a chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceState {
+    /// Endpoint URL.
+    pub url: String,
+    /// The last request succeeded with sane data for this chain.
+    pub healthy: bool,
+    /// Why it is not healthy.
+    pub error: Option<String>,
+    /// Since when it has been failing.
+    pub unhealthy_since: Option<Ts>,
+}
+
+/// A chain as its RPC endpoints show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainState {
+    /// Chain ID.
+    pub id: String,
+    /// Our validator's consensus address (upper-case hex).
+    pub validator_address: Option<String>,
+    /// Latest height seen.
+    pub height: Option<u64>,
+    /// Time of the latest block (its header time, or when it was seen if unknown).
+    pub height_seen_at: Option<Ts>,
+    /// When this watch first saw the latest height (its own clock).
+    #[serde(default)]
+    pub height_observed_at: Option<Ts>,
+    /// Highest height whose commit has been checked for our signature.
+    pub checked_height: Option<u64>,
+    /// Our validator's current run of missed blocks.
+    pub missed_in_a_row: u64,
+    /// Blocks checked where our validator signed, since start.
+    pub signed_total: u64,
+    /// Blocks checked where our validator was absent, since start.
+    pub missed_total: u64,
+    /// The last blocks, oldest first.
+    pub grid: VecDeque<GridEntry>,
+    /// RPC endpoints in failover order.
+    pub sources: Vec<SourceState>,
+}
+
+/// A node's health.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeState {
+    /// Node name.
+    pub name: String,
+    /// Chain ID it should be on.
+    pub chain: String,
+    /// Its role.
+    pub role: Role,
+    /// RPC answered with sane data for the right chain.
+    pub up: bool,
+    /// Why it is not up.
+    pub error: Option<String>,
+    /// Since when it has been down.
+    pub down_since: Option<Ts>,
+    /// Since when it has been catching up.
+    pub catching_up_since: Option<Ts>,
+    /// Latest height.
+    pub height: Option<u64>,
+    /// Whether it is syncing.
+    pub catching_up: Option<bool>,
+    /// Connected peers.
+    pub peers: Option<u64>,
+    /// When it was last read successfully.
+    pub seen_at: Option<Ts>,
+}
+
+/// One filesystem on a host.
+#[derive(Debug, Clone, Serialize)]
+pub struct FsState {
+    /// Mount point.
+    pub mountpoint: String,
+    /// Size in bytes.
+    pub size_bytes: f64,
+    /// Free bytes available to unprivileged users.
+    pub avail_bytes: f64,
+    /// Used share, 0..1.
+    pub used_ratio: f64,
+    /// Predicted seconds until full from recent samples; `None` when not filling.
+    pub full_in_seconds: Option<f64>,
+}
+
+/// A host as node_exporter shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostState {
+    /// Host name.
+    pub name: String,
+    /// The exporter answered.
+    pub up: bool,
+    /// Why it is not up.
+    pub error: Option<String>,
+    /// Since when it has been down.
+    pub down_since: Option<Ts>,
+    /// Filesystems.
+    pub filesystems: Vec<FsState>,
+    /// 1-minute load average divided by the number of CPUs.
+    pub load_per_cpu: Option<f64>,
+    /// Used memory share, 0..1.
+    pub memory_used_ratio: Option<f64>,
+}
+
+/// Current unix time in seconds.
+pub fn now() -> Ts {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}

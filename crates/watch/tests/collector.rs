@@ -1,0 +1,367 @@
+//! The chain collector against a scripted CometBFT RPC on loopback: signatures
+//! (commit, nil, absent), backfill, failover, and sources that lie or hang.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use watch::chain::ChainCollector;
+use watch::collect::NodeCollector;
+use watch::config::{ChainConfig, NodeConfig, Role};
+use watch::rpc::Rpc;
+use watch::state::Sign;
+
+const OURS: &str = "AA00000000000000000000000000000000000000";
+const V1: &str = "BB00000000000000000000000000000000000000";
+const V2: &str = "CC00000000000000000000000000000000000000";
+
+/// How our validator appears in the commit of a height.
+#[derive(Clone, Copy)]
+enum Vote {
+    Commit,
+    Nil,
+    Absent,
+}
+
+#[derive(Default)]
+struct Chain {
+    id: String,
+    latest: u64,
+    ours: HashMap<u64, Vote>,
+    in_set: bool,
+    validator_calls: u64,
+    /// Every /block answer is broken in this way.
+    break_blocks: Option<&'static str>,
+}
+
+fn sig(addr: &str, v: Vote) -> Value {
+    match v {
+        Vote::Commit => json!({"block_id_flag": 2, "validator_address": addr, "signature": "c2ln"}),
+        Vote::Nil => json!({"block_id_flag": 3, "validator_address": addr, "signature": "c2ln"}),
+        Vote::Absent => json!({"block_id_flag": 1, "validator_address": "", "signature": null}),
+    }
+}
+
+fn answer(c: &mut Chain, path: &str) -> String {
+    let q = |k: &str| -> u64 {
+        path.split(['?', '&'])
+            .find_map(|p| p.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let result = if path.starts_with("/status") {
+        json!({"node_info": {"network": c.id},
+               "sync_info": {"latest_block_height": c.latest.to_string(), "catching_up": false,
+                             "latest_block_time": "2026-01-01T00:00:00.123456789Z"}})
+    } else if path.starts_with("/net_info") {
+        json!({"n_peers": "4", "peers": []})
+    } else if path.starts_with("/validators") {
+        c.validator_calls += 1;
+        let mut vals = vec![V1, V2];
+        if c.in_set {
+            vals.insert(0, OURS);
+        }
+        let list: Vec<Value> = vals
+            .iter()
+            .map(|a| json!({"address": a, "voting_power": "10"}))
+            .collect();
+        json!({"block_height": q("height").to_string(), "validators": list, "count": list.len().to_string(), "total": list.len().to_string()})
+    } else if path.starts_with("/block") {
+        let h = q("height");
+        if c.break_blocks == Some("height") {
+            return json!({"jsonrpc": "2.0", "id": -1, "result": {"block": {"header": {"height": (h + 7).to_string()}}}}).to_string();
+        }
+        let mut sigs = vec![];
+        if c.in_set {
+            sigs.push(sig(
+                OURS,
+                c.ours.get(&(h - 1)).copied().unwrap_or(Vote::Commit),
+            ));
+        }
+        sigs.push(sig(V1, Vote::Commit));
+        sigs.push(sig(V2, Vote::Commit));
+        if c.break_blocks == Some("flag") {
+            sigs[0]["block_id_flag"] = json!(7);
+        }
+        json!({"block": {"header": {"height": h.to_string(), "chain_id": c.id, "validators_hash": "H1"},
+                         "last_commit": {"height": (h - 1).to_string(), "signatures": sigs}}})
+    } else {
+        return json!({"jsonrpc": "2.0", "id": -1, "error": {"code": -32601, "message": "Method not found"}}).to_string();
+    };
+    json!({"jsonrpc": "2.0", "id": -1, "result": result}).to_string()
+}
+
+/// Serve `handler` on loopback; returns the base URL.
+fn serve(handler: impl Fn(&str) -> Option<String> + Send + 'static) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let _ = reply(s, &handler);
+        }
+    });
+    url
+}
+
+fn reply(mut s: TcpStream, handler: &dyn Fn(&str) -> Option<String>) -> std::io::Result<()> {
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf)?;
+    let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let Some(body) = handler(&path) else {
+        // Hang: keep the connection open without answering.
+        std::thread::sleep(Duration::from_secs(5));
+        return Ok(());
+    };
+    write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+}
+
+fn fake(chain: Arc<Mutex<Chain>>) -> String {
+    serve(move |p| Some(answer(&mut chain.lock().unwrap(), p)))
+}
+
+fn chain(id: &str, in_set: bool) -> Arc<Mutex<Chain>> {
+    Arc::new(Mutex::new(Chain {
+        id: id.into(),
+        latest: 10,
+        in_set,
+        ..Default::default()
+    }))
+}
+
+fn collector(urls: &[String]) -> ChainCollector {
+    let cfg = ChainConfig {
+        id: "c-1".into(),
+        validator_address: Some(OURS.to_lowercase()),
+        rpc: urls.to_vec(),
+        grid_blocks: 100,
+        max_backfill: 50,
+        websocket: false,
+    };
+    let http = reqwest::Client::new();
+    let rpcs = urls
+        .iter()
+        .map(|u| Rpc::new(http.clone(), u, Duration::from_millis(500)))
+        .collect();
+    ChainCollector::new(cfg, rpcs)
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn commits_nil_and_absent_votes_with_backfill() {
+    let c = chain("c-1", true);
+    {
+        let mut g = c.lock().unwrap();
+        g.ours.insert(4, Vote::Nil);
+        for h in [6, 7, 12, 13, 14] {
+            g.ours.insert(h, Vote::Absent);
+        }
+    }
+    let mut col = collector(&[fake(c.clone())]);
+    rt().block_on(async {
+        col.poll(1000.0).await;
+        let s = &col.state;
+        assert_eq!(s.height, Some(10));
+        assert_eq!(
+            s.checked_height,
+            Some(9),
+            "block 10 carries the commit of 9"
+        );
+        let grid: Vec<_> = s.grid.iter().map(|e| (e.height, e.sign)).collect();
+        assert_eq!(grid.len(), 9);
+        assert_eq!(grid[3], (4, Sign::Signed), "nil counts as signed");
+        assert_eq!(grid[5], (6, Sign::Missed));
+        assert_eq!(grid[6], (7, Sign::Missed));
+        assert_eq!(
+            (s.signed_total, s.missed_total, s.missed_in_a_row),
+            (7, 2, 0)
+        );
+        // Ten heights later in one poll: all backfilled.
+        c.lock().unwrap().latest = 20;
+        col.poll(1001.0).await;
+        let s = &col.state;
+        assert_eq!(s.checked_height, Some(19));
+        assert_eq!(s.grid.len(), 19);
+        assert_eq!((s.signed_total, s.missed_total), (14, 5));
+        assert_eq!(s.missed_in_a_row, 0, "signed 15..19 after missing 12..14");
+        c.lock()
+            .unwrap()
+            .ours
+            .extend([(20, Vote::Absent), (21, Vote::Absent)]);
+        c.lock().unwrap().latest = 22;
+        col.poll(1002.0).await;
+        assert_eq!(col.state.missed_in_a_row, 2);
+        assert!(col.state.sources[0].healthy);
+    });
+    assert!(
+        c.lock().unwrap().validator_calls <= 1,
+        "validator set cached by hash"
+    );
+}
+
+#[test]
+fn a_validator_outside_the_set_is_not_missing() {
+    let c = chain("c-1", false);
+    let mut col = collector(&[fake(c)]);
+    rt().block_on(col.poll(1000.0));
+    assert!(col.state.grid.iter().all(|e| e.sign == Sign::NotInSet));
+    assert_eq!((col.state.missed_total, col.state.missed_in_a_row), (0, 0));
+}
+
+#[test]
+fn bad_sources_fail_over_and_never_count_as_misses() {
+    let garbage = serve(|_| Some("<html>oops</html>".into()));
+    let wrong = fake(chain("other-chain", true));
+    let hang = serve(|_| None);
+    let good = fake(chain("c-1", true));
+    let mut col = collector(&[garbage, wrong, hang, good]);
+    rt().block_on(col.poll(1000.0));
+    let s = &col.state;
+    let errs: Vec<_> = s
+        .sources
+        .iter()
+        .map(|x| x.error.clone().unwrap_or_default())
+        .collect();
+    assert!(
+        errs[0].starts_with("garbage response: not JSON"),
+        "{errs:?}"
+    );
+    assert_eq!(
+        errs[1],
+        "wrong chain: expected c-1, the node is on other-chain"
+    );
+    assert!(errs[2].starts_with("timed out"), "{errs:?}");
+    assert!(s.sources[3].healthy);
+    assert!(s.sources[..3]
+        .iter()
+        .all(|x| !x.healthy && x.unhealthy_since == Some(1000.0)));
+    assert_eq!(s.checked_height, Some(9));
+    assert_eq!(s.missed_total, 0);
+}
+
+#[test]
+fn only_lying_sources_give_no_verdict_at_all() {
+    for how in ["height", "flag"] {
+        let c = chain("c-1", true);
+        c.lock().unwrap().break_blocks = Some(how);
+        let mut col = collector(&[fake(c)]);
+        rt().block_on(col.poll(1000.0));
+        let s = &col.state;
+        assert_eq!(s.checked_height, None, "{how}");
+        assert_eq!(s.missed_total, 0);
+        assert!(!s.sources[0].healthy);
+        assert!(
+            s.sources[0]
+                .error
+                .as_deref()
+                .unwrap()
+                .starts_with("garbage response"),
+            "{:?}",
+            s.sources[0].error
+        );
+    }
+    let wrong = fake(chain("other", true));
+    let mut col = collector(&[wrong]);
+    rt().block_on(col.poll(1000.0));
+    assert_eq!((col.state.height, col.state.checked_height), (None, None));
+}
+
+#[test]
+fn node_status_peers_and_wrong_chain() {
+    let url = fake(chain("c-1", true));
+    let cfg = NodeConfig {
+        name: "s0".into(),
+        chain: "c-1".into(),
+        role: Role::Sentry,
+        rpc: url.clone(),
+    };
+    let mut n = NodeCollector::new(
+        &cfg,
+        Rpc::new(reqwest::Client::new(), &url, Duration::from_secs(1)),
+    );
+    rt().block_on(n.poll(5.0));
+    assert!(n.state.up);
+    assert_eq!(
+        (n.state.height, n.state.peers, n.state.catching_up),
+        (Some(10), Some(4), Some(false))
+    );
+    let cfg = NodeConfig {
+        chain: "c-2".into(),
+        ..cfg
+    };
+    let mut n = NodeCollector::new(
+        &cfg,
+        Rpc::new(reqwest::Client::new(), &url, Duration::from_secs(1)),
+    );
+    rt().block_on(n.poll(5.0));
+    assert!(!n.state.up);
+    assert_eq!(n.state.down_since, Some(5.0));
+    assert_eq!(
+        n.state.error.as_deref(),
+        Some("wrong chain: expected c-2, the node is on c-1")
+    );
+}
+
+#[test]
+fn a_source_with_good_status_but_bad_blocks_stays_unhealthy() {
+    let c = chain("c-1", true);
+    c.lock().unwrap().break_blocks = Some("flag");
+    let good = fake(chain("c-1", true));
+    let (bad, good_chain) = (fake(c.clone()), good);
+    let mut col = collector(&[bad, good_chain]);
+    let rt = rt();
+    rt.block_on(col.poll(1000.0));
+    c.lock().unwrap().latest = 11;
+    rt.block_on(col.poll(1005.0));
+    let s = &col.state;
+    assert!(!s.sources[0].healthy);
+    assert_eq!(
+        s.sources[0].unhealthy_since,
+        Some(1000.0),
+        "not reset by a good /status"
+    );
+    assert!(s.sources[1].healthy && s.sources[1].unhealthy_since.is_none());
+    assert_eq!(
+        (s.checked_height, s.missed_total),
+        (Some(9), 0),
+        "blocks read from the other source"
+    );
+}
+
+#[test]
+fn a_source_claiming_a_height_far_ahead_does_not_skip_real_blocks() {
+    let liar = serve(|p| {
+        let c = Arc::new(Mutex::new(Chain {
+            id: "c-1".into(),
+            latest: 1_000_000,
+            in_set: true,
+            ..Default::default()
+        }));
+        if p.starts_with("/block") {
+            Some(json!({"jsonrpc": "2.0", "id": -1, "error": {"code": -32603, "message": "height must be less than or equal to the current blockchain height"}}).to_string())
+        } else {
+            Some(answer(&mut c.lock().unwrap(), p))
+        }
+    });
+    let real = chain("c-1", true);
+    let mut col = collector(&[liar, fake(real)]);
+    let rt = rt();
+    rt.block_on(col.poll(1000.0));
+    let s = &col.state;
+    let err = s.sources[0].error.as_deref().unwrap();
+    assert!(err.starts_with("RPC error"), "{err}");
+    assert!(!s.sources[0].healthy && s.sources[1].healthy);
+    assert_eq!(
+        (s.height, s.checked_height),
+        (Some(10), Some(9)),
+        "the real chain is read"
+    );
+}

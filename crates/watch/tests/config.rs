@@ -1,0 +1,141 @@
+//! Configuration parsing and validation.
+
+use std::time::Duration;
+use watch::config::{ChannelConfig, Role};
+use watch::{Config, ConfigError, Severity};
+
+#[test]
+fn example_file_parses_with_every_section() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/watch.example.toml");
+    let c = Config::load(std::path::Path::new(path)).expect("example parses");
+    assert_eq!(c.chains.len(), 1);
+    assert_eq!(c.chains[0].rpc.len(), 2);
+    assert_eq!(c.nodes[0].role, Role::Validator);
+    assert_eq!(c.nodes[1].role, Role::Sentry);
+    assert_eq!(c.hosts[0].mountpoints, ["/", "/var/lib/cosmos"]);
+    assert_eq!(c.channels.len(), 6);
+    assert!(matches!(
+        &c.channels[1],
+        ChannelConfig::Alertmanager { resend_interval, .. } if *resend_interval == Duration::from_secs(60)
+    ));
+    assert_eq!(c.routes[1].min_severity, Severity::Critical);
+    assert_eq!(c.rules.missed_in_a_row.warning, 3);
+    assert_eq!(c.rules.disk_full_in.critical, Duration::from_secs(4 * 3600));
+    assert_eq!(c.rules.disk_fill_window, Duration::from_secs(6 * 3600));
+    assert_eq!(c.repeat_interval, Duration::from_secs(1800));
+    assert_eq!(c.signers[0].name, "signer-1");
+    assert_eq!(c.rules.signer_refusals.critical, 10);
+    let hb = c.heartbeat.as_ref().unwrap();
+    assert_eq!(hb.interval, Duration::from_secs(60));
+    // Secrets stay out of Debug output (and so out of logs).
+    let debug = format!("{c:?}");
+    for secret in [
+        "123456:ABC",
+        "R0UT1NGKEY",
+        "B000/XXXX",
+        "api/webhooks/000",
+        "your-check-uuid",
+    ] {
+        assert!(!debug.contains(secret), "{secret} leaks into {debug}");
+    }
+    assert!(debug.contains("<redacted>"));
+}
+
+#[test]
+fn defaults_fill_what_is_left_out() {
+    let c = Config::parse("state_path = \"w.sqlite\"\n").unwrap();
+    assert_eq!(c.listen.to_string(), "127.0.0.1:9750");
+    assert_eq!(c.poll_interval, Duration::from_secs(2));
+    assert_eq!(c.rules.missed_in_a_row.critical, 10);
+    assert_eq!(c.rules.peers_low.warning, 3);
+    assert!(c.chains.is_empty() && c.channels.is_empty());
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = r#"
+state_path = "w.sqlite"
+poll_interval = "0s"
+[[chain]]
+id = "a"
+rpc = []
+validator_address = "12"
+[[chain]]
+id = "a"
+rpc = ["tcp://x"]
+[[node]]
+name = "n"
+chain = "b"
+role = "rpc"
+rpc = "localhost:1"
+[[node]]
+name = "n"
+chain = "a"
+role = "rpc"
+rpc = "http://127.0.0.1:1"
+[[channel]]
+name = "pd"
+type = "pagerduty"
+routing_key = ""
+[[route]]
+channels = ["nope"]
+chains = ["zzz"]
+[rules.missed_in_a_row]
+warning = 5
+critical = 2
+[rules.peers_low]
+warning = 1
+critical = 3
+[rules.disk_used]
+warning = 80
+critical = 190
+"#;
+    let Err(ConfigError::Invalid(p)) = Config::parse(text) else {
+        panic!("expected Invalid");
+    };
+    let all = p.join("\n");
+    for needle in [
+        "poll_interval must be above 0s",
+        "chain \"a\": give at least one rpc URL",
+        "validator_address \"12\"",
+        "chain \"a\" is listed twice",
+        "\"tcp://x\" is not an http",
+        "node \"n\": chain \"b\" is not a [[chain]] id",
+        "\"localhost:1\" is not an http",
+        "node \"n\" is listed twice",
+        "channel \"pd\": routing_key is empty",
+        "route #1: channel \"nope\" is not defined",
+        "route #1: chain \"zzz\" is not a [[chain]] id",
+        "rules.missed_in_a_row: critical (2) must not be below warning (5)",
+        "rules.peers_low: critical (3) must not be above warning (1)",
+        "rules.disk_used: 190 is not a percentage",
+    ] {
+        assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+    }
+    assert_eq!(p.len(), 14, "{all}");
+}
+
+#[test]
+fn unknown_fields_and_bad_durations_are_refused() {
+    for (text, needle) in [
+        ("state_path = \"w\"\nlisten_addr = \"x\"\n", "listen_addr"),
+        (
+            "state_path = \"w\"\n[[channel]]\nname = \"h\"\ntype = \"webhook\"\nurl = \"http://x\"\ntoken = \"t\"\n",
+            "token",
+        ),
+        (
+            "state_path = \"w\"\n[[channel]]\nname = \"h\"\ntype = \"carrier-pigeon\"\n",
+            "carrier-pigeon",
+        ),
+        ("state_path = \"w\"\npoll_interval = \"soon\"\n", "\"soon\" is not a duration"),
+        (
+            "state_path = \"w\"\n[rules.node_behind]\nwarning = 1\n",
+            "critical",
+        ),
+        ("poll_interval = \"1s\"\n", "state_path"),
+    ] {
+        let e = Config::parse(text).unwrap_err();
+        assert!(matches!(e, ConfigError::Parse { .. }), "{e}");
+        assert!(e.to_string().contains(needle), "{needle:?} not in {e}");
+    }
+}

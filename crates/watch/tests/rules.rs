@@ -1,0 +1,286 @@
+//! Rules: thresholds, held conditions, and silence when there is no data.
+
+use std::collections::VecDeque;
+use watch::config::Role;
+use watch::rules::{evaluate, Outcome, RulesConfig};
+use watch::state::*;
+use watch::Severity;
+
+fn chain(missed_in_a_row: u64) -> ChainState {
+    let grid: VecDeque<GridEntry> = (1..=10)
+        .map(|h| GridEntry {
+            height: h,
+            sign: if h > 10 - missed_in_a_row {
+                Sign::Missed
+            } else {
+                Sign::Signed
+            },
+        })
+        .collect();
+    ChainState {
+        id: "c-1".into(),
+        validator_address: Some("AABBCCDD00112233445566778899AABBCCDDEEFF".into()),
+        height: Some(11),
+        height_seen_at: Some(1000.0),
+        height_observed_at: Some(1000.0),
+        checked_height: Some(10),
+        missed_in_a_row,
+        signed_total: 10 - missed_in_a_row,
+        missed_total: missed_in_a_row,
+        grid,
+        sources: vec![SourceState {
+            url: "http://a".into(),
+            healthy: true,
+            error: None,
+            unhealthy_since: None,
+        }],
+    }
+}
+
+fn node(name: &str, height: Option<u64>, peers: Option<u64>) -> NodeState {
+    NodeState {
+        name: name.into(),
+        chain: "c-1".into(),
+        role: Role::Sentry,
+        up: true,
+        error: None,
+        down_since: None,
+        catching_up_since: None,
+        height,
+        catching_up: Some(false),
+        peers,
+        seen_at: Some(1000.0),
+    }
+}
+
+fn find<'a>(out: &'a [Outcome], key: &str) -> Option<&'a Outcome> {
+    out.iter().find(|o| match o {
+        Outcome::Firing(c) => c.key == key,
+        Outcome::Clear(k) => k == key,
+    })
+}
+
+fn severity(out: &[Outcome], key: &str) -> Option<Severity> {
+    match find(out, key) {
+        Some(Outcome::Firing(c)) => Some(c.severity),
+        _ => None,
+    }
+}
+
+fn is_clear(out: &[Outcome], key: &str) -> bool {
+    matches!(find(out, key), Some(Outcome::Clear(_)))
+}
+
+#[test]
+fn missed_in_a_row_levels_and_summary() {
+    let cfg = RulesConfig::default(); // warning 3, critical 10
+    let at = |n| {
+        let obs = Observed {
+            chains: vec![chain(n)],
+            ..Default::default()
+        };
+        evaluate(&cfg, &obs, 1001.0)
+    };
+    assert!(is_clear(&at(0), "missed_in_a_row/c-1"));
+    assert!(is_clear(&at(2), "missed_in_a_row/c-1"));
+    assert_eq!(
+        severity(&at(3), "missed_in_a_row/c-1"),
+        Some(Severity::Warning)
+    );
+    assert_eq!(
+        severity(&at(10), "missed_in_a_row/c-1"),
+        Some(Severity::Critical)
+    );
+    let out = at(4);
+    let Some(Outcome::Firing(c)) = find(&out, "missed_in_a_row/c-1") else {
+        panic!()
+    };
+    assert_eq!(
+        c.summary,
+        "c-1: our validator AABBCCDD missed 4 blocks in a row (heights 7-10); it is not signing: check the validator node, its signer and the connection between them"
+    );
+    assert_eq!(c.chain.as_deref(), Some("c-1"));
+}
+
+#[test]
+fn no_checked_blocks_means_no_missed_block_verdict() {
+    let mut c = chain(5);
+    c.checked_height = None;
+    let obs = Observed {
+        chains: vec![c],
+        ..Default::default()
+    };
+    let out = evaluate(&RulesConfig::default(), &obs, 1001.0);
+    assert!(find(&out, "missed_in_a_row/c-1").is_none());
+}
+
+#[test]
+fn chain_stalled_by_block_age_only_while_a_source_answers() {
+    let cfg = RulesConfig::default(); // 60s / 180s
+    let obs = Observed {
+        chains: vec![chain(0)],
+        ..Default::default()
+    };
+    assert!(is_clear(&evaluate(&cfg, &obs, 1030.0), "chain_stalled/c-1"));
+    assert_eq!(
+        severity(&evaluate(&cfg, &obs, 1061.0), "chain_stalled/c-1"),
+        Some(Severity::Warning)
+    );
+    assert_eq!(
+        severity(&evaluate(&cfg, &obs, 1200.0), "chain_stalled/c-1"),
+        Some(Severity::Critical)
+    );
+    // The first block after a halt is old on arrival: no outcome (a firing alert
+    // stays) until this watch has also waited the warning time.
+    let mut c = chain(0);
+    c.height_observed_at = Some(1190.0);
+    let obs = Observed {
+        chains: vec![c],
+        ..Default::default()
+    };
+    assert!(find(&evaluate(&cfg, &obs, 1200.0), "chain_stalled/c-1").is_none());
+    assert_eq!(
+        severity(&evaluate(&cfg, &obs, 1251.0), "chain_stalled/c-1"),
+        Some(Severity::Critical)
+    );
+    let mut c = chain(0);
+    c.sources[0].healthy = false;
+    c.sources[0].unhealthy_since = Some(1000.0);
+    let obs = Observed {
+        chains: vec![c],
+        ..Default::default()
+    };
+    assert!(find(&evaluate(&cfg, &obs, 1200.0), "chain_stalled/c-1").is_none());
+}
+
+#[test]
+fn source_unhealthy_is_critical_only_when_no_endpoint_is_left() {
+    let cfg = RulesConfig::default(); // 30s / 60s
+    let mut c = chain(0);
+    c.sources.push(SourceState {
+        url: "http://b".into(),
+        healthy: false,
+        error: Some("garbage response: not JSON".into()),
+        unhealthy_since: Some(900.0),
+    });
+    let obs = Observed {
+        chains: vec![c.clone()],
+        ..Default::default()
+    };
+    let out = evaluate(&cfg, &obs, 1000.0);
+    assert_eq!(
+        severity(&out, "source_unhealthy/c-1/http://b"),
+        Some(Severity::Warning)
+    );
+    assert!(is_clear(&out, "source_unhealthy/c-1/http://a"));
+    c.sources[0].healthy = false;
+    c.sources[0].unhealthy_since = Some(990.0);
+    let obs = Observed {
+        chains: vec![c],
+        ..Default::default()
+    };
+    let out = evaluate(&cfg, &obs, 1000.0);
+    assert_eq!(
+        severity(&out, "source_unhealthy/c-1/http://b"),
+        Some(Severity::Critical)
+    );
+    // Failing for 10s only: held, neither firing nor clear.
+    assert!(find(&out, "source_unhealthy/c-1/http://a").is_none());
+}
+
+#[test]
+fn node_down_catching_up_behind_and_peers() {
+    let cfg = RulesConfig::default();
+    let mut down = node("s0", None, None);
+    down.up = false;
+    down.down_since = Some(900.0);
+    down.error = Some("unreachable: Connection refused".into());
+    let mut fresh_down = node("s1", None, None);
+    fresh_down.up = false;
+    fresh_down.down_since = Some(995.0);
+    let behind = node("s2", Some(100), Some(10));
+    let lonely = node("s3", Some(160), Some(0));
+    let mut syncing = node("s4", Some(160), Some(5));
+    syncing.catching_up = Some(true);
+    syncing.catching_up_since = Some(900.0);
+    let obs = Observed {
+        chains: vec![chain(0)],
+        nodes: vec![down, fresh_down, behind, lonely, syncing],
+        ..Default::default()
+    };
+    let out = evaluate(&cfg, &obs, 1000.0);
+    assert_eq!(severity(&out, "node_down/s0"), Some(Severity::Warning));
+    let Some(Outcome::Firing(c)) = find(&out, "node_down/s0") else {
+        panic!()
+    };
+    assert_eq!(
+        c.summary,
+        "s0 (sentry, c-1) has been down for 1m 40s: unreachable: Connection refused; check the process and its host"
+    );
+    assert!(find(&out, "node_down/s1").is_none(), "held, not cleared");
+    assert!(
+        find(&out, "node_behind/s0").is_none(),
+        "no data for a down node"
+    );
+    assert_eq!(
+        severity(&out, "node_behind/s2"),
+        Some(Severity::Critical),
+        "60 behind the best (160)"
+    );
+    assert!(is_clear(&out, "node_behind/s3"));
+    assert_eq!(severity(&out, "peers_low/s3"), Some(Severity::Critical));
+    assert!(is_clear(&out, "peers_low/s2"));
+    assert_eq!(
+        severity(&out, "node_catching_up/s4"),
+        Some(Severity::Warning)
+    );
+    assert!(is_clear(&out, "node_down/s2"));
+}
+
+#[test]
+fn disk_memory_and_load() {
+    let cfg = RulesConfig::default();
+    let host = HostState {
+        name: "h".into(),
+        up: true,
+        error: None,
+        down_since: None,
+        filesystems: vec![
+            FsState {
+                mountpoint: "/".into(),
+                size_bytes: 100.0,
+                avail_bytes: 15.0,
+                used_ratio: 0.85,
+                full_in_seconds: Some(3.0 * 3600.0),
+            },
+            FsState {
+                mountpoint: "/data".into(),
+                size_bytes: 100.0,
+                avail_bytes: 50.0,
+                used_ratio: 0.5,
+                full_in_seconds: None,
+            },
+        ],
+        load_per_cpu: Some(0.5),
+        memory_used_ratio: Some(0.98),
+    };
+    let obs = Observed {
+        hosts: vec![host],
+        ..Default::default()
+    };
+    let out = evaluate(&cfg, &obs, 1000.0);
+    assert_eq!(severity(&out, "disk_used/h//"), Some(Severity::Warning));
+    assert_eq!(severity(&out, "disk_full_in/h//"), Some(Severity::Critical));
+    let Some(Outcome::Firing(c)) = find(&out, "disk_full_in/h//") else {
+        panic!()
+    };
+    assert_eq!(
+        c.summary,
+        "host h: disk / will be full in about 3h at the current rate (85.0% used now); prune or grow it before then"
+    );
+    assert!(is_clear(&out, "disk_used/h//data"));
+    assert!(is_clear(&out, "disk_full_in/h//data"));
+    assert_eq!(severity(&out, "memory_used/h"), Some(Severity::Critical));
+    assert!(is_clear(&out, "load_per_cpu/h"));
+    assert!(is_clear(&out, "exporter_down/h"));
+}
