@@ -54,16 +54,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
     let key = tmp.path().join("val0.json");
     std::fs::copy(net.dir.join("keys/val0/priv_validator_key.json"), &key).unwrap();
     let state = tmp.path().join("val0.state");
-    let o = run(&[
-        "signer",
-        "state",
-        "init",
-        "--chain-id",
-        &chain,
-        "--state",
-        state.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    state_init(&chain, 0, &state);
 
     // Floor: nothing at or below the last height the chain shows val0's signature.
     let node = FakeNode::listen();
@@ -105,16 +96,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
 
     // Doppelganger: the file signer is live with the same key, so this one must not start.
     let state2 = tmp.path().join("val0-b.state");
-    let o = run(&[
-        "signer",
-        "state",
-        "init",
-        "--chain-id",
-        &chain,
-        "--state",
-        state2.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    state_init(&chain, 0, &state2);
     let node2 = FakeNode::listen();
     let cfg2 = tmp.path().join("dg");
     std::fs::create_dir_all(&cfg2).unwrap();
@@ -169,17 +151,7 @@ fn an_rpc_of_another_chain_stops_the_signer() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, _) = write_key(tmp.path());
     let state = tmp.path().join("s.state");
-    assert!(run(&[
-        "signer",
-        "state",
-        "init",
-        "--chain-id",
-        "not-this-one",
-        "--state",
-        state.to_str().unwrap()
-    ])
-    .status
-    .success());
+    state_init("not-this-one", 0, &state);
     let node = FakeNode::listen();
     let config = write_config(
         tmp.path(),

@@ -82,18 +82,7 @@ fn setup(line: &str, ports: &[u16], init_height: Option<i64>) -> Setup {
     let (key_path, key) = write_key(&dir);
     let state = dir.join("chain.state");
     if let Some(h) = init_height {
-        let o = run(&[
-            "signer",
-            "state",
-            "init",
-            "--chain-id",
-            CHAIN,
-            "--height",
-            &h.to_string(),
-            "--state",
-            state.to_str().unwrap(),
-        ]);
-        assert!(o.status.success(), "{}", text(&o));
+        state_init(CHAIN, h, &state);
     }
     let config = write_config(&dir, CHAIN, line, &key_path, &state, ports, None);
     Setup {
@@ -447,16 +436,7 @@ fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
 
     // State of another chain.
     let s = setup("v0.38", &[node.port], None);
-    let o = run(&[
-        "signer",
-        "state",
-        "init",
-        "--chain-id",
-        "another-chain",
-        "--state",
-        s.state.to_str().unwrap(),
-    ]);
-    assert!(o.status.success());
+    state_init("another-chain", 0, &s.state);
     let log = start_fails(&s.config, &node);
     assert!(log.contains("another-chain"), "{log}");
 
@@ -543,16 +523,7 @@ fn json_logs_and_metrics_carry_no_key_material() {
     let tmp = tempfile::tempdir().unwrap();
     let (key_path, key) = write_key(tmp.path());
     let state = tmp.path().join("chain.state");
-    let o = run(&[
-        "signer",
-        "state",
-        "init",
-        "--chain-id",
-        CHAIN,
-        "--state",
-        state.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    state_init(CHAIN, 0, &state);
     let config = write_config(
         tmp.path(),
         CHAIN,
@@ -669,17 +640,7 @@ fn one_process_signs_for_several_chains_over_tcp_and_unix() {
         let (key, sk) = write_key(&d);
         keys.push(sk.verifying_key());
         let state = d.join("s.state");
-        assert!(run(&[
-            "signer",
-            "state",
-            "init",
-            "--chain-id",
-            chain,
-            "--state",
-            state.to_str().unwrap()
-        ])
-        .status
-        .success());
+        state_init(chain, 0, &state);
         text.push_str(&format!(
             "[[chain]]\nid = {chain:?}\nkey = {key:?}\nstate = {state:?}\nprotocol = \"v0.38\"\n\n[[chain.node]]\nname = \"n\"\naddr = {addr:?}\n\n"
         ));
@@ -802,19 +763,7 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("s.state");
     let st = state.to_str().unwrap();
-    assert!(run(&[
-        "signer",
-        "state",
-        "init",
-        "--chain-id",
-        CHAIN,
-        "--height",
-        "100",
-        "--state",
-        st
-    ])
-    .status
-    .success());
+    state_init(CHAIN, 100, &state);
     let raised = json(&run(&[
         "signer",
         "state",

@@ -121,17 +121,7 @@ impl HostCollector {
     }
 
     async fn scrape(&self) -> Result<String, String> {
-        let resp = self
-            .http
-            .get(&self.cfg.node_exporter)
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(|e| crate::rpc::root_cause(&e))?;
-        if !resp.status().is_success() {
-            return Err(format!("HTTP status {}", resp.status().as_u16()));
-        }
-        resp.text().await.map_err(|e| crate::rpc::root_cause(&e))
+        crate::rpc::get_text(&self.http, &self.cfg.node_exporter, self.timeout).await
     }
 
     /// One poll.

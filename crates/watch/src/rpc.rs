@@ -223,6 +223,24 @@ fn u64_at(v: &Value, ptr: &str) -> Result<u64, RpcError> {
     }
 }
 
+/// GET a text endpoint (a Prometheus exposition: node_exporter, a Bulwark signer).
+pub(crate) async fn get_text(
+    http: &reqwest::Client,
+    url: &str,
+    timeout: std::time::Duration,
+) -> Result<String, String> {
+    let resp = http
+        .get(url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| root_cause(&e))?;
+    if !resp.status().is_success() {
+        return Err(format!("HTTP status {}", resp.status().as_u16()));
+    }
+    resp.text().await.map_err(|e| root_cause(&e))
+}
+
 /// The innermost cause of an error, which is where reqwest keeps the useful text.
 pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;

@@ -49,17 +49,7 @@ impl SignerCollector {
     }
 
     async fn scrape(&self) -> Result<String, String> {
-        let resp = self
-            .http
-            .get(&self.url)
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(|e| crate::rpc::root_cause(&e))?;
-        if !resp.status().is_success() {
-            return Err(format!("HTTP status {}", resp.status().as_u16()));
-        }
-        resp.text().await.map_err(|e| crate::rpc::root_cause(&e))
+        crate::rpc::get_text(&self.http, &self.url, self.timeout).await
     }
 
     /// One poll.

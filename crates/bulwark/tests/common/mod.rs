@@ -241,6 +241,22 @@ pub fn http_body(url: &str) -> String {
         .unwrap_or_default()
 }
 
+/// `bulwark signer state init --chain-id CHAIN --height H --state PATH`; panics on failure.
+pub fn state_init(chain: &str, height: i64, path: &Path) {
+    let o = run(&[
+        "signer",
+        "state",
+        "init",
+        "--chain-id",
+        chain,
+        "--height",
+        &height.to_string(),
+        "--state",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 /// `bulwark signer state show --json --state PATH`.
 pub fn state_show(path: &Path) -> Value {
     json(&run(&[
