@@ -6,10 +6,15 @@
 //! signature verified. Runs alternate between the signers; medians over runs are reported.
 //! tmkms softsign holds one consensus key per process, so with several chains (each with
 //! its own key) it runs one process per chain.
+//!
+//! `watch`: what `bulwark watch run` costs per monitored chain (CPU and memory over 100
+//! chains replayed from recorded devnet responses, beside tenderduty), and how fast a
+//! missed signature reaches a webhook on a real devnet. See `watch/mod.rs`.
 
 mod node;
 mod stats;
 mod targets;
+mod watch;
 
 use anyhow::Context;
 use clap::Parser;
@@ -20,8 +25,25 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use targets::{Chain, Kind};
 
-/// Benchmark the signer against tmkms.
+/// Benchmarks behind BENCHMARKS.md. Without a subcommand: the signer against tmkms.
 #[derive(Debug, Parser)]
+#[command(args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    #[command(flatten)]
+    signer: Args,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Cmd {
+    /// The watch: cost per monitored chain, and block-to-notification latency.
+    #[command(subcommand)]
+    Watch(watch::WatchCommand),
+}
+
+/// Benchmark the signer against tmkms.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// The bulwark binary (build it with `cargo build --release`).
     #[arg(long, default_value = "target/release/bulwark")]
@@ -60,7 +82,14 @@ struct Result {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let cli = Cli::parse();
+    match cli.cmd {
+        Some(Cmd::Watch(w)) => watch::run(w),
+        None => signer(cli.signer),
+    }
+}
+
+fn signer(args: Args) -> anyhow::Result<()> {
     let mut kinds = vec![(Kind::Bulwark, args.bulwark.clone())];
     if let Some(t) = &args.tmkms {
         kinds.push((Kind::Tmkms, t.clone()));
@@ -183,7 +212,8 @@ fn run_once(
     Ok(summarize(all, start.elapsed()))
 }
 
-fn machine() -> serde_json::Value {
+/// CPU model and core count, for results files.
+pub(crate) fn machine() -> serde_json::Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| {
         t.lines()
             .find(|l| l.starts_with("model name"))

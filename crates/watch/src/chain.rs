@@ -47,6 +47,7 @@ impl ChainCollector {
                     unhealthy_since: None,
                 })
                 .collect(),
+            sdk: None,
         };
         Self {
             cfg,

@@ -49,6 +49,10 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     /// Dead man's switch: a URL called while the watch runs, so silence is noticed.
     pub heartbeat: Option<HeartbeatConfig>,
+    /// PEM file of CA certificates trusted, on top of the Mozilla root set, by every
+    /// outgoing TLS connection: `https://` RPC and exporters, `wss://` websockets,
+    /// webhooks and SMTP (for nodes behind a private CA).
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 /// A dead man's switch (healthchecks.io, Dead Man's Snitch, Cronitor, ...).
@@ -79,11 +83,23 @@ pub struct ChainConfig {
     /// At most this many missed heights are fetched in one poll (backfill).
     #[serde(default = "default_max_backfill")]
     pub max_backfill: u64,
-    /// Also subscribe to `NewBlock` over an endpoint's websocket (`ws://`; the first
-    /// that accepts), so new blocks are read as soon as they are made. Polling still
-    /// runs as the fallback.
+    /// Also subscribe to `NewBlock` over an endpoint's websocket (`ws://`, or `wss://`
+    /// for an `https://` endpoint; the first that accepts), so new blocks are read as
+    /// soon as they are made. Polling still runs as the fallback.
     #[serde(default = "default_websocket")]
     pub websocket: bool,
+    /// Cosmos SDK REST API endpoints (app.toml `[api]`, usually port 1317), tried in
+    /// order: slashing window, jail, staking status and scheduled upgrades.
+    #[serde(default)]
+    pub rest: Vec<String>,
+    /// Our validator's operator address (`<prefix>valoper1...`), for its staking status;
+    /// its prefix also gives the consensus address's (`<prefix>valcons1...`).
+    pub operator_address: Option<String>,
+    /// The chain's account prefix (e.g. `cosmos`), when `operator_address` is not given.
+    pub bech32_prefix: Option<String>,
+    /// How often the REST endpoints are read.
+    #[serde(default = "default_rest_interval", with = "duration")]
+    pub rest_interval: Duration,
 }
 
 /// What a node is for.
@@ -215,6 +231,8 @@ pub enum ChannelConfig {
         #[serde(default = "default_pagerduty_url")]
         url: String,
     },
+    /// Email over SMTP (see `email::EmailConfig`).
+    Email(crate::email::EmailConfig),
 }
 
 impl ChannelConfig {
@@ -227,6 +245,7 @@ impl ChannelConfig {
             | ChannelConfig::Discord { name, .. }
             | ChannelConfig::Telegram { name, .. }
             | ChannelConfig::Pagerduty { name, .. } => name,
+            ChannelConfig::Email(e) => &e.name,
         }
     }
 }
@@ -266,6 +285,9 @@ fn default_grid_blocks() -> usize {
 }
 fn default_websocket() -> bool {
     true
+}
+fn default_rest_interval() -> Duration {
+    Duration::from_secs(6)
 }
 fn default_max_backfill() -> u64 {
     50
@@ -377,6 +399,7 @@ impl Config {
             if c.max_backfill == 0 {
                 p.push(format!("chain {:?}: max_backfill must be above 0", c.id));
             }
+            crate::sdk::validate_chain(c, &mut p);
         }
         let mut names = HashSet::new();
         for n in &self.nodes {
@@ -451,6 +474,7 @@ impl Config {
                         p.push(format!("{what}: routing_key is empty"));
                     }
                 }
+                ChannelConfig::Email(e) => e.check(&what, &mut p),
             }
         }
         for (i, r) in self.routes.iter().enumerate() {
@@ -477,6 +501,11 @@ impl Config {
                 p.push("heartbeat interval must be above 0s".into());
             }
         }
+        if let Some(f) = &self.tls_ca_file {
+            if let Err(e) = crate::tls::Trust::from_pem_file(f) {
+                p.push(e.to_string());
+            }
+        }
         self.rules.validate(&mut p);
         if p.is_empty() {
             Ok(())
@@ -486,7 +515,7 @@ impl Config {
     }
 }
 
-fn check_url(p: &mut Vec<String>, what: &str, url: &str) {
+pub(crate) fn check_url(p: &mut Vec<String>, what: &str, url: &str) {
     let ok = (url.starts_with("http://") || url.starts_with("https://"))
         && url.split("://").nth(1).is_some_and(|r| !r.is_empty());
     if !ok {

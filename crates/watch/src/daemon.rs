@@ -42,6 +42,7 @@ pub async fn run_with_registry(
         })?;
     }
     let metrics = Arc::new(Metrics::register(&mut registry));
+    let ws_metrics = crate::ws::WsMetrics::register(&mut registry);
     let mut engine = Engine::new(
         Store::open(&config.state_path)?,
         config.routes.clone(),
@@ -59,10 +60,12 @@ pub async fn run_with_registry(
     })?;
     tracing::info!("watch listening on http://{addr} (status page /, /metrics, /api/status)");
 
-    let http = reqwest::Client::builder()
-        .connect_timeout(config.request_timeout)
-        .build()
-        .map_err(|e| WatchError::Task(format!("HTTP client: {e}")))?;
+    // Every outgoing TLS connection trusts the same roots (plus `tls_ca_file`).
+    let trust = crate::tls::Trust::load(config.tls_ca_file.as_deref())
+        .map_err(|e| WatchError::Task(e.to_string()))?;
+    let http = trust
+        .http_client(config.request_timeout)
+        .map_err(|e| WatchError::Task(e.to_string()))?;
     let shared = Arc::new(Shared {
         observed: RwLock::new(Observed::default()),
         alerts: RwLock::new(engine.firing().cloned().collect()),
@@ -83,14 +86,26 @@ pub async fn run_with_registry(
             let wake = Arc::new(Notify::new());
             if c.websocket {
                 tasks.spawn({
-                    let (urls, wake, sd) = (c.rpc.clone(), wake.clone(), shutdown.clone());
+                    let sub = crate::ws::Subscription::new(c.rpc.clone(), trust.clone())
+                        .with_metrics(&ws_metrics, &c.id);
+                    let (wake, sd) = (wake.clone(), shutdown.clone());
                     async move {
-                        crate::ws::follow_new_blocks(urls, wake, sd).await;
+                        crate::ws::follow(sub, wake, sd).await;
                         Ok(())
                     }
                 });
             }
-            cols.push((Collector::Chain(col, i), Some(wake)));
+            cols.push((Collector::Chain(Box::new(col), i), Some(wake)));
+            if !c.rest.is_empty() {
+                let rests = c
+                    .rest
+                    .iter()
+                    .map(|u| crate::sdk_rest::Rest::new(http.clone(), u, config.request_timeout))
+                    .collect();
+                let col = crate::sdk_collect::SdkCollector::new(c, rests);
+                o.chains[i].sdk = Some(Box::new(col.state.clone()));
+                cols.push((Collector::Sdk(Box::new(col), i, c.rest_interval), None));
+            }
         }
         for (i, n) in config.nodes.iter().enumerate() {
             let col = NodeCollector::new(n, rpc(&n.rpc));
@@ -142,6 +157,7 @@ pub async fn run_with_registry(
             http: http.clone(),
             timeout: config.request_timeout,
             generator_url: format!("http://{addr}/api/status"),
+            tls: trust.clone(),
         },
         metrics: metrics.clone(),
     };
@@ -237,10 +253,12 @@ pub async fn run_with_registry(
 
 /// One collector and its slot in [`Observed`].
 enum Collector {
-    Chain(ChainCollector, usize),
+    Chain(Box<ChainCollector>, usize),
     Node(NodeCollector, usize),
     Host(HostCollector, usize),
     Signer(crate::signer::SignerCollector, usize),
+    /// A chain's Cosmos SDK REST data, polled at its own interval.
+    Sdk(Box<crate::sdk_collect::SdkCollector>, usize, Duration),
 }
 
 impl Collector {
@@ -250,15 +268,34 @@ impl Collector {
             Collector::Node(c, _) => c.poll(now()).await,
             Collector::Host(c, _) => c.poll(now()).await,
             Collector::Signer(c, _) => c.poll(now()).await,
+            Collector::Sdk(c, _, _) => c.poll(now()).await,
+        }
+    }
+
+    /// Time between polls.
+    fn interval(&self, every: Duration) -> Duration {
+        match self {
+            Collector::Sdk(_, _, d) => *d,
+            _ => every,
         }
     }
 
     fn publish(&self, o: &mut Observed) {
         match self {
-            Collector::Chain(c, i) => o.chains[*i] = c.state.clone(),
+            Collector::Chain(c, i) => {
+                // The SDK data is published by its own collector: keep it.
+                let sdk = o.chains[*i].sdk.take();
+                o.chains[*i] = c.state.clone();
+                o.chains[*i].sdk = sdk;
+                crate::sdk::refresh(&mut o.chains[*i]);
+            }
             Collector::Node(c, i) => o.nodes[*i] = c.state.clone(),
             Collector::Host(c, i) => o.hosts[*i] = c.state.clone(),
             Collector::Signer(c, i) => o.signers[*i] = c.state.clone(),
+            Collector::Sdk(c, i, _) => {
+                o.chains[*i].sdk = Some(Box::new(c.state.clone()));
+                crate::sdk::refresh(&mut o.chains[*i]);
+            }
         }
     }
 }
@@ -287,7 +324,7 @@ async fn poll_loop(
         };
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep(col.interval(every)) => {}
             _ = woken => {}
         }
     }

@@ -142,7 +142,9 @@ pub fn host_metrics(samples: &[Sample], wanted: &[String]) -> HostMetrics {
     let mut avails: BTreeMap<String, f64> = BTreeMap::new();
     let mut cpus = HashSet::new();
     let (mut total, mut avail) = (None, None);
-    for s in samples {
+    // NaN or infinite readings say nothing about a host; they must not become a full
+    // disk or an empty one.
+    for s in samples.iter().filter(|s| s.value.is_finite()) {
         let mount = s.labels.get("mountpoint");
         let fstype = s.labels.get("fstype").map(String::as_str).unwrap_or("");
         let fs_ok = |mp: &String| {
@@ -227,16 +229,16 @@ impl FillHistory {
             sxy += x * y;
         }
         let denom = nf * sxx - sx * sx;
-        if denom.abs() < f64::EPSILON {
+        if !denom.is_finite() || denom.abs() < f64::EPSILON {
             return None;
         }
         let slope = (nf * sxy - sx * sy) / denom;
-        if slope >= 0.0 {
+        if slope.is_nan() || slope >= 0.0 {
             return None;
         }
         let t_last = self.samples.back()?.0;
         let intercept = (sy - slope * sx) / nf;
         let y_now = intercept + slope * (t_last - t0);
-        Some((y_now / -slope).max(0.0))
+        Some((y_now / -slope).max(0.0)).filter(|s| s.is_finite())
     }
 }

@@ -8,13 +8,16 @@
 #![forbid(unsafe_code)]
 
 pub mod alert;
+pub mod bech32;
 pub mod chain;
 pub mod collect;
 pub mod config;
 pub mod duration;
+pub mod email;
 pub mod exporter;
 pub mod http;
 pub mod metrics;
+pub mod metrics_sdk;
 pub mod notify;
 pub mod page;
 pub mod payload;
@@ -22,12 +25,17 @@ pub mod rpc;
 pub mod rules;
 mod rules_chain;
 mod rules_host;
+mod rules_sdk;
 mod rules_signer;
+pub mod sdk;
+pub mod sdk_collect;
+pub mod sdk_rest;
 pub mod secret;
 pub mod signer;
 pub mod silence;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod ws;
 
 mod daemon;

@@ -34,13 +34,15 @@ pub struct Metrics {
     notifications: Family<Labels, Counter>,
     heartbeats: Family<Labels, Counter>,
     last_totals: Mutex<HashMap<String, (u64, u64)>>,
+    sdk: crate::metrics_sdk::SdkMetrics,
 }
 
 impl Metrics {
     /// Create the metrics and register them in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
-        let m = Self::default();
+        let mut m = Self::default();
         let r = registry;
+        m.sdk = crate::metrics_sdk::SdkMetrics::register(r);
         r.register(
             "bulwark_watch_chain_height",
             "Latest block height seen on the chain",
@@ -126,6 +128,7 @@ impl Metrics {
 
     /// Refresh from what was observed and the alerts firing.
     pub fn update<'a>(&self, obs: &Observed, firing: impl Iterator<Item = &'a Alert>, now: Ts) {
+        self.sdk.update(obs);
         let mut last = self.last_totals.lock().unwrap_or_else(|p| p.into_inner());
         for c in &obs.chains {
             let l = vec![("chain", c.id.clone())];

@@ -130,8 +130,10 @@ pub struct Sender {
     pub http: reqwest::Client,
     /// Per-request timeout.
     pub timeout: Duration,
-    /// `generatorURL` for Alertmanager.
+    /// `generatorURL` for Alertmanager (the watch's `/api/status`).
     pub generator_url: String,
+    /// Certificates trusted by SMTP over TLS (HTTP uses `http`'s own).
+    pub tls: crate::tls::Trust,
 }
 
 impl Sender {
@@ -176,6 +178,10 @@ impl Sender {
             } => {
                 self.post(url, &payload::pagerduty(n, routing_key.expose()))
                     .await
+            }
+            ChannelConfig::Email(cfg) => {
+                let msg = crate::email::message(cfg, n, &self.generator_url)?;
+                crate::email::send(cfg, msg, &self.tls, self.timeout).await
             }
         }
     }

@@ -6,7 +6,7 @@ use crate::state::Sign;
 use std::fmt::Write;
 
 /// Escape text for HTML.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -75,7 +75,9 @@ pub fn render(doc: &StatusDoc) -> String {
                 e.height
             );
         }
-        h.push_str("</div><table><tr><th>RPC</th><th>state</th></tr>");
+        h.push_str("</div>");
+        h.push_str(&crate::sdk::page_fragment(c));
+        h.push_str("<table><tr><th>RPC</th><th>state</th></tr>");
         for s in &c.sources {
             let _ = write!(
                 h,

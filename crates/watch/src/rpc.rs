@@ -96,17 +96,7 @@ impl Rpc {
             return Err(RpcError::Http(resp.status().as_u16()));
         }
         let body = resp.bytes().await.map_err(|e| self.map_err(e))?;
-        let v: Value = serde_json::from_slice(&body).map_err(|e| {
-            let head = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
-            RpcError::Garbage(format!("not JSON ({e}): {head:?}"))
-        })?;
-        if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
-            return Err(RpcError::Rpc(err.to_string()));
-        }
-        v.get("result")
-            .filter(|r| r.is_object())
-            .cloned()
-            .ok_or_else(|| RpcError::Garbage("no result object".into()))
+        parse_result(&body)
     }
 
     fn map_err(&self, e: reqwest::Error) -> RpcError {
@@ -119,21 +109,7 @@ impl Rpc {
 
     /// `/status`.
     pub async fn status(&self) -> Result<Status, RpcError> {
-        let r = self.get("status").await?;
-        Ok(Status {
-            network: str_at(&r, "/node_info/network")?.to_string(),
-            height: u64_at(&r, "/sync_info/latest_block_height")?,
-            catching_up: r
-                .pointer("/sync_info/catching_up")
-                .and_then(Value::as_bool)
-                .ok_or_else(|| garbage("/sync_info/catching_up"))?,
-            block_time: r
-                .pointer("/sync_info/latest_block_time")
-                .and_then(Value::as_str)
-                .and_then(|t| humantime::parse_rfc3339(t).ok())
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_secs_f64()),
-        })
+        parse_status(&self.get("status").await?)
     }
 
     /// Number of peers from `/net_info`.
@@ -144,39 +120,7 @@ impl Rpc {
 
     /// `/block?height=H`.
     pub async fn block(&self, height: u64) -> Result<Block, RpcError> {
-        let r = self.get(&format!("block?height={height}")).await?;
-        let b = r.get("block").ok_or_else(|| garbage("/block"))?;
-        let got = u64_at(b, "/header/height")?;
-        if got != height {
-            return Err(RpcError::Garbage(format!(
-                "asked for block {height}, got {got}"
-            )));
-        }
-        let sigs = b
-            .pointer("/last_commit/signatures")
-            .and_then(Value::as_array)
-            .ok_or_else(|| garbage("/last_commit/signatures"))?;
-        let mut signatures = Vec::with_capacity(sigs.len());
-        for s in sigs {
-            let flag = s
-                .get("block_id_flag")
-                .and_then(Value::as_u64)
-                .filter(|f| (1..=3).contains(f))
-                .ok_or_else(|| garbage("block_id_flag"))?;
-            let addr = s
-                .get("validator_address")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_ascii_uppercase();
-            signatures.push((flag, addr));
-        }
-        Ok(Block {
-            height,
-            chain_id: str_at(b, "/header/chain_id")?.to_string(),
-            validators_hash: str_at(b, "/header/validators_hash")?.to_string(),
-            commit_height: u64_at(b, "/last_commit/height")?,
-            signatures,
-        })
+        parse_block(&self.get(&format!("block?height={height}")).await?, height)
     }
 
     /// Validator addresses at `height` in voting order (all pages).
@@ -188,20 +132,100 @@ impl Rpc {
                     "validators?height={height}&page={page}&per_page=100"
                 ))
                 .await?;
-            let total = u64_at(&r, "/total")?;
-            let vals = r
-                .get("validators")
-                .and_then(Value::as_array)
-                .ok_or_else(|| garbage("/validators"))?;
-            for v in vals {
-                out.push(str_at(v, "/address")?.to_ascii_uppercase());
-            }
-            if out.len() as u64 >= total || vals.is_empty() {
+            let (total, vals) = parse_validators(&r)?;
+            let empty = vals.is_empty();
+            out.extend(vals);
+            if out.len() as u64 >= total || empty {
                 return Ok(out);
             }
         }
         Ok(out)
     }
+}
+
+/// The `result` object of a JSON-RPC response body; an `error` object, a body that
+/// is not JSON or one without a result is an error.
+pub fn parse_result(body: &[u8]) -> Result<Value, RpcError> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        let head = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
+        RpcError::Garbage(format!("not JSON ({e}): {head:?}"))
+    })?;
+    if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
+        return Err(RpcError::Rpc(err.to_string()));
+    }
+    v.get("result")
+        .filter(|r| r.is_object())
+        .cloned()
+        .ok_or_else(|| RpcError::Garbage("no result object".into()))
+}
+
+/// The parts of a `/status` result that are used.
+pub fn parse_status(r: &Value) -> Result<Status, RpcError> {
+    Ok(Status {
+        network: str_at(r, "/node_info/network")?.to_string(),
+        height: u64_at(r, "/sync_info/latest_block_height")?,
+        catching_up: r
+            .pointer("/sync_info/catching_up")
+            .and_then(Value::as_bool)
+            .ok_or_else(|| garbage("/sync_info/catching_up"))?,
+        block_time: r
+            .pointer("/sync_info/latest_block_time")
+            .and_then(Value::as_str)
+            .and_then(|t| humantime::parse_rfc3339(t).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs_f64()),
+    })
+}
+
+/// The parts of a `/block` result that are used; `height` is the height asked for.
+pub fn parse_block(r: &Value, height: u64) -> Result<Block, RpcError> {
+    let b = r.get("block").ok_or_else(|| garbage("/block"))?;
+    let got = u64_at(b, "/header/height")?;
+    if got != height {
+        return Err(RpcError::Garbage(format!(
+            "asked for block {height}, got {got}"
+        )));
+    }
+    let sigs = b
+        .pointer("/last_commit/signatures")
+        .and_then(Value::as_array)
+        .ok_or_else(|| garbage("/last_commit/signatures"))?;
+    let mut signatures = Vec::with_capacity(sigs.len());
+    for s in sigs {
+        let flag = s
+            .get("block_id_flag")
+            .and_then(Value::as_u64)
+            .filter(|f| (1..=3).contains(f))
+            .ok_or_else(|| garbage("block_id_flag"))?;
+        let addr = s
+            .get("validator_address")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        signatures.push((flag, addr));
+    }
+    Ok(Block {
+        height,
+        chain_id: str_at(b, "/header/chain_id")?.to_string(),
+        validators_hash: str_at(b, "/header/validators_hash")?.to_string(),
+        commit_height: u64_at(b, "/last_commit/height")?,
+        signatures,
+    })
+}
+
+/// One page of a `/validators` result: the total count and this page's addresses
+/// (upper-case hex).
+pub fn parse_validators(r: &Value) -> Result<(u64, Vec<String>), RpcError> {
+    let total = u64_at(r, "/total")?;
+    let vals = r
+        .get("validators")
+        .and_then(Value::as_array)
+        .ok_or_else(|| garbage("/validators"))?;
+    let addrs = vals
+        .iter()
+        .map(|v| str_at(v, "/address").map(str::to_ascii_uppercase))
+        .collect::<Result<_, _>>()?;
+    Ok((total, addrs))
 }
 
 fn garbage(what: &str) -> RpcError {
@@ -241,11 +265,12 @@ pub(crate) async fn get_text(
     resp.text().await.map_err(|e| root_cause(&e))
 }
 
-/// The innermost cause of an error, which is where reqwest keeps the useful text.
+/// The innermost cause of an error, which is where reqwest keeps the useful text
+/// (with what to do when it is a TLS certificate problem).
 pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;
     }
-    cur.to_string()
+    crate::tls::explain(&cur.to_string())
 }

@@ -119,6 +119,21 @@ pub struct RulesConfig {
     /// default: with redundant validator nodes the slower node is refused routinely.
     #[serde(default = "default_signer_refusal_reasons")]
     pub signer_refusal_reasons: Vec<String>,
+    /// Our validator's missed blocks in the slashing window, as a percentage of the
+    /// misses the chain allows before jailing (Cosmos SDK chains with `rest`).
+    #[serde(default = "default_window_missed")]
+    pub window_missed: PercentRule,
+    /// Projected time until our validator is jailed at its current miss rate
+    /// (`critical` <= `warning`).
+    #[serde(default = "default_jail_in")]
+    pub jail_in: DurationRule,
+    /// Our validator has been out of the active set, not jailed, for this long.
+    #[serde(default = "default_validator_inactive")]
+    pub validator_inactive: DurationRule,
+    /// A scheduled software upgrade is this close, at the current block time
+    /// (`critical` <= `warning`).
+    #[serde(default = "default_upgrade_in")]
+    pub upgrade_in: DurationRule,
 }
 
 impl Default for RulesConfig {
@@ -141,6 +156,10 @@ impl Default for RulesConfig {
             signer_node_disconnected: default_signer_node_disconnected(),
             signer_refusals: default_signer_refusals(),
             signer_refusal_reasons: default_signer_refusal_reasons(),
+            window_missed: default_window_missed(),
+            jail_in: default_jail_in(),
+            validator_inactive: default_validator_inactive(),
+            upgrade_in: default_upgrade_in(),
         }
     }
 }
@@ -251,6 +270,31 @@ fn default_signer_refusal_reasons() -> Vec<String> {
     .map(String::from)
     .to_vec()
 }
+fn default_window_missed() -> PercentRule {
+    PercentRule {
+        warning: 50.0,
+        critical: 75.0,
+        for_: Duration::ZERO,
+    }
+}
+fn default_jail_in() -> DurationRule {
+    DurationRule {
+        warning: secs(2 * 3600),
+        critical: secs(30 * 60),
+    }
+}
+fn default_validator_inactive() -> DurationRule {
+    DurationRule {
+        warning: Duration::ZERO,
+        critical: secs(30 * 60),
+    }
+}
+fn default_upgrade_in() -> DurationRule {
+    DurationRule {
+        warning: secs(48 * 3600),
+        critical: secs(3600),
+    }
+}
 fn default_load_per_cpu() -> RatioRule {
     RatioRule {
         warning: 2.0,
@@ -294,6 +338,7 @@ impl RulesConfig {
             ("exporter_down", r.exporter_down),
             ("signer_down", r.signer_down),
             ("signer_node_disconnected", r.signer_node_disconnected),
+            ("validator_inactive", r.validator_inactive),
         ] {
             up(p, name, d.warning.as_secs_f64(), d.critical.as_secs_f64());
         }
@@ -318,7 +363,14 @@ impl RulesConfig {
             r.disk_full_in.warning.as_secs_f64(),
             r.disk_full_in.critical.as_secs_f64(),
         );
-        for (name, pr) in [("disk_used", r.disk_used), ("memory_used", r.memory_used)] {
+        for (name, d) in [("jail_in", r.jail_in), ("upgrade_in", r.upgrade_in)] {
+            down(p, name, d.warning.as_secs_f64(), d.critical.as_secs_f64());
+        }
+        for (name, pr) in [
+            ("disk_used", r.disk_used),
+            ("memory_used", r.memory_used),
+            ("window_missed", r.window_missed),
+        ] {
             up(p, name, pr.warning, pr.critical);
             for v in [pr.warning, pr.critical] {
                 if !(0.0..=100.0).contains(&v) {
@@ -376,6 +428,7 @@ pub fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts) -> Vec<Outcome> {
     crate::rules_chain::evaluate(cfg, obs, now, &mut out);
     crate::rules_host::evaluate(cfg, obs, now, &mut out);
     crate::rules_signer::evaluate(cfg, obs, now, &mut out);
+    crate::rules_sdk::evaluate(cfg, obs, now, &mut out);
     out
 }
 

@@ -110,6 +110,8 @@ pub struct ChainState {
     pub grid: VecDeque<GridEntry>,
     /// RPC endpoints in failover order.
     pub sources: Vec<SourceState>,
+    /// Cosmos SDK data read over REST (slashing, staking, upgrade), when `rest` is set.
+    pub sdk: Option<Box<crate::sdk::SdkState>>,
 }
 
 /// A node's health.

@@ -1,14 +1,82 @@
-//! CometBFT websocket `NewBlock` subscription. It only wakes the chain collector
-//! early: polling with backfill stays the source of truth, so a dropped socket or a
-//! missed event costs latency, never a block.
+//! CometBFT websocket `NewBlock` subscription (`ws://`, or `wss://` over rustls with
+//! the watch's trusted certificates). It only wakes the chain collector early: polling
+//! with backfill stays the source of truth, so a dropped socket or a missed event costs
+//! latency, never a block.
 
+use crate::tls::Trust;
 use futures_util::{SinkExt, StreamExt};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::Connector;
 use tokio_util::sync::CancellationToken;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// `bulwark_watch_websocket_connected{chain}` and
+/// `bulwark_watch_websocket_new_blocks_total{chain}`.
+#[derive(Debug, Clone, Default)]
+pub struct WsMetrics {
+    connected: Family<Labels, Gauge>,
+    new_blocks: Family<Labels, Counter>,
+}
+
+impl WsMetrics {
+    /// Create the metrics and register them in `registry`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let m = Self::default();
+        registry.register(
+            "bulwark_watch_websocket_connected",
+            "1 while a NewBlock websocket subscription to the chain is open",
+            m.connected.clone(),
+        );
+        registry.register(
+            "bulwark_watch_websocket_new_blocks",
+            "NewBlock events received over the chain's websocket",
+            m.new_blocks.clone(),
+        );
+        m
+    }
+}
+
+/// What one chain's follower connects to and reports into.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// RPC URLs (`http://` or `https://`), tried in order.
+    pub rpcs: Vec<String>,
+    /// Certificates trusted for `wss://`.
+    pub trust: Trust,
+    /// 1 while subscribed.
+    pub connected: Gauge,
+    /// NewBlock events received.
+    pub new_blocks: Counter,
+}
+
+impl Subscription {
+    /// A subscription to `rpcs` whose metrics are not registered anywhere.
+    pub fn new(rpcs: Vec<String>, trust: Trust) -> Self {
+        Self {
+            rpcs,
+            trust,
+            connected: Gauge::default(),
+            new_blocks: Counter::default(),
+        }
+    }
+
+    /// Report into `metrics` under `chain`.
+    pub fn with_metrics(mut self, metrics: &WsMetrics, chain: &str) -> Self {
+        let l = vec![("chain", chain.to_string())];
+        self.connected = metrics.connected.get_or_create(&l).clone();
+        self.new_blocks = metrics.new_blocks.get_or_create(&l).clone();
+        self
+    }
+}
 
 /// The subscription request CometBFT expects.
 pub const SUBSCRIBE: &str =
@@ -17,7 +85,7 @@ pub const SUBSCRIBE: &str =
 /// How long connecting and subscribing may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `ws://host:port/websocket` for an `http://host:port` RPC URL.
+/// `ws://host:port/websocket` for an `http://host:port` RPC URL (`wss://` for `https://`).
 pub fn websocket_url(rpc: &str) -> String {
     let base = rpc.trim_end_matches('/');
     let base = if let Some(rest) = base.strip_prefix("https://") {
@@ -31,21 +99,38 @@ pub fn websocket_url(rpc: &str) -> String {
 }
 
 /// Keep a `NewBlock` subscription open until `shutdown`, calling `wake.notify_one()`
-/// for every event. Tries the endpoints in order, moving to the next one when a
-/// connection fails or drops, with a backoff (1 s to 30 s) after a full round.
+/// for every event (trusting the Mozilla root set for `wss://`).
 pub async fn follow_new_blocks(rpcs: Vec<String>, wake: Arc<Notify>, shutdown: CancellationToken) {
+    follow(Subscription::new(rpcs, Trust::system()), wake, shutdown).await
+}
+
+/// Keep a `NewBlock` subscription open until `shutdown`, calling `wake.notify_one()`
+/// for every event. Tries the endpoints in order, moving to the next one when a
+/// connection fails or drops, with a backoff (1 s to 30 s) after a full round. A new
+/// kind of failure (a refused connection, a certificate the watch does not trust) is
+/// logged as a warning once, repeats of it at debug level.
+pub async fn follow(sub: Subscription, wake: Arc<Notify>, shutdown: CancellationToken) {
+    let rpcs = &sub.rpcs;
     if rpcs.is_empty() {
         return;
     }
+    let tls = sub.trust.client_config();
     let mut backoff = Duration::from_secs(1);
+    let mut last_errors: Vec<Option<String>> = vec![None; rpcs.len()];
     for turn in 0usize.. {
-        let url = websocket_url(&rpcs[turn % rpcs.len()]);
+        let at = turn % rpcs.len();
+        let url = websocket_url(&rpcs[at]);
         let subscribed = AtomicBool::new(false);
         let session = async {
             let connect = async {
-                let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+                    url.as_str(),
+                    None,
+                    false,
+                    Some(Connector::Rustls(tls.clone())),
+                )
+                .await
+                .map_err(|e| crate::rpc::root_cause(&e))?;
                 ws.send(Message::text(SUBSCRIBE))
                     .await
                     .map_err(|e| e.to_string())?;
@@ -56,24 +141,40 @@ pub async fn follow_new_blocks(rpcs: Vec<String>, wake: Arc<Notify>, shutdown: C
                 .map_err(|_| format!("no answer in {CONNECT_TIMEOUT:?}"))??;
             tracing::info!(%url, "subscribed to NewBlock");
             subscribed.store(true, Ordering::Relaxed);
+            sub.connected.set(1);
             while let Some(msg) = ws.next().await {
                 match msg.map_err(|e| e.to_string())? {
-                    Message::Text(t) if t.contains("NewBlock") => wake.notify_one(),
+                    Message::Text(t) if t.contains("NewBlock") => {
+                        sub.new_blocks.inc();
+                        wake.notify_one();
+                    }
                     Message::Close(_) => break,
                     _ => {}
                 }
             }
             Ok::<(), String>(())
         };
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            r = session => match r {
-                Ok(()) => tracing::debug!(%url, "websocket closed; reconnecting"),
-                Err(e) => tracing::debug!(%url, "websocket: {e}; polling continues, reconnecting in {backoff:?}"),
+        let result = tokio::select! {
+            _ = shutdown.cancelled() => None,
+            r = session => Some(r),
+        };
+        sub.connected.set(0);
+        match result {
+            None => return,
+            Some(Ok(())) => tracing::debug!(%url, "websocket closed; reconnecting"),
+            Some(Err(e)) => {
+                let text = format!("websocket {url}: {e}; polling continues, reconnecting");
+                if last_errors[at].as_deref() != Some(e.as_str()) {
+                    tracing::warn!("{text}");
+                } else {
+                    tracing::debug!("{text}");
+                }
+                last_errors[at] = Some(e);
             }
         }
         if subscribed.load(Ordering::Relaxed) {
             backoff = Duration::from_secs(1);
+            last_errors[at] = None;
         }
         if (turn + 1) % rpcs.len() == 0 {
             tokio::select! {

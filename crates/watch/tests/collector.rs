@@ -139,6 +139,10 @@ fn collector(urls: &[String]) -> ChainCollector {
         grid_blocks: 100,
         max_backfill: 50,
         websocket: false,
+        rest: vec![],
+        operator_address: None,
+        bech32_prefix: None,
+        rest_interval: Duration::from_secs(6),
     };
     let http = reqwest::Client::new();
     let rpcs = urls

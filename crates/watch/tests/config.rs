@@ -13,7 +13,12 @@ fn example_file_parses_with_every_section() {
     assert_eq!(c.nodes[0].role, Role::Validator);
     assert_eq!(c.nodes[1].role, Role::Sentry);
     assert_eq!(c.hosts[0].mountpoints, ["/", "/var/lib/cosmos"]);
-    assert_eq!(c.channels.len(), 6);
+    assert_eq!(c.channels.len(), 7);
+    assert!(matches!(
+        &c.channels[6],
+        ChannelConfig::Email(e) if e.port() == 587 && e.to.len() == 2
+    ));
+    assert_eq!(c.tls_ca_file, None);
     assert!(matches!(
         &c.channels[1],
         ChannelConfig::Alertmanager { resend_interval, .. } if *resend_interval == Duration::from_secs(60)
@@ -32,6 +37,7 @@ fn example_file_parses_with_every_section() {
     for secret in [
         "123456:ABC",
         "R0UT1NGKEY",
+        "SMTP-PASSW0RD",
         "B000/XXXX",
         "api/webhooks/000",
         "your-check-uuid",

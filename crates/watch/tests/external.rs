@@ -123,6 +123,7 @@ fn alertmanager_receives_and_resolves_an_alert() {
             http: reqwest::Client::new(),
             timeout: Duration::from_secs(5),
             generator_url: "http://127.0.0.1:9750/api/status".into(),
+            tls: Default::default(),
         },
         metrics: Arc::new(Metrics::register(&mut reg)),
     };
@@ -248,6 +249,7 @@ fn promtool_accepts_the_metrics() {
             missed_total: 1,
             grid: Default::default(),
             sources: vec![],
+            sdk: None,
         }],
         ..Default::default()
     };

@@ -230,6 +230,7 @@ fn dispatcher_delivers_to_every_kind_and_retries_failures() {
             http: reqwest::Client::new(),
             timeout: Duration::from_secs(2),
             generator_url: "http://w/api/status".into(),
+            tls: Default::default(),
         },
         metrics,
     };
@@ -324,6 +325,7 @@ fn alertmanager_gets_firing_alerts_resent() {
             http: reqwest::Client::new(),
             timeout: Duration::from_secs(2),
             generator_url: "g".into(),
+            tls: Default::default(),
         },
         metrics: Arc::new(Metrics::register(&mut reg)),
     };

@@ -32,6 +32,7 @@ fn page_shows_grid_nodes_and_alerts_escaped() {
                     },
                 ]),
                 sources: vec![],
+                sdk: None,
             }],
             ..Default::default()
         },

@@ -34,6 +34,7 @@ fn chain(missed_in_a_row: u64) -> ChainState {
             error: None,
             unhealthy_since: None,
         }],
+        sdk: None,
     }
 }
 

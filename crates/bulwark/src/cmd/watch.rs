@@ -245,6 +245,7 @@ fn render(doc: &Value) -> String {
             };
             out.push_str(&format!("  rpc {}: {state}\n", opt(&s["url"])));
         }
+        out.push_str(&sdk_lines(&c["sdk"]));
     }
     for n in list(&doc["nodes"]) {
         let state = if n["up"] == true {
@@ -281,6 +282,64 @@ fn render(doc: &Value) -> String {
             "  [{}] {}\n",
             opt(&a["severity"]),
             opt(&a["summary"])
+        ));
+    }
+    out
+}
+
+/// The Cosmos SDK part of a chain in `watch status` (nothing when `rest` is not set).
+fn sdk_lines(s: &Value) -> String {
+    if !s.is_object() {
+        return String::new();
+    }
+    let a = &s["assessment"];
+    let mut parts = Vec::new();
+    let v = &s["validator"];
+    if v.is_object() {
+        parts.push(format!(
+            "validator {} {}",
+            v["moniker"].as_str().unwrap_or("?"),
+            v["status"].as_str().unwrap_or("?")
+        ));
+    }
+    if a["jailed"] == true {
+        parts.push("JAILED".into());
+    }
+    if a["tombstoned"] == true {
+        parts.push("TOMBSTONED".into());
+    }
+    if let (Some(m), Some(al), Some(w)) = (
+        a["missed_in_window"].as_u64(),
+        a["allowed_missed"].as_u64(),
+        s["slashing_params"]["signed_blocks_window"].as_u64(),
+    ) {
+        parts.push(format!(
+            "missed {m} of {al} allowed in the {w}-block window"
+        ));
+    }
+    if let Some(b) = a["jail_in_blocks"].as_u64() {
+        parts.push(format!("jailed in ~{b} blocks at the current miss rate"));
+    }
+    if let (Some(name), Some(h), Some(b)) = (
+        s["upgrade_plan"]["name"].as_str(),
+        s["upgrade_plan"]["height"].as_u64(),
+        a["upgrade_in_blocks"].as_i64(),
+    ) {
+        parts.push(format!("upgrade {name} at height {h} ({b} blocks)"));
+    }
+    if s["fresh"] != true {
+        parts.push("data not current".into());
+    }
+    let mut out = format!("  sdk: {}\n", parts.join("; "));
+    for src in s["sources"].as_array().cloned().unwrap_or_default() {
+        let state = if src["healthy"] == true {
+            "ok".to_string()
+        } else {
+            src["error"].as_str().unwrap_or("-").to_string()
+        };
+        out.push_str(&format!(
+            "  rest {}: {state}\n",
+            src["url"].as_str().unwrap_or("?")
         ));
     }
     out

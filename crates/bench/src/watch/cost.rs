@@ -1,0 +1,294 @@
+//! `watch cost`: CPU and memory of a monitor following many replayed chains.
+//!
+//! Each run starts a fresh replay server, starts the monitor on a config for all its
+//! chains, waits until every chain has a `NewBlock` subscription, lets it warm up, then
+//! measures over a window: CPU from `/proc/<pid>/stat` (user + system, all threads)
+//! and resident memory sampled every second from `/proc/<pid>/status`.
+
+use super::fixture::Fixture;
+use super::procstat;
+use super::replay::{chain_id, Replay};
+use super::Tool;
+use crate::stats::median;
+use anyhow::Context;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Options of one measurement.
+#[derive(Debug, Clone)]
+pub struct CostOptions {
+    /// Replayed chains.
+    pub chains: usize,
+    /// Time between blocks of each chain.
+    pub block_time: Duration,
+    /// Time between the last subscription and the window.
+    pub warmup: Duration,
+    /// The measured window.
+    pub window: Duration,
+    /// Also check each chain's node (`[[node]]`, `/status` and `/net_info`) in Bulwark.
+    pub nodes: bool,
+    /// Where configs, state and logs go.
+    pub work: PathBuf,
+}
+
+/// One measured run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostRun {
+    /// Monitor name.
+    pub tool: String,
+    /// Run number.
+    pub run: usize,
+    /// CPU over the window, percent of one core.
+    pub cpu_percent: f64,
+    /// Median resident memory over the window, MiB.
+    pub rss_median_mib: f64,
+    /// Largest sampled resident memory, MiB.
+    pub rss_max_mib: f64,
+    /// Peak resident memory of the whole process life (VmHWM), MiB.
+    pub rss_peak_mib: f64,
+    /// Seconds from start until every chain had a `NewBlock` subscription.
+    pub subscribed_after_s: f64,
+    /// What the replay server answered per second during the window, all chains.
+    pub served_per_second: serde_json::Value,
+    /// Chains whose latest block the monitor had checked at the end (Bulwark only:
+    /// read from its `/api/status`).
+    pub chains_current: Option<usize>,
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// Measure `tool` once.
+pub async fn run_once(
+    tool: &Tool,
+    fixture: Arc<Fixture>,
+    opts: &CostOptions,
+    run: usize,
+) -> anyhow::Result<CostRun> {
+    let replay = Replay::start(fixture.clone(), opts.chains, opts.block_time).await?;
+    let dir = opts.work.join(format!("{}-{run}", tool.name()));
+    std::fs::create_dir_all(&dir)?;
+    let val = fixture.meta.validator_address.clone();
+    let (mut child, status_url) = match tool {
+        Tool::Bulwark(exe) => {
+            let port = free_port()?;
+            let cfg = bulwark_config(&dir, port, &replay.urls, &val, opts.nodes);
+            let path = dir.join("watch.toml");
+            std::fs::write(&path, cfg)?;
+            let mut c = Command::new(exe);
+            c.args(["watch", "run", "--config"]).arg(&path);
+            (spawn(c, &dir)?, Some(format!("http://127.0.0.1:{port}")))
+        }
+        Tool::Tenderduty(exe) => {
+            let cfg = tenderduty_config(&replay.urls, &super::cosmos::valcons(&val));
+            let path = dir.join("config.yml");
+            std::fs::write(&path, cfg)?;
+            std::fs::create_dir_all(dir.join("chains.d"))?;
+            let mut c = Command::new(exe);
+            c.arg("-f")
+                .arg(&path)
+                .arg("-state")
+                .arg(dir.join("state.json"))
+                .arg("-cc")
+                .arg(dir.join("chains.d"));
+            (spawn(c, &dir)?, None)
+        }
+    };
+    let res = measure(
+        &mut child,
+        &replay,
+        opts,
+        status_url.as_deref(),
+        tool.name(),
+        run,
+    )
+    .await;
+    stop(&mut child);
+    replay.stop();
+    if res.is_ok() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    res.with_context(|| {
+        format!(
+            "{} run {run}; its files are in {}",
+            tool.name(),
+            dir.display()
+        )
+    })
+}
+
+async fn measure(
+    child: &mut Child,
+    replay: &Replay,
+    opts: &CostOptions,
+    status_url: Option<&str>,
+    tool: &str,
+    run: usize,
+) -> anyhow::Result<CostRun> {
+    let pid = child.id();
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(180);
+    while replay.subscribed() < opts.chains {
+        if let Some(st) = child.try_wait()? {
+            anyhow::bail!("exited early ({st})");
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {} chains subscribed to NewBlock after 180 s",
+            replay.subscribed(),
+            opts.chains
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let subscribed_after_s = started.elapsed().as_secs_f64();
+    tokio::time::sleep(opts.warmup).await;
+
+    let tck = procstat::ticks_per_second();
+    let served0 = replay.served();
+    let cpu0 = procstat::cpu_seconds(pid, tck)?;
+    let t0 = Instant::now();
+    let mut rss = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    while t0.elapsed() < opts.window {
+        tick.tick().await;
+        rss.push(procstat::memory(pid)?.0 as f64);
+    }
+    let cpu1 = procstat::cpu_seconds(pid, tck)?;
+    let wall = t0.elapsed().as_secs_f64();
+    let served1 = replay.served();
+    let (_, hwm) = procstat::memory(pid)?;
+    let chains_current = match status_url {
+        Some(u) => Some(chains_current(u, &replay.heights()).await?),
+        None => None,
+    };
+    let r = CostRun {
+        tool: tool.to_string(),
+        run,
+        cpu_percent: (cpu1 - cpu0) / wall * 100.0,
+        rss_median_mib: median(rss.clone()) / MIB,
+        rss_max_mib: rss.iter().copied().fold(0.0, f64::max) / MIB,
+        rss_peak_mib: hwm as f64 / MIB,
+        subscribed_after_s,
+        served_per_second: served1.rate_since(&served0, wall),
+        chains_current,
+    };
+    Ok(r)
+}
+
+/// Chains whose checked height (the commit of the latest block read) is within two blocks
+/// of the replayed height, with nothing counted as missed.
+async fn chains_current(url: &str, heights: &[u64]) -> anyhow::Result<usize> {
+    let doc: serde_json::Value = reqwest::Client::new()
+        .get(format!("{url}/api/status"))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let chains = doc
+        .get("chains")
+        .and_then(|c| c.as_array())
+        .context("no chains in /api/status")?;
+    Ok(chains
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            let checked = c
+                .get("checked_height")
+                .and_then(|h| h.as_u64())
+                .unwrap_or(0);
+            let missed = c.get("missed_total").and_then(|h| h.as_u64()).unwrap_or(1);
+            heights.get(*i).is_some_and(|h| checked + 3 >= *h) && missed == 0
+        })
+        .count())
+}
+
+fn spawn(mut c: Command, dir: &Path) -> anyhow::Result<Child> {
+    let log = std::fs::File::create(dir.join("output.log"))?;
+    c.stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .current_dir(dir)
+        .spawn()
+        .context("starting the monitor")
+}
+
+/// SIGTERM, then SIGKILL after 10 s.
+pub fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Bulwark's config: one `[[chain]]` per replayed chain (its one RPC endpoint, with the
+/// `NewBlock` websocket), defaults elsewhere, a webhook channel that nothing reaches in
+/// steady state.
+fn bulwark_config(dir: &Path, port: u16, urls: &[String], val: &str, nodes: bool) -> String {
+    let mut t = format!(
+        "state_path = {:?}\nlisten = \"127.0.0.1:{port}\"\n",
+        dir.join("watch.sqlite")
+    );
+    for (i, u) in urls.iter().enumerate() {
+        let _ = write!(
+            t,
+            "\n[[chain]]\nid = \"{}\"\nvalidator_address = \"{val}\"\nrpc = [\"{u}\"]\n",
+            chain_id(i)
+        );
+        if nodes {
+            let _ = write!(
+                t,
+                "\n[[node]]\nname = \"node-{i:03}\"\nchain = \"{}\"\nrole = \"validator\"\nrpc = \"{u}\"\n",
+                chain_id(i)
+            );
+        }
+    }
+    t.push_str(
+        "\n[[channel]]\nname = \"ops\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/alerts\"\n\n[[route]]\nchannels = [\"ops\"]\nmin_severity = \"warning\"\n",
+    );
+    t
+}
+
+/// tenderduty's config: one chain per replayed chain with its one node, the alerts of
+/// its example config, no notification service, and no dashboard or Prometheus server
+/// (tenderduty binds those on every interface).
+fn tenderduty_config(urls: &[String], valcons: &str) -> String {
+    let mut t = String::from(
+        "enable_dashboard: no\nlisten_port: 8888\nhide_logs: yes\nnode_down_alert_minutes: 3\n\
+         node_down_alert_severity: critical\nprometheus_enabled: no\nprometheus_listen_port: 28686\n\
+         pagerduty:\n  enabled: no\n  api_key: \"\"\n  default_severity: alert\n\
+         discord:\n  enabled: no\n  webhook: \"\"\n\
+         telegram:\n  enabled: no\n  api_key: \"\"\n  channel: \"\"\n\
+         slack:\n  enabled: no\n  webhook: \"\"\nchains:\n",
+    );
+    for (i, u) in urls.iter().enumerate() {
+        let _ = write!(
+            t,
+            "  \"{id}\":\n    chain_id: {id}\n    valoper_address: {valcons}\n    public_fallback: no\n    alerts:\n\
+             \x20     stalled_enabled: yes\n      stalled_minutes: 10\n      consecutive_enabled: yes\n\
+             \x20     consecutive_missed: 5\n      consecutive_priority: critical\n      percentage_enabled: no\n\
+             \x20     percentage_missed: 10\n      percentage_priority: warning\n      alert_if_inactive: yes\n\
+             \x20     alert_if_no_servers: yes\n    nodes:\n      - url: {u}\n        alert_if_down: yes\n",
+            id = chain_id(i)
+        );
+    }
+    t
+}

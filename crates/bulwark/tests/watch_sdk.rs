@@ -1,0 +1,488 @@
+//! `bulwark watch` against a real Cosmos SDK chain (simapp's `simd` v0.46, CometBFT
+//! v0.34 underneath): two validators, a big one that keeps the chain alive and "ours"
+//! with about 5% of the power, a 20-block slashing window that allows 10 misses.
+//!
+//! One chain serves every assertion, in order: bad REST endpoints (garbage, unreachable,
+//! the RPC port by mistake) raise source_unhealthy while the data comes from the good
+//! one; an upgrade passed by governance raises the countdown; "ours" stops, so the
+//! window share and the jail projection fire, then the chain jails it, the jailed alert
+//! fires, the projection alerts give way and the status shows it out of the active set;
+//! a watch left with only bad REST endpoints says so and neither raises nor resolves
+//! a jail alert.
+
+mod common;
+
+use common::sdk::{SdkChain, SdkOptions};
+use common::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn is(v: &Value, key: &str, status: &str) -> bool {
+    v["key"] == key && v["status"] == status
+}
+
+fn count(hook: &HttpStub, key: &str, status: &str) -> usize {
+    hook.json_bodies()
+        .iter()
+        .filter(|v| is(v, key, status))
+        .count()
+}
+
+/// Index of the first notification matching, in arrival order.
+fn position(hook: &HttpStub, pred: impl Fn(&Value) -> bool) -> Option<usize> {
+    hook.json_bodies().iter().position(pred)
+}
+
+fn api(port: u16) -> Value {
+    let body = http_body(&format!("http://127.0.0.1:{port}/api/status"));
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/api/status not JSON ({e}): {body}"))
+}
+
+fn wait_api(port: u16, what: &str, d: &Daemon, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + MINUTE;
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let s = api(port);
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; status:\n{s:#}\nlog:\n{}",
+                d.log_text()
+            );
+        } else {
+            assert!(
+                Instant::now() < deadline,
+                "watch never listened on {port}; log:\n{}",
+                d.log_text()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn config(chain: &SdkChain, port: u16, state: &str, hook: &str, rest: &[String]) -> String {
+    let big = chain.node("big");
+    let ours = chain.node("ours");
+    let rest: Vec<String> = rest.iter().map(|u| format!("\"{u}\"")).collect();
+    format!(
+        r#"state_path = "{state}"
+listen = "127.0.0.1:{port}"
+poll_interval = "300ms"
+request_timeout = "2s"
+repeat_interval = "1h"
+
+[[chain]]
+id = "{id}"
+validator_address = "{cons}"
+rpc = ["{rpc}"]
+rest = [{rest}]
+operator_address = "{op}"
+rest_interval = "300ms"
+
+[rules.source_unhealthy]
+warning = "1s"
+critical = "3s"
+
+[rules.window_missed]
+warning = 30.0
+critical = 60.0
+
+[rules.jail_in]
+warning = "10m"
+critical = "1m"
+
+[rules.upgrade_in]
+warning = "48h"
+critical = "5m"
+
+[[channel]]
+name = "hook"
+type = "webhook"
+url = "{hook}/alerts"
+
+[[route]]
+channels = ["hook"]
+"#,
+        id = chain.chain_id,
+        cons = ours.cons_hex,
+        rpc = big.rpc,
+        op = ours.operator,
+        rest = rest.join(", "),
+    )
+}
+
+/// A metric's value in a Prometheus text exposition.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+#[test]
+fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
+    let started = Instant::now();
+    // Another chain, whose REST endpoint is given by mistake.
+    let other = std::thread::spawn(|| {
+        SdkChain::start(SdkOptions {
+            chain_id: "other-1".into(),
+            validators: vec![("solo".into(), 1_000_000_000)],
+            timeout_commit: "2s".into(),
+            ..Default::default()
+        })
+    });
+    let mut chain = SdkChain::start(SdkOptions::default());
+    let other = other.join().expect("the other chain starts");
+    let id = chain.chain_id.clone();
+    let ours = chain.node("ours").operator.clone();
+
+    // An upgrade passed by governance, far enough ahead that the chain keeps going.
+    let plan_height = chain.height() + 3000;
+    chain.schedule_upgrade("bulwark-v2", plan_height);
+    // A clean start: the first window is over and the misses from the start are gone.
+    chain.wait("ours at 0 missed blocks", 2 * MINUTE, |c| {
+        c.height() > 25 && c.signing_info("big", "ours")["missed_blocks_counter"] == "0"
+    });
+
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = HttpStub::start("200 OK", "{}");
+    let garbage = HttpStub::start("200 OK", "<html>this is not the REST API</html>");
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    // The RPC port given as REST by mistake.
+    let rpc_as_rest = chain.node("big").rpc.clone();
+    let good = chain.node("big").rest.clone();
+    let other_rest = other.node("solo").rest.clone();
+    let rest = [
+        garbage.url.clone(),
+        dead.clone(),
+        rpc_as_rest.clone(),
+        other_rest.clone(),
+        good.clone(),
+    ];
+    let port = free_port();
+    let state = tmp.path().join("watch.sqlite");
+    let cfg_path = tmp.path().join("watch.toml");
+    let state_s = state.to_str().unwrap();
+    std::fs::write(&cfg_path, config(&chain, port, state_s, &hook.url, &rest)).unwrap();
+    let cfg = cfg_path.to_str().unwrap().to_string();
+    let mut d = Daemon::start(
+        &["--log-level", "info", "watch", "run", "--config", &cfg],
+        &tmp.path().join("watch.log"),
+    );
+
+    // Each bad REST endpoint is reported as such; one good endpoint is enough.
+    for (url, why) in [
+        (&garbage.url, "garbage response".to_string()),
+        (&dead, "unreachable".into()),
+        (
+            &rpc_as_rest,
+            "does not serve the base tendermint service".into(),
+        ),
+        (
+            &other_rest,
+            format!("wrong chain: expected {id}, the endpoint is on other-1"),
+        ),
+    ] {
+        let key = format!("source_unhealthy/{id}/rest/{url}");
+        let v = hook.wait_for(&format!("REST source alert for {url}"), MINUTE, |v| {
+            is(v, &key, "firing")
+        });
+        assert_eq!(v["rule"], "source_unhealthy", "{v:#}");
+        assert_eq!(v["severity"], "warning", "one endpoint is healthy: {v:#}");
+        let s = v["summary"].as_str().unwrap();
+        assert!(
+            s.starts_with(&format!(
+                "{id}: REST endpoint {url} has been unhealthy for "
+            )) && s.contains(why.as_str())
+                && s.contains("1 of 5 REST endpoints healthy"),
+            "{v:#}"
+        );
+    }
+    let s = wait_api(port, "SDK data read and blocks checked", &d, |s| {
+        let c = &s["chains"][0];
+        c["sdk"]["fresh"] == true
+            && c["sdk"]["block_time_seconds"].as_f64().is_some()
+            && c["signed_total"].as_u64() >= Some(3)
+    });
+    let c = &s["chains"][0];
+    let sdk = &c["sdk"];
+    // The bech32 consensus address the watch derives is the chain's own.
+    assert_eq!(
+        sdk["consensus_address"],
+        chain.consensus_bech32("ours").as_str()
+    );
+    assert_eq!(sdk["sources"][4]["healthy"], true, "{sdk:#}");
+    assert_eq!(sdk["validator"]["status"], "BOND_STATUS_BONDED", "{sdk:#}");
+    assert_eq!(sdk["validator"]["moniker"], "ours");
+    assert_eq!(sdk["slashing_params"]["signed_blocks_window"], 20);
+    assert_eq!(sdk["slashing_params"]["allowed_missed_blocks"], 10);
+    assert_eq!(sdk["assessment"]["bonded"], true);
+    assert_eq!(sdk["assessment"]["jailed"], false);
+    assert_eq!(sdk["assessment"]["tombstoned"], false);
+    assert_eq!(sdk["upgrade_plan"]["height"], plan_height);
+    let bt = sdk["block_time_seconds"].as_f64().unwrap();
+    assert!(bt > 0.2 && bt < 10.0, "block time {bt}");
+    // Blocks of a CometBFT v0.34 chain are read: ours signs.
+    assert_eq!(c["missed_in_a_row"], 0, "{c:#}");
+
+    // The upgrade countdown.
+    let up_key = format!("upgrade_in/{id}");
+    let v = hook.wait_for("upgrade countdown", MINUTE, |v| is(v, &up_key, "firing"));
+    assert_eq!(v["rule"], "upgrade_in");
+    assert_eq!(v["severity"], "warning", "{v:#}");
+    let s = v["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with(&format!(
+            "{id}: software upgrade \"bulwark-v2\" is scheduled at height {plan_height}, "
+        )) && s.contains(" blocks from now: about ")
+            && s.contains("the chain halts there until nodes run the new binary"),
+        "{v:#}"
+    );
+    for key in [
+        "window_missed",
+        "jail_in",
+        "validator_jailed",
+        "validator_inactive",
+        "validator_tombstoned",
+        "validator_unknown",
+    ] {
+        assert_eq!(
+            count(&hook, &format!("{key}/{id}"), "firing"),
+            0,
+            "{key} fired while ours signs: {:#?}",
+            hook.json_bodies()
+        );
+    }
+
+    // Ours stops signing.
+    let before_stop = hook.json_bodies().len();
+    chain.stop("ours");
+    let win_key = format!("window_missed/{id}");
+    let v = hook.wait_for("window share alert", MINUTE, |v| is(v, &win_key, "firing"));
+    let s = v["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with(&format!("{id}: our validator ours ({ours}) missed "))
+            && s.contains(" of the last 20 blocks, ")
+            && s.contains("% of the 10 the chain allows before jailing; "),
+        "{v:#}"
+    );
+    let jail_key = format!("jail_in/{id}");
+    let v = hook.wait_for("jail projection alert", MINUTE, |v| {
+        is(v, &jail_key, "firing") && v["severity"] == "critical"
+    });
+    let s = v["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with(&format!("{id}: our validator ours ({ours}) is jailed in ~"))
+            && s.contains(" at its current miss rate (100% of the last ")
+            && s.contains(" misses the chain allows are used; get it signing now"),
+        "{v:#}"
+    );
+    let missed_key = format!("missed_in_a_row/{id}");
+    hook.wait_for("missed-in-a-row alert", MINUTE, |v| {
+        is(v, &missed_key, "firing")
+    });
+
+    // The chain jails it.
+    let jailed_key = format!("validator_jailed/{id}");
+    let v = hook.wait_for("jailed alert", MINUTE, |v| is(v, &jailed_key, "firing"));
+    assert_eq!(v["severity"], "critical", "{v:#}");
+    assert_eq!(v["rule"], "validator_jailed");
+    let s = v["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with(&format!("{id}: our validator ours ({ours}) is JAILED"))
+            && s.contains("tx slashing unjail"),
+        "{v:#}"
+    );
+    let chain_says = chain.rest("big", &format!("/cosmos/staking/v1beta1/validators/{ours}"));
+    assert_eq!(chain_says["validator"]["jailed"], true, "{chain_says:#}");
+    // Warned before the jail, and the jail alert only after the stop.
+    let first = |key: &str| position(&hook, |v| is(v, key, "firing")).unwrap();
+    assert!(first(&win_key) >= before_stop && first(&jail_key) >= before_stop);
+    assert!(
+        first(&win_key) < first(&jailed_key),
+        "{:#?}",
+        hook.json_bodies()
+    );
+    assert!(
+        first(&jail_key) < first(&jailed_key),
+        "{:#?}",
+        hook.json_bodies()
+    );
+    // The projection alerts give way to the jail alert.
+    for key in [&win_key, &jail_key] {
+        hook.wait_for(&format!("{key} resolved after the jail"), MINUTE, |v| {
+            is(v, key, "resolved")
+        });
+    }
+    let s = wait_api(port, "ours out of the active set", &d, |s| {
+        s["chains"][0]["sdk"]["validator"]["status"] != "BOND_STATUS_BONDED"
+    });
+    let sdk = &s["chains"][0]["sdk"];
+    assert_eq!(sdk["validator"]["jailed"], true, "{sdk:#}");
+    assert_eq!(sdk["assessment"]["bonded"], false);
+    assert_eq!(sdk["assessment"]["jailed"], true);
+    assert!(sdk["assessment"]["jail_in_blocks"].is_null(), "{sdk:#}");
+    let status = sdk["validator"]["status"].as_str().unwrap().to_string();
+    assert!(
+        s["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["key"] == jailed_key.as_str()),
+        "{s:#}"
+    );
+    // Jailed is not also "inactive", and nothing about a tombstone.
+    for key in ["validator_inactive", "validator_tombstoned"] {
+        assert_eq!(count(&hook, &format!("{key}/{id}"), "firing"), 0);
+    }
+    assert_eq!(count(&hook, &jailed_key, "firing"), 1, "one alert per key");
+
+    // The status page and the metrics show it.
+    let page = http_body(&format!("http://127.0.0.1:{port}/"));
+    for needle in [
+        "Cosmos SDK: validator ours",
+        &status,
+        "JAILED",
+        &format!("upgrade bulwark-v2 at height {plan_height}"),
+        "REST",
+    ] {
+        assert!(page.contains(needle), "{needle:?} not on the page:\n{page}");
+    }
+    let m = http_body(&format!("http://127.0.0.1:{port}/metrics"));
+    let l = format!("{{chain=\"{id}\"}}");
+    for (name, want) in [
+        ("bulwark_watch_validator_jailed", 1.0),
+        ("bulwark_watch_validator_bonded", 0.0),
+        ("bulwark_watch_validator_tombstoned", 0.0),
+        ("bulwark_watch_slashing_window_blocks", 20.0),
+        ("bulwark_watch_slashing_allowed_missed_blocks", 10.0),
+        ("bulwark_watch_upgrade_height", plan_height as f64),
+    ] {
+        assert_eq!(
+            metric(&m, &format!("{name}{l}")),
+            Some(want),
+            "{name}:\n{m}"
+        );
+    }
+    assert!(
+        metric(&m, &format!("bulwark_watch_upgrade_blocks_remaining{l}")).is_some_and(|b| b > 0.0)
+    );
+    assert!(metric(&m, &format!("bulwark_watch_block_time_seconds{l}")).is_some_and(|b| b > 0.0));
+    assert_eq!(
+        metric(
+            &m,
+            &format!(
+                "bulwark_watch_rest_source_up{{chain=\"{id}\",url=\"{}\"}}",
+                garbage.url
+            )
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(
+            &m,
+            &format!("bulwark_watch_rest_source_up{{chain=\"{id}\",url=\"{good}\"}}")
+        ),
+        Some(1.0)
+    );
+    // NewBlock events of CometBFT v0.34 wake the collector.
+    assert!(
+        metric(&m, &format!("bulwark_watch_websocket_new_blocks_total{l}"))
+            .is_some_and(|n| n > 0.0),
+        "{m}"
+    );
+    let promtool = "/usr/bin/promtool";
+    assert!(
+        std::path::Path::new(promtool).exists(),
+        "{promtool} is missing: run scripts/install-deps"
+    );
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(m.as_bytes()).unwrap();
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "promtool check metrics: {}\n{m}",
+        text(&o)
+    );
+
+    let url = format!("http://127.0.0.1:{port}");
+    let o = run(&["watch", "status", "--url", &url]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success()
+            && out.contains(&format!("  sdk: validator ours {status}; JAILED; missed "))
+            && out.contains(&format!("upgrade bulwark-v2 at height {plan_height} ("))
+            && out.contains(&format!("  rest {good}: ok")),
+        "{}",
+        text(&o)
+    );
+
+    // Only bad REST endpoints left: the watch says the data is not being checked and
+    // the jail alert neither resolves nor repeats.
+    assert_eq!(d.terminate(), Some(0), "{}", d.log_text());
+    let bad_only = [garbage.url.clone(), dead.clone()];
+    std::fs::write(
+        &cfg_path,
+        config(&chain, port, state_s, &hook.url, &bad_only),
+    )
+    .unwrap();
+    let before_restart = hook.json_bodies().len();
+    let d = Daemon::start(
+        &["--log-level", "info", "watch", "run", "--config", &cfg],
+        &tmp.path().join("watch-2.log"),
+    );
+    let key = format!("source_unhealthy/{id}/rest/{}", garbage.url);
+    let v = hook.wait_for("REST source critical with none healthy", MINUTE, |v| {
+        is(v, &key, "firing") && v["severity"] == "critical"
+    });
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains("0 of 2 REST endpoints healthy, so slashing, jail and upgrade data are NOT being checked"),
+        "{v:#}"
+    );
+    let s = wait_api(port, "stale SDK data after the restart", &d, |s| {
+        s["chains"][0]["sdk"]["fresh"] == false
+    });
+    assert!(
+        s["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["key"] == jailed_key.as_str()),
+        "the jail alert is kept: {s:#}"
+    );
+    // A few more polls with no data: nothing about the jail, either way.
+    std::thread::sleep(Duration::from_secs(2));
+    let after: Vec<Value> = hook.json_bodies()[before_restart..].to_vec();
+    assert!(
+        !after.iter().any(|v| v["key"] == jailed_key.as_str()
+            || v["key"] == win_key.as_str()
+            || v["key"] == jail_key.as_str()),
+        "bad REST must not change jail alerts: {after:#?}"
+    );
+    for v in hook.json_bodies() {
+        eprintln!(
+            "{} {} {}: {}",
+            v["status"], v["severity"], v["key"], v["summary"]
+        );
+    }
+    eprintln!("watch_sdk took {:?}", started.elapsed());
+}

@@ -1,0 +1,154 @@
+//! Trust for outgoing TLS: the Mozilla root set (webpki-roots) plus, when `tls_ca_file`
+//! is set, the CA certificates in that PEM file. One rustls configuration serves every
+//! `https://` request (RPC, exporters, signers, webhooks), every `wss://` websocket and
+//! SMTP over TLS, so a private CA is trusted the same way everywhere.
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use rustls::{ClientConfig, RootCertStore};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the trusted certificates cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The file cannot be read.
+    #[error("cannot read tls_ca_file {path}: {source}; check the path in watch.toml")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file holds no certificate, or one that cannot be parsed.
+    #[error("tls_ca_file {path}: {message}; give the PEM certificate (-----BEGIN CERTIFICATE-----) of the CA that signed your servers' certificates")]
+    Invalid {
+        /// File.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The HTTP client cannot be built.
+    #[error("HTTP client: {0}")]
+    Client(String),
+}
+
+/// The certificates outgoing TLS connections trust.
+#[derive(Clone)]
+pub struct Trust {
+    extra: Arc<Vec<CertificateDer<'static>>>,
+    source: Option<PathBuf>,
+    config: Arc<ClientConfig>,
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trust")
+            .field("tls_ca_file", &self.source)
+            .field("extra_certificates", &self.extra.len())
+            .finish()
+    }
+}
+
+impl Default for Trust {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+impl Trust {
+    /// The Mozilla root set only.
+    pub fn system() -> Self {
+        let config = client_config(&[]).expect("the built-in roots are valid");
+        Self {
+            extra: Arc::new(Vec::new()),
+            source: None,
+            config,
+        }
+    }
+
+    /// The Mozilla root set plus the certificates of `path`, when given.
+    pub fn load(path: Option<&Path>) -> Result<Self, TlsError> {
+        match path {
+            None => Ok(Self::system()),
+            Some(p) => Self::from_pem_file(p),
+        }
+    }
+
+    /// The Mozilla root set plus every certificate in the PEM file `path`.
+    pub fn from_pem_file(path: &Path) -> Result<Self, TlsError> {
+        let pem = std::fs::read(path).map_err(|source| TlsError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let invalid = |message: String| TlsError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let extra = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid(format!("not PEM: {e}")))?;
+        if extra.is_empty() {
+            return Err(invalid("no certificate in the file".into()));
+        }
+        let config = client_config(&extra).map_err(invalid)?;
+        Ok(Self {
+            extra: Arc::new(extra),
+            source: Some(path.to_path_buf()),
+            config,
+        })
+    }
+
+    /// The certificates added to the Mozilla root set (DER).
+    pub fn extra(&self) -> &[CertificateDer<'static>] {
+        &self.extra
+    }
+
+    /// The rustls client configuration (no ALPN: HTTP/1.1 and websockets).
+    pub fn client_config(&self) -> Arc<ClientConfig> {
+        self.config.clone()
+    }
+
+    /// An HTTP client that trusts these certificates.
+    pub fn http_client(&self, connect_timeout: Duration) -> Result<reqwest::Client, TlsError> {
+        reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .use_preconfigured_tls((*self.config).clone())
+            .build()
+            .map_err(|e| TlsError::Client(crate::rpc::root_cause(&e)))
+    }
+}
+
+fn client_config(extra: &[CertificateDer<'static>]) -> Result<Arc<ClientConfig>, String> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for (i, cert) in extra.iter().enumerate() {
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("certificate #{} cannot be used as a CA: {e}", i + 1))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// `message` (an error's text) with what to do when it is a certificate problem.
+pub fn explain(message: &str) -> String {
+    let hint = if message.contains("UnknownIssuer") || message.contains("unknown issuer") {
+        "the server's TLS certificate is not signed by a CA the watch trusts: set tls_ca_file in watch.toml to the PEM file of the CA that signed it"
+    } else if message.contains("NotValidForName") || message.contains("not valid for name") {
+        "the server's TLS certificate is not issued for this host name or address: use the name or address in the certificate, or reissue it"
+    } else if message.contains("Expired") || message.contains("expired") {
+        "the server's TLS certificate has expired (or this host's clock is wrong): renew the certificate"
+    } else if message.contains("invalid peer certificate") {
+        "the server's TLS certificate was rejected: check it with `openssl s_client -connect HOST:PORT`"
+    } else {
+        return message.to_string();
+    };
+    format!("TLS certificate error: {message}; {hint}")
+}
