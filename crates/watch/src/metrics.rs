@@ -25,6 +25,7 @@ pub struct Metrics {
     source_up: Family<Labels, Gauge>,
     node_up: Family<Labels, Gauge>,
     block_height: Family<Labels, Gauge>,
+    behind: Family<Labels, Gauge>,
     peers: Family<Labels, Gauge>,
     catching_up: Family<Labels, Gauge>,
     host_up: Family<Labels, Gauge>,
@@ -82,6 +83,11 @@ impl Metrics {
             "bulwark_watch_block_height",
             "Latest block height a node reports",
             m.block_height.clone(),
+        );
+        r.register(
+            "bulwark_watch_node_blocks_behind",
+            "Blocks this node is behind the best height seen on its chain",
+            m.behind.clone(),
         );
         r.register(
             "bulwark_watch_node_peers",
@@ -163,12 +169,16 @@ impl Metrics {
             let mut lr = l.clone();
             lr.push(("role", n.role.as_str().to_string()));
             self.node_up.get_or_create(&lr).set(n.up as i64);
+            let best = obs.best_height(&n.chain);
             match n.height {
                 Some(h) => {
                     self.block_height.get_or_create(&l).set(h as i64);
+                    let behind = best.map_or(0, |b| b.saturating_sub(h));
+                    self.behind.get_or_create(&l).set(behind as i64);
                 }
                 None => {
                     self.block_height.remove(&l);
+                    self.behind.remove(&l);
                 }
             }
             if let Some(p) = n.peers {

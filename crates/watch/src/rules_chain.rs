@@ -162,7 +162,7 @@ fn nodes(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
                 });
             }
         }
-        if let (Some(h), Some(best)) = (n.height, best_height(obs, &n.chain)) {
+        if let (Some(h), Some(best)) = (n.height, obs.best_height(&n.chain)) {
             let r = cfg.node_behind;
             let behind = best.saturating_sub(h);
             let key = format!("node_behind/{}", n.name);
@@ -199,22 +199,6 @@ fn nodes(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     }
 }
 
-/// Best height of a chain: the chain's own latest height and every up node's.
-fn best_height(obs: &Observed, chain: &str) -> Option<u64> {
-    let chain_h = obs
-        .chains
-        .iter()
-        .filter(|c| c.id == chain)
-        .filter_map(|c| c.height);
-    let node_h = obs
-        .nodes
-        .iter()
-        .filter(|n| n.chain == chain && n.up)
-        .filter_map(|n| n.height);
-    chain_h.chain(node_h).max()
-}
-
-/// First and last height of the current run of `n` missed blocks.
 fn missed_run<'a>(grid: impl DoubleEndedIterator<Item = &'a GridEntry>, n: u64) -> (u64, u64) {
     let run: Vec<u64> = grid
         .rev()

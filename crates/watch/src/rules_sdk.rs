@@ -2,14 +2,20 @@
 //! jailed, tombstoned, out of the active set, unknown validator, scheduled upgrade,
 //! and unhealthy REST endpoints.
 //!
-//! Data rules speak only while the REST data is current (`fresh`): when every
-//! endpoint fails, `source_unhealthy` says so and the other alerts stay as they were.
+//! Data rules speak only while the REST data is current (`fresh`, and not more than 20
+//! blocks behind the chain's RPC height): when every endpoint fails, `source_unhealthy`
+//! says so, when the data lags `rest_behind` does, and the other alerts stay as they were.
 
 use crate::rules::{human, level_down, level_up, push, push_held, Condition, Outcome, RulesConfig};
 use crate::sdk::{assess, SdkState};
 use crate::state::{ChainState, Observed, Ts};
 use crate::Severity;
 use std::time::Duration;
+
+/// REST data this many blocks behind the chain's RPC height is not used (warning).
+const REST_LAG_WARNING: u64 = 20;
+/// ... and this far behind it is critical.
+const REST_LAG_CRITICAL: u64 = 200;
 
 pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for c in &obs.chains {
@@ -18,6 +24,40 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
         };
         sources(cfg, c, s, now, out);
         if !s.fresh {
+            continue;
+        }
+        // REST data from a node that is stuck or syncing is old: say so, and judge
+        // nothing by it.
+        let lag = match (c.height, s.height) {
+            (Some(chain), Some(rest)) => chain.saturating_sub(rest),
+            _ => 0,
+        };
+        let key = format!("rest_behind/{}", c.id);
+        let sev = if lag > REST_LAG_CRITICAL {
+            Some(Severity::Critical)
+        } else if lag > REST_LAG_WARNING {
+            Some(Severity::Warning)
+        } else {
+            None
+        };
+        push(out, key.clone(), sev, |sev| {
+            Condition {
+            key,
+            rule: "rest_behind",
+            severity: sev,
+            chain: Some(c.id.clone()),
+            node: None,
+            host: None,
+            summary: format!(
+                "{}: the Cosmos SDK REST data is at height {}, {lag} blocks behind the chain (at {}): the REST endpoints' node is stuck or syncing, so slashing, jail and upgrade data are NOT current; fix it or add an endpoint",
+                c.id,
+                s.height.unwrap_or(0),
+                c.height.unwrap_or(0)
+            ),
+            hold: Duration::ZERO,
+        }
+        });
+        if lag > REST_LAG_WARNING {
             continue;
         }
         let Some(a) = assess(c) else {

@@ -20,6 +20,23 @@ pub struct Observed {
     pub signers: Vec<SignerState>,
 }
 
+impl Observed {
+    /// Best height of a chain: the chain's own latest height and every up node's.
+    pub fn best_height(&self, chain: &str) -> Option<u64> {
+        let chain_h = self
+            .chains
+            .iter()
+            .filter(|c| c.id == chain)
+            .filter_map(|c| c.height);
+        let node_h = self
+            .nodes
+            .iter()
+            .filter(|n| n.chain == chain && n.up)
+            .filter_map(|n| n.height);
+        chain_h.chain(node_h).max()
+    }
+}
+
 /// One node connection of a signer.
 #[derive(Debug, Clone, Serialize)]
 pub struct SignerNodeState {

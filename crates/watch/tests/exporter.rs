@@ -83,3 +83,24 @@ fn disk_fill_prediction_is_a_linear_fit() {
     let left = w.seconds_until_full().unwrap();
     assert!((left - 16.0).abs() < 1e-6, "{left}");
 }
+
+#[test]
+fn nan_and_infinite_readings_are_ignored_not_taken_as_a_full_disk() {
+    let text = "\
+node_filesystem_size_bytes{mountpoint=\"/\",fstype=\"ext4\"} 1000
+node_filesystem_avail_bytes{mountpoint=\"/\",fstype=\"ext4\"} NaN
+node_filesystem_size_bytes{mountpoint=\"/data\",fstype=\"ext4\"} +Inf
+node_filesystem_avail_bytes{mountpoint=\"/data\",fstype=\"ext4\"} 10
+node_memory_MemTotal_bytes NaN
+node_memory_MemAvailable_bytes 5
+";
+    let m = host_metrics(&parse(text), &[]);
+    assert!(m.filesystems.is_empty(), "{:?}", m.filesystems);
+    assert_eq!(m.memory_used_ratio, None);
+
+    let mut h = FillHistory::default();
+    for (t, avail) in [(0.0, 100.0), (1.0, f64::NAN), (2.0, 90.0)] {
+        h.push(t, avail, 3600.0);
+    }
+    assert_eq!(h.seconds_until_full(), None);
+}

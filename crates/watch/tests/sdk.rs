@@ -1103,3 +1103,33 @@ fn without_staking_data_a_running_jail_shows_from_the_signing_info() {
     s.updated_at = Some(1700.0);
     assert!(find(&eval(chain_with(s, &[]), 1700.0), "validator_jailed/c-1").is_none());
 }
+
+#[test]
+fn rest_data_far_behind_the_chain_is_not_judged() {
+    // The REST node is stuck 50 blocks back, where our validator was not jailed yet.
+    let mut s = sdk(450);
+    s.height = Some(H - 50);
+    let mut grid = signing(90);
+    grid.extend(missing(10));
+    let out = eval(chain_with(s.clone(), &grid), 1000.0);
+    let c = firing(&out, "rest_behind/c-1");
+    assert_eq!(c.severity, Severity::Warning);
+    assert_eq!(
+        c.summary,
+        format!("c-1: the Cosmos SDK REST data is at height {}, 50 blocks behind the chain (at {H}): the REST endpoints' node is stuck or syncing, so slashing, jail and upgrade data are NOT current; fix it or add an endpoint", H - 50)
+    );
+    for key in ["validator_jailed/c-1", "window_missed/c-1", "jail_in/c-1"] {
+        assert!(find(&out, key).is_none(), "{key} judged from old data");
+    }
+    s.height = Some(H - 500);
+    let out = eval(chain_with(s.clone(), &grid), 1000.0);
+    assert_eq!(firing(&out, "rest_behind/c-1").severity, Severity::Critical);
+    // Caught up: cleared, and the data speaks again.
+    s.height = Some(H - 2);
+    let out = eval(chain_with(s, &grid), 1000.0);
+    assert!(cleared(&out, "rest_behind/c-1"));
+    assert!(matches!(
+        find(&out, "window_missed/c-1"),
+        Some(Outcome::Firing(_))
+    ));
+}
