@@ -172,43 +172,6 @@ fn nodes_of(status: &Value) -> Vec<Value> {
     nodes(status)
 }
 
-fn api(port: u16) -> Value {
-    let body = http_body(&format!("http://127.0.0.1:{port}/api/status"));
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/api/status not JSON ({e}): {body}"))
-}
-
-fn wait_api(port: u16, what: &str, d: &Daemon, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = std::time::Instant::now() + MINUTE;
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let s = api(port);
-            if pred(&s) {
-                return s;
-            }
-            if std::time::Instant::now() > deadline {
-                panic!(
-                    "timed out waiting for {what}; status:\n{s:#}\nlog:\n{}",
-                    d.log_text()
-                );
-            }
-        } else if std::time::Instant::now() > deadline {
-            panic!("watch never listened on {port}; log:\n{}", d.log_text());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn is(v: &Value, key: &str, status: &str) -> bool {
-    v["key"] == key && v["status"] == status
-}
-
-fn count(hook: &HttpStub, key: &str, status: &str) -> usize {
-    hook.json_bodies()
-        .iter()
-        .filter(|v| is(v, key, status))
-        .count()
-}
-
 /// The exact set of fields of a webhook payload, and the values that are fixed.
 fn check_payload(v: &Value, key: &str, rule: &str, status: &str, chain: &str, node: Option<&str>) {
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();

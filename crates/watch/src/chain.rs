@@ -6,6 +6,9 @@ use crate::rpc::{Block, Rpc, RpcError};
 use crate::state::{ChainState, GridEntry, Sign, SourceState, Ts};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+/// An endpoint more blocks than this behind the best one is not read from.
+const MAX_SOURCE_LAG: u64 = 5;
+
 /// Follows one chain.
 #[derive(Debug)]
 pub struct ChainCollector {
@@ -81,10 +84,25 @@ impl ChainCollector {
                 Err(e) => self.mark(i, Some(e), now),
             }
         }
-        // Failover: the first endpoint, in configured order, whose blocks can be read.
+        // Failover: the first endpoint, in configured order, whose blocks can be read;
+        // then a later one only when it is well ahead and its blocks can be read too (a
+        // stuck endpoint would hide new blocks and misses; one that only claims a
+        // height far ahead cannot be read at that height and is not believed).
+        let mut used: Option<(usize, u64)> = None;
         for (i, latest, block_time) in heads {
-            if self.state.validator_address.is_some() && !self.read_blocks(i, latest, now).await {
+            let checks_blocks = self.state.validator_address.is_some();
+            if used.is_some_and(|(_, h)| !checks_blocks || latest <= h + MAX_SOURCE_LAG) {
                 continue;
+            }
+            if checks_blocks && !self.read_blocks(i, latest, now).await {
+                continue;
+            }
+            if let Some((j, height)) = used {
+                let behind = RpcError::Behind {
+                    height,
+                    best: latest,
+                };
+                self.mark(j, Some(behind), now);
             }
             if self.state.height.is_none_or(|h| latest > h) {
                 self.state.height = Some(latest);
@@ -92,7 +110,7 @@ impl ChainCollector {
                 self.state.height_seen_at = Some(block_time.map_or(now, |t| t.min(now)));
                 self.state.height_observed_at = Some(now);
             }
-            break;
+            used = Some((i, latest));
         }
         // A source stays unhealthy until a whole poll (status and blocks) succeeds.
         for s in &mut self.state.sources {

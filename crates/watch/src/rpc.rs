@@ -22,6 +22,14 @@ pub enum RpcError {
     /// CometBFT answered with an error object.
     #[error("RPC error: {0}")]
     Rpc(String),
+    /// The endpoint answers but lags the others (stuck, or cut off from its peers).
+    #[error("behind: at height {height} while another endpoint is at {best}; it is stuck or has lost its peers, so it is not used")]
+    Behind {
+        /// Its latest height.
+        height: u64,
+        /// The best latest height of the chain's endpoints.
+        best: u64,
+    },
     /// The node is on another chain.
     #[error("wrong chain: expected {expected}, the node is on {got}")]
     WrongChain {
