@@ -41,15 +41,7 @@ impl ChainCollector {
             signed_total: 0,
             missed_total: 0,
             grid: VecDeque::new(),
-            sources: rpcs
-                .iter()
-                .map(|r| SourceState {
-                    url: r.url().to_string(),
-                    healthy: false,
-                    error: Some("not read yet".into()),
-                    unhealthy_since: None,
-                })
-                .collect(),
+            sources: rpcs.iter().map(|r| SourceState::new(r.url())).collect(),
             sdk: None,
         };
         Self {
@@ -113,27 +105,15 @@ impl ChainCollector {
             used = Some((i, latest));
         }
         // A source stays unhealthy until a whole poll (status and blocks) succeeds.
-        for s in &mut self.state.sources {
-            if s.healthy {
-                s.unhealthy_since = None;
-            }
-        }
+        self.state.sources.iter_mut().for_each(SourceState::settle);
     }
 
     fn mark(&mut self, i: usize, err: Option<RpcError>, now: Ts) {
         let s = &mut self.state.sources[i];
-        match err {
-            None => {
-                s.healthy = true;
-                s.error = None;
-            }
-            Some(e) => {
-                s.unhealthy_since.get_or_insert(now);
-                tracing::debug!(chain = %self.cfg.id, url = %s.url, "RPC source unhealthy: {e}");
-                s.healthy = false;
-                s.error = Some(e.to_string());
-            }
+        if let Some(e) = &err {
+            tracing::debug!(chain = %self.cfg.id, url = %s.url, "RPC source unhealthy: {e}");
         }
+        s.record(err.map(|e| e.to_string()), now);
     }
 
     /// Read new blocks from endpoint `i` up to `latest`; false when its first block

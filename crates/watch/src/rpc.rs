@@ -68,16 +68,25 @@ pub struct Block {
     pub signatures: Vec<(u64, String)>,
 }
 
-/// An RPC client for one endpoint.
+/// One HTTP endpoint: its base URL, the shared client and a timeout per request.
 #[derive(Debug, Clone)]
-pub struct Rpc {
+pub struct Endpoint {
     http: reqwest::Client,
     base: String,
     timeout: Duration,
 }
 
-impl Rpc {
-    /// A client for `base` (e.g. `http://127.0.0.1:26657`).
+/// Why an endpoint gave no answer.
+#[derive(Debug)]
+pub(crate) enum NoAnswer {
+    /// Nothing within the timeout.
+    Timeout(Duration),
+    /// Refused, reset, or TLS failed: the innermost cause.
+    Unreachable(String),
+}
+
+impl Endpoint {
+    /// An endpoint at `base` (a trailing `/` is dropped).
     pub fn new(http: reqwest::Client, base: &str, timeout: Duration) -> Self {
         Self {
             http,
@@ -86,33 +95,66 @@ impl Rpc {
         }
     }
 
-    /// The endpoint URL.
+    /// The base URL.
     pub fn url(&self) -> &str {
         &self.base
     }
 
-    async fn get(&self, path: &str) -> Result<Value, RpcError> {
-        let url = format!("{}/{path}", self.base);
+    /// GET the base URL followed by `path` (which starts with `/`): the HTTP status and
+    /// the body.
+    pub(crate) async fn fetch(&self, path: &str) -> Result<(u16, Vec<u8>), NoAnswer> {
+        let map = |e: reqwest::Error| {
+            if e.is_timeout() {
+                NoAnswer::Timeout(self.timeout)
+            } else {
+                NoAnswer::Unreachable(root_cause(&e))
+            }
+        };
         let resp = self
             .http
-            .get(&url)
+            .get(format!("{}{path}", self.base))
             .timeout(self.timeout)
             .send()
             .await
-            .map_err(|e| self.map_err(e))?;
-        if !resp.status().is_success() {
-            return Err(RpcError::Http(resp.status().as_u16()));
+            .map_err(map)?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(map)?;
+        Ok((status, body.to_vec()))
+    }
+}
+
+/// An RPC client for one endpoint.
+#[derive(Debug, Clone)]
+pub struct Rpc {
+    ep: Endpoint,
+}
+
+impl Rpc {
+    /// A client for `base` (e.g. `http://127.0.0.1:26657`).
+    pub fn new(http: reqwest::Client, base: &str, timeout: Duration) -> Self {
+        Self {
+            ep: Endpoint::new(http, base, timeout),
         }
-        let body = resp.bytes().await.map_err(|e| self.map_err(e))?;
-        parse_result(&body)
     }
 
-    fn map_err(&self, e: reqwest::Error) -> RpcError {
-        if e.is_timeout() {
-            RpcError::Timeout(self.timeout)
-        } else {
-            RpcError::Unreachable(root_cause(&e))
+    /// The endpoint URL.
+    pub fn url(&self) -> &str {
+        self.ep.url()
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, RpcError> {
+        let (status, body) = self
+            .ep
+            .fetch(&format!("/{path}"))
+            .await
+            .map_err(|e| match e {
+                NoAnswer::Timeout(t) => RpcError::Timeout(t),
+                NoAnswer::Unreachable(m) => RpcError::Unreachable(m),
+            })?;
+        if !(200..300).contains(&status) {
+            return Err(RpcError::Http(status));
         }
+        parse_result(&body)
     }
 
     /// `/status`.

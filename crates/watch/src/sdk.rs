@@ -147,12 +147,7 @@ impl SdkState {
         Self {
             sources: urls
                 .iter()
-                .map(|u| SourceState {
-                    url: u.trim_end_matches('/').to_string(),
-                    healthy: false,
-                    error: Some("not read yet".into()),
-                    unhealthy_since: None,
-                })
+                .map(|u| SourceState::new(u.trim_end_matches('/')))
                 .collect(),
             operator_address: operator,
             consensus_address: consensus,

@@ -7,7 +7,7 @@
 use crate::config::ChainConfig;
 use crate::sdk::{SdkState, SigningInfo, SlashingParams, UpgradePlan, Validator};
 use crate::sdk_rest::{self, Head, Reply, Rest, RestError};
-use crate::state::Ts;
+use crate::state::{SourceState, Ts};
 use std::collections::VecDeque;
 
 /// An endpoint this many blocks behind the best one is not read from.
@@ -117,27 +117,15 @@ impl SdkCollector {
         }
         self.state.fresh = read;
         // A source stays unhealthy until a whole poll (head and data) succeeds.
-        for s in &mut self.state.sources {
-            if s.healthy {
-                s.unhealthy_since = None;
-            }
-        }
+        self.state.sources.iter_mut().for_each(SourceState::settle);
     }
 
     fn mark(&mut self, i: usize, err: Option<RestError>, now: Ts) {
         let s = &mut self.state.sources[i];
-        match err {
-            None => {
-                s.healthy = true;
-                s.error = None;
-            }
-            Some(e) => {
-                tracing::debug!(chain = %self.chain_id, url = %s.url, "REST source unhealthy: {e}");
-                s.unhealthy_since.get_or_insert(now);
-                s.healthy = false;
-                s.error = Some(e.to_string());
-            }
+        if let Some(e) = &err {
+            tracing::debug!(chain = %self.chain_id, url = %s.url, "REST source unhealthy: {e}");
         }
+        s.record(err.map(|e| e.to_string()), now);
     }
 
     /// Every query from endpoint `i`.

@@ -2,6 +2,7 @@
 //! v0.46 to v0.50) that checks what it reads: bad data is an error, never a default.
 //! A module the chain does not serve is [`Reply::Unavailable`], not an error.
 
+use crate::rpc::{Endpoint, NoAnswer};
 use crate::sdk::{allowed_missed, SigningInfo, SlashingParams, UpgradePlan, Validator};
 use crate::state::Ts;
 use serde_json::Value;
@@ -79,45 +80,28 @@ pub struct Head {
 /// A REST client for one endpoint.
 #[derive(Debug, Clone)]
 pub struct Rest {
-    http: reqwest::Client,
-    base: String,
-    timeout: Duration,
+    ep: Endpoint,
 }
 
 impl Rest {
     /// A client for `base` (e.g. `http://127.0.0.1:1317`).
     pub fn new(http: reqwest::Client, base: &str, timeout: Duration) -> Self {
         Self {
-            http,
-            base: base.trim_end_matches('/').to_string(),
-            timeout,
+            ep: Endpoint::new(http, base, timeout),
         }
     }
 
     /// The endpoint URL.
     pub fn url(&self) -> &str {
-        &self.base
+        self.ep.url()
     }
 
     /// GET `path` (starting with `/`).
     pub async fn get(&self, path: &str) -> Result<Reply, RestError> {
-        let url = format!("{}{path}", self.base);
-        let map = |e: reqwest::Error| {
-            if e.is_timeout() {
-                RestError::Timeout(self.timeout)
-            } else {
-                RestError::Unreachable(crate::rpc::root_cause(&e))
-            }
-        };
-        let resp = self
-            .http
-            .get(&url)
-            .timeout(self.timeout)
-            .send()
-            .await
-            .map_err(map)?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(map)?;
+        let (status, body) = self.ep.fetch(path).await.map_err(|e| match e {
+            NoAnswer::Timeout(t) => RestError::Timeout(t),
+            NoAnswer::Unreachable(m) => RestError::Unreachable(m),
+        })?;
         classify(path, status, &body)
     }
 

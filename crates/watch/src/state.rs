@@ -101,6 +101,40 @@ pub struct SourceState {
     pub unhealthy_since: Option<Ts>,
 }
 
+impl SourceState {
+    /// A source not read yet.
+    pub fn new(url: &str) -> Self {
+        Self {
+            url: url.to_string(),
+            healthy: false,
+            error: Some("not read yet".into()),
+            unhealthy_since: None,
+        }
+    }
+
+    /// Record one request: `None` when it succeeded, else why it failed.
+    pub fn record(&mut self, error: Option<String>, now: Ts) {
+        match error {
+            None => {
+                self.healthy = true;
+                self.error = None;
+            }
+            Some(e) => {
+                self.unhealthy_since.get_or_insert(now);
+                self.healthy = false;
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// End of a poll: a source stays unhealthy until a whole poll succeeds.
+    pub fn settle(&mut self) {
+        if self.healthy {
+            self.unhealthy_since = None;
+        }
+    }
+}
+
 /// A chain as its RPC endpoints show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChainState {
