@@ -32,37 +32,6 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             (Some(chain), Some(rest)) => chain.saturating_sub(rest),
             _ => 0,
         };
-        let key = format!("rest_behind/{}", c.id);
-        let sev = if lag > REST_LAG_CRITICAL {
-            Some(Severity::Critical)
-        } else if lag > REST_LAG_WARNING {
-            Some(Severity::Warning)
-        } else {
-            None
-        };
-        push(out, key.clone(), sev, |sev| {
-            Condition {
-            key,
-            rule: "rest_behind",
-            severity: sev,
-            chain: Some(c.id.clone()),
-            node: None,
-            host: None,
-            summary: format!(
-                "{}: the Cosmos SDK REST data is at height {}, {lag} blocks behind the chain (at {}): the REST endpoints' node is stuck or syncing, so slashing, jail and upgrade data are NOT current; fix it or add an endpoint",
-                c.id,
-                s.height.unwrap_or(0),
-                c.height.unwrap_or(0)
-            ),
-            hold: Duration::ZERO,
-        }
-        });
-        if lag > REST_LAG_WARNING {
-            continue;
-        }
-        let Some(a) = assess(c) else {
-            continue;
-        };
         let base = |rule: &'static str, key: String, severity, summary: String, hold| Condition {
             key,
             rule,
@@ -72,6 +41,29 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             host: None,
             summary,
             hold,
+        };
+        let key = format!("rest_behind/{}", c.id);
+        let sev = if lag > REST_LAG_CRITICAL {
+            Some(Severity::Critical)
+        } else if lag > REST_LAG_WARNING {
+            Some(Severity::Warning)
+        } else {
+            None
+        };
+        let summary = format!(
+            "{}: the Cosmos SDK REST data is at height {}, {lag} blocks behind the chain (at {}): the REST endpoints' node is stuck or syncing, so slashing, jail and upgrade data are NOT current; fix it or add an endpoint",
+            c.id,
+            s.height.unwrap_or(0),
+            c.height.unwrap_or(0)
+        );
+        push(out, key.clone(), sev, |sev| {
+            base("rest_behind", key, sev, summary, Duration::ZERO)
+        });
+        if lag > REST_LAG_WARNING {
+            continue;
+        }
+        let Some(a) = assess(c) else {
+            continue;
         };
         let id = &c.id;
         let who = who(s);
