@@ -1,6 +1,7 @@
-//! Arbitrary bytes as a CometBFT RPC response body, read as `/status`, `/block` and
-//! `/validators`: the watch may call it garbage, never panic, and never accept a block
-//! of another height or a signature flag CometBFT does not define.
+//! Arbitrary bytes as a CometBFT RPC response body, read as `/status`, `/block`,
+//! `/validators` and a `NewBlock` event's value: the watch may call it garbage, never
+//! panic, and never accept a block of another height or a signature flag CometBFT does
+//! not define.
 
 #![no_main]
 
@@ -18,6 +19,9 @@ fuzz_target!(|data: &[u8]| {
     let height = u64::from(h);
     if let Ok(block) = rpc::parse_block(&result, height) {
         assert_eq!(block.height, height);
+        assert!(block.signatures.iter().all(|(f, _)| (1..=3).contains(f)));
+    }
+    if let Ok(block) = rpc::parse_event_block(&result) {
         assert!(block.signatures.iter().all(|(f, _)| (1..=3).contains(f)));
     }
     if let Ok((_, addrs)) = rpc::parse_validators(&result) {

@@ -20,6 +20,8 @@ pub struct ChainCollector {
     hashes: BTreeMap<u64, String>,
     /// Our index in the validator set with that hash (`None`: not in the set).
     index_by_hash: HashMap<String, Option<usize>>,
+    /// The endpoint blocks were last read from.
+    in_use: Option<usize>,
     /// What is known so far.
     pub state: ChainState,
 }
@@ -50,6 +52,7 @@ impl ChainCollector {
             next: None,
             hashes: BTreeMap::new(),
             index_by_hash: HashMap::new(),
+            in_use: None,
             state,
         }
     }
@@ -103,9 +106,50 @@ impl ChainCollector {
                 self.state.height_observed_at = Some(now);
             }
             used = Some((i, latest));
+            self.in_use = Some(i);
         }
         // A source stays unhealthy until a whole poll (status and blocks) succeeds.
         self.state.sources.iter_mut().for_each(SourceState::settle);
+    }
+
+    /// Take blocks pushed by the websocket. True when every one was read (or was
+    /// already known), so nothing is left to poll for; false when a poll must read
+    /// instead: the watch has not read the chain yet, a height is missing, or a block
+    /// does not fit (another chain, a wrong commit) or its signers cannot be told.
+    pub async fn take_fed(&mut self, blocks: Vec<Block>, now: Ts) -> bool {
+        let (Some(mut next), Some(src)) = (self.next, self.in_use) else {
+            return false;
+        };
+        if self.state.validator_address.is_none() || blocks.is_empty() {
+            return false;
+        }
+        for block in blocks {
+            if block.height < next {
+                continue;
+            }
+            let h = block.height;
+            if h > next || block.chain_id != self.cfg.id || block.commit_height + 1 != h {
+                return false;
+            }
+            if h > 1 {
+                let Some(sign) = self.our_sign(src, &block, now).await else {
+                    return false;
+                };
+                self.record(h - 1, sign);
+            }
+            self.hashes.insert(h, block.validators_hash.clone());
+            while self.hashes.len() > 8 {
+                self.hashes.pop_first();
+            }
+            next = h + 1;
+            self.next = Some(next);
+            if self.state.height.is_none_or(|cur| h > cur) {
+                self.state.height = Some(h);
+                self.state.height_seen_at = Some(block.time.map_or(now, |t| t.min(now)));
+                self.state.height_observed_at = Some(now);
+            }
+        }
+        true
     }
 
     fn mark(&mut self, i: usize, err: Option<RpcError>, now: Ts) {
@@ -122,7 +166,7 @@ impl ChainCollector {
         // At start, read back far enough to know the current run of misses.
         let mut next = self
             .next
-            .unwrap_or_else(|| latest.saturating_sub(self.cfg.max_backfill).max(1));
+            .unwrap_or_else(|| (latest + 1).saturating_sub(self.cfg.max_backfill).max(1));
         if latest >= next && latest - next + 1 > self.cfg.max_backfill {
             let skip_to = latest + 1 - self.cfg.max_backfill;
             tracing::warn!(chain = %self.cfg.id, "{} heights behind; skipping {next}..{skip_to}", latest - next);

@@ -83,19 +83,19 @@ pub async fn run_with_registry(
         for (i, c) in config.chains.iter().enumerate() {
             let col = ChainCollector::new(c.clone(), c.rpc.iter().map(|u| rpc(u)).collect());
             o.chains.push(col.state.clone());
-            let wake = Arc::new(Notify::new());
+            let feed = Arc::new(crate::ws::Feed::default());
             if c.websocket {
                 tasks.spawn({
                     let sub = crate::ws::Subscription::new(c.rpc.clone(), trust.clone())
                         .with_metrics(&ws_metrics, &c.id);
-                    let (wake, sd) = (wake.clone(), shutdown.clone());
+                    let (feed, sd) = (feed.clone(), shutdown.clone());
                     async move {
-                        crate::ws::follow(sub, wake, sd).await;
+                        crate::ws::follow(sub, feed, sd).await;
                         Ok(())
                     }
                 });
             }
-            cols.push((Collector::Chain(Box::new(col), i), Some(wake)));
+            cols.push((Collector::Chain(Box::new(col), i), Some(feed)));
             if !c.rest.is_empty() {
                 let rests = c
                     .rest
@@ -132,11 +132,11 @@ pub async fn run_with_registry(
             o.signers.push(col.state.clone());
             cols.push((Collector::Signer(col, o.signers.len() - 1), None));
         }
-        for (col, wake) in cols {
+        for (col, feed) in cols {
             tasks.spawn(poll_loop(
                 col,
                 every,
-                wake,
+                feed,
                 shared.clone(),
                 shutdown.clone(),
             ));
@@ -230,7 +230,14 @@ pub async fn run_with_registry(
             tokio::select! {
                 _ = sd.cancelled() => return Ok(()),
                 _ = tokio::time::sleep(every) => {}
-                _ = sh.changed.notified() => {}
+                _ = sh.changed.notified() => {
+                    // Fold the publishes of many collectors into one evaluation: at
+                    // most one per EVAL_GAP, which bounds the delay it adds.
+                    tokio::select! {
+                        _ = sd.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(EVAL_GAP) => {}
+                    }
+                }
             }
         }
     });
@@ -250,6 +257,10 @@ pub async fn run_with_registry(
     }
     result
 }
+
+/// The shortest time between two evaluations of the rules that new observations
+/// start: with many chains, publishes arrive many times a second.
+const EVAL_GAP: Duration = Duration::from_millis(200);
 
 /// One collector and its slot in [`Observed`].
 enum Collector {
@@ -300,31 +311,46 @@ impl Collector {
     }
 }
 
-/// Poll `col` every `every` (or sooner when `wake` fires) until `shutdown`,
-/// publishing after each poll.
+/// Poll `col` every `every` until `shutdown`, publishing after each poll; in between,
+/// a chain collector takes the blocks its websocket `feed` pushes, and polls at once
+/// when it cannot.
 async fn poll_loop(
     mut col: Collector,
     every: Duration,
-    wake: Option<Arc<Notify>>,
+    feed: Option<Arc<crate::ws::Feed>>,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) -> Result<(), WatchError> {
+    let mut polled_at: Option<tokio::time::Instant> = None;
     loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
-            _ = col.poll() => {}
+        let due = polled_at.is_none_or(|t| t.elapsed() >= col.interval(every));
+        let fed = match (&feed, &mut col) {
+            (Some(f), Collector::Chain(c, _)) if !due => c.take_fed(f.take(), now()).await,
+            _ => false,
+        };
+        if !fed {
+            if let Some(f) = &feed {
+                // A poll reads whatever the feed holds.
+                f.take();
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = col.poll() => {}
+            }
+            polled_at = Some(tokio::time::Instant::now());
         }
         col.publish(&mut shared.observed.write().unwrap_or_else(|p| p.into_inner()));
         shared.changed.notify_one();
+        let next_poll = polled_at.unwrap_or_else(tokio::time::Instant::now) + col.interval(every);
         let woken = async {
-            match &wake {
-                Some(w) => w.notified().await,
+            match &feed {
+                Some(f) => f.notified().await,
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            _ = tokio::time::sleep(col.interval(every)) => {}
+            _ = tokio::time::sleep_until(next_poll) => {}
             _ = woken => {}
         }
     }

@@ -66,6 +66,8 @@ pub struct Block {
     pub commit_height: u64,
     /// `last_commit.signatures`: (block_id_flag, upper-case validator address).
     pub signatures: Vec<(u64, String)>,
+    /// `header.time` as unix seconds, when it parses.
+    pub time: Option<f64>,
 }
 
 /// One HTTP endpoint: its base URL, the shared client and a timeout per request.
@@ -218,13 +220,24 @@ pub fn parse_status(r: &Value) -> Result<Status, RpcError> {
             .pointer("/sync_info/catching_up")
             .and_then(Value::as_bool)
             .ok_or_else(|| garbage("/sync_info/catching_up"))?,
-        block_time: r
-            .pointer("/sync_info/latest_block_time")
-            .and_then(Value::as_str)
-            .and_then(|t| humantime::parse_rfc3339(t).ok())
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs_f64()),
+        block_time: unix_time(r, "/sync_info/latest_block_time"),
     })
+}
+
+/// An RFC 3339 time at `ptr` as unix seconds.
+fn unix_time(v: &Value, ptr: &str) -> Option<f64> {
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .and_then(|t| humantime::parse_rfc3339(t).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs_f64())
+}
+
+/// The block of a `NewBlock` event's `data.value` (it has the shape of a `/block`
+/// result), at the height its header gives.
+pub fn parse_event_block(value: &Value) -> Result<Block, RpcError> {
+    let height = u64_at(value, "/block/header/height")?;
+    parse_block(value, height)
 }
 
 /// The parts of a `/block` result that are used; `height` is the height asked for.
@@ -260,6 +273,7 @@ pub fn parse_block(r: &Value, height: u64) -> Result<Block, RpcError> {
         validators_hash: str_at(b, "/header/validators_hash")?.to_string(),
         commit_height: u64_at(b, "/last_commit/height")?,
         signatures,
+        time: unix_time(b, "/header/time"),
     })
 }
 

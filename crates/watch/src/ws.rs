@@ -1,16 +1,20 @@
 //! CometBFT websocket `NewBlock` subscription (`ws://`, or `wss://` over rustls with
-//! the watch's trusted certificates). It only wakes the chain collector early: polling
-//! with backfill stays the source of truth, so a dropped socket or a missed event costs
-//! latency, never a block.
+//! the watch's trusted certificates). Each event's block goes to the chain collector
+//! through a [`Feed`], which reads it without another request when it is the next
+//! height; anything else (a gap, a block that does not parse) makes the collector poll
+//! and backfill, which stays the source of truth, so a dropped socket or a missed event
+//! costs latency, never a block.
 
+use crate::rpc::{parse_event_block, Block};
 use crate::tls::Trust;
 use futures_util::{SinkExt, StreamExt};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
@@ -18,6 +22,41 @@ use tokio_tungstenite::Connector;
 use tokio_util::sync::CancellationToken;
 
 type Labels = Vec<(&'static str, String)>;
+
+/// Blocks kept for the collector at most; older ones are dropped (it backfills).
+const FEED_MAX: usize = 32;
+
+/// New blocks from the websocket, and the wake-up for the chain's collector.
+#[derive(Debug, Default)]
+pub struct Feed {
+    wake: Notify,
+    blocks: Mutex<VecDeque<Block>>,
+}
+
+impl Feed {
+    /// An event arrived: keep its block when it parsed, and wake the collector.
+    pub fn push(&self, block: Option<Block>) {
+        if let Some(b) = block {
+            let mut q = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
+            q.push_back(b);
+            while q.len() > FEED_MAX {
+                q.pop_front();
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    /// Wait for the next event.
+    pub async fn notified(&self) {
+        self.wake.notified().await
+    }
+
+    /// The blocks received since the last call, oldest first.
+    pub fn take(&self) -> Vec<Block> {
+        let mut q = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
+        q.drain(..).collect()
+    }
+}
 
 /// `bulwark_watch_websocket_connected{chain}` and
 /// `bulwark_watch_websocket_new_blocks_total{chain}`.
@@ -98,18 +137,18 @@ pub fn websocket_url(rpc: &str) -> String {
     format!("{base}/websocket")
 }
 
-/// Keep a `NewBlock` subscription open until `shutdown`, calling `wake.notify_one()`
-/// for every event (trusting the Mozilla root set for `wss://`).
-pub async fn follow_new_blocks(rpcs: Vec<String>, wake: Arc<Notify>, shutdown: CancellationToken) {
-    follow(Subscription::new(rpcs, Trust::system()), wake, shutdown).await
+/// Keep a `NewBlock` subscription open until `shutdown`, feeding every event to `feed`
+/// (trusting the Mozilla root set for `wss://`).
+pub async fn follow_new_blocks(rpcs: Vec<String>, feed: Arc<Feed>, shutdown: CancellationToken) {
+    follow(Subscription::new(rpcs, Trust::system()), feed, shutdown).await
 }
 
-/// Keep a `NewBlock` subscription open until `shutdown`, calling `wake.notify_one()`
-/// for every event. Tries the endpoints in order, moving to the next one when a
+/// Keep a `NewBlock` subscription open until `shutdown`, feeding every event to `feed`.
+/// Tries the endpoints in order, moving to the next one when a
 /// connection fails or drops, with a backoff (1 s to 30 s) after a full round. A new
 /// kind of failure (a refused connection, a certificate the watch does not trust) is
 /// logged as a warning once, repeats of it at debug level.
-pub async fn follow(sub: Subscription, wake: Arc<Notify>, shutdown: CancellationToken) {
+pub async fn follow(sub: Subscription, feed: Arc<Feed>, shutdown: CancellationToken) {
     let rpcs = &sub.rpcs;
     if rpcs.is_empty() {
         return;
@@ -146,7 +185,7 @@ pub async fn follow(sub: Subscription, wake: Arc<Notify>, shutdown: Cancellation
                 match msg.map_err(|e| e.to_string())? {
                     Message::Text(t) if t.contains("NewBlock") => {
                         sub.new_blocks.inc();
-                        wake.notify_one();
+                        feed.push(event_block(&t));
                     }
                     Message::Close(_) => break,
                     _ => {}
@@ -184,4 +223,10 @@ pub async fn follow(sub: Subscription, wake: Arc<Notify>, shutdown: Cancellation
             backoff = (backoff * 2).min(Duration::from_secs(30));
         }
     }
+}
+
+/// The block a `NewBlock` event message carries, if it parses.
+fn event_block(text: &str) -> Option<Block> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    parse_event_block(v.pointer("/result/data/value")?).ok()
 }

@@ -419,3 +419,56 @@ fn a_stuck_source_is_left_for_one_well_ahead_and_reported_behind() {
         .iter()
         .all(|s| s.healthy && s.unhealthy_since.is_none()));
 }
+
+/// Block `h` of `c` as a `NewBlock` event carries it.
+fn event_block(c: &Arc<Mutex<Chain>>, h: u64) -> watch::rpc::Block {
+    let body: Value = serde_json::from_str(&answer(
+        &mut c.lock().unwrap(),
+        &format!("/block?height={h}"),
+    ))
+    .unwrap();
+    watch::rpc::parse_event_block(&body["result"]).unwrap()
+}
+
+#[test]
+fn blocks_pushed_by_the_websocket_are_read_in_order_and_anything_else_needs_a_poll() {
+    let c = chain("c-1", true);
+    let mut col = collector(&[fake(c.clone())]);
+    let rt = rt();
+    // Nothing read yet: the feed cannot be used.
+    let b = event_block(&c, 10);
+    assert!(!rt.block_on(col.take_fed(vec![b], 1000.0)));
+    rt.block_on(col.poll(1000.0));
+    assert_eq!(col.state.checked_height, Some(9));
+
+    // The next heights, one with our validator absent, already-known ones ignored.
+    c.lock().unwrap().ours.insert(11, Vote::Absent);
+    let fed = vec![
+        event_block(&c, 10),
+        event_block(&c, 11),
+        event_block(&c, 12),
+    ];
+    assert!(rt.block_on(col.take_fed(fed, 1001.0)));
+    let s = &col.state;
+    assert_eq!((s.height, s.checked_height), (Some(12), Some(11)));
+    assert_eq!((s.missed_total, s.missed_in_a_row), (1, 1));
+    assert_eq!(s.height_observed_at, Some(1001.0));
+    assert_eq!(
+        s.grid.back().map(|g| (g.height, g.sign)),
+        Some((11, Sign::Missed))
+    );
+
+    // A gap, another chain, a block carrying the wrong commit: poll instead.
+    assert!(!rt.block_on(col.take_fed(vec![event_block(&c, 14)], 1002.0)));
+    let other = chain("c-2", true);
+    assert!(!rt.block_on(col.take_fed(vec![event_block(&other, 13)], 1002.0)));
+    let mut wrong = event_block(&c, 13);
+    wrong.commit_height = 5;
+    assert!(!rt.block_on(col.take_fed(vec![wrong], 1002.0)));
+    assert!(
+        !rt.block_on(col.take_fed(vec![], 1002.0)),
+        "an event without a block"
+    );
+    assert_eq!(col.state.checked_height, Some(11), "nothing was counted");
+    assert_eq!(col.state.missed_total, 1);
+}

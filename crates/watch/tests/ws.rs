@@ -7,10 +7,9 @@ mod support;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use watch::ws::{follow_new_blocks, websocket_url, SUBSCRIBE};
+use watch::ws::{follow_new_blocks, websocket_url, Feed, SUBSCRIBE};
 
 #[test]
 fn urls() {
@@ -39,7 +38,7 @@ fn subscribes_wakes_and_reconnects() {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         });
-        let wake = Arc::new(Notify::new());
+        let wake = Arc::new(Feed::default());
         let stop = CancellationToken::new();
         let task = tokio::spawn(follow_new_blocks(vec![dead, url], wake.clone(), stop.clone()));
         for round in 0..2 {
@@ -103,7 +102,7 @@ fn wss_trusts_the_private_ca_and_nothing_else() {
 
         // Without the CA, and with another CA, the handshake fails on our side.
         for trust in [Trust::system(), Trust::from_pem_file(&other.ca).unwrap()] {
-            let wake = Arc::new(Notify::new());
+            let wake = Arc::new(Feed::default());
             let stop = CancellationToken::new();
             let task = tokio::spawn(follow(
                 Subscription::new(vec![url.clone()], trust),
@@ -127,7 +126,7 @@ fn wss_trusts_the_private_ca_and_nothing_else() {
         // With the CA: subscribed over TLS, events counted and waking the collector.
         let mut registry = prometheus_client::registry::Registry::default();
         let metrics = WsMetrics::register(&mut registry);
-        let wake = Arc::new(Notify::new());
+        let wake = Arc::new(Feed::default());
         let stop = CancellationToken::new();
         let sub = Subscription::new(vec![url.clone()], Trust::from_pem_file(&ca.ca).unwrap())
             .with_metrics(&metrics, "c-1");

@@ -204,3 +204,47 @@ impl Fixture {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_fixture_rewrites_into_another_chain() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/fixtures/watch");
+        let f = Fixture::load(&dir).unwrap();
+        let c = Clock {
+            chain_id: "replay-007".into(),
+            start_height: 1000,
+            base: SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000),
+            block_time: Duration::from_secs(1),
+        };
+        let b = f.block(&c, 1005);
+        assert_eq!(b.pointer("/block/header/height").unwrap(), "1005");
+        assert_eq!(b.pointer("/block/header/chain_id").unwrap(), "replay-007");
+        assert_eq!(b.pointer("/block/last_commit/height").unwrap(), "1004");
+        assert_eq!(
+            b.pointer("/block/header/last_block_id/hash").unwrap(),
+            &Value::String(c.hash(1004))
+        );
+        let s = f.status(&c, 1005);
+        assert_eq!(s.pointer("/node_info/network").unwrap(), "replay-007");
+        assert_eq!(
+            s.pointer("/sync_info/latest_block_time").unwrap(),
+            &Value::String(c.time(1005))
+        );
+        // Block 1001 is made at `base`; each later one a block time after.
+        assert_eq!(c.time(1001), "1970-01-12T13:46:40.000000000Z");
+        assert_eq!(c.time(1003), "1970-01-12T13:46:42.000000000Z");
+        let e = f.new_block_event(&c, 1005, &Value::from(1));
+        assert_eq!(
+            e.pointer("/result/data/value/block/header/height").unwrap(),
+            "1005"
+        );
+        let votes = f.vote_events(&c, 1005, &Value::from(2));
+        assert_eq!(votes.len(), 2 * f.meta.validators);
+        assert!(votes
+            .iter()
+            .all(|v| v.pointer("/result/data/value/Vote/height").unwrap() == "1005"));
+    }
+}

@@ -104,15 +104,15 @@ async fn record_rpc(devnet: &Devnet, out: &Path, blocks: u64) -> anyhow::Result<
                     vote_height = Some(height + 1);
                 }
                 if let Some(vh) = vote_height {
-                    if height >= vh + 1 {
+                    if height > vh {
                         break vh;
                     }
                 }
             }
-            Some("tendermint/event/Vote") => {
-                if vote_height.is_some() && h("/result/data/value/Vote/height") == vote_height {
-                    votes.push(t.to_string());
-                }
+            Some("tendermint/event/Vote")
+                if vote_height.is_some() && h("/result/data/value/Vote/height") == vote_height =>
+            {
+                votes.push(t.to_string());
             }
             _ => {}
         }
