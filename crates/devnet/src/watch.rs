@@ -68,6 +68,8 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
             "\n[[signer]]\nname = \"signer\"\nmetrics_url = \"http://127.0.0.1:{p}/metrics\"\n"
         ));
     }
+    // The machine the devnet runs on: its disks, load and memory.
+    text.push_str("\n[[host]]\nname = \"local\"\n");
     let cfg = config_path(dir);
     std::fs::write(&cfg, text).map_err(|e| DevnetError::io(&cfg, e))
 }

@@ -120,22 +120,25 @@ impl HostCollector {
         }
     }
 
-    async fn scrape(&self) -> Result<String, String> {
-        crate::rpc::get_text(&self.http, &self.cfg.node_exporter, self.timeout).await
+    /// The host's figures: from its node_exporter, or read locally without one.
+    async fn read(&self) -> Result<exporter::HostMetrics, String> {
+        let Some(url) = &self.cfg.node_exporter else {
+            return crate::localhost::read(&self.cfg.mountpoints);
+        };
+        let text = crate::rpc::get_text(&self.http, url, self.timeout).await?;
+        let m = exporter::host_metrics(&exporter::parse(&text), &self.cfg.mountpoints);
+        if m.filesystems.is_empty() && m.load1.is_none() && m.memory_used_ratio.is_none() {
+            return Err(
+                "no node_exporter metrics in the response; is the URL a node_exporter /metrics?"
+                    .into(),
+            );
+        }
+        Ok(m)
     }
 
     /// One poll.
     pub async fn poll(&mut self, now: Ts) {
-        let text = self.scrape().await;
-        let m = text
-            .map(|t| exporter::host_metrics(&exporter::parse(&t), &self.cfg.mountpoints))
-            .and_then(|m| {
-                if m.filesystems.is_empty() && m.load1.is_none() && m.memory_used_ratio.is_none() {
-                    Err("no node_exporter metrics in the response; is the URL a node_exporter /metrics?".into())
-                } else {
-                    Ok(m)
-                }
-            });
+        let m = self.read().await;
         let st = &mut self.state;
         match m {
             Ok(m) => {

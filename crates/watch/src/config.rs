@@ -157,8 +157,10 @@ pub struct NodeConfig {
 pub struct HostConfig {
     /// Unique name, used in alerts and metrics.
     pub name: String,
-    /// node_exporter metrics URL, e.g. `http://10.0.0.5:9100/metrics`.
-    pub node_exporter: String,
+    /// node_exporter metrics URL, e.g. `http://10.0.0.5:9100/metrics`; without it, the
+    /// host the watch runs on is read directly (`/proc` and `statvfs`).
+    #[serde(default)]
+    pub node_exporter: Option<String>,
     /// Mount points to check (all real filesystems when empty).
     #[serde(default)]
     pub mountpoints: Vec<String>,
@@ -419,11 +421,9 @@ impl Config {
             if !hosts.insert(h.name.as_str()) {
                 p.push(format!("host {:?} is listed twice", h.name));
             }
-            check_url(
-                &mut p,
-                &format!("host {:?} node_exporter", h.name),
-                &h.node_exporter,
-            );
+            if let Some(url) = &h.node_exporter {
+                check_url(&mut p, &format!("host {:?} node_exporter", h.name), url);
+            }
         }
         let mut signers = HashSet::new();
         for s in &self.signers {

@@ -96,7 +96,7 @@ fn parse_labels(s: &str) -> Option<BTreeMap<String, String>> {
 }
 
 /// Filesystem types that are not real disks.
-const PSEUDO_FS: &[&str] = &[
+pub(crate) const PSEUDO_FS: &[&str] = &[
     "tmpfs",
     "devtmpfs",
     "overlay",
@@ -109,6 +109,20 @@ const PSEUDO_FS: &[&str] = &[
     "nsfs",
     "autofs",
     "fuse.lxcfs",
+    "devpts",
+    "mqueue",
+    "securityfs",
+    "debugfs",
+    "tracefs",
+    "bpf",
+    "pstore",
+    "hugetlbfs",
+    "configfs",
+    "binfmt_misc",
+    "fusectl",
+    "rpc_pipefs",
+    "selinuxfs",
+    "iso9660",
 ];
 
 /// A filesystem's size and free bytes.

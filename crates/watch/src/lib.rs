@@ -16,6 +16,7 @@ pub mod duration;
 pub mod email;
 pub mod exporter;
 pub mod http;
+pub mod localhost;
 pub mod metrics;
 pub mod metrics_sdk;
 pub mod notify;

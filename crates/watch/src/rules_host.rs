@@ -29,7 +29,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                     key,
                     s,
                     format!(
-                        "host {}: node_exporter has not answered for {}: {}; the host may be down, or only the exporter",
+                        "host {}: its figures could not be read for {}: {}; the host may be down, or only its node_exporter",
                         h.name,
                         human(age),
                         h.error.as_deref().unwrap_or("no answer")

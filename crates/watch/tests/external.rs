@@ -180,7 +180,7 @@ fn alertmanager_receives_and_resolves_an_alert() {
 }
 
 #[test]
-fn node_exporter_is_scraped() {
+fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
     let bin = tool("/usr/bin/prometheus-node-exporter");
     let port = free_port();
     let _ne = Proc(
@@ -193,7 +193,7 @@ fn node_exporter_is_scraped() {
     );
     let cfg = HostConfig {
         name: "local".into(),
-        node_exporter: format!("http://127.0.0.1:{port}/metrics"),
+        node_exporter: Some(format!("http://127.0.0.1:{port}/metrics")),
         mountpoints: vec!["/".into()],
     };
     let mut c = watch::collect::HostCollector::new(
@@ -228,6 +228,80 @@ fn node_exporter_is_scraped() {
     assert!(
         s.memory_used_ratio.is_some_and(|m| m > 0.0 && m < 1.0),
         "{s:#?}"
+    );
+
+    // Without an exporter the watch reads its own host, and agrees with node_exporter.
+    let local = |mountpoints: Vec<String>| {
+        let cfg = HostConfig {
+            name: "self".into(),
+            node_exporter: None,
+            mountpoints,
+        };
+        let mut c = watch::collect::HostCollector::new(
+            cfg,
+            reqwest::Client::new(),
+            Duration::from_secs(5),
+            Duration::from_secs(3600),
+        );
+        rt().block_on(c.poll(watch::state::now()));
+        c.state
+    };
+    let l = local(vec!["/".into()]);
+    assert!(l.up && l.error.is_none(), "{l:#?}");
+    assert_eq!(l.filesystems.len(), 1, "{l:#?}");
+    let (ours, theirs) = (&l.filesystems[0], &s.filesystems[0]);
+    assert_eq!(ours.size_bytes, theirs.size_bytes, "{l:#?}\n{s:#?}");
+    assert!(
+        (ours.avail_bytes - theirs.avail_bytes).abs() < 256.0 * 1024.0 * 1024.0,
+        "{l:#?}\n{s:#?}"
+    );
+    let (m1, m2) = (l.memory_used_ratio.unwrap(), s.memory_used_ratio.unwrap());
+    assert!((m1 - m2).abs() < 0.05, "memory {m1} vs {m2}");
+    let (l1, l2) = (l.load_per_cpu.unwrap(), s.load_per_cpu.unwrap());
+    assert!((l1 - l2).abs() < 1.0, "load per CPU {l1} vs {l2}");
+
+    // Every real filesystem when none is named: "/" is one, pseudo ones are not.
+    let all = local(vec![]);
+    assert!(
+        all.filesystems.iter().any(|f| f.mountpoint == "/"),
+        "{all:#?}"
+    );
+    assert!(
+        !all.filesystems
+            .iter()
+            .any(|f| f.mountpoint == "/proc" || f.mountpoint.starts_with("/sys")),
+        "{all:#?}"
+    );
+
+    // A mount point that is not there: the host is down, and the error says why.
+    let missing = local(vec!["/no/such/mount".into()]);
+    assert!(!missing.up, "{missing:#?}");
+    assert_eq!(
+        missing.error.as_deref(),
+        Some("mount point \"/no/such/mount\" is not mounted on this host (see /proc/self/mounts)")
+    );
+}
+
+#[test]
+fn local_host_files_parse() {
+    use watch::localhost::{count_cpus, parse_loadavg, parse_meminfo, parse_mounts};
+    assert_eq!(parse_loadavg("0.52 0.48 0.40 2/345 12345\n"), Some(0.52));
+    assert_eq!(parse_loadavg("garbage"), None);
+    assert_eq!(
+        count_cpus("cpu  1 2 3\ncpu0 1 2 3\ncpu1 4 5 6\nintr 9\n"),
+        2
+    );
+    assert_eq!(
+        parse_meminfo("MemTotal:       1000 kB\nMemFree:   10 kB\nMemAvailable:    250 kB\n"),
+        Some(0.75)
+    );
+    assert_eq!(parse_meminfo("MemTotal: 0 kB\nMemAvailable: 0 kB\n"), None);
+    assert_eq!(
+        parse_mounts("/dev/vda / ext4 rw 0 0\n/dev/vdb /mnt/my\\040disk xfs rw 0 0\n"),
+        vec![
+            ("/".to_string(), "ext4".to_string()),
+            ("/mnt/my disk".to_string(), "xfs".to_string())
+        ]
     );
 }
 
