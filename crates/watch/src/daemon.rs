@@ -213,6 +213,7 @@ pub async fn run_with_registry(
     let sh = shared.clone();
     tasks.spawn(async move {
         loop {
+            let evaluated_at = tokio::time::Instant::now();
             let t = now();
             let obs = sh
                 .observed
@@ -232,10 +233,10 @@ pub async fn run_with_registry(
                 _ = tokio::time::sleep(every) => {}
                 _ = sh.changed.notified() => {
                     // Fold the publishes of many collectors into one evaluation: at
-                    // most one per EVAL_GAP, which bounds the delay it adds.
+                    // once when the last one is EVAL_GAP old, else when it will be.
                     tokio::select! {
                         _ = sd.cancelled() => return Ok(()),
-                        _ = tokio::time::sleep(EVAL_GAP) => {}
+                        _ = tokio::time::sleep_until(evaluated_at + EVAL_GAP) => {}
                     }
                 }
             }
@@ -259,7 +260,8 @@ pub async fn run_with_registry(
 }
 
 /// The shortest time between two evaluations of the rules that new observations
-/// start: with many chains, publishes arrive many times a second.
+/// start: with many chains, publishes arrive many times a second, and one evaluation
+/// serves them all.
 const EVAL_GAP: Duration = Duration::from_millis(200);
 
 /// One collector and its slot in [`Observed`].
