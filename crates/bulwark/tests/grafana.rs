@@ -4,13 +4,11 @@
 
 mod common;
 
-use common::{free_port, http_body, Daemon};
+use common::{free_port, http_body, promtool, Daemon};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-const PROMTOOL: &str = "/usr/bin/promtool";
 
 fn grafana_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../watch/grafana")
@@ -157,23 +155,6 @@ fn signer_exposition() -> String {
     out
 }
 
-fn promtool(args: &[&str]) -> (bool, String) {
-    assert!(
-        Path::new(PROMTOOL).exists(),
-        "{PROMTOOL} is missing: run scripts/install-deps"
-    );
-    let o = std::process::Command::new(PROMTOOL)
-        .args(args)
-        .output()
-        .expect("promtool runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (o.status.success(), text)
-}
-
 #[test]
 fn every_dashboard_query_names_a_metric_the_binaries_export() {
     let dir = tempfile::tempdir().unwrap();
@@ -226,7 +207,7 @@ fn dashboard_queries_parse_as_promql() {
     }
     let path = dir.path().join("rules.yml");
     std::fs::write(&path, &rules).unwrap();
-    let (ok, out) = promtool(&["check", "rules", path.to_str().unwrap()]);
+    let (ok, out) = promtool(&["check", "rules", path.to_str().unwrap()], b"");
     assert!(ok, "promtool check rules: {out}\n{rules}");
 
     // And a broken query is caught, so the check above means something.
@@ -235,7 +216,7 @@ fn dashboard_queries_parse_as_promql() {
         "groups:\n  - name: x\n    rules:\n      - record: x:y\n        expr: \"sum(bulwark_watch_chain_height\"\n",
     )
     .unwrap();
-    assert!(!promtool(&["check", "rules", path.to_str().unwrap()]).0);
+    assert!(!promtool(&["check", "rules", path.to_str().unwrap()], b"").0);
 }
 
 #[test]
@@ -271,10 +252,13 @@ fn dashboard_is_well_formed_for_provisioning() {
         provider.contains("type: file") && provider.contains("path:"),
         "{provider}"
     );
-    let (ok, out) = promtool(&[
-        "check",
-        "config",
-        grafana_dir().join("prometheus.yml").to_str().unwrap(),
-    ]);
+    let (ok, out) = promtool(
+        &[
+            "check",
+            "config",
+            grafana_dir().join("prometheus.yml").to_str().unwrap(),
+        ],
+        b"",
+    );
     assert!(ok, "promtool check config: {out}");
 }

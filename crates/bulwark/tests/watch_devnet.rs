@@ -449,10 +449,7 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
         )),
         "{metrics}"
     );
-    let (ok, out) = std::process::Command::new(tool("/usr/bin/promtool"))
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .output_with_stdin(metrics.as_bytes());
+    let (ok, out) = promtool(&["check", "metrics"], metrics.as_bytes());
     assert!(ok, "promtool check metrics: {out}\n{metrics}");
     let url = format!("http://127.0.0.1:{port}");
     let st = json(&run(&["watch", "status", "--url", &url, "--json"]));
@@ -602,30 +599,6 @@ channels = ["missing"]
         "{}",
         text(&o)
     );
-}
-
-trait OutputWithStdin {
-    fn output_with_stdin(&mut self, input: &[u8]) -> (bool, String);
-}
-
-impl OutputWithStdin for std::process::Command {
-    /// Run with `input` on stdin; (success, stdout and stderr).
-    fn output_with_stdin(&mut self, input: &[u8]) -> (bool, String) {
-        use std::io::Write;
-        let mut child = self
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        let o = child.wait_with_output().unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        (o.status.success(), text)
-    }
 }
 
 #[test]

@@ -398,28 +398,8 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
             .is_some_and(|n| n > 0.0),
         "{m}"
     );
-    let promtool = "/usr/bin/promtool";
-    assert!(
-        std::path::Path::new(promtool).exists(),
-        "{promtool} is missing: run scripts/install-deps"
-    );
-    let mut child = std::process::Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(m.as_bytes()).unwrap();
-    }
-    let o = child.wait_with_output().unwrap();
-    assert!(
-        o.status.success(),
-        "promtool check metrics: {}\n{m}",
-        text(&o)
-    );
+    let (ok, out) = promtool(&["check", "metrics"], m.as_bytes());
+    assert!(ok, "promtool check metrics: {out}\n{m}");
 
     let url = format!("http://127.0.0.1:{port}");
     let o = run(&["watch", "status", "--url", &url]);

@@ -463,3 +463,23 @@ pub fn count(hook: &HttpStub, key: &str, status: &str) -> usize {
         .filter(|v| is(v, key, status))
         .count()
 }
+
+/// Run Debian's `promtool` (package `prometheus`) with `args`, and `stdin` as its input:
+/// (success, stdout and stderr).
+pub fn promtool(args: &[&str], stdin: &[u8]) -> (bool, String) {
+    let bin = "/usr/bin/promtool";
+    assert!(
+        Path::new(bin).exists(),
+        "{bin} is missing: run scripts/install-deps"
+    );
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let o = child.wait_with_output().unwrap();
+    (o.status.success(), text(&o))
+}
