@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(fs.avail_bytes.is_finite());
         history.push(i as f64, fs.avail_bytes, 1e9);
     }
-    if let Some(s) = history.seconds_until_full() {
+    if let Some(s) = history.seconds_until_full(0.0) {
         assert!(s.is_finite() && s >= 0.0);
     }
 });

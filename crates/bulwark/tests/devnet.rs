@@ -163,7 +163,12 @@ fn signed_by_all_at(status: &serde_json::Value, names: &[&str], min_height: u64)
     })
 }
 
+/// The rules firing in the devnet's watch, leaving out the levels of the test
+/// machine's own disk, memory and load: those are true of a busy shared machine and say
+/// nothing of the devnet. A predicted `disk_full_in` is kept: a fresh watch must not
+/// project a burst of writes onto the next day.
 fn firing_rules(watch_url: &str) -> Vec<String> {
+    const MACHINE_LEVELS: [&str; 3] = ["disk_used", "memory_used", "load_per_cpu"];
     let body = http_body(&format!("{watch_url}/api/status"));
     let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     v["alerts"]
@@ -171,6 +176,7 @@ fn firing_rules(watch_url: &str) -> Vec<String> {
         .map(|a| {
             a.iter()
                 .filter_map(|x| x["rule"].as_str().map(str::to_string))
+                .filter(|r| !MACHINE_LEVELS.contains(&r.as_str()))
                 .collect()
         })
         .unwrap_or_default()

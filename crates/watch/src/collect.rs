@@ -7,6 +7,11 @@ use crate::state::{FsState, HostState, NodeState, Ts};
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// Share of `disk_fill_window` the free-space samples must cover before a time until
+/// full is predicted, so a fresh watch on a busy disk does not project a build's
+/// burst of writes onto the next day.
+const MIN_FILL_SPAN: f64 = 0.25;
+
 /// Checks one node's `/status` and `/net_info`.
 #[derive(Debug)]
 pub struct NodeCollector {
@@ -159,7 +164,7 @@ impl HostCollector {
                             avail_bytes: fs.avail_bytes,
                             used_ratio: ((fs.size_bytes - fs.avail_bytes) / fs.size_bytes)
                                 .clamp(0.0, 1.0),
-                            full_in_seconds: h.seconds_until_full(),
+                            full_in_seconds: h.seconds_until_full(self.window * MIN_FILL_SPAN),
                         }
                     })
                     .collect();

@@ -226,10 +226,13 @@ impl FillHistory {
     }
 
     /// Seconds until free space reaches zero, from a least-squares line through the
-    /// samples; `None` with fewer than three samples or when space is not shrinking.
-    pub fn seconds_until_full(&self) -> Option<f64> {
+    /// samples; `None` with fewer than three samples, when they cover less than
+    /// `min_span` seconds (a burst of writes just after start is not a trend), or when
+    /// space is not shrinking.
+    pub fn seconds_until_full(&self, min_span: f64) -> Option<f64> {
         let n = self.samples.len();
-        if n < 3 {
+        let (first, last) = (self.samples.front()?.0, self.samples.back()?.0);
+        if n < 3 || last - first < min_span {
             return None;
         }
         let nf = n as f64;

@@ -53,12 +53,12 @@ fn host_metrics_from_a_scrape() {
 #[test]
 fn disk_fill_prediction_is_a_linear_fit() {
     let mut h = FillHistory::default();
-    assert_eq!(h.seconds_until_full(), None);
+    assert_eq!(h.seconds_until_full(0.0), None);
     // 1000 bytes free, losing 10 bytes a second.
     for t in 0..10 {
         h.push(t as f64, 1000.0 - 10.0 * t as f64, 3600.0);
     }
-    let left = h.seconds_until_full().unwrap();
+    let left = h.seconds_until_full(0.0).unwrap();
     assert!((left - 91.0).abs() < 1e-6, "{left}");
     // Noise around the same line gives about the same answer.
     let mut n = FillHistory::default();
@@ -66,22 +66,29 @@ fn disk_fill_prediction_is_a_linear_fit() {
         let noise = if t % 2 == 0 { 3.0 } else { -3.0 };
         n.push(t as f64, 1000.0 - 10.0 * t as f64 + noise, 3600.0);
     }
-    let left = n.seconds_until_full().unwrap();
+    let left = n.seconds_until_full(0.0).unwrap();
     assert!((left - 91.0).abs() < 2.0, "{left}");
     // Flat or growing free space: no prediction.
     let mut f = FillHistory::default();
     for t in 0..5 {
         f.push(t as f64, 500.0 + t as f64, 3600.0);
     }
-    assert_eq!(f.seconds_until_full(), None);
+    assert_eq!(f.seconds_until_full(0.0), None);
     // Old samples leave the window.
     let mut w = FillHistory::default();
     w.push(0.0, 0.0, 10.0);
     for t in 100..105 {
         w.push(t as f64, 2000.0 - (t - 100) as f64 * 100.0, 10.0);
     }
-    let left = w.seconds_until_full().unwrap();
+    let left = w.seconds_until_full(0.0).unwrap();
     assert!((left - 16.0).abs() < 1e-6, "{left}");
+    // Samples over too short a span predict nothing, however steep the line.
+    let mut s = FillHistory::default();
+    for t in 0..30 {
+        s.push(t as f64, 1e6 - 1e4 * t as f64, 3600.0);
+    }
+    assert_eq!(s.seconds_until_full(900.0), None);
+    assert!(s.seconds_until_full(29.0).is_some());
 }
 
 #[test]
@@ -102,5 +109,5 @@ node_memory_MemAvailable_bytes 5
     for (t, avail) in [(0.0, 100.0), (1.0, f64::NAN), (2.0, 90.0)] {
         h.push(t, avail, 3600.0);
     }
-    assert_eq!(h.seconds_until_full(), None);
+    assert_eq!(h.seconds_until_full(0.0), None);
 }
