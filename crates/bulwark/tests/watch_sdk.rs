@@ -81,7 +81,7 @@ validator_address = "{cons}"
 rpc = ["{rpc}"]
 rest = [{rest}]
 operator_address = "{op}"
-rest_interval = "300ms"
+sdk_interval = "300ms"
 
 [rules.source_unhealthy]
 warning = "1s"
@@ -379,7 +379,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
         metric(
             &m,
             &format!(
-                "bulwark_watch_rest_source_up{{chain=\"{id}\",url=\"{}\"}}",
+                "bulwark_watch_sdk_source_up{{chain=\"{id}\",url=\"{}\",via=\"rest\"}}",
                 garbage.url
             )
         ),
@@ -388,7 +388,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     assert_eq!(
         metric(
             &m,
-            &format!("bulwark_watch_rest_source_up{{chain=\"{id}\",url=\"{good}\"}}")
+            &format!("bulwark_watch_sdk_source_up{{chain=\"{id}\",url=\"{good}\",via=\"rest\"}}")
         ),
         Some(1.0)
     );

@@ -89,7 +89,8 @@ pub struct ChainConfig {
     #[serde(default = "default_websocket")]
     pub websocket: bool,
     /// Cosmos SDK REST API endpoints (app.toml `[api]`, usually port 1317), tried in
-    /// order: slashing window, jail, staking status and scheduled upgrades.
+    /// order: slashing window, jail, staking status and scheduled upgrades (or set
+    /// `abci_query` to read them through `rpc`).
     #[serde(default)]
     pub rest: Vec<String>,
     /// Our validator's operator address (`<prefix>valoper1...`), for its staking status;
@@ -97,9 +98,13 @@ pub struct ChainConfig {
     pub operator_address: Option<String>,
     /// The chain's account prefix (e.g. `cosmos`), when `operator_address` is not given.
     pub bech32_prefix: Option<String>,
-    /// How often the REST endpoints are read.
-    #[serde(default = "default_rest_interval", with = "duration")]
-    pub rest_interval: Duration,
+    /// Read the Cosmos SDK data by ABCI query through the `rpc` endpoints instead of
+    /// REST, for nodes whose REST API is off (the default in app.toml).
+    #[serde(default)]
+    pub abci_query: bool,
+    /// How often the Cosmos SDK data is read.
+    #[serde(default = "default_sdk_interval", with = "duration")]
+    pub sdk_interval: Duration,
 }
 
 /// What a node is for.
@@ -288,7 +293,7 @@ fn default_grid_blocks() -> usize {
 fn default_websocket() -> bool {
     true
 }
-fn default_rest_interval() -> Duration {
+fn default_sdk_interval() -> Duration {
     Duration::from_secs(6)
 }
 fn default_max_backfill() -> u64 {

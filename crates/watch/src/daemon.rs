@@ -96,15 +96,10 @@ pub async fn run_with_registry(
                 });
             }
             cols.push((Collector::Chain(Box::new(col), i), Some(feed)));
-            if !c.rest.is_empty() {
-                let rests = c
-                    .rest
-                    .iter()
-                    .map(|u| crate::sdk_rest::Rest::new(http.clone(), u, config.request_timeout))
-                    .collect();
-                let col = crate::sdk_collect::SdkCollector::new(c, rests);
+            if let Some((via, sources)) = crate::sdk::sources(c, &http, config.request_timeout) {
+                let col = crate::sdk_collect::SdkCollector::new(c, via, sources);
                 o.chains[i].sdk = Some(Box::new(col.state.clone()));
-                cols.push((Collector::Sdk(Box::new(col), i, c.rest_interval), None));
+                cols.push((Collector::Sdk(Box::new(col), i, c.sdk_interval), None));
             }
         }
         for (i, n) in config.nodes.iter().enumerate() {

@@ -12,7 +12,7 @@ type FGauge = Gauge<f64, AtomicU64>;
 /// Slashing, staking and upgrade gauges per chain.
 #[derive(Debug, Default)]
 pub struct SdkMetrics {
-    rest_up: Family<Labels, Gauge>,
+    source_up: Family<Labels, Gauge>,
     window_blocks: Family<Labels, Gauge>,
     allowed_missed: Family<Labels, Gauge>,
     window_missed: Family<Labels, Gauge>,
@@ -33,9 +33,9 @@ impl SdkMetrics {
     pub fn register(r: &mut Registry) -> Self {
         let m = Self::default();
         r.register(
-            "bulwark_watch_rest_source_up",
-            "1 when the chain's Cosmos SDK REST endpoint answers with sane data",
-            m.rest_up.clone(),
+            "bulwark_watch_sdk_source_up",
+            "1 when the endpoint the chain's Cosmos SDK data is read from (via rest or abci) answers with sane data",
+            m.source_up.clone(),
         );
         r.register(
             "bulwark_watch_slashing_window_blocks",
@@ -112,8 +112,12 @@ impl SdkMetrics {
                 continue;
             };
             for src in &s.sources {
-                let l = vec![("chain", c.id.clone()), ("url", src.url.clone())];
-                self.rest_up.get_or_create(&l).set(src.healthy as i64);
+                let l = vec![
+                    ("chain", c.id.clone()),
+                    ("url", src.url.clone()),
+                    ("via", s.via.name().to_string()),
+                ];
+                self.source_up.get_or_create(&l).set(src.healthy as i64);
             }
             let l = vec![("chain", c.id.clone())];
             let a = &s.assessment;

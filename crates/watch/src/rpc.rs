@@ -175,6 +175,20 @@ impl Rpc {
         parse_block(&self.get(&format!("block?height={height}")).await?, height)
     }
 
+    /// `/abci_query` of `path` (a gRPC method, e.g. `/cosmos.slashing.v1beta1.Query/Params`)
+    /// with the protobuf request `data`, at the latest height: the `response` object.
+    pub async fn abci_query(&self, path: &str, data: &[u8]) -> Result<Value, RpcError> {
+        let mut q = format!("abci_query?path=%22{path}%22");
+        if !data.is_empty() {
+            q.push_str(&format!("&data=0x{}", hex::encode(data)));
+        }
+        let r = self.get(&q).await?;
+        match r.get("response") {
+            Some(v @ Value::Object(_)) => Ok(v.clone()),
+            _ => Err(RpcError::Garbage("abci_query result without a response".into())),
+        }
+    }
+
     /// Validator addresses at `height` in voting order (all pages).
     pub async fn validators(&self, height: u64) -> Result<Vec<String>, RpcError> {
         let mut out = Vec::new();

@@ -4,7 +4,7 @@
 //!
 //! Data rules speak only while the REST data is current (`fresh`, and not more than 20
 //! blocks behind the chain's RPC height): when every endpoint fails, `source_unhealthy`
-//! says so, when the data lags `rest_behind` does, and the other alerts stay as they were.
+//! says so, when the data lags `sdk_behind` does, and the other alerts stay as they were.
 
 use crate::rules::{human, level_down, level_up, push, push_held, Condition, Outcome, RulesConfig};
 use crate::sdk::{assess, SdkState};
@@ -13,9 +13,9 @@ use crate::Severity;
 use std::time::Duration;
 
 /// REST data this many blocks behind the chain's RPC height is not used (warning).
-const REST_LAG_WARNING: u64 = 20;
+const SDK_LAG_WARNING: u64 = 20;
 /// ... and this far behind it is critical.
-const REST_LAG_CRITICAL: u64 = 200;
+const SDK_LAG_CRITICAL: u64 = 200;
 
 pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for c in &obs.chains {
@@ -42,24 +42,25 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             summary,
             hold,
         };
-        let key = format!("rest_behind/{}", c.id);
-        let sev = if lag > REST_LAG_CRITICAL {
+        let key = format!("sdk_behind/{}", c.id);
+        let sev = if lag > SDK_LAG_CRITICAL {
             Some(Severity::Critical)
-        } else if lag > REST_LAG_WARNING {
+        } else if lag > SDK_LAG_WARNING {
             Some(Severity::Warning)
         } else {
             None
         };
         let summary = format!(
-            "{}: the Cosmos SDK REST data is at height {}, {lag} blocks behind the chain (at {}): the REST endpoints' node is stuck or syncing, so slashing, jail and upgrade data are NOT current; fix it or add an endpoint",
+            "{}: the Cosmos SDK data is at height {}, {lag} blocks behind the chain (at {}): the node of its {}s is stuck or syncing, so slashing, jail and upgrade data are NOT current; fix it or add an endpoint",
             c.id,
             s.height.unwrap_or(0),
-            c.height.unwrap_or(0)
+            c.height.unwrap_or(0),
+            s.via.endpoint()
         );
         push(out, key.clone(), sev, |sev| {
-            base("rest_behind", key, sev, summary, Duration::ZERO)
+            base("sdk_behind", key, sev, summary, Duration::ZERO)
         });
-        if lag > REST_LAG_WARNING {
+        if lag > SDK_LAG_WARNING {
             continue;
         }
         let Some(a) = assess(c) else {
@@ -253,12 +254,12 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
     }
 }
 
-/// REST endpoints: like the RPC endpoints' `source_unhealthy`, critical only when
-/// none is left.
+/// The SDK data's endpoints: like the RPC endpoints' `source_unhealthy`, critical only
+/// when none is left.
 fn sources(cfg: &RulesConfig, c: &ChainState, s: &SdkState, now: Ts, out: &mut Vec<Outcome>) {
     let healthy = s.sources.iter().filter(|x| x.healthy).count();
     for src in &s.sources {
-        let key = format!("source_unhealthy/{}/rest/{}", c.id, src.url);
+        let key = format!("source_unhealthy/{}/{}/{}", c.id, s.via.name(), src.url);
         if src.healthy {
             out.push(Outcome::Clear(key));
             continue;
@@ -281,12 +282,14 @@ fn sources(cfg: &RulesConfig, c: &ChainState, s: &SdkState, now: Ts, out: &mut V
             node: None,
             host: None,
             summary: format!(
-                "{}: REST endpoint {} has been unhealthy for {}: {}; {healthy} of {} REST endpoints healthy{}",
+                "{}: {} {} has been unhealthy for {}: {}; {healthy} of {} {}s healthy{}",
                 c.id,
+                s.via.endpoint(),
                 src.url,
                 human(age),
                 src.error.as_deref().unwrap_or("unknown error"),
                 s.sources.len(),
+                s.via.endpoint(),
                 if healthy == 0 {
                     ", so slashing, jail and upgrade data are NOT being checked: fix or add an endpoint"
                 } else {

@@ -1,9 +1,12 @@
-//! Cosmos SDK data of a chain, read over its REST API (the gRPC gateway): slashing
+//! Cosmos SDK data of a chain, read over its REST API or by ABCI query: slashing
 //! window and signing info, our validator in the staking module, and the scheduled
 //! software upgrade. This file holds what is kept, what is derived from it (window
 //! share, blocks and time until jail, upgrade countdown) and the chain's settings for it.
 
 use crate::config::ChainConfig;
+use crate::sdk_abci::Abci;
+use crate::sdk_rest::Rest;
+use crate::sdk_source::{Source, Via};
 use crate::state::{ChainState, Sign, SourceState, Ts};
 use serde::Serialize;
 
@@ -103,10 +106,12 @@ pub struct Assessment {
     pub upgrade_in_seconds: Option<f64>,
 }
 
-/// A chain's Cosmos SDK data, as the REST collector last read it.
+/// A chain's Cosmos SDK data, as its collector last read it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SdkState {
-    /// REST endpoints in failover order.
+    /// How it is read: `rest` or `abci`.
+    pub via: Via,
+    /// Its endpoints in failover order (REST, or RPC for ABCI queries).
     pub sources: Vec<SourceState>,
     /// Our operator address, if configured.
     pub operator_address: Option<String>,
@@ -143,8 +148,14 @@ pub struct SdkState {
 
 impl SdkState {
     /// The state before anything is read.
-    pub fn new(urls: &[String], operator: Option<String>, consensus: Option<String>) -> Self {
+    pub fn new(
+        via: Via,
+        urls: &[String],
+        operator: Option<String>,
+        consensus: Option<String>,
+    ) -> Self {
         Self {
+            via,
             sources: urls
                 .iter()
                 .map(|u| SourceState::new(u.trim_end_matches('/')))
@@ -317,14 +328,37 @@ pub fn consensus_address(c: &ChainConfig) -> Option<String> {
     ))
 }
 
+/// Where the chain's Cosmos SDK data is read from, if it is read: its `rest` endpoints,
+/// or its `rpc` endpoints by ABCI query.
+pub fn sources(
+    c: &ChainConfig,
+    http: &reqwest::Client,
+    timeout: std::time::Duration,
+) -> Option<(Via, Vec<Source>)> {
+    if c.abci_query {
+        let rpcs = c.rpc.iter().map(|u| {
+            Source::Abci(Abci::new(crate::rpc::Rpc::new(http.clone(), u, timeout)))
+        });
+        Some((Via::Abci, rpcs.collect()))
+    } else if !c.rest.is_empty() {
+        let rests = c
+            .rest
+            .iter()
+            .map(|u| Source::Rest(Rest::new(http.clone(), u, timeout)));
+        Some((Via::Rest, rests.collect()))
+    } else {
+        None
+    }
+}
+
 /// Append every problem with a chain's Cosmos SDK settings to `p`.
 pub(crate) fn validate_chain(c: &ChainConfig, p: &mut Vec<String>) {
     let what = format!("chain {:?}", c.id);
     for u in &c.rest {
         crate::config::check_url(p, &format!("{what} rest"), u);
     }
-    if c.rest_interval.is_zero() {
-        p.push(format!("{what}: rest_interval must be above 0s"));
+    if c.sdk_interval.is_zero() {
+        p.push(format!("{what}: sdk_interval must be above 0s"));
     }
     let mut prefix = None;
     if let Some(op) = &c.operator_address {
@@ -366,15 +400,20 @@ pub(crate) fn validate_chain(c: &ChainConfig, p: &mut Vec<String>) {
         }
         prefix.get_or_insert_with(|| b.clone());
     }
-    if c.rest.is_empty() {
+    if c.abci_query && !c.rest.is_empty() {
+        p.push(format!(
+            "{what}: set either rest (read the Cosmos SDK data over REST) or abci_query = true (read it through rpc), not both"
+        ));
+    }
+    if c.rest.is_empty() && !c.abci_query {
         if c.operator_address.is_some() || c.bech32_prefix.is_some() {
             p.push(format!(
-                "{what}: operator_address and bech32_prefix are read through the Cosmos SDK REST API: add rest = [\"http://...:1317\"]"
+                "{what}: operator_address and bech32_prefix are used to read Cosmos SDK data: add rest = [\"http://...:1317\"], or abci_query = true to read it through rpc"
             ));
         }
     } else if c.validator_address.is_some() && prefix.is_none() {
         p.push(format!(
-            "{what}: with rest and validator_address, give operator_address (or bech32_prefix) so the consensus address can be written in bech32 for the slashing module"
+            "{what}: with Cosmos SDK data and validator_address, give operator_address (or bech32_prefix) so the consensus address can be written in bech32 for the slashing module"
         ));
     }
 }
@@ -432,7 +471,10 @@ pub(crate) fn page_fragment(c: &ChainState) -> String {
         parts.push("<span class=bad>data not current</span>".into());
     }
     let mut h = format!("<p>Cosmos SDK: {}</p>", parts.join(" &middot; "));
-    h.push_str("<table><tr><th>REST</th><th>state</th></tr>");
+    h.push_str(&format!(
+        "<table><tr><th>{}</th><th>state</th></tr>",
+        esc(s.via.endpoint())
+    ));
     for src in &s.sources {
         let st = if src.healthy {
             "<span class=ok>up</span>".to_string()

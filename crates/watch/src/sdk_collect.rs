@@ -1,12 +1,12 @@
-//! Polls a chain's Cosmos SDK REST endpoints: every endpoint's latest block (right
-//! chain, not far behind), then slashing, staking and upgrade data from the first
-//! healthy endpoint in configured order, failing over to the next when one answers
-//! badly. Nothing is read from an endpoint that fails its checks, so a bad source
-//! can raise `source_unhealthy`, never a false jail or miss alert.
+//! Polls a chain's Cosmos SDK endpoints (REST, or RPC by ABCI query): every endpoint's
+//! latest block (right chain, not far behind), then slashing, staking and upgrade data
+//! from the first healthy endpoint in configured order, failing over to the next when
+//! one answers badly. Nothing is read from an endpoint that fails its checks, so a bad
+//! source can raise `source_unhealthy`, never a false jail or miss alert.
 
 use crate::config::ChainConfig;
 use crate::sdk::{SdkState, SigningInfo, SlashingParams, UpgradePlan, Validator};
-use crate::sdk_rest::{self, Head, Reply, Rest, RestError};
+use crate::sdk_source::{Head, Reply, SdkError, Source, Via};
 use crate::state::{SourceState, Ts};
 use std::collections::VecDeque;
 
@@ -14,9 +14,6 @@ use std::collections::VecDeque;
 const MAX_LAG: u64 = 20;
 /// Block time and counter rate are measured over about this many blocks.
 const SPAN: u64 = 100;
-
-const PARAMS: &str = "/cosmos/slashing/v1beta1/params";
-const PLAN: &str = "/cosmos/upgrade/v1beta1/current_plan";
 
 /// What one endpoint answered.
 #[derive(Debug, Default)]
@@ -41,7 +38,7 @@ impl Read {
 #[derive(Debug)]
 pub struct SdkCollector {
     chain_id: String,
-    rests: Vec<Rest>,
+    sources: Vec<Source>,
     /// (height, header time) of recent blocks.
     times: VecDeque<(u64, Ts)>,
     /// (height, missed_blocks_counter) of recent reads.
@@ -53,16 +50,18 @@ pub struct SdkCollector {
 }
 
 impl SdkCollector {
-    /// A collector for `cfg`, reading through `rests` (one per `cfg.rest`, same order).
-    pub fn new(cfg: &ChainConfig, rests: Vec<Rest>) -> Self {
-        let urls: Vec<String> = rests.iter().map(|r| r.url().to_string()).collect();
+    /// A collector for `cfg`, reading through `sources` (in failover order), all of
+    /// one kind, `via`.
+    pub fn new(cfg: &ChainConfig, via: Via, sources: Vec<Source>) -> Self {
+        let urls: Vec<String> = sources.iter().map(|r| r.url().to_string()).collect();
         Self {
             chain_id: cfg.id.clone(),
-            rests,
+            sources,
             times: VecDeque::new(),
             counters: VecDeque::new(),
             looked_back: false,
             state: SdkState::new(
+                via,
                 &urls,
                 cfg.operator_address.clone(),
                 crate::sdk::consensus_address(cfg),
@@ -73,12 +72,12 @@ impl SdkCollector {
     /// One poll.
     pub async fn poll(&mut self, now: Ts) {
         let mut heads: Vec<(usize, Head)> = Vec::new();
-        for i in 0..self.rests.len() {
-            let res = self.rests[i].head().await.and_then(|h| {
+        for i in 0..self.sources.len() {
+            let res = self.sources[i].head().await.and_then(|h| {
                 if h.chain_id == self.chain_id {
                     Ok(h)
                 } else {
-                    Err(RestError::WrongChain {
+                    Err(SdkError::WrongChain {
                         expected: self.chain_id.clone(),
                         got: h.chain_id,
                     })
@@ -96,7 +95,7 @@ impl SdkCollector {
         let mut read = false;
         for (i, head) in heads {
             if best - head.height > MAX_LAG {
-                let e = RestError::Behind {
+                let e = SdkError::Behind {
                     behind: best - head.height,
                     height: head.height,
                     best,
@@ -120,42 +119,38 @@ impl SdkCollector {
         self.state.sources.iter_mut().for_each(SourceState::settle);
     }
 
-    fn mark(&mut self, i: usize, err: Option<RestError>, now: Ts) {
+    fn mark(&mut self, i: usize, err: Option<SdkError>, now: Ts) {
         let s = &mut self.state.sources[i];
         if let Some(e) = &err {
-            tracing::debug!(chain = %self.chain_id, url = %s.url, "REST source unhealthy: {e}");
+            tracing::debug!(chain = %self.chain_id, url = %s.url, "Cosmos SDK source unhealthy: {e}");
         }
         s.record(err.map(|e| e.to_string()), now);
     }
 
     /// Every query from endpoint `i`.
-    async fn read(&self, i: usize) -> Result<Read, RestError> {
-        let rest = &self.rests[i];
+    async fn read(&self, i: usize) -> Result<Read, SdkError> {
+        let src = &self.sources[i];
         let mut r = Read::default();
-        match rest.get(PARAMS).await? {
-            Reply::Data(v) => r.params = Some(sdk_rest::parse_slashing_params(PARAMS, &v)?),
+        match src.slashing_params().await? {
+            Reply::Data(p) => r.params = Some(p),
             Reply::Unavailable | Reply::NotFound(_) => r.unavailable("slashing"),
         }
         if let Some(addr) = &self.state.consensus_address {
-            let path = format!("/cosmos/slashing/v1beta1/signing_infos/{addr}");
-            match rest.get(&path).await? {
-                Reply::Data(v) => {
-                    r.signing = Some(sdk_rest::parse_signing_info(&path, &v, addr)?);
-                }
+            match src.signing_info(addr).await? {
+                Reply::Data(s) => r.signing = Some(s),
                 Reply::Unavailable => r.unavailable("slashing"),
                 Reply::NotFound(m) => r.not_found.push(format!("signing info: {m}")),
             }
         }
         if let Some(op) = &self.state.operator_address {
-            let path = format!("/cosmos/staking/v1beta1/validators/{op}");
-            match rest.get(&path).await? {
-                Reply::Data(v) => r.validator = Some(sdk_rest::parse_validator(&path, &v, op)?),
+            match src.validator(op).await? {
+                Reply::Data(v) => r.validator = Some(v),
                 Reply::Unavailable => r.unavailable("staking"),
                 Reply::NotFound(m) => r.not_found.push(format!("validator: {m}")),
             }
         }
-        match rest.get(PLAN).await? {
-            Reply::Data(v) => r.plan = sdk_rest::parse_upgrade_plan(PLAN, &v)?,
+        match src.upgrade_plan().await? {
+            Reply::Data(p) => r.plan = p,
             Reply::Unavailable | Reply::NotFound(_) => r.unavailable("upgrade"),
         }
         Ok(r)
@@ -173,7 +168,7 @@ impl SdkCollector {
             // One older header gives the block time at once instead of after SPAN blocks.
             self.looked_back = true;
             let back = head.height.saturating_sub(SPAN).max(1);
-            match self.rests[i].head_at(back).await {
+            match self.sources[i].head_at(back).await {
                 Ok(old) if old.height == back && old.time < head.time => {
                     self.times.push_front((old.height, old.time));
                 }

@@ -4,78 +4,13 @@
 
 use crate::rpc::{Endpoint, NoAnswer};
 use crate::sdk::{allowed_missed, SigningInfo, SlashingParams, UpgradePlan, Validator};
+use crate::sdk_source::{garbage, Head, Reply, SdkError};
 use crate::state::Ts;
 use serde_json::Value;
 use std::time::Duration;
 
-/// Why a REST read failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum RestError {
-    /// No answer in time.
-    #[error("timed out after {0:?}")]
-    Timeout(Duration),
-    /// Connection refused or reset.
-    #[error("unreachable: {0}")]
-    Unreachable(String),
-    /// An HTTP status that is neither success nor "not served".
-    #[error("HTTP status {status} on {path}: {message}")]
-    Http {
-        /// Status.
-        status: u16,
-        /// Path asked for.
-        path: String,
-        /// The gateway's message or the start of the body.
-        message: String,
-    },
-    /// The body is not what the Cosmos SDK sends.
-    #[error("garbage response on {path}: {message}; is this the Cosmos SDK REST API (app.toml [api], usually port 1317)?")]
-    Garbage {
-        /// Path asked for.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The endpoint is on another chain.
-    #[error("wrong chain: expected {expected}, the endpoint is on {got}")]
-    WrongChain {
-        /// Configured chain ID.
-        expected: String,
-        /// Reported chain ID.
-        got: String,
-    },
-    /// The endpoint's node is far behind the others.
-    #[error("{behind} blocks behind the best REST endpoint (at {height}, best {best}); its node is syncing or stuck")]
-    Behind {
-        /// Blocks behind.
-        behind: u64,
-        /// Its height.
-        height: u64,
-        /// Best height.
-        best: u64,
-    },
-}
-
-/// The answer to one query.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    /// The JSON body.
-    Data(Value),
-    /// The chain does not serve this query (no such module).
-    Unavailable,
-    /// The chain says the thing asked for does not exist.
-    NotFound(String),
-}
-
-/// The latest block's header, the parts used.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Head {
-    /// `chain_id`.
-    pub chain_id: String,
-    /// Height.
-    pub height: u64,
-    /// Header time (unix seconds).
-    pub time: Ts,
-}
+const PARAMS: &str = "/cosmos/slashing/v1beta1/params";
+const PLAN: &str = "/cosmos/upgrade/v1beta1/current_plan";
 
 /// A REST client for one endpoint.
 #[derive(Debug, Clone)]
@@ -97,27 +32,55 @@ impl Rest {
     }
 
     /// GET `path` (starting with `/`).
-    pub async fn get(&self, path: &str) -> Result<Reply, RestError> {
+    pub async fn get(&self, path: &str) -> Result<Reply<Value>, SdkError> {
         let (status, body) = self.ep.fetch(path).await.map_err(|e| match e {
-            NoAnswer::Timeout(t) => RestError::Timeout(t),
-            NoAnswer::Unreachable(m) => RestError::Unreachable(m),
+            NoAnswer::Timeout(t) => SdkError::Timeout(t),
+            NoAnswer::Unreachable(m) => SdkError::Unreachable(m),
         })?;
         classify(path, status, &body)
     }
 
     /// The latest block's header.
-    pub async fn head(&self) -> Result<Head, RestError> {
+    pub async fn head(&self) -> Result<Head, SdkError> {
         let path = "/cosmos/base/tendermint/v1beta1/blocks/latest";
         parse_head(path, &self.data(path).await?)
     }
 
     /// The header of block `height`.
-    pub async fn head_at(&self, height: u64) -> Result<Head, RestError> {
+    pub async fn head_at(&self, height: u64) -> Result<Head, SdkError> {
         let path = format!("/cosmos/base/tendermint/v1beta1/blocks/{height}");
         parse_head(&path, &self.data(&path).await?)
     }
 
-    async fn data(&self, path: &str) -> Result<Value, RestError> {
+    /// The slashing parameters.
+    pub async fn slashing_params(&self) -> Result<Reply<SlashingParams>, SdkError> {
+        self.get(PARAMS)
+            .await?
+            .and_then(|v| parse_slashing_params(PARAMS, &v))
+    }
+
+    /// The signing info of consensus address `valcons`.
+    pub async fn signing_info(&self, valcons: &str) -> Result<Reply<SigningInfo>, SdkError> {
+        let path = format!("/cosmos/slashing/v1beta1/signing_infos/{valcons}");
+        self.get(&path)
+            .await?
+            .and_then(|v| parse_signing_info(&path, &v, valcons))
+    }
+
+    /// The validator with operator address `valoper`.
+    pub async fn validator(&self, valoper: &str) -> Result<Reply<Validator>, SdkError> {
+        let path = format!("/cosmos/staking/v1beta1/validators/{valoper}");
+        self.get(&path)
+            .await?
+            .and_then(|v| parse_validator(&path, &v, valoper))
+    }
+
+    /// The scheduled upgrade.
+    pub async fn upgrade_plan(&self) -> Result<Reply<Option<UpgradePlan>>, SdkError> {
+        self.get(PLAN).await?.and_then(|v| parse_upgrade_plan(PLAN, &v))
+    }
+
+    async fn data(&self, path: &str) -> Result<Value, SdkError> {
         match self.get(path).await? {
             Reply::Data(v) => Ok(v),
             Reply::Unavailable => Err(garbage(
@@ -130,14 +93,17 @@ impl Rest {
 }
 
 /// Sort an HTTP answer into data, "not served", "not found" or an error.
-pub fn classify(path: &str, status: u16, body: &[u8]) -> Result<Reply, RestError> {
+pub fn classify(path: &str, status: u16, body: &[u8]) -> Result<Reply<Value>, SdkError> {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     if (200..300).contains(&status) {
         return match json {
             Some(v) if v.is_object() => Ok(Reply::Data(v)),
             _ => {
                 let head = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
-                Err(garbage(path, &format!("not a JSON object: {head:?}")))
+                Err(garbage(
+                    path,
+                    &format!("not a JSON object: {head:?}; is this the Cosmos SDK REST API (app.toml [api], usually port 1317)?"),
+                ))
             }
         };
     }
@@ -156,7 +122,7 @@ pub fn classify(path: &str, status: u16, body: &[u8]) -> Result<Reply, RestError
         (_, Some(12)) | (501, _) => Ok(Reply::Unavailable),
         (_, Some(5)) => Ok(Reply::NotFound(message)),
         (404, None) => Ok(Reply::Unavailable),
-        _ => Err(RestError::Http {
+        _ => Err(SdkError::Http {
             status,
             path: path.to_string(),
             message,
@@ -164,25 +130,19 @@ pub fn classify(path: &str, status: u16, body: &[u8]) -> Result<Reply, RestError
     }
 }
 
-fn garbage(path: &str, message: &str) -> RestError {
-    RestError::Garbage {
-        path: path.to_string(),
-        message: message.to_string(),
-    }
-}
 
-fn missing(path: &str, what: &str) -> RestError {
+fn missing(path: &str, what: &str) -> SdkError {
     garbage(path, &format!("missing or malformed {what}"))
 }
 
-fn str_at<'a>(path: &str, v: &'a Value, ptr: &str) -> Result<&'a str, RestError> {
+fn str_at<'a>(path: &str, v: &'a Value, ptr: &str) -> Result<&'a str, SdkError> {
     v.pointer(ptr)
         .and_then(Value::as_str)
         .ok_or_else(|| missing(path, ptr))
 }
 
 /// The gateway writes 64-bit integers as strings; accept numbers too.
-fn u64_at(path: &str, v: &Value, ptr: &str) -> Result<u64, RestError> {
+fn u64_at(path: &str, v: &Value, ptr: &str) -> Result<u64, SdkError> {
     match v.pointer(ptr) {
         Some(Value::String(s)) => s.parse().map_err(|_| missing(path, ptr)),
         Some(Value::Number(n)) => n.as_u64().ok_or_else(|| missing(path, ptr)),
@@ -190,7 +150,7 @@ fn u64_at(path: &str, v: &Value, ptr: &str) -> Result<u64, RestError> {
     }
 }
 
-fn bool_at(path: &str, v: &Value, ptr: &str) -> Result<bool, RestError> {
+fn bool_at(path: &str, v: &Value, ptr: &str) -> Result<bool, SdkError> {
     match v.pointer(ptr) {
         Some(Value::Bool(b)) => Ok(*b),
         None => Ok(false),
@@ -198,7 +158,7 @@ fn bool_at(path: &str, v: &Value, ptr: &str) -> Result<bool, RestError> {
     }
 }
 
-fn time_at(path: &str, v: &Value, ptr: &str) -> Result<Ts, RestError> {
+fn time_at(path: &str, v: &Value, ptr: &str) -> Result<Ts, SdkError> {
     let s = str_at(path, v, ptr)?;
     match humantime::parse_rfc3339(s) {
         Ok(t) => Ok(t
@@ -217,7 +177,7 @@ fn time_at(path: &str, v: &Value, ptr: &str) -> Result<Ts, RestError> {
 }
 
 /// A `blocks/latest` (or `blocks/{h}`) answer's header.
-pub fn parse_head(path: &str, v: &Value) -> Result<Head, RestError> {
+pub fn parse_head(path: &str, v: &Value) -> Result<Head, SdkError> {
     // v0.50 also sends `sdk_block`; `block` is there on every version.
     let h = v
         .pointer("/block/header")
@@ -231,7 +191,7 @@ pub fn parse_head(path: &str, v: &Value) -> Result<Head, RestError> {
 }
 
 /// A `slashing/v1beta1/params` answer.
-pub fn parse_slashing_params(path: &str, v: &Value) -> Result<SlashingParams, RestError> {
+pub fn parse_slashing_params(path: &str, v: &Value) -> Result<SlashingParams, SdkError> {
     let window = u64_at(path, v, "/params/signed_blocks_window")?;
     let min = str_at(path, v, "/params/min_signed_per_window")?;
     if window == 0 {
@@ -259,7 +219,7 @@ pub fn parse_slashing_params(path: &str, v: &Value) -> Result<SlashingParams, Re
 }
 
 /// A `signing_infos/{valcons}` answer, which must be about `address`.
-pub fn parse_signing_info(path: &str, v: &Value, address: &str) -> Result<SigningInfo, RestError> {
+pub fn parse_signing_info(path: &str, v: &Value, address: &str) -> Result<SigningInfo, SdkError> {
     let i = v
         .get("val_signing_info")
         .ok_or_else(|| missing(path, "/val_signing_info"))?;
@@ -281,7 +241,7 @@ pub fn parse_signing_info(path: &str, v: &Value, address: &str) -> Result<Signin
 }
 
 /// A `staking/v1beta1/validators/{valoper}` answer, which must be about `operator`.
-pub fn parse_validator(path: &str, v: &Value, operator: &str) -> Result<Validator, RestError> {
+pub fn parse_validator(path: &str, v: &Value, operator: &str) -> Result<Validator, SdkError> {
     let val = v
         .get("validator")
         .ok_or_else(|| missing(path, "/validator"))?;
@@ -310,7 +270,7 @@ pub fn parse_validator(path: &str, v: &Value, operator: &str) -> Result<Validato
 }
 
 /// An `upgrade/v1beta1/current_plan` answer: `None` when nothing is scheduled.
-pub fn parse_upgrade_plan(path: &str, v: &Value) -> Result<Option<UpgradePlan>, RestError> {
+pub fn parse_upgrade_plan(path: &str, v: &Value) -> Result<Option<UpgradePlan>, SdkError> {
     match v.get("plan") {
         Some(Value::Null) => Ok(None),
         Some(p @ Value::Object(_)) => Ok(Some(UpgradePlan {

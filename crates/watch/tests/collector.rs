@@ -142,7 +142,8 @@ fn collector(urls: &[String]) -> ChainCollector {
         rest: vec![],
         operator_address: None,
         bech32_prefix: None,
-        rest_interval: Duration::from_secs(6),
+        abci_query: false,
+        sdk_interval: Duration::from_secs(6),
     };
     let http = reqwest::Client::new();
     let rpcs = urls

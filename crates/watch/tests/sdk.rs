@@ -14,7 +14,8 @@ use watch::config::ChainConfig;
 use watch::rules::{evaluate, Outcome, RulesConfig};
 use watch::sdk::*;
 use watch::sdk_collect::SdkCollector;
-use watch::sdk_rest::{self, Reply, Rest, RestError};
+use watch::sdk_rest::{self, Rest};
+use watch::sdk_source::{Reply, SdkError, Source, Via};
 use watch::state::*;
 use watch::{Config, ConfigError, Severity};
 
@@ -108,7 +109,7 @@ fn replies_are_sorted_into_data_not_served_not_found_and_errors() {
         Ok(Reply::Data(json!({"a": 1})))
     );
     let e = sdk_rest::classify(p, 200, b"<html>hello</html>").unwrap_err();
-    assert!(matches!(e, RestError::Garbage { .. }), "{e:?}");
+    assert!(matches!(e, SdkError::Garbage { .. }), "{e:?}");
     assert!(e.to_string().contains("port 1317"), "{e}");
     assert!(sdk_rest::classify(p, 200, b"[1,2]").is_err());
     // What the gateway sends for a route it does not have (a module not in the app).
@@ -144,7 +145,7 @@ fn replies_are_sorted_into_data_not_served_not_found_and_errors() {
     );
     assert!(matches!(
         sdk_rest::classify(p, 502, b"bad gateway"),
-        Err(RestError::Http { status: 502, .. })
+        Err(SdkError::Http { status: 502, .. })
     ));
 }
 
@@ -395,7 +396,8 @@ fn chain_cfg(rest: &[String]) -> ChainConfig {
         rest: rest.to_vec(),
         operator_address: Some(VALOPER.into()),
         bech32_prefix: None,
-        rest_interval: Duration::from_secs(1),
+        abci_query: false,
+        sdk_interval: Duration::from_secs(1),
     }
 }
 
@@ -403,9 +405,9 @@ fn collector(urls: &[String]) -> SdkCollector {
     let http = reqwest::Client::new();
     let rests = urls
         .iter()
-        .map(|u| Rest::new(http.clone(), u, Duration::from_millis(500)))
+        .map(|u| Source::Rest(Rest::new(http.clone(), u, Duration::from_millis(500))))
         .collect();
-    SdkCollector::new(&chain_cfg(urls), rests)
+    SdkCollector::new(&chain_cfg(urls), Via::Rest, rests)
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -611,6 +613,7 @@ fn chain_with(sdk: SdkState, grid: &[Sign]) -> ChainState {
 
 fn sdk(missed: u64) -> SdkState {
     let mut s = SdkState::new(
+        Via::Rest,
         &["http://rest".into()],
         Some(VALOPER.into()),
         Some(CONS.into()),
@@ -958,7 +961,7 @@ fn chain_sdk_settings_are_checked_all_at_once() {
     ))
     .unwrap();
     assert_eq!(consensus_address(&c.chains[0]).as_deref(), Some(CONS));
-    assert_eq!(c.chains[0].rest_interval, Duration::from_secs(6));
+    assert_eq!(c.chains[0].sdk_interval, Duration::from_secs(6));
     let c = Config::parse(&format!(
         "state_path = \"w.sqlite\"\n[[chain]]\nid = \"c-1\"\nrpc = [\"http://127.0.0.1:26657\"]\nvalidator_address = \"{CONS_HEX}\"\nrest = [\"http://127.0.0.1:1317\"]\nbech32_prefix = \"cosmos\"\n"
     ))
@@ -966,12 +969,12 @@ fn chain_sdk_settings_are_checked_all_at_once() {
     assert_eq!(consensus_address(&c.chains[0]).as_deref(), Some(CONS));
 
     let p = cfg_problems(&format!(
-        "validator_address = \"{CONS_HEX}\"\nrest = [\"ftp://x\"]\noperator_address = \"{ACCOUNT}\"\nbech32_prefix = \"Osmo\"\nrest_interval = \"0s\"\n"
+        "validator_address = \"{CONS_HEX}\"\nrest = [\"ftp://x\"]\noperator_address = \"{ACCOUNT}\"\nbech32_prefix = \"Osmo\"\nsdk_interval = \"0s\"\n"
     ));
     let all = p.join("\n");
     for needle in [
         "rest: \"ftp://x\" is not an http:// or https:// URL",
-        "rest_interval must be above 0s",
+        "sdk_interval must be above 0s",
         "is not a validator operator address",
         "bech32_prefix \"Osmo\" must be the lower-case account prefix",
     ] {
@@ -1023,7 +1026,7 @@ fn example_file_documents_the_sdk_settings() {
     let chain = &c.chains[0];
     assert_eq!(chain.rest.len(), 2);
     assert_eq!(chain.operator_address.as_deref(), Some(VALOPER));
-    assert_eq!(chain.rest_interval, Duration::from_secs(6));
+    assert_eq!(chain.sdk_interval, Duration::from_secs(6));
     assert!(consensus_address(chain)
         .unwrap()
         .starts_with("cosmosvalcons1"));
@@ -1112,22 +1115,22 @@ fn rest_data_far_behind_the_chain_is_not_judged() {
     let mut grid = signing(90);
     grid.extend(missing(10));
     let out = eval(chain_with(s.clone(), &grid), 1000.0);
-    let c = firing(&out, "rest_behind/c-1");
+    let c = firing(&out, "sdk_behind/c-1");
     assert_eq!(c.severity, Severity::Warning);
     assert_eq!(
         c.summary,
-        format!("c-1: the Cosmos SDK REST data is at height {}, 50 blocks behind the chain (at {H}): the REST endpoints' node is stuck or syncing, so slashing, jail and upgrade data are NOT current; fix it or add an endpoint", H - 50)
+        format!("c-1: the Cosmos SDK data is at height {}, 50 blocks behind the chain (at {H}): the node of its REST endpoints is stuck or syncing, so slashing, jail and upgrade data are NOT current; fix it or add an endpoint", H - 50)
     );
     for key in ["validator_jailed/c-1", "window_missed/c-1", "jail_in/c-1"] {
         assert!(find(&out, key).is_none(), "{key} judged from old data");
     }
     s.height = Some(H - 500);
     let out = eval(chain_with(s.clone(), &grid), 1000.0);
-    assert_eq!(firing(&out, "rest_behind/c-1").severity, Severity::Critical);
+    assert_eq!(firing(&out, "sdk_behind/c-1").severity, Severity::Critical);
     // Caught up: cleared, and the data speaks again.
     s.height = Some(H - 2);
     let out = eval(chain_with(s, &grid), 1000.0);
-    assert!(cleared(&out, "rest_behind/c-1"));
+    assert!(cleared(&out, "sdk_behind/c-1"));
     assert!(matches!(
         find(&out, "window_missed/c-1"),
         Some(Outcome::Firing(_))

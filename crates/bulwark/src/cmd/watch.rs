@@ -287,7 +287,7 @@ fn render(doc: &Value) -> String {
     out
 }
 
-/// The Cosmos SDK part of a chain in `watch status` (nothing when `rest` is not set).
+/// The Cosmos SDK part of a chain in `watch status` (nothing when it is not read).
 fn sdk_lines(s: &Value) -> String {
     if !s.is_object() {
         return String::new();
@@ -338,7 +338,8 @@ fn sdk_lines(s: &Value) -> String {
             src["error"].as_str().unwrap_or("-").to_string()
         };
         out.push_str(&format!(
-            "  rest {}: {state}\n",
+            "  {} {}: {state}\n",
+            s["via"].as_str().unwrap_or("?"),
             src["url"].as_str().unwrap_or("?")
         ));
     }
