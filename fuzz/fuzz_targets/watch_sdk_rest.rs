@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use watch::{bech32, sdk_rest};
+use watch::{bech32, sdk_rest, sdk_source};
 
 const CONS: &str = "cosmosvalcons12f3epkqest9nn2l0vfnqjs55sdqvh8zkey7h42";
 const VALOPER: &str = "cosmosvaloper1q374dg5e2z2w05kpxn4vueh9wmvnvhlpxehlzg";
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let status = [200u16, 404, 500, 501][usize::from(code % 4)];
-    let Ok(sdk_rest::Reply::Data(v)) = sdk_rest::classify("/x", status, body) else {
+    let Ok(sdk_source::Reply::Data(v)) = sdk_rest::classify("/x", status, body) else {
         return;
     };
     let _ = sdk_rest::parse_head("/x", &v);

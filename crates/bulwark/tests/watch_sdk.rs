@@ -8,7 +8,9 @@
 //! window share and the jail projection fire, then the chain jails it, the jailed alert
 //! fires, the projection alerts give way and the status shows it out of the active set;
 //! a watch left with only bad REST endpoints says so and neither raises nor resolves
-//! a jail alert.
+//! a jail alert. A second watch reads the same data by ABCI query through the RPC
+//! (`abci_query = true`): the REST port given as RPC is reported, and it reads what the
+//! REST watch reads and sees the same jail.
 
 mod common;
 
@@ -115,6 +117,16 @@ channels = ["hook"]
     )
 }
 
+/// The same watch reading the Cosmos SDK data by ABCI query through `rpcs`.
+fn abci_config(chain: &SdkChain, port: u16, state: &str, hook: &str, rpcs: &[String]) -> String {
+    let rest = config(chain, port, state, hook, &[]);
+    let rpc = format!("rpc = [\"{}\"]", chain.node("big").rpc);
+    let rpcs: Vec<String> = rpcs.iter().map(|u| format!("\"{u}\"")).collect();
+    assert!(rest.contains(&rpc) && rest.contains("rest = []"));
+    rest.replace(&rpc, &format!("rpc = [{}]", rpcs.join(", ")))
+        .replace("rest = []", "abci_query = true")
+}
+
 /// A metric's value in a Prometheus text exposition.
 fn metric(text: &str, series: &str) -> Option<f64> {
     text.lines().find_map(|l| {
@@ -176,6 +188,33 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
         &["--log-level", "info", "watch", "run", "--config", &cfg],
         &tmp.path().join("watch.log"),
     );
+    // The ABCI watch, with the REST port given as an RPC endpoint by mistake first.
+    let abci_hook = HttpStub::start("200 OK", "{}");
+    let abci_port = free_port();
+    let abci_cfg = tmp.path().join("abci.toml");
+    let abci_rpcs = [good.clone(), chain.node("big").rpc.clone()];
+    std::fs::write(
+        &abci_cfg,
+        abci_config(
+            &chain,
+            abci_port,
+            tmp.path().join("abci.sqlite").to_str().unwrap(),
+            &abci_hook.url,
+            &abci_rpcs,
+        ),
+    )
+    .unwrap();
+    let mut abci = Daemon::start(
+        &[
+            "--log-level",
+            "info",
+            "watch",
+            "run",
+            "--config",
+            abci_cfg.to_str().unwrap(),
+        ],
+        &tmp.path().join("abci.log"),
+    );
 
     // Each bad REST endpoint is reported as such; one good endpoint is enough.
     for (url, why) in [
@@ -231,6 +270,46 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     assert!(bt > 0.2 && bt < 10.0, "block time {bt}");
     // Blocks of a CometBFT v0.34 chain are read: ours signs.
     assert_eq!(c["missed_in_a_row"], 0, "{c:#}");
+
+    // By ABCI query: the REST port is no RPC, and the data read through the RPC is the
+    // data read over REST.
+    let key = format!("source_unhealthy/{id}/abci/{good}");
+    let v = abci_hook.wait_for("ABCI source alert for the REST port", MINUTE, |v| {
+        is(v, &key, "firing")
+    });
+    let s = v["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with(&format!(
+            "{id}: RPC endpoint (ABCI query) {good} has been unhealthy for "
+        )) && s.contains("is this the node's CometBFT RPC (usually port 26657)?")
+            && s.contains("1 of 2 RPC endpoints (ABCI query) healthy"),
+        "{v:#}"
+    );
+    assert_eq!(v["severity"], "warning", "{v:#}");
+    let a = wait_api(abci_port, "SDK data read by ABCI query", &abci, |s| {
+        s["chains"][0]["sdk"]["fresh"] == true
+            && s["chains"][0]["sdk"]["block_time_seconds"]
+                .as_f64()
+                .is_some()
+    });
+    let by_abci = &a["chains"][0]["sdk"];
+    assert_eq!(by_abci["via"], "abci", "{by_abci:#}");
+    assert_eq!(sdk["via"], "rest", "{sdk:#}");
+    for field in [
+        "consensus_address",
+        "slashing_params",
+        "validator",
+        "upgrade_plan",
+    ] {
+        assert_eq!(by_abci[field], sdk[field], "{field} by ABCI and by REST");
+    }
+    for field in ["address", "start_height", "tombstoned", "jailed_until"] {
+        assert_eq!(
+            by_abci["signing_info"][field], sdk["signing_info"][field],
+            "signing_info.{field} by ABCI and by REST"
+        );
+    }
+    assert_eq!(by_abci["sources"][1]["healthy"], true, "{by_abci:#}");
 
     // The upgrade countdown.
     let up_key = format!("upgrade_in/{id}");
@@ -343,6 +422,38 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
         assert_eq!(count(&hook, &format!("{key}/{id}"), "firing"), 0);
     }
     assert_eq!(count(&hook, &jailed_key, "firing"), 1, "one alert per key");
+    // The ABCI watch sees the same jail.
+    let v = abci_hook.wait_for("jailed alert by ABCI query", MINUTE, |v| {
+        is(v, &jailed_key, "firing")
+    });
+    assert_eq!(v["severity"], "critical", "{v:#}");
+    let a = wait_api(abci_port, "ours jailed by ABCI query", &abci, |s| {
+        s["chains"][0]["sdk"]["validator"]["jailed"] == true
+    });
+    let by_abci = &a["chains"][0]["sdk"];
+    assert_eq!(by_abci["assessment"]["jailed"], true, "{by_abci:#}");
+    assert!(
+        by_abci["signing_info"]["jailed_until"].as_f64() > Some(0.0),
+        "{by_abci:#}"
+    );
+    let m = http_body(&format!("http://127.0.0.1:{abci_port}/metrics"));
+    assert_eq!(
+        metric(
+            &m,
+            &format!("bulwark_watch_sdk_source_up{{chain=\"{id}\",url=\"{good}\",via=\"abci\"}}")
+        ),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(
+            &m,
+            &format!("bulwark_watch_validator_jailed{{chain=\"{id}\"}}")
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(abci.terminate(), Some(0), "{}", abci.log_text());
 
     // The status page and the metrics show it.
     let page = http_body(&format!("http://127.0.0.1:{port}/"));

@@ -185,7 +185,9 @@ impl Rpc {
         let r = self.get(&q).await?;
         match r.get("response") {
             Some(v @ Value::Object(_)) => Ok(v.clone()),
-            _ => Err(RpcError::Garbage("abci_query result without a response".into())),
+            _ => Err(RpcError::Garbage(
+                "abci_query result without a response".into(),
+            )),
         }
     }
 

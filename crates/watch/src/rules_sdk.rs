@@ -51,11 +51,11 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             None
         };
         let summary = format!(
-            "{}: the Cosmos SDK data is at height {}, {lag} blocks behind the chain (at {}): the node of its {}s is stuck or syncing, so slashing, jail and upgrade data are NOT current; fix it or add an endpoint",
+            "{}: the Cosmos SDK data is at height {}, {lag} blocks behind the chain (at {}): the node of its {} is stuck or syncing, so slashing, jail and upgrade data are NOT current; fix it or add an endpoint",
             c.id,
             s.height.unwrap_or(0),
             c.height.unwrap_or(0),
-            s.via.endpoint()
+            s.via.endpoints()
         );
         push(out, key.clone(), sev, |sev| {
             base("sdk_behind", key, sev, summary, Duration::ZERO)
@@ -273,8 +273,7 @@ fn sources(cfg: &RulesConfig, c: &ChainState, s: &SdkState, now: Ts, out: &mut V
         if healthy > 0 && sev == Some(Severity::Critical) {
             sev = Some(Severity::Warning);
         }
-        push_held(out, sev, |sev| {
-            Condition {
+        push_held(out, sev, |sev| Condition {
             key,
             rule: "source_unhealthy",
             severity: sev,
@@ -282,14 +281,14 @@ fn sources(cfg: &RulesConfig, c: &ChainState, s: &SdkState, now: Ts, out: &mut V
             node: None,
             host: None,
             summary: format!(
-                "{}: {} {} has been unhealthy for {}: {}; {healthy} of {} {}s healthy{}",
+                "{}: {} {} has been unhealthy for {}: {}; {healthy} of {} {} healthy{}",
                 c.id,
                 s.via.endpoint(),
                 src.url,
                 human(age),
                 src.error.as_deref().unwrap_or("unknown error"),
                 s.sources.len(),
-                s.via.endpoint(),
+                s.via.endpoints(),
                 if healthy == 0 {
                     ", so slashing, jail and upgrade data are NOT being checked: fix or add an endpoint"
                 } else {
@@ -297,7 +296,6 @@ fn sources(cfg: &RulesConfig, c: &ChainState, s: &SdkState, now: Ts, out: &mut V
                 }
             ),
             hold: Duration::ZERO,
-        }
         });
     }
 }

@@ -336,9 +336,10 @@ pub fn sources(
     timeout: std::time::Duration,
 ) -> Option<(Via, Vec<Source>)> {
     if c.abci_query {
-        let rpcs = c.rpc.iter().map(|u| {
-            Source::Abci(Abci::new(crate::rpc::Rpc::new(http.clone(), u, timeout)))
-        });
+        let rpcs = c
+            .rpc
+            .iter()
+            .map(|u| Source::Abci(Abci::new(crate::rpc::Rpc::new(http.clone(), u, timeout))));
         Some((Via::Abci, rpcs.collect()))
     } else if !c.rest.is_empty() {
         let rests = c

@@ -40,7 +40,11 @@ impl Abci {
 
     /// The latest block, from `/status`.
     pub async fn head(&self) -> Result<Head, SdkError> {
-        let s = self.rpc.status().await.map_err(|e| from_rpc("/status", e))?;
+        let s = self
+            .rpc
+            .status()
+            .await
+            .map_err(|e| from_rpc("/status", e))?;
         Ok(Head {
             chain_id: s.network,
             height: s.height,

@@ -179,7 +179,10 @@ pub fn signing_info(bytes: &[u8], address: &str) -> Result<SigningInfo, String> 
     let r: SigningInfoResponse = decode(bytes, "QuerySigningInfoResponse")?;
     let i = r.val_signing_info.ok_or("no val_signing_info")?;
     if i.address != address {
-        return Err(format!("signing info is for {:?}, not {address}", i.address));
+        return Err(format!(
+            "signing info is for {:?}, not {address}",
+            i.address
+        ));
     }
     // Go's zero time (year 1) and the epoch mean "never jailed".
     let until = i
@@ -200,7 +203,10 @@ pub fn validator(bytes: &[u8], operator: &str) -> Result<Validator, String> {
     let r: ValidatorResponse = decode(bytes, "QueryValidatorResponse")?;
     let v = r.validator.ok_or("no validator")?;
     if v.operator_address != operator {
-        return Err(format!("validator is {:?}, not {operator}", v.operator_address));
+        return Err(format!(
+            "validator is {:?}, not {operator}",
+            v.operator_address
+        ));
     }
     let status = match v.status {
         1 => "BOND_STATUS_UNBONDED",

@@ -77,7 +77,9 @@ impl Rest {
 
     /// The scheduled upgrade.
     pub async fn upgrade_plan(&self) -> Result<Reply<Option<UpgradePlan>>, SdkError> {
-        self.get(PLAN).await?.and_then(|v| parse_upgrade_plan(PLAN, &v))
+        self.get(PLAN)
+            .await?
+            .and_then(|v| parse_upgrade_plan(PLAN, &v))
     }
 
     async fn data(&self, path: &str) -> Result<Value, SdkError> {
@@ -129,7 +131,6 @@ pub fn classify(path: &str, status: u16, body: &[u8]) -> Result<Reply<Value>, Sd
         }),
     }
 }
-
 
 fn missing(path: &str, what: &str) -> SdkError {
     garbage(path, &format!("missing or malformed {what}"))

@@ -84,7 +84,10 @@ pub enum Reply<T> {
 
 impl<T> Reply<T> {
     /// The data, converted by `f`, with "not served" and "not found" kept as they are.
-    pub fn and_then<U>(self, f: impl FnOnce(T) -> Result<U, SdkError>) -> Result<Reply<U>, SdkError> {
+    pub fn and_then<U>(
+        self,
+        f: impl FnOnce(T) -> Result<U, SdkError>,
+    ) -> Result<Reply<U>, SdkError> {
         Ok(match self {
             Reply::Data(v) => Reply::Data(f(v)?),
             Reply::Unavailable => Reply::Unavailable,
@@ -128,6 +131,14 @@ impl Via {
         match self {
             Via::Rest => "REST endpoint",
             Via::Abci => "RPC endpoint (ABCI query)",
+        }
+    }
+
+    /// The same, more than one.
+    pub fn endpoints(self) -> &'static str {
+        match self {
+            Via::Rest => "REST endpoints",
+            Via::Abci => "RPC endpoints (ABCI query)",
         }
     }
 }
