@@ -21,6 +21,12 @@ pub fn code_for(e: &anyhow::Error) -> i32 {
             || c.downcast_ref::<signer::state::StateError>()
                 .is_some_and(|e| matches!(e, signer::state::StateError::WouldLower { .. }))
             || c.downcast_ref::<watch::ConfigError>().is_some()
+            || c.downcast_ref::<watch::WatchError>().is_some_and(|e| {
+                matches!(
+                    e,
+                    watch::WatchError::Config(_) | watch::WatchError::UnknownChannel { .. }
+                )
+            })
     });
     if usage {
         USAGE

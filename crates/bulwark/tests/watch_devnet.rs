@@ -10,35 +10,6 @@ use std::time::Duration;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
-/// A helper process (Alertmanager, node_exporter), killed when dropped.
-struct Proc(std::process::Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn tool(path: &str) -> &str {
-    assert!(
-        std::path::Path::new(path).exists(),
-        "{path} is missing: run scripts/install-deps"
-    );
-    path
-}
-
-fn spawn(bin: &str, args: &[String]) -> Proc {
-    Proc(
-        std::process::Command::new(tool(bin))
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{bin}: {e}")),
-    )
-}
-
 /// Alert keys Alertmanager lists as active.
 fn am_active(am: &str) -> Vec<String> {
     let body = http_body(&format!("{am}/api/v2/alerts?active=true"));
@@ -234,29 +205,12 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
     });
     let hook = HttpStub::start("200 OK", "{}");
     let garbage = HttpStub::start("200 OK", "<html>this is not an RPC</html>");
-    let (am_port, ne_port) = (free_port(), free_port());
-    let am_dir = net.tmp.path().join("alertmanager");
-    std::fs::create_dir_all(&am_dir).unwrap();
-    let am_cfg = am_dir.join("am.yml");
-    std::fs::write(
-        &am_cfg,
-        "route:\n  receiver: none\nreceivers:\n  - name: none\n",
-    )
-    .unwrap();
-    let _am = spawn(
-        "/usr/bin/prometheus-alertmanager",
-        &[
-            format!("--config.file={}", am_cfg.display()),
-            format!("--storage.path={}", am_dir.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{am_port}"),
-            "--cluster.listen-address=".into(),
-        ],
-    );
+    let ne_port = free_port();
+    let (_am, am) = alertmanager(&net.tmp.path().join("alertmanager"));
     let _ne = spawn(
         "/usr/bin/prometheus-node-exporter",
         &[format!("--web.listen-address=127.0.0.1:{ne_port}")],
     );
-    let am = format!("http://127.0.0.1:{am_port}");
     let exporter = format!("http://127.0.0.1:{ne_port}");
     let urls = Urls {
         hook: &hook.url,

@@ -255,6 +255,19 @@ impl ChannelConfig {
             ChannelConfig::Email(e) => &e.name,
         }
     }
+
+    /// Its `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ChannelConfig::Webhook { .. } => "webhook",
+            ChannelConfig::Alertmanager { .. } => "alertmanager",
+            ChannelConfig::Slack { .. } => "slack",
+            ChannelConfig::Discord { .. } => "discord",
+            ChannelConfig::Telegram { .. } => "telegram",
+            ChannelConfig::Pagerduty { .. } => "pagerduty",
+            ChannelConfig::Email(_) => "email",
+        }
+    }
 }
 
 /// Which alerts go to which channels.

@@ -39,6 +39,7 @@ pub mod signer;
 pub mod silence;
 pub mod state;
 pub mod store;
+pub mod test_alert;
 pub mod tls;
 pub mod ws;
 
@@ -76,6 +77,14 @@ pub enum WatchError {
         addr: std::net::SocketAddr,
         /// Cause.
         source: std::io::Error,
+    },
+    /// A channel asked for by name is not configured.
+    #[error("no channel {name:?} in the watch config; its channels are: {known}")]
+    UnknownChannel {
+        /// The name asked for.
+        name: String,
+        /// The configured names.
+        known: String,
     },
     /// A task failed.
     #[error("watch task failed: {0}")]

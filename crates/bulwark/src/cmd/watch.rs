@@ -16,6 +16,23 @@ pub enum WatchCommand {
     /// Silence alerts for a while (they still fire and resolve, nobody is notified).
     #[command(subcommand)]
     Silence(SilenceCommand),
+    /// Send a test alert, then its resolve, through every channel (or those named), to
+    /// prove they reach someone; exits 1 if any channel failed.
+    TestAlert(TestAlertArgs),
+}
+
+/// Options of `test-alert`.
+#[derive(Debug, Args)]
+pub struct TestAlertArgs {
+    /// The watch's configuration file (its channels).
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Only this channel (repeat for more).
+    #[arg(long = "channel")]
+    channels: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Silence verbs (they edit the watch's database; a running watch picks them up).
@@ -107,6 +124,47 @@ pub fn run(cmd: WatchCommand) -> anyhow::Result<()> {
         WatchCommand::Run(a) => run_watch(&a),
         WatchCommand::Status(a) => status(&a),
         WatchCommand::Silence(c) => silence(c),
+        WatchCommand::TestAlert(a) => test_alert(&a),
+    }
+}
+
+fn test_alert(a: &TestAlertArgs) -> anyhow::Result<()> {
+    let config = watch::Config::load(&a.config)?;
+    if config.channels.is_empty() {
+        return Err(crate::exit::UsageError(format!(
+            "{} has no [[channel]]: add one (see crates/watch/watch.example.toml)",
+            a.config.display()
+        ))
+        .into());
+    }
+    let rt = super::runtime()?;
+    let out = rt.block_on(watch::test_alert::run(&config, &a.channels))?;
+    if a.json {
+        print_json(&out)?;
+    } else {
+        for o in &out {
+            let what = match (&o.firing_error, &o.resolved_error) {
+                (None, None) => "firing and resolved delivered".to_string(),
+                (Some(e), _) => format!("FAILED: {e}"),
+                (None, Some(e)) => format!("firing delivered, resolve FAILED: {e}"),
+            };
+            println!("{} ({}): {what}", o.channel, o.kind);
+        }
+    }
+    let failed: Vec<&str> = out
+        .iter()
+        .filter(|o| !o.ok())
+        .map(|o| o.channel.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} of {} channels did not deliver the test alert: {}; check their URLs, keys and reachability",
+            failed.len(),
+            out.len(),
+            failed.join(", ")
+        )
     }
 }
 

@@ -273,6 +273,67 @@ pub fn state_show(path: &Path) -> Value {
 // ---------------------------------------------------------------------------
 // Watch: a local HTTP receiver for notifications, and a child `bulwark` daemon.
 
+/// A helper process (Alertmanager, node_exporter), killed when dropped.
+pub struct Proc(std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn tool(path: &str) -> &str {
+    assert!(
+        std::path::Path::new(path).exists(),
+        "{path} is missing: run scripts/install-deps"
+    );
+    path
+}
+
+/// Start `bin` (a Debian tool installed by scripts/install-deps) with `args`.
+pub fn spawn(bin: &str, args: &[String]) -> Proc {
+    Proc(
+        std::process::Command::new(tool(bin))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{bin}: {e}")),
+    )
+}
+
+/// A real Alertmanager on loopback keeping its data in `dir`, and its URL, once it
+/// says it is ready.
+pub fn alertmanager(dir: &Path) -> (Proc, String) {
+    let port = free_port();
+    std::fs::create_dir_all(dir).unwrap();
+    let cfg = dir.join("am.yml");
+    std::fs::write(
+        &cfg,
+        "route:\n  receiver: none\nreceivers:\n  - name: none\n",
+    )
+    .unwrap();
+    let p = spawn(
+        "/usr/bin/prometheus-alertmanager",
+        &[
+            format!("--config.file={}", cfg.display()),
+            format!("--storage.path={}", dir.join("data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--cluster.listen-address=".into(),
+        ],
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err()
+        || !http_body(&format!("{url}/-/ready")).contains("OK")
+    {
+        assert!(Instant::now() < deadline, "Alertmanager did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (p, url)
+}
+
 /// A local HTTP server that answers every request with `status` and `body`, and
 /// records each request's body (e.g. a webhook receiver, or an RPC returning garbage).
 pub struct HttpStub {
