@@ -49,7 +49,8 @@ channels = ["hook", "pd", "am", "down"]
 /// A counter of Alertmanager's own metrics.
 fn am_received(am: &str, status: &str) -> f64 {
     let m = http_body(&format!("{am}/metrics"));
-    let series = format!("alertmanager_alerts_received_total{{status=\"{status}\",version=\"v2\"}} ");
+    let series =
+        format!("alertmanager_alerts_received_total{{status=\"{status}\",version=\"v2\"}} ");
     m.lines()
         .find_map(|l| l.strip_prefix(&series)?.trim().parse().ok())
         .unwrap_or(0.0)
