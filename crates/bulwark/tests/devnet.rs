@@ -163,15 +163,27 @@ fn signed_by_all_at(status: &serde_json::Value, names: &[&str], min_height: u64)
     })
 }
 
+fn watch_status(watch_url: &str) -> serde_json::Value {
+    serde_json::from_str(&http_body(&format!("{watch_url}/api/status"))).unwrap_or_default()
+}
+
+/// The largest share of voting power missing from the last commit that a node's own
+/// metrics report to the devnet's watch.
+fn missing_power(watch_url: &str) -> Option<f64> {
+    watch_status(watch_url)["nodes"]
+        .as_array()?
+        .iter()
+        .filter_map(|n| n["metrics"]["figures"]["missing_power_ratio"].as_f64())
+        .reduce(f64::max)
+}
+
 /// The rules firing in the devnet's watch, leaving out the levels of the test
 /// machine's own disk, memory and load: those are true of a busy shared machine and say
 /// nothing of the devnet. A predicted `disk_full_in` is kept: a fresh watch must not
 /// project a burst of writes onto the next day.
 fn firing_rules(watch_url: &str) -> Vec<String> {
     const MACHINE_LEVELS: [&str; 3] = ["disk_used", "memory_used", "load_per_cpu"];
-    let body = http_body(&format!("{watch_url}/api/status"));
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    v["alerts"]
+    watch_status(watch_url)["alerts"]
         .as_array()
         .map(|a| {
             a.iter()
@@ -198,6 +210,23 @@ fn the_devnet_watch_alerts_when_val0_stops_signing_and_resolves_when_it_signs_ag
         "alerts on a healthy devnet: {:?}",
         firing_rules(&url)
     );
+    // The watch reads every node's own metrics.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = watch_status(&url);
+        let nodes = s["nodes"].as_array().cloned().unwrap_or_default();
+        if nodes.len() >= 5 && nodes.iter().all(|n| n["metrics"]["up"] == true) {
+            assert!(
+                nodes
+                    .iter()
+                    .all(|n| n["metrics"]["figures"]["consensus_rounds"].is_u64()),
+                "{s:#}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "node metrics: {s:#}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
 
     assert!(net.cmd("stop", &["signer"]).status.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
@@ -206,6 +235,16 @@ fn the_devnet_watch_alerts_when_val0_stops_signing_and_resolves_when_it_signs_ag
             std::time::Instant::now() < deadline,
             "no missed-blocks alert: {:?}",
             firing_rules(&url)
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
+    // val0 holds a quarter of the power: the nodes' metrics show it missing.
+    while missing_power(&url).is_none_or(|m| m < 0.24) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "missing power not seen: {:#}",
+            watch_status(&url)["nodes"]
         );
         std::thread::sleep(Duration::from_millis(250));
     }

@@ -54,9 +54,10 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
     for n in nodes_of(status) {
         let name = n["name"].as_str().unwrap();
         nodes.push_str(&format!(
-            "[[node]]\nname = \"{name}\"\nchain = \"{chain}\"\nrole = \"{}\"\nrpc = \"{}\"\n\n",
+            "[[node]]\nname = \"{name}\"\nchain = \"{chain}\"\nrole = \"{}\"\nrpc = \"{}\"\nmetrics = \"{}\"\n\n",
             n["role"].as_str().unwrap(),
-            rpc(name)
+            rpc(name),
+            n["metrics_url"].as_str().unwrap()
         ));
     }
     format!(
@@ -487,7 +488,23 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
             && summary.contains("(stuck at height "),
         "{v:#}"
     );
+    // The nodes left run round after round, as their own metrics show.
+    let rounds_key = format!("consensus_rounds/{chain}");
+    let v = hook.wait_for("consensus-rounds alert", MINUTE, |v| {
+        is(v, &rounds_key, "firing")
+    });
+    assert_eq!(v["rule"], "consensus_rounds", "{v:#}");
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{chain}: consensus went to round ")),
+        "{v:#}"
+    );
     restart_stopped(&net);
+    hook.wait_for("consensus-rounds resolve", 2 * MINUTE, |v| {
+        is(v, &rounds_key, "resolved")
+    });
     let v = hook.wait_for("chain-stalled resolve", 2 * MINUTE, |v| {
         is(v, &stall_key, "resolved")
     });

@@ -84,6 +84,11 @@ pub struct Node {
 }
 
 impl Node {
+    /// `http://127.0.0.1:<metrics_port>/metrics`: CometBFT's Prometheus endpoint.
+    pub fn metrics_url(&self) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.metrics_port)
+    }
+
     /// `http://127.0.0.1:<rpc_port>`.
     pub fn rpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.rpc_port)

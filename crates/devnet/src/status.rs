@@ -189,7 +189,7 @@ async fn node_status(dir: &Path, m: &Manifest, node: &Node) -> NodeStatus {
         pid,
         rpc_url: node.rpc_url(),
         p2p_address: node.p2p_address(),
-        metrics_url: format!("http://127.0.0.1:{}/metrics", node.metrics_port),
+        metrics_url: node.metrics_url(),
         signer_laddr: node.signer_laddr(),
         height: None,
         catching_up: None,

@@ -54,10 +54,11 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
             Role::Sentry => "sentry",
         };
         text.push_str(&format!(
-            "\n[[node]]\nname = {:?}\nchain = {:?}\nrole = {role:?}\nrpc = {:?}\n",
+            "\n[[node]]\nname = {:?}\nchain = {:?}\nrole = {role:?}\nrpc = {:?}\nmetrics = {:?}\n",
             n.name,
             manifest.chain_id,
-            n.rpc_url()
+            n.rpc_url(),
+            n.metrics_url()
         ));
     }
     if let (true, Some(p)) = (

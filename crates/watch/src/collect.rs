@@ -2,6 +2,7 @@
 
 use crate::config::{HostConfig, NodeConfig};
 use crate::exporter::{self, FillHistory};
+use crate::node_metrics::{self, NodeMetricsState};
 use crate::rpc::{Rpc, RpcError};
 use crate::state::{FsState, HostState, NodeState, Ts};
 use std::collections::HashMap;
@@ -12,19 +13,24 @@ use std::time::Duration;
 /// burst of writes onto the next day.
 const MIN_FILL_SPAN: f64 = 0.25;
 
-/// Checks one node's `/status` and `/net_info`.
+/// Checks one node's `/status` and `/net_info`, and scrapes its Prometheus metrics
+/// when they are configured.
 #[derive(Debug)]
 pub struct NodeCollector {
     rpc: Rpc,
+    http: reqwest::Client,
+    timeout: Duration,
     /// What is known so far.
     pub state: NodeState,
 }
 
 impl NodeCollector {
-    /// A collector for `cfg` reading through `rpc`.
-    pub fn new(cfg: &NodeConfig, rpc: Rpc) -> Self {
+    /// A collector for `cfg` reading through `rpc`, and its metrics through `http`.
+    pub fn new(cfg: &NodeConfig, rpc: Rpc, http: reqwest::Client, timeout: Duration) -> Self {
         Self {
             rpc,
+            http,
+            timeout,
             state: NodeState {
                 name: cfg.name.clone(),
                 chain: cfg.chain.clone(),
@@ -37,12 +43,21 @@ impl NodeCollector {
                 catching_up: None,
                 peers: None,
                 seen_at: None,
+                metrics: cfg.metrics.as_deref().map(NodeMetricsState::new),
             },
         }
     }
 
     /// One poll.
     pub async fn poll(&mut self, now: Ts) {
+        if let Some(url) = self.state.metrics.as_ref().map(|m| m.url.clone()) {
+            let res = crate::rpc::get_text(&self.http, &url, self.timeout)
+                .await
+                .and_then(|text| node_metrics::read(&exporter::parse(&text), &self.state.chain));
+            if let Some(m) = self.state.metrics.as_mut() {
+                m.record(res, now);
+            }
+        }
         let res = async {
             let s = self.rpc.status().await?;
             if s.network != self.state.chain {

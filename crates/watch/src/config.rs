@@ -154,6 +154,11 @@ pub struct NodeConfig {
     pub role: Role,
     /// CometBFT RPC URL.
     pub rpc: String,
+    /// CometBFT's Prometheus endpoint (`[instrumentation] prometheus = true`, usually
+    /// port 26660), e.g. `http://10.0.0.11:26660/metrics`: consensus rounds, voting
+    /// power missing from the last commit, mempool size.
+    #[serde(default)]
+    pub metrics: Option<String>,
 }
 
 /// A host scraped through node_exporter.
@@ -433,6 +438,9 @@ impl Config {
                 ));
             }
             check_url(&mut p, &format!("node {:?} rpc", n.name), &n.rpc);
+            if let Some(u) = &n.metrics {
+                check_url(&mut p, &format!("node {:?} metrics", n.name), u);
+            }
         }
         let mut hosts = HashSet::new();
         for h in &self.hosts {

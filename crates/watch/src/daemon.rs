@@ -103,7 +103,7 @@ pub async fn run_with_registry(
             }
         }
         for (i, n) in config.nodes.iter().enumerate() {
-            let col = NodeCollector::new(n, rpc(&n.rpc));
+            let col = NodeCollector::new(n, rpc(&n.rpc), http.clone(), config.request_timeout);
             o.nodes.push(col.state.clone());
             cols.push((Collector::Node(col, i), None));
         }

@@ -28,6 +28,10 @@ pub struct Metrics {
     behind: Family<Labels, Gauge>,
     peers: Family<Labels, Gauge>,
     catching_up: Family<Labels, Gauge>,
+    node_metrics_up: Family<Labels, Gauge>,
+    consensus_rounds: Family<Labels, Gauge>,
+    missing_power: Family<Labels, FGauge>,
+    mempool_txs: Family<Labels, Gauge>,
     host_up: Family<Labels, Gauge>,
     fs_used: Family<Labels, FGauge>,
     fs_full_in: Family<Labels, FGauge>,
@@ -98,6 +102,26 @@ impl Metrics {
             "bulwark_watch_node_catching_up",
             "1 while a node is syncing",
             m.catching_up.clone(),
+        );
+        r.register(
+            "bulwark_watch_node_metrics_up",
+            "1 when the node's own Prometheus metrics answer with sane figures for its chain",
+            m.node_metrics_up.clone(),
+        );
+        r.register(
+            "bulwark_watch_node_consensus_rounds",
+            "Consensus round the node last finished at one height (0 is normal), from its metrics",
+            m.consensus_rounds.clone(),
+        );
+        r.register(
+            "bulwark_watch_node_missing_power_ratio",
+            "Share of voting power missing from the last commit, 0..1, from the node's metrics",
+            m.missing_power.clone(),
+        );
+        r.register(
+            "bulwark_watch_node_mempool_txs",
+            "Transactions in the node's mempool, from its metrics",
+            m.mempool_txs.clone(),
         );
         r.register(
             "bulwark_watch_host_up",
@@ -186,6 +210,19 @@ impl Metrics {
             }
             if let Some(c) = n.catching_up {
                 self.catching_up.get_or_create(&l).set(c as i64);
+            }
+            if let Some(m) = &n.metrics {
+                self.node_metrics_up.get_or_create(&l).set(m.up as i64);
+                let f = &m.figures;
+                if let Some(r) = f.consensus_rounds {
+                    self.consensus_rounds.get_or_create(&l).set(r as i64);
+                }
+                if let Some(r) = f.missing_power_ratio {
+                    self.missing_power.get_or_create(&l).set(r);
+                }
+                if let Some(t) = f.mempool_txs {
+                    self.mempool_txs.get_or_create(&l).set(t as i64);
+                }
             }
         }
         for h in &obs.hosts {

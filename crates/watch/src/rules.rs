@@ -83,6 +83,17 @@ pub struct RulesConfig {
     /// A node has fewer peers than this (`critical` <= `warning`).
     #[serde(default = "default_peers_low")]
     pub peers_low: CountRule,
+    /// A node's Prometheus metrics endpoint has failed for this long.
+    #[serde(default = "default_node_metrics_down")]
+    pub node_metrics_down: DurationRule,
+    /// A node of the chain finished this many consensus rounds at one height (0 is
+    /// normal; each more round is a failed proposal or a vote that did not gather).
+    #[serde(default = "default_consensus_rounds")]
+    pub consensus_rounds: CountRule,
+    /// Voting power missing from the chain's last commit, percent (at 33.4 the chain
+    /// halts), as its nodes' metrics report it.
+    #[serde(default = "default_missing_power")]
+    pub missing_power: PercentRule,
     /// A chain RPC endpoint has failed for this long (critical only when all of a
     /// chain's endpoints fail).
     #[serde(default = "default_source_unhealthy")]
@@ -145,6 +156,9 @@ impl Default for RulesConfig {
             node_catching_up: default_node_catching_up(),
             node_behind: default_node_behind(),
             peers_low: default_peers_low(),
+            node_metrics_down: default_node_metrics_down(),
+            consensus_rounds: default_consensus_rounds(),
+            missing_power: default_missing_power(),
             source_unhealthy: default_source_unhealthy(),
             exporter_down: default_exporter_down(),
             disk_used: default_disk_used(),
@@ -295,6 +309,26 @@ fn default_upgrade_in() -> DurationRule {
         critical: secs(3600),
     }
 }
+fn default_node_metrics_down() -> DurationRule {
+    DurationRule {
+        warning: secs(120),
+        critical: secs(1800),
+    }
+}
+fn default_consensus_rounds() -> CountRule {
+    CountRule {
+        warning: 2,
+        critical: 4,
+        for_: Duration::ZERO,
+    }
+}
+fn default_missing_power() -> PercentRule {
+    PercentRule {
+        warning: 10.0,
+        critical: 25.0,
+        for_: secs(60),
+    }
+}
 fn default_load_per_cpu() -> RatioRule {
     RatioRule {
         warning: 2.0,
@@ -336,6 +370,7 @@ impl RulesConfig {
             ("node_catching_up", r.node_catching_up),
             ("source_unhealthy", r.source_unhealthy),
             ("exporter_down", r.exporter_down),
+            ("node_metrics_down", r.node_metrics_down),
             ("signer_down", r.signer_down),
             ("signer_node_disconnected", r.signer_node_disconnected),
             ("validator_inactive", r.validator_inactive),
@@ -348,6 +383,18 @@ impl RulesConfig {
             r.node_behind.warning as f64,
             r.node_behind.critical as f64,
         );
+        up(
+            p,
+            "consensus_rounds",
+            r.consensus_rounds.warning as f64,
+            r.consensus_rounds.critical as f64,
+        );
+        if r.consensus_rounds.warning == 0 {
+            p.push(
+                "rules.consensus_rounds: warning must be at least 1 (round 0 is every height)"
+                    .into(),
+            );
+        }
         if r.node_behind.warning == 0 {
             p.push("rules.node_behind: warning must be at least 1".into());
         }
@@ -370,6 +417,7 @@ impl RulesConfig {
             ("disk_used", r.disk_used),
             ("memory_used", r.memory_used),
             ("window_missed", r.window_missed),
+            ("missing_power", r.missing_power),
         ] {
             up(p, name, pr.warning, pr.critical);
             for v in [pr.warning, pr.critical] {
@@ -426,6 +474,7 @@ pub enum Outcome {
 pub fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts) -> Vec<Outcome> {
     let mut out = Vec::new();
     crate::rules_chain::evaluate(cfg, obs, now, &mut out);
+    crate::rules_consensus::evaluate(cfg, obs, now, &mut out);
     crate::rules_host::evaluate(cfg, obs, now, &mut out);
     crate::rules_signer::evaluate(cfg, obs, now, &mut out);
     crate::rules_sdk::evaluate(cfg, obs, now, &mut out);

@@ -190,6 +190,8 @@ pub struct NodeState {
     pub peers: Option<u64>,
     /// When it was last read successfully.
     pub seen_at: Option<Ts>,
+    /// Its Prometheus metrics, when `metrics` is configured.
+    pub metrics: Option<crate::node_metrics::NodeMetricsState>,
 }
 
 /// One filesystem on a host.

@@ -287,10 +287,13 @@ fn node_status_peers_and_wrong_chain() {
         chain: "c-1".into(),
         role: Role::Sentry,
         rpc: url.clone(),
+        metrics: None,
     };
     let mut n = NodeCollector::new(
         &cfg,
         Rpc::new(reqwest::Client::new(), &url, Duration::from_secs(1)),
+        reqwest::Client::new(),
+        Duration::from_secs(1),
     );
     rt().block_on(n.poll(5.0));
     assert!(n.state.up);
@@ -305,6 +308,8 @@ fn node_status_peers_and_wrong_chain() {
     let mut n = NodeCollector::new(
         &cfg,
         Rpc::new(reqwest::Client::new(), &url, Duration::from_secs(1)),
+        reqwest::Client::new(),
+        Duration::from_secs(1),
     );
     rt().block_on(n.poll(5.0));
     assert!(!n.state.up);

@@ -51,6 +51,7 @@ fn node(name: &str, height: Option<u64>, peers: Option<u64>) -> NodeState {
         catching_up: Some(false),
         peers,
         seen_at: Some(1000.0),
+        metrics: None,
     }
 }
 
@@ -284,4 +285,94 @@ fn disk_memory_and_load() {
     assert_eq!(severity(&out, "memory_used/h"), Some(Severity::Critical));
     assert!(is_clear(&out, "load_per_cpu/h"));
     assert!(is_clear(&out, "exporter_down/h"));
+}
+
+fn with_metrics(name: &str, rounds: u64, missing: f64, up: bool) -> NodeState {
+    let mut m = watch::node_metrics::NodeMetricsState::new(&format!("http://{name}:26660/metrics"));
+    m.record(
+        Ok(watch::node_metrics::NodeMetrics {
+            consensus_rounds: Some(rounds),
+            missing_power_ratio: Some(missing),
+            mempool_txs: Some(0),
+        }),
+        900.0,
+    );
+    if !up {
+        m.record(Err("unreachable: Connection refused".into()), 820.0);
+    }
+    NodeState {
+        metrics: Some(m),
+        ..node(name, Some(11), Some(8))
+    }
+}
+
+#[test]
+fn consensus_rounds_and_missing_power_from_node_metrics_one_alert_per_chain() {
+    let cfg = RulesConfig::default(); // rounds 2/4, missing power 10%/25% for 1m
+    let at = |nodes: Vec<NodeState>| {
+        let obs = Observed {
+            chains: vec![chain(0)],
+            nodes,
+            ..Default::default()
+        };
+        evaluate(&cfg, &obs, 1000.0)
+    };
+    let out = at(vec![
+        with_metrics("a", 0, 0.0, true),
+        with_metrics("b", 0, 0.0, true),
+    ]);
+    assert!(is_clear(&out, "consensus_rounds/c-1"));
+    assert!(is_clear(&out, "missing_power/c-1"));
+    assert!(is_clear(&out, "node_metrics_down/a"));
+
+    // The worst node speaks for the chain, in one alert.
+    let out = at(vec![
+        with_metrics("a", 1, 0.05, true),
+        with_metrics("b", 3, 0.30, true),
+    ]);
+    assert_eq!(
+        severity(&out, "consensus_rounds/c-1"),
+        Some(Severity::Warning)
+    );
+    let Some(Outcome::Firing(c)) = find(&out, "consensus_rounds/c-1") else {
+        panic!("{out:#?}")
+    };
+    assert_eq!(
+        c.summary,
+        "c-1: consensus went to round 3 at one height (node b; round 0 is normal): proposers are offline or votes do not gather over 2/3 of the power, and the chain may stall; check the validators and their connectivity"
+    );
+    assert_eq!(c.node, None);
+    let Some(Outcome::Firing(c)) = find(&out, "missing_power/c-1") else {
+        panic!("{out:#?}")
+    };
+    assert_eq!(c.severity, Severity::Critical);
+    assert_eq!(c.hold, std::time::Duration::from_secs(60));
+    assert_eq!(
+        c.summary,
+        "c-1: 30.0% of the voting power did not sign the last block (node b); at 33.4% the chain halts: see which validators are missing"
+    );
+    let out = at(vec![with_metrics("a", 5, 0.12, true)]);
+    assert_eq!(
+        severity(&out, "consensus_rounds/c-1"),
+        Some(Severity::Critical)
+    );
+    assert_eq!(severity(&out, "missing_power/c-1"), Some(Severity::Warning));
+
+    // A metrics endpoint that fails: its own alert, and its old figures say nothing.
+    let out = at(vec![with_metrics("a", 9, 0.9, false)]);
+    let Some(Outcome::Firing(c)) = find(&out, "node_metrics_down/a") else {
+        panic!("{out:#?}")
+    };
+    assert_eq!(c.severity, Severity::Warning, "down 3m: warning at 2m");
+    assert!(
+        c.summary.starts_with("a (sentry, c-1): its metrics at http://a:26660/metrics could not be read for 3m: unreachable: Connection refused;"),
+        "{}",
+        c.summary
+    );
+    assert!(find(&out, "consensus_rounds/c-1").is_none());
+    assert!(find(&out, "missing_power/c-1").is_none());
+    // Nodes without metrics configured: no outcome at all.
+    let out = at(vec![node("a", Some(11), Some(8))]);
+    assert!(find(&out, "node_metrics_down/a").is_none());
+    assert!(find(&out, "consensus_rounds/c-1").is_none());
 }

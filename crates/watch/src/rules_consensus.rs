@@ -1,0 +1,107 @@
+//! Rules on the nodes' own Prometheus metrics: a metrics endpoint that fails, and per
+//! chain the consensus round and the voting power missing from the last commit, taken
+//! at the worst figure any of its nodes reports (one alert per chain, not per node).
+
+use crate::rules::{human, level_up, push, push_held, Condition, Outcome, RulesConfig};
+use crate::state::{Observed, Ts};
+use std::time::Duration;
+
+pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+    for n in &obs.nodes {
+        let Some(m) = &n.metrics else {
+            continue;
+        };
+        let key = format!("node_metrics_down/{}", n.name);
+        if m.up {
+            out.push(Outcome::Clear(key));
+        } else if let Some(since) = m.down_since {
+            let r = cfg.node_metrics_down;
+            let age = now - since;
+            let sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
+            push_held(out, sev, |severity| {
+                Condition {
+                key,
+                rule: "node_metrics_down",
+                severity,
+                chain: Some(n.chain.clone()),
+                node: Some(n.name.clone()),
+                host: None,
+                summary: format!(
+                    "{} ({}, {}): its metrics at {} could not be read for {}: {}; consensus rounds and missing voting power are not being checked through it",
+                    n.name,
+                    n.role.as_str(),
+                    n.chain,
+                    m.url,
+                    human(age),
+                    m.error.as_deref().unwrap_or("no answer")
+                ),
+                hold: Duration::ZERO,
+            }
+            });
+        }
+    }
+    for c in &obs.chains {
+        // The worst figure among the chain's nodes whose metrics read now.
+        let live = || {
+            obs.nodes
+                .iter()
+                .filter(|n| n.chain == c.id)
+                .filter_map(|n| n.metrics.as_ref().filter(|m| m.up).map(|m| (n, m)))
+        };
+        let base = |rule: &'static str, key: String, severity, summary: String, hold| Condition {
+            key,
+            rule,
+            severity,
+            chain: Some(c.id.clone()),
+            node: None,
+            host: None,
+            summary,
+            hold,
+        };
+        if let Some((n, rounds)) = live()
+            .filter_map(|(n, m)| m.figures.consensus_rounds.map(|r| (n, r)))
+            .max_by_key(|(_, r)| *r)
+        {
+            let r = cfg.consensus_rounds;
+            let key = format!("consensus_rounds/{}", c.id);
+            let sev = level_up(rounds as f64, r.warning as f64, r.critical as f64);
+            push(out, key.clone(), sev, |s| {
+                base(
+                    "consensus_rounds",
+                    key,
+                    s,
+                    format!(
+                        "{}: consensus went to round {rounds} at one height (node {}; round 0 is normal): proposers are offline or votes do not gather over 2/3 of the power, and the chain may stall; check the validators and their connectivity",
+                        c.id, n.name
+                    ),
+                    r.for_,
+                )
+            });
+        }
+        if let Some((n, ratio)) = live()
+            .filter_map(|(n, m)| m.figures.missing_power_ratio.map(|r| (n, r)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+        {
+            let r = cfg.missing_power;
+            let pct = ratio * 100.0;
+            let key = format!("missing_power/{}", c.id);
+            push(
+                out,
+                key.clone(),
+                level_up(pct, r.warning, r.critical),
+                |s| {
+                    base(
+                    "missing_power",
+                    key,
+                    s,
+                    format!(
+                        "{}: {pct:.1}% of the voting power did not sign the last block (node {}); at 33.4% the chain halts: see which validators are missing",
+                        c.id, n.name
+                    ),
+                    r.for_,
+                )
+                },
+            );
+        }
+    }
+}
