@@ -458,10 +458,28 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
         "{st:#}"
     );
     let o = run(&["watch", "status", "--url", &url]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = |n: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("node {n} (")))
+            .unwrap_or_default()
+            .to_string()
+    };
     assert!(
-        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("node sentry0 (sentry"),
+        o.status.success()
+            && line("sentry0").contains("  metrics DOWN (")
+            && line("val1").contains("  round ")
+            && line("val1").contains("  mempool "),
         "{}",
         text(&o)
+    );
+    assert!(
+        metrics.contains(&format!(
+            "bulwark_watch_node_metrics_up{{chain=\"{chain}\",node=\"val1\"}} 1"
+        )) && metrics.contains(&format!(
+            "bulwark_watch_node_consensus_rounds{{chain=\"{chain}\",node=\"val1\"}} "
+        )),
+        "{metrics}"
     );
 
     // Restart the watch while the sentry alert fires: no second firing notification,

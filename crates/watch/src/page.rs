@@ -88,18 +88,19 @@ pub fn render(doc: &StatusDoc) -> String {
         }
         h.push_str("</table>");
     }
-    h.push_str("<h2>Nodes</h2><table><tr><th>node</th><th>role</th><th>chain</th><th>state</th><th>height</th><th>peers</th><th>catching up</th></tr>");
+    h.push_str("<h2>Nodes</h2><table><tr><th>node</th><th>role</th><th>chain</th><th>state</th><th>height</th><th>peers</th><th>catching up</th><th>consensus</th></tr>");
     for n in &doc.observed.nodes {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&n.name),
             n.role.as_str(),
             esc(&n.chain),
             state(n.up, &n.error),
             opt(n.height),
             opt(n.peers),
-            opt(n.catching_up)
+            opt(n.catching_up),
+            consensus(n)
         );
     }
     h.push_str("</table>");
@@ -144,4 +145,22 @@ pub fn render(doc: &StatusDoc) -> String {
     }
     h.push_str("<p><a href=/api/status>/api/status</a> &middot; <a href=/metrics>/metrics</a></p></body></html>\n");
     h
+}
+
+/// A node's figures from its own metrics: round, missing power, mempool.
+fn consensus(n: &crate::state::NodeState) -> String {
+    match &n.metrics {
+        None => "-".into(),
+        Some(m) if !m.up => state(false, &m.error),
+        Some(m) => {
+            let f = &m.figures;
+            format!(
+                "round {}, {} power missing, mempool {}",
+                opt(f.consensus_rounds),
+                f.missing_power_ratio
+                    .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
+                opt(f.mempool_txs)
+            )
+        }
+    }
 }

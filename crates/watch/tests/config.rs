@@ -12,6 +12,12 @@ fn example_file_parses_with_every_section() {
     assert_eq!(c.chains[0].rpc.len(), 2);
     assert_eq!(c.nodes[0].role, Role::Validator);
     assert_eq!(c.nodes[1].role, Role::Sentry);
+    assert_eq!(
+        c.nodes[0].metrics.as_deref(),
+        Some("http://10.0.0.10:26660/metrics")
+    );
+    assert_eq!(c.rules.consensus_rounds.critical, 4);
+    assert_eq!(c.rules.missing_power.for_, Duration::from_secs(60));
     assert_eq!(c.hosts[0].mountpoints, ["/", "/var/lib/cosmos"]);
     assert_eq!(c.channels.len(), 7);
     assert!(matches!(
@@ -79,6 +85,7 @@ name = "n"
 chain = "a"
 role = "rpc"
 rpc = "http://127.0.0.1:1"
+metrics = "127.0.0.1:26660"
 [[channel]]
 name = "pd"
 type = "pagerduty"
@@ -95,6 +102,12 @@ critical = 3
 [rules.disk_used]
 warning = 80
 critical = 190
+[rules.consensus_rounds]
+warning = 0
+critical = 3
+[rules.missing_power]
+warning = 30
+critical = 20
 "#;
     let Err(ConfigError::Invalid(p)) = Config::parse(text) else {
         panic!("expected Invalid");
@@ -115,10 +128,13 @@ critical = 190
         "rules.missed_in_a_row: critical (2) must not be below warning (5)",
         "rules.peers_low: critical (3) must not be above warning (1)",
         "rules.disk_used: 190 is not a percentage",
+        "node \"n\" metrics: \"127.0.0.1:26660\" is not an http",
+        "rules.consensus_rounds: warning must be at least 1",
+        "rules.missing_power: critical (20) must not be below warning (30)",
     ] {
         assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
     }
-    assert_eq!(p.len(), 14, "{all}");
+    assert_eq!(p.len(), 17, "{all}");
 }
 
 #[test]

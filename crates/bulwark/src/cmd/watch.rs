@@ -312,7 +312,7 @@ fn render(doc: &Value) -> String {
             format!("DOWN ({})", opt(&n["error"]))
         };
         out.push_str(&format!(
-            "node {} ({}, {}): {state}  height {}  peers {}  catching up {}\n",
+            "node {} ({}, {}): {state}  height {}  peers {}  catching up {}",
             opt(&n["name"]),
             opt(&n["role"]),
             opt(&n["chain"]),
@@ -320,6 +320,21 @@ fn render(doc: &Value) -> String {
             opt(&n["peers"]),
             opt(&n["catching_up"]),
         ));
+        let m = &n["metrics"];
+        if m["up"] == true {
+            let f = &m["figures"];
+            out.push_str(&format!(
+                "  round {}  missing power {}  mempool {}",
+                opt(&f["consensus_rounds"]),
+                f["missing_power_ratio"]
+                    .as_f64()
+                    .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
+                opt(&f["mempool_txs"]),
+            ));
+        } else if m.is_object() {
+            out.push_str(&format!("  metrics DOWN ({})", opt(&m["error"])));
+        }
+        out.push('\n');
     }
     for h in list(&doc["hosts"]) {
         let state = if h["up"] == true {
