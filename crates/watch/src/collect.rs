@@ -50,15 +50,13 @@ impl NodeCollector {
 
     /// One poll.
     pub async fn poll(&mut self, now: Ts) {
-        if let Some(url) = self.state.metrics.as_ref().map(|m| m.url.clone()) {
-            let res = crate::rpc::get_text(&self.http, &url, self.timeout)
-                .await
-                .and_then(|text| node_metrics::read(&exporter::parse(&text), &self.state.chain));
-            if let Some(m) = self.state.metrics.as_mut() {
-                m.record(res, now);
-            }
-        }
-        let res = async {
+        // The metrics are read alongside the RPC, so a slow one does not delay the other.
+        let metrics = async {
+            let url = &self.state.metrics.as_ref()?.url;
+            let text = crate::rpc::get_text(&self.http, url, self.timeout).await;
+            Some(text.and_then(|t| node_metrics::read(&exporter::parse(&t), &self.state.chain)))
+        };
+        let rpc = async {
             let s = self.rpc.status().await?;
             if s.network != self.state.chain {
                 return Err(RpcError::WrongChain {
@@ -68,8 +66,11 @@ impl NodeCollector {
             }
             let peers = self.rpc.peers().await?;
             Ok((s, peers))
+        };
+        let (metrics, res) = tokio::join!(metrics, rpc);
+        if let (Some(m), Some(res)) = (self.state.metrics.as_mut(), metrics) {
+            m.record(res, now);
         }
-        .await;
         let st = &mut self.state;
         match res {
             Ok((s, peers)) => {
