@@ -461,6 +461,62 @@ pub struct Condition {
     pub hold: Duration,
 }
 
+/// What an alert is about: a chain, a node of a chain, or a host.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct About {
+    chain: Option<String>,
+    node: Option<String>,
+    host: Option<String>,
+}
+
+impl About {
+    /// A chain.
+    pub(crate) fn chain(id: &str) -> Self {
+        Self {
+            chain: Some(id.to_string()),
+            ..Self::default()
+        }
+    }
+
+    /// A node of a chain.
+    pub(crate) fn node(chain: &str, name: &str) -> Self {
+        Self {
+            chain: Some(chain.to_string()),
+            node: Some(name.to_string()),
+            host: None,
+        }
+    }
+
+    /// A host.
+    pub(crate) fn host(name: &str) -> Self {
+        Self {
+            host: Some(name.to_string()),
+            ..Self::default()
+        }
+    }
+
+    /// The condition `rule` holds for it, under `key`.
+    pub(crate) fn condition(
+        &self,
+        rule: &'static str,
+        key: String,
+        severity: Severity,
+        summary: String,
+        hold: Duration,
+    ) -> Condition {
+        Condition {
+            key,
+            rule,
+            severity,
+            chain: self.chain.clone(),
+            node: self.node.clone(),
+            host: self.host.clone(),
+            summary,
+            hold,
+        }
+    }
+}
+
 /// What a rule says about one subject.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

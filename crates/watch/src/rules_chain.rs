@@ -1,21 +1,12 @@
 //! Chain and node rules.
 
-use crate::rules::{human, level_down, level_up, push, push_held, Condition, Outcome, RulesConfig};
+use crate::rules::{human, level_down, level_up, push, push_held, About, Outcome, RulesConfig};
 use crate::state::{GridEntry, Observed, Sign, Ts};
 use std::time::Duration;
 
 pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for c in &obs.chains {
-        let base = |rule: &'static str, key: String, severity, summary: String, hold| Condition {
-            key,
-            rule,
-            severity,
-            chain: Some(c.id.clone()),
-            node: None,
-            host: None,
-            summary,
-            hold,
-        };
+        let about = About::chain(&c.id);
         // Missed in a row: only from blocks actually checked.
         if let (Some(addr), Some(_)) = (&c.validator_address, c.checked_height) {
             let r = cfg.missed_in_a_row;
@@ -24,7 +15,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             let sev = level_up(n as f64, r.warning as f64, r.critical as f64);
             push(out, key.clone(), sev, |s| {
                 let (from, to) = missed_run(c.grid.iter(), n);
-                base(
+                about.condition(
                     "missed_in_a_row",
                     key,
                     s,
@@ -51,7 +42,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             let local = c.height_observed_at.map_or(0.0, |t| now - t);
             if sev.is_none() || local >= r.warning.as_secs_f64() {
                 push(out, key.clone(), sev, |s| {
-                    base(
+                    about.condition(
                     "chain_stalled",
                     key,
                     s,
@@ -82,7 +73,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                 sev = Some(crate::Severity::Warning);
             }
             push_held(out, sev, |s| {
-                base(
+                about.condition(
                     "source_unhealthy",
                     key,
                     s,
@@ -106,16 +97,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
 fn nodes(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for n in &obs.nodes {
         let who = format!("{} ({}, {})", n.name, n.role.as_str(), n.chain);
-        let base = |rule: &'static str, key: String, severity, summary: String, hold| Condition {
-            key,
-            rule,
-            severity,
-            chain: Some(n.chain.clone()),
-            node: Some(n.name.clone()),
-            host: None,
-            summary,
-            hold,
-        };
+        let about = About::node(&n.chain, &n.name);
         let key = format!("node_down/{}", n.name);
         if n.up {
             out.push(Outcome::Clear(key));
@@ -124,7 +106,7 @@ fn nodes(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
             let age = now - since;
             let sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
             push_held(out, sev, |s| {
-                base(
+                about.condition(
                     "node_down",
                     key,
                     s,
@@ -148,7 +130,7 @@ fn nodes(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
                 let age = now - since;
                 let sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
                 push_held(out, sev, |s| {
-                    base(
+                    about.condition(
                         "node_catching_up",
                         key,
                         s,
@@ -168,7 +150,7 @@ fn nodes(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
             let key = format!("node_behind/{}", n.name);
             let sev = level_up(behind as f64, r.warning as f64, r.critical as f64);
             push(out, key.clone(), sev, |s| {
-                base(
+                about.condition(
                     "node_behind",
                     key,
                     s,
@@ -184,7 +166,7 @@ fn nodes(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
             let key = format!("peers_low/{}", n.name);
             let sev = level_down(peers as f64, r.warning as f64, r.critical as f64);
             push(out, key.clone(), sev, |s| {
-                base(
+                about.condition(
                     "peers_low",
                     key,
                     s,

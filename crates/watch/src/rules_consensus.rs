@@ -2,7 +2,7 @@
 //! chain the consensus round and the voting power missing from the last commit, taken
 //! at the worst figure any of its nodes reports (one alert per chain, not per node).
 
-use crate::rules::{human, level_up, push, push_held, Condition, Outcome, RulesConfig};
+use crate::rules::{human, level_up, push, push_held, About, Outcome, RulesConfig};
 use crate::state::{Observed, Ts};
 use std::time::Duration;
 
@@ -19,24 +19,21 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             let age = now - since;
             let sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
             push_held(out, sev, |severity| {
-                Condition {
-                key,
-                rule: "node_metrics_down",
-                severity,
-                chain: Some(n.chain.clone()),
-                node: Some(n.name.clone()),
-                host: None,
-                summary: format!(
-                    "{} ({}, {}): its metrics at {} could not be read for {}: {}; consensus rounds and missing voting power are not being checked through it",
-                    n.name,
-                    n.role.as_str(),
-                    n.chain,
-                    m.url,
-                    human(age),
-                    m.error.as_deref().unwrap_or("no answer")
-                ),
-                hold: Duration::ZERO,
-            }
+                About::node(&n.chain, &n.name).condition(
+                    "node_metrics_down",
+                    key,
+                    severity,
+                    format!(
+                        "{} ({}, {}): its metrics at {} could not be read for {}: {}; consensus rounds and missing voting power are not being checked through it",
+                        n.name,
+                        n.role.as_str(),
+                        n.chain,
+                        m.url,
+                        human(age),
+                        m.error.as_deref().unwrap_or("no answer")
+                    ),
+                    Duration::ZERO,
+                )
             });
         }
     }
@@ -48,16 +45,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                 .filter(|n| n.chain == c.id)
                 .filter_map(|n| n.metrics.as_ref().filter(|m| m.up).map(|m| (n, m)))
         };
-        let base = |rule: &'static str, key: String, severity, summary: String, hold| Condition {
-            key,
-            rule,
-            severity,
-            chain: Some(c.id.clone()),
-            node: None,
-            host: None,
-            summary,
-            hold,
-        };
+        let about = About::chain(&c.id);
         if let Some((n, rounds)) = live()
             .filter_map(|(n, m)| m.figures.consensus_rounds.map(|r| (n, r)))
             .max_by_key(|(_, r)| *r)
@@ -66,7 +54,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             let key = format!("consensus_rounds/{}", c.id);
             let sev = level_up(rounds as f64, r.warning as f64, r.critical as f64);
             push(out, key.clone(), sev, |s| {
-                base(
+                about.condition(
                     "consensus_rounds",
                     key,
                     s,
@@ -90,7 +78,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                 key.clone(),
                 level_up(pct, r.warning, r.critical),
                 |s| {
-                    base(
+                    about.condition(
                     "missing_power",
                     key,
                     s,

@@ -1,21 +1,12 @@
 //! Host rules: exporter down, disk used and time until full, memory, load.
 
-use crate::rules::{human, level_down, level_up, push, push_held, Condition, Outcome, RulesConfig};
+use crate::rules::{human, level_down, level_up, push, push_held, About, Outcome, RulesConfig};
 use crate::state::{Observed, Ts};
 use std::time::Duration;
 
 pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for h in &obs.hosts {
-        let base = |rule: &'static str, key: String, severity, summary: String, hold| Condition {
-            key,
-            rule,
-            severity,
-            chain: None,
-            node: None,
-            host: Some(h.name.clone()),
-            summary,
-            hold,
-        };
+        let about = About::host(&h.name);
         let key = format!("exporter_down/{}", h.name);
         if h.up {
             out.push(Outcome::Clear(key));
@@ -24,7 +15,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             let age = now - since;
             let sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
             push_held(out, sev, |s| {
-                base(
+                about.condition(
                     "exporter_down",
                     key,
                     s,
@@ -47,7 +38,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             let key = format!("disk_used/{}/{}", h.name, fs.mountpoint);
             let sev = level_up(pct, r.warning, r.critical);
             push(out, key.clone(), sev, |s| {
-                base(
+                about.condition(
                     "disk_used",
                     key,
                     s,
@@ -66,7 +57,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                 .full_in_seconds
                 .and_then(|t| level_down(t, r.warning.as_secs_f64(), r.critical.as_secs_f64()));
             push(out, key.clone(), sev, |s| {
-                base(
+                about.condition(
                     "disk_full_in",
                     key,
                     s,
@@ -90,7 +81,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                 key.clone(),
                 level_up(pct, r.warning, r.critical),
                 |s| {
-                    base(
+                    about.condition(
                     "memory_used",
                     key,
                     s,
@@ -107,7 +98,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             let r = cfg.load_per_cpu;
             let key = format!("load_per_cpu/{}", h.name);
             push(out, key.clone(), level_up(l, r.warning, r.critical), |s| {
-                base(
+                about.condition(
                     "load_per_cpu",
                     key,
                     s,

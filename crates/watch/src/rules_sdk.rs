@@ -6,7 +6,9 @@
 //! blocks behind the chain's RPC height): when every endpoint fails, `source_unhealthy`
 //! says so, when the data lags `sdk_behind` does, and the other alerts stay as they were.
 
-use crate::rules::{human, level_down, level_up, push, push_held, Condition, Outcome, RulesConfig};
+use crate::rules::{
+    human, level_down, level_up, push, push_held, About, Condition, Outcome, RulesConfig,
+};
 use crate::sdk::{assess, SdkState};
 use crate::state::{ChainState, Observed, Ts};
 use crate::Severity;
@@ -32,16 +34,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             (Some(chain), Some(rest)) => chain.saturating_sub(rest),
             _ => 0,
         };
-        let base = |rule: &'static str, key: String, severity, summary: String, hold| Condition {
-            key,
-            rule,
-            severity,
-            chain: Some(c.id.clone()),
-            node: None,
-            host: None,
-            summary,
-            hold,
-        };
+        let about = About::chain(&c.id);
         let key = format!("sdk_behind/{}", c.id);
         let sev = if lag > SDK_LAG_CRITICAL {
             Some(Severity::Critical)
@@ -58,7 +51,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             s.via.endpoints()
         );
         push(out, key.clone(), sev, |sev| {
-            base("sdk_behind", key, sev, summary, Duration::ZERO)
+            about.condition("sdk_behind", key, sev, summary, Duration::ZERO)
         });
         if lag > SDK_LAG_WARNING {
             continue;
@@ -86,7 +79,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
         let sev = (!unknown.is_empty()).then_some(Severity::Warning);
         push(out, key.clone(), sev, |sev| {
             let list: Vec<&str> = unknown.iter().map(|m| m.as_str()).collect();
-            base("validator_unknown", key, sev, format!(
+            about.condition("validator_unknown", key, sev, format!(
                 "{id}: the chain does not know our validator {who} ({}); check operator_address and validator_address in watch.toml, or whether the validator was ever created",
                 list.join("; ")
             ), Duration::ZERO)
@@ -96,7 +89,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
         if let Some(t) = a.tombstoned {
             let key = format!("validator_tombstoned/{id}");
             push(out, key.clone(), t.then_some(Severity::Critical), |sev| {
-                base("validator_tombstoned", key, sev, format!(
+                about.condition("validator_tombstoned", key, sev, format!(
                     "{id}: our validator {who} is TOMBSTONED: the chain committed double-sign evidence against its key, slashed its stake and jailed it for good; make sure no second signer runs with that key and plan a new validator"
                 ), Duration::ZERO)
             });
@@ -123,7 +116,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                     .validator
                     .as_ref()
                     .map_or(String::new(), |v| format!(" (status {})", v.status));
-                base("validator_jailed", key, sev, format!(
+                about.condition("validator_jailed", key, sev, format!(
                     "{id}: our validator {who} is JAILED{status}: it signs no blocks and earns no rewards; {unjail}"
                 ), Duration::ZERO)
             });
@@ -139,7 +132,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                     let age = now - since;
                     let sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
                     push_held(out, sev, |sev| {
-                        base("validator_inactive", key, sev, format!(
+                        about.condition("validator_inactive", key, sev, format!(
                             "{id}: our validator {who} has been out of the active set for {} ({}, not jailed): it signs no blocks and earns no rewards; its stake ({} tokens) is below the active set's cutoff: check its delegations and the chain's max_validators",
                             human(age), v.status, v.tokens
                         ), Duration::ZERO)
@@ -193,7 +186,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                         "it signs now and the misses leave the window as new blocks come{worst}"
                     ),
                 };
-                base("window_missed", key, sev, format!(
+                about.condition("window_missed", key, sev, format!(
                     "{id}: our validator {who} missed {missed} of the last {} blocks, {pct:.0}% of the {allowed} the chain allows before jailing; {outlook}; check the validator node and its signer",
                     p.signed_blocks_window
                 ), r.for_)
@@ -211,7 +204,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                 (Some(blocks), Some(secs)) => {
                     let sev = level_down(secs, r.warning.as_secs_f64(), r.critical.as_secs_f64());
                     push(out, key.clone(), sev, |sev| {
-                        base("jail_in", key, sev, format!(
+                        about.condition("jail_in", key, sev, format!(
                             "{id}: our validator {who} is jailed in {} at its current miss rate ({}): {} of the {} misses the chain allows are used; get it signing now (validator node, signer, the connection between them)",
                             tell(blocks, Some(secs)),
                             rate_text(),
@@ -228,7 +221,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             let key = format!("upgrade_in/{id}");
             match (&s.upgrade_plan, a.upgrade_in_blocks) {
                 (Some(plan), Some(left)) if left <= 0 => {
-                    out.push(Outcome::Firing(base("upgrade_in", key, Severity::Critical, format!(
+                    out.push(Outcome::Firing(about.condition("upgrade_in", key, Severity::Critical, format!(
                         "{id}: the height {} of software upgrade {:?} is reached: the chain halts there until nodes run the new binary; switch our nodes to it now (cosmovisor does it when the binary is in place)",
                         plan.height, plan.name
                     ), Duration::ZERO)));
@@ -240,7 +233,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                             level_down(secs, r.warning.as_secs_f64(), r.critical.as_secs_f64());
                         let bt = s.block_time_seconds.unwrap_or(0.0);
                         push(out, key.clone(), sev, |sev| {
-                            base("upgrade_in", key, sev, format!(
+                            about.condition("upgrade_in", key, sev, format!(
                                 "{id}: software upgrade {:?} is scheduled at height {}, {left} blocks from now: about {} at the current {bt:.1}s block time (around {}); the chain halts there until nodes run the new binary: have it ready on every node (cosmovisor upgrades directory, or by hand at that height)",
                                 plan.name, plan.height, human(secs), crate::payload::rfc3339(now + secs)
                             ), Duration::ZERO)
