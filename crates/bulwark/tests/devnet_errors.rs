@@ -19,9 +19,15 @@ fn unknown_cometbft_version_is_a_usage_error() {
 
 #[test]
 fn a_taken_port_is_named_and_nothing_starts() {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let port = listener.local_addr().unwrap().port();
-    // The block starts one port below the taken one, so the taken port is val0's rpc port.
+    // The block starts one port below the taken one, so the taken port is val0's rpc
+    // port; the port below (val0's p2p port) must be free, or it is the one named.
+    let (listener, port) = loop {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = l.local_addr().unwrap().port();
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port - 1)).is_ok() {
+            break (l, port);
+        }
+    };
     let base = (port - 1).to_string();
     let net = Devnet::new();
     let o = net.cmd("up", &["--base-port", &base]);

@@ -168,6 +168,16 @@ pub fn is_our_process(pid: u32, marker: &Path) -> bool {
     cmdline.split(|b| *b == 0).any(|arg| arg == marker)
 }
 
+/// How a child of this process that no longer runs ended, when that can be told.
+pub fn exit_reason(pid: u32) -> String {
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    match waitpid(to_pid(pid), Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::Exited(_, code)) => format!("the process exited with code {code}"),
+        Ok(WaitStatus::Signaled(_, sig, _)) => format!("the process was killed by {sig}"),
+        _ => "the process exited".into(),
+    }
+}
+
 /// The last `n` lines of a file (empty when it cannot be read).
 pub fn tail(path: &Path, n: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();

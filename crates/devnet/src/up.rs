@@ -406,7 +406,7 @@ async fn wait_ready(dir: &Path, node: &Node, pid: u32, deadline: Instant) -> Res
     };
     loop {
         if !process::is_our_process(pid, &dir.join(&node.home)) {
-            return Err(fail("the process exited".into()));
+            return Err(fail(process::exit_reason(pid)));
         }
         if rpc.status().await.is_ok() {
             return Ok(());
@@ -456,6 +456,27 @@ async fn start_watch(
 ) -> Result<()> {
     check_port(watch::port(manifest), "status port of the devnet watch")?;
     watch::setup(dir, manifest)?;
+    // The watch is a convenience, not the network: one that ends while starting (seen
+    // once under heavy load, leaving no log line) gets one more try, and the second
+    // failure is reported.
+    match run_watch(dir, manifest, bulwark, deadline).await {
+        Err(DevnetError::NodeStart { reason, .. })
+            if reason.starts_with("the process") && Instant::now() < deadline =>
+        {
+            tracing::warn!("the devnet watch ended while starting ({reason}); starting it again");
+            run_watch(dir, manifest, bulwark, deadline).await
+        }
+        other => other,
+    }
+}
+
+/// Start the watch once and wait until it answers.
+async fn run_watch(
+    dir: &Path,
+    manifest: &Manifest,
+    bulwark: &Path,
+    deadline: Instant,
+) -> Result<()> {
     let pid = process::start(dir, &watch::spec(dir, bulwark))?;
     let url = format!("{}/healthz", watch::url(manifest));
     let http = reqwest::Client::builder()
@@ -467,7 +488,7 @@ async fn start_watch(
         if !process::is_our_process(pid, &watch::config_path(dir)) {
             return Err(DevnetError::NodeStart {
                 node: watch::NAME.into(),
-                reason: "the process exited".into(),
+                reason: process::exit_reason(pid),
                 log: log.clone(),
                 tail: process::tail(&log, 15),
             });

@@ -43,6 +43,7 @@ impl ChainCollector {
             signed_total: 0,
             missed_total: 0,
             grid: VecDeque::new(),
+            rounds: Default::default(),
             sources: rpcs.iter().map(|r| SourceState::new(r.url())).collect(),
             sdk: None,
         };
@@ -131,6 +132,7 @@ impl ChainCollector {
             if h > next || block.chain_id != self.cfg.id || block.commit_height + 1 != h {
                 return false;
             }
+            self.read_round(&block);
             if h > 1 {
                 let Some(sign) = self.our_sign(src, &block, now).await else {
                     return false;
@@ -177,6 +179,7 @@ impl ChainCollector {
             let Some(block) = self.fetch(i, next, now).await else {
                 break;
             };
+            self.read_round(&block);
             if next > 1 {
                 let Some(sign) = self.our_sign(i, &block, now).await else {
                     break;
@@ -262,6 +265,14 @@ impl ChainCollector {
                 Some(_) => Sign::Missed,
             },
         })
+    }
+
+    /// Keep the round at which `block`'s commit was made.
+    fn read_round(&mut self, block: &Block) {
+        if let (Some(r), true) = (block.commit_round, block.height > 1) {
+            let window = self.cfg.grid_blocks as u64;
+            self.state.rounds.record(block.height - 1, r, window);
+        }
     }
 
     fn record(&mut self, height: u64, sign: Sign) {

@@ -64,6 +64,9 @@ pub struct Block {
     pub validators_hash: String,
     /// `last_commit.height` (this height minus one).
     pub commit_height: u64,
+    /// `last_commit.round`: the consensus round at which that height was committed
+    /// (0 normally), when the commit gives it.
+    pub commit_round: Option<u32>,
     /// `last_commit.signatures`: (block_id_flag, upper-case validator address).
     pub signatures: Vec<(u64, String)>,
     /// `header.time` as unix seconds, when it parses.
@@ -288,6 +291,10 @@ pub fn parse_block(r: &Value, height: u64) -> Result<Block, RpcError> {
         chain_id: str_at(b, "/header/chain_id")?.to_string(),
         validators_hash: str_at(b, "/header/validators_hash")?.to_string(),
         commit_height: u64_at(b, "/last_commit/height")?,
+        commit_round: b
+            .pointer("/last_commit/round")
+            .and_then(Value::as_u64)
+            .and_then(|r| u32::try_from(r).ok()),
         signatures,
         time: unix_time(b, "/header/time"),
     })

@@ -86,8 +86,9 @@ pub struct RulesConfig {
     /// A node's Prometheus metrics endpoint has failed for this long.
     #[serde(default = "default_node_metrics_down")]
     pub node_metrics_down: DurationRule,
-    /// A node of the chain finished this many consensus rounds at one height (0 is
-    /// normal; each more round is a failed proposal or a vote that did not gather).
+    /// A recent height needed this round to commit (0 is normal; each more round is a
+    /// failed proposal or a vote that did not gather), over the chain's last
+    /// `grid_blocks` blocks.
     #[serde(default = "default_consensus_rounds")]
     pub consensus_rounds: CountRule,
     /// Voting power missing from the chain's last commit, percent (at 33.4 the chain

@@ -1,6 +1,7 @@
-//! Rules on the nodes' own Prometheus metrics: a metrics endpoint that fails, and per
-//! chain the consensus round and the voting power missing from the last commit, taken
-//! at the worst figure any of its nodes reports (one alert per chain, not per node).
+//! Consensus health: the round recent heights needed to commit (from the blocks), and
+//! from the nodes' own Prometheus metrics the voting power missing from the last commit
+//! (the worst figure any of the chain's nodes reports: one alert per chain, not per
+//! node) and whether those metrics can be read.
 
 use crate::rules::{human, level_up, push, push_held, About, Outcome, RulesConfig};
 use crate::state::{Observed, Ts};
@@ -38,38 +39,40 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
         }
     }
     for c in &obs.chains {
-        // The worst figure among the chain's nodes whose metrics read now.
-        let live = || {
-            obs.nodes
-                .iter()
-                .filter(|n| n.chain == c.id)
-                .filter_map(|n| n.metrics.as_ref().filter(|m| m.up).map(|m| (n, m)))
-        };
         let about = About::chain(&c.id);
-        if let Some((n, rounds)) = live()
-            .filter_map(|(n, m)| m.figures.consensus_rounds.map(|r| (n, r)))
-            .max_by_key(|(_, r)| *r)
-        {
+        // The round each height needed, from the blocks' commits: every height counts,
+        // and the alert stays while the slow height is in the window.
+        if c.rounds.to.is_some() {
             let r = cfg.consensus_rounds;
             let key = format!("consensus_rounds/{}", c.id);
-            let sev = level_up(rounds as f64, r.warning as f64, r.critical as f64);
-            push(out, key.clone(), sev, |s| {
-                about.condition(
+            let worst = c.rounds.worst().and_then(|w| {
+                level_up(w.round as f64, r.warning as f64, r.critical as f64).map(|s| (w, s))
+            });
+            match worst {
+                None => out.push(Outcome::Clear(key)),
+                Some((w, s)) => out.push(Outcome::Firing(about.condition(
                     "consensus_rounds",
                     key,
                     s,
                     format!(
-                        "{}: consensus went to round {rounds} at one height (node {}; round 0 is normal): proposers are offline or votes do not gather over 2/3 of the power, and the chain may stall; check the validators and their connectivity",
-                        c.id, n.name
+                        "{}: height {} needed round {} to commit, the most of the recent blocks (round 0 is normal): proposers are offline or votes do not gather over 2/3 of the power, and the chain may stall; check the validators and their connectivity",
+                        c.id, w.height, w.round
                     ),
                     r.for_,
-                )
-            });
+                ))),
+            }
         }
-        if let Some((n, ratio)) = live()
-            .filter_map(|(n, m)| m.figures.missing_power_ratio.map(|r| (n, r)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-        {
+        // The worst figure among the chain's nodes whose metrics read now.
+        let missing = obs
+            .nodes
+            .iter()
+            .filter(|n| n.chain == c.id)
+            .filter_map(|n| {
+                let m = n.metrics.as_ref().filter(|m| m.up)?;
+                Some((n, m.figures.missing_power_ratio?))
+            })
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((n, ratio)) = missing {
             let r = cfg.missing_power;
             let pct = ratio * 100.0;
             let key = format!("missing_power/{}", c.id);

@@ -79,6 +79,55 @@ pub enum Sign {
     NotInSet,
 }
 
+/// The rounds recent heights needed to commit, from the blocks' commits (every height
+/// read, whether or not our validator is configured).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CommitRounds {
+    /// The last height whose commit round was read.
+    pub to: Option<u64>,
+    /// Heights of the window that needed more than round 0, with that round, oldest
+    /// first.
+    pub slow: VecDeque<SlowHeight>,
+}
+
+/// A height committed after round 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SlowHeight {
+    /// The height.
+    pub height: u64,
+    /// The round at which it was committed.
+    pub round: u32,
+}
+
+impl CommitRounds {
+    /// Record that `height` was committed at `round`, keeping the last `window` heights.
+    /// A height already recorded is ignored.
+    pub fn record(&mut self, height: u64, round: u32, window: u64) {
+        if self.to.is_some_and(|t| height <= t) {
+            return;
+        }
+        self.to = Some(height);
+        if round > 0 {
+            self.slow.push_back(SlowHeight { height, round });
+        }
+        while self
+            .slow
+            .front()
+            .is_some_and(|s| height - s.height >= window)
+        {
+            self.slow.pop_front();
+        }
+    }
+
+    /// The height of the window that needed the most rounds (the latest of equals).
+    pub fn worst(&self) -> Option<SlowHeight> {
+        self.slow
+            .iter()
+            .copied()
+            .max_by_key(|s| (s.round, s.height))
+    }
+}
+
 /// One height in the signed/missed grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GridEntry {
@@ -159,6 +208,8 @@ pub struct ChainState {
     pub missed_total: u64,
     /// The last blocks, oldest first.
     pub grid: VecDeque<GridEntry>,
+    /// The rounds recent heights needed to commit.
+    pub rounds: CommitRounds,
     /// RPC endpoints in failover order.
     pub sources: Vec<SourceState>,
     /// Cosmos SDK data read over REST (slashing, staking, upgrade), when `rest` is set.

@@ -86,7 +86,9 @@ fn answer(c: &mut Chain, path: &str) -> String {
             sigs[0]["block_id_flag"] = json!(7);
         }
         json!({"block": {"header": {"height": h.to_string(), "chain_id": c.id, "validators_hash": "H1"},
-                         "last_commit": {"height": (h - 1).to_string(), "signatures": sigs}}})
+                         "last_commit": {"height": (h - 1).to_string(),
+                                         "round": if h == 7 { 2 } else { 0 },
+                                         "signatures": sigs}}})
     } else {
         return json!({"jsonrpc": "2.0", "id": -1, "error": {"code": -32601, "message": "Method not found"}}).to_string();
     };
@@ -179,6 +181,15 @@ fn commits_nil_and_absent_votes_with_backfill() {
             s.checked_height,
             Some(9),
             "block 10 carries the commit of 9"
+        );
+        // Height 6 was committed in round 2 (block 7's commit says so).
+        assert_eq!(s.rounds.to, Some(9));
+        assert_eq!(
+            s.rounds.worst(),
+            Some(watch::state::SlowHeight {
+                height: 6,
+                round: 2
+            })
         );
         let grid: Vec<_> = s.grid.iter().map(|e| (e.height, e.sign)).collect();
         assert_eq!(grid.len(), 9);

@@ -322,6 +322,7 @@ fn promtool_accepts_the_metrics() {
             signed_total: 8,
             missed_total: 1,
             grid: Default::default(),
+            rounds: Default::default(),
             sources: vec![],
             sdk: None,
         }],

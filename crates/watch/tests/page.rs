@@ -31,6 +31,7 @@ fn page_shows_grid_nodes_and_alerts_escaped() {
                         sign: Sign::Missed,
                     },
                 ]),
+                rounds: Default::default(),
                 sources: vec![],
                 sdk: None,
             }],

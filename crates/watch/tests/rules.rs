@@ -28,6 +28,7 @@ fn chain(missed_in_a_row: u64) -> ChainState {
         signed_total: 10 - missed_in_a_row,
         missed_total: missed_in_a_row,
         grid,
+        rounds: Default::default(),
         sources: vec![SourceState {
             url: "http://a".into(),
             healthy: true,
@@ -287,11 +288,11 @@ fn disk_memory_and_load() {
     assert!(is_clear(&out, "exporter_down/h"));
 }
 
-fn with_metrics(name: &str, rounds: u64, missing: f64, up: bool) -> NodeState {
+fn with_metrics(name: &str, missing: f64, up: bool) -> NodeState {
     let mut m = watch::node_metrics::NodeMetricsState::new(&format!("http://{name}:26660/metrics"));
     m.record(
         Ok(watch::node_metrics::NodeMetrics {
-            consensus_rounds: Some(rounds),
+            consensus_rounds: Some(0),
             missing_power_ratio: Some(missing),
             mempool_txs: Some(0),
         }),
@@ -307,41 +308,86 @@ fn with_metrics(name: &str, rounds: u64, missing: f64, up: bool) -> NodeState {
 }
 
 #[test]
-fn consensus_rounds_and_missing_power_from_node_metrics_one_alert_per_chain() {
+fn commit_rounds_keep_the_slow_heights_of_the_window() {
+    let mut r = CommitRounds::default();
+    assert_eq!(r.worst(), None);
+    r.record(100, 0, 10);
+    r.record(101, 2, 10);
+    r.record(102, 1, 10);
+    r.record(102, 5, 10); // already read: ignored
+    r.record(99, 7, 10); // older: ignored
+    assert_eq!(r.to, Some(102));
+    assert_eq!(
+        r.worst(),
+        Some(SlowHeight {
+            height: 101,
+            round: 2
+        })
+    );
+    r.record(103, 2, 10);
+    assert_eq!(
+        r.worst(),
+        Some(SlowHeight {
+            height: 103,
+            round: 2
+        }),
+        "the latest of equals"
+    );
+    r.record(111, 0, 10);
+    assert_eq!(
+        r.worst(),
+        Some(SlowHeight {
+            height: 103,
+            round: 2
+        })
+    );
+    r.record(113, 0, 10);
+    assert_eq!(r.worst(), None, "out of the window: {r:?}");
+    assert_eq!(r.to, Some(113));
+}
+
+#[test]
+fn consensus_rounds_from_blocks_and_missing_power_from_node_metrics() {
     let cfg = RulesConfig::default(); // rounds 2/4, missing power 10%/25% for 1m
-    let at = |nodes: Vec<NodeState>| {
+    let at = |rounds: &[(u64, u32)], nodes: Vec<NodeState>| {
+        let mut c = chain(0);
+        for (h, r) in rounds {
+            c.rounds.record(*h, *r, 100);
+        }
         let obs = Observed {
-            chains: vec![chain(0)],
+            chains: vec![c],
             nodes,
             ..Default::default()
         };
         evaluate(&cfg, &obs, 1000.0)
     };
-    let out = at(vec![
-        with_metrics("a", 0, 0.0, true),
-        with_metrics("b", 0, 0.0, true),
-    ]);
-    assert!(is_clear(&out, "consensus_rounds/c-1"));
+    // No block read yet, no node metrics: nothing said.
+    let out = at(&[], vec![]);
+    assert!(find(&out, "consensus_rounds/c-1").is_none());
+    assert!(find(&out, "missing_power/c-1").is_none());
+
+    let out = at(
+        &[(10, 0), (11, 1)],
+        vec![with_metrics("a", 0.0, true), with_metrics("b", 0.0, true)],
+    );
+    assert!(is_clear(&out, "consensus_rounds/c-1"), "round 1 is below 2");
     assert!(is_clear(&out, "missing_power/c-1"));
     assert!(is_clear(&out, "node_metrics_down/a"));
 
-    // The worst node speaks for the chain, in one alert.
-    let out = at(vec![
-        with_metrics("a", 1, 0.05, true),
-        with_metrics("b", 3, 0.30, true),
-    ]);
-    assert_eq!(
-        severity(&out, "consensus_rounds/c-1"),
-        Some(Severity::Warning)
+    // The worst height and the worst node speak for the chain, one alert each.
+    let out = at(
+        &[(10, 3), (11, 0), (12, 1)],
+        vec![with_metrics("a", 0.05, true), with_metrics("b", 0.30, true)],
     );
     let Some(Outcome::Firing(c)) = find(&out, "consensus_rounds/c-1") else {
         panic!("{out:#?}")
     };
+    assert_eq!(c.severity, Severity::Warning);
+    assert_eq!(c.node, None);
     assert_eq!(
         c.summary,
-        "c-1: consensus went to round 3 at one height (node b; round 0 is normal): proposers are offline or votes do not gather over 2/3 of the power, and the chain may stall; check the validators and their connectivity"
+        "c-1: height 10 needed round 3 to commit, the most of the recent blocks (round 0 is normal): proposers are offline or votes do not gather over 2/3 of the power, and the chain may stall; check the validators and their connectivity"
     );
-    assert_eq!(c.node, None);
     let Some(Outcome::Firing(c)) = find(&out, "missing_power/c-1") else {
         panic!("{out:#?}")
     };
@@ -351,7 +397,7 @@ fn consensus_rounds_and_missing_power_from_node_metrics_one_alert_per_chain() {
         c.summary,
         "c-1: 30.0% of the voting power did not sign the last block (node b); at 33.4% the chain halts: see which validators are missing"
     );
-    let out = at(vec![with_metrics("a", 5, 0.12, true)]);
+    let out = at(&[(10, 5)], vec![with_metrics("a", 0.12, true)]);
     assert_eq!(
         severity(&out, "consensus_rounds/c-1"),
         Some(Severity::Critical)
@@ -359,7 +405,7 @@ fn consensus_rounds_and_missing_power_from_node_metrics_one_alert_per_chain() {
     assert_eq!(severity(&out, "missing_power/c-1"), Some(Severity::Warning));
 
     // A metrics endpoint that fails: its own alert, and its old figures say nothing.
-    let out = at(vec![with_metrics("a", 9, 0.9, false)]);
+    let out = at(&[(10, 0)], vec![with_metrics("a", 0.9, false)]);
     let Some(Outcome::Firing(c)) = find(&out, "node_metrics_down/a") else {
         panic!("{out:#?}")
     };
@@ -369,10 +415,9 @@ fn consensus_rounds_and_missing_power_from_node_metrics_one_alert_per_chain() {
         "{}",
         c.summary
     );
-    assert!(find(&out, "consensus_rounds/c-1").is_none());
     assert!(find(&out, "missing_power/c-1").is_none());
-    // Nodes without metrics configured: no outcome at all.
-    let out = at(vec![node("a", Some(11), Some(8))]);
+    // Nodes without metrics configured: no metrics outcome at all.
+    let out = at(&[(10, 0)], vec![node("a", Some(11), Some(8))]);
     assert!(find(&out, "node_metrics_down/a").is_none());
-    assert!(find(&out, "consensus_rounds/c-1").is_none());
+    assert!(find(&out, "missing_power/c-1").is_none());
 }

@@ -606,6 +606,7 @@ fn chain_with(sdk: SdkState, grid: &[Sign]) -> ChainState {
         signed_total: 0,
         missed_total: 0,
         grid,
+        rounds: Default::default(),
         sources: vec![],
         sdk: Some(Box::new(sdk)),
     }
