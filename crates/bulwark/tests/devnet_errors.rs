@@ -21,7 +21,7 @@ fn unknown_cometbft_version_is_a_usage_error() {
 fn a_taken_port_is_named_and_nothing_starts() {
     // The block starts one port below the taken one, so the taken port is val0's rpc
     // port; the port below (val0's p2p port) must be free, or it is the one named.
-    let (listener, port) = loop {
+    let (_taken, port) = loop {
         let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let port = l.local_addr().unwrap().port();
         if TcpListener::bind((Ipv4Addr::LOCALHOST, port - 1)).is_ok() {
