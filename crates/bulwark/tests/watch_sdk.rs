@@ -117,14 +117,21 @@ channels = ["hook"]
     )
 }
 
-/// The same watch reading the Cosmos SDK data by ABCI query through `rpcs`.
+/// The same watch reading the Cosmos SDK data by ABCI query through `rpcs`, and the
+/// big validator's node with its CometBFT metrics.
 fn abci_config(chain: &SdkChain, port: u16, state: &str, hook: &str, rpcs: &[String]) -> String {
     let rest = config(chain, port, state, hook, &[]);
-    let rpc = format!("rpc = [\"{}\"]", chain.node("big").rpc);
+    let big = chain.node("big");
+    let rpc = format!("rpc = [\"{}\"]", big.rpc);
     let rpcs: Vec<String> = rpcs.iter().map(|u| format!("\"{u}\"")).collect();
     assert!(rest.contains(&rpc) && rest.contains("rest = []"));
+    let node = format!(
+        "\n[[node]]\nname = \"big\"\nchain = \"{}\"\nrole = \"validator\"\nrpc = \"{}\"\nmetrics = \"{}\"\n",
+        chain.chain_id, big.rpc, big.metrics
+    );
     rest.replace(&rpc, &format!("rpc = [{}]", rpcs.join(", ")))
         .replace("rest = []", "abci_query = true")
+        + &node
 }
 
 /// A metric's value in a Prometheus text exposition.
@@ -310,6 +317,15 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
         );
     }
     assert_eq!(by_abci["sources"][1]["healthy"], true, "{by_abci:#}");
+    // CometBFT v0.34's metrics carry the `tendermint_` names.
+    let a = wait_api(abci_port, "the v0.34 node's metrics", &abci, |s| {
+        s["nodes"][0]["metrics"]["up"] == true
+    });
+    let f = &a["nodes"][0]["metrics"]["figures"];
+    assert!(
+        f["consensus_rounds"].is_u64() && f["missing_power_ratio"].is_f64(),
+        "{a:#}"
+    );
 
     // The upgrade countdown.
     let up_key = format!("upgrade_in/{id}");

@@ -39,6 +39,8 @@ pub struct SdkNode {
     pub rpc: String,
     /// Cosmos SDK REST API, `http://127.0.0.1:PORT`.
     pub rest: String,
+    /// CometBFT's Prometheus metrics, `http://127.0.0.1:PORT/metrics`.
+    pub metrics: String,
     pub p2p_port: u16,
     /// Operator address (`cosmosvaloper1...`).
     pub operator: String,
@@ -236,6 +238,7 @@ impl SdkChain {
                 home,
                 rpc: format!("http://127.0.0.1:{}", super::free_port()),
                 rest: format!("http://127.0.0.1:{}", super::free_port()),
+                metrics: format!("http://127.0.0.1:{}/metrics", super::free_port()),
                 p2p_port: super::free_port(),
                 operator,
                 cons_hex,
@@ -323,6 +326,14 @@ impl SdkChain {
                 &q(format!("tcp://127.0.0.1:{}", port(&n.rpc))),
             );
             set_toml(&c, "rpc", "pprof_laddr", "\"\"");
+            set_toml(&c, "instrumentation", "prometheus", "true");
+            let m = n.metrics.trim_end_matches("/metrics");
+            set_toml(
+                &c,
+                "instrumentation",
+                "prometheus_listen_addr",
+                &q(m.trim_start_matches("http://").to_string()),
+            );
             set_toml(
                 &c,
                 "p2p",
