@@ -265,7 +265,7 @@ enum Collector {
     Node(NodeCollector, usize),
     Host(HostCollector, usize),
     Signer(crate::signer::SignerCollector, usize),
-    /// A chain's Cosmos SDK REST data, polled at its own interval.
+    /// A chain's Cosmos SDK data (REST or ABCI query), polled at its own interval.
     Sdk(Box<crate::sdk_collect::SdkCollector>, usize, Duration),
 }
 

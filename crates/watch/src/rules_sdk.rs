@@ -1,8 +1,8 @@
 //! Cosmos SDK rules: share of the slashing window used, projected time until jail,
 //! jailed, tombstoned, out of the active set, unknown validator, scheduled upgrade,
-//! and unhealthy REST endpoints.
+//! and unhealthy SDK endpoints (REST, or RPC for ABCI queries).
 //!
-//! Data rules speak only while the REST data is current (`fresh`, and not more than 20
+//! Data rules speak only while the SDK data is current (`fresh`, and not more than 20
 //! blocks behind the chain's RPC height): when every endpoint fails, `source_unhealthy`
 //! says so, when the data lags `sdk_behind` does, and the other alerts stay as they were.
 
@@ -14,7 +14,7 @@ use crate::state::{ChainState, Observed, Ts};
 use crate::Severity;
 use std::time::Duration;
 
-/// REST data this many blocks behind the chain's RPC height is not used (warning).
+/// SDK data this many blocks behind the chain's RPC height is not used (warning).
 const SDK_LAG_WARNING: u64 = 20;
 /// ... and this far behind it is critical.
 const SDK_LAG_CRITICAL: u64 = 200;
@@ -28,10 +28,10 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
         if !s.fresh {
             continue;
         }
-        // REST data from a node that is stuck or syncing is old: say so, and judge
+        // SDK data from a node that is stuck or syncing is old: say so, and judge
         // nothing by it.
         let lag = match (c.height, s.height) {
-            (Some(chain), Some(rest)) => chain.saturating_sub(rest),
+            (Some(chain), Some(sdk)) => chain.saturating_sub(sdk),
             _ => 0,
         };
         let about = About::chain(&c.id);

@@ -212,7 +212,7 @@ pub struct ChainState {
     pub rounds: CommitRounds,
     /// RPC endpoints in failover order.
     pub sources: Vec<SourceState>,
-    /// Cosmos SDK data read over REST (slashing, staking, upgrade), when `rest` is set.
+    /// Cosmos SDK data (slashing, staking, upgrade), when `rest` or `abci_query` is set.
     pub sdk: Option<Box<crate::sdk::SdkState>>,
 }
 
