@@ -44,6 +44,7 @@ impl ChainCollector {
             missed_total: 0,
             grid: VecDeque::new(),
             rounds: Default::default(),
+            double_sign: None,
             sources: rpcs.iter().map(|r| SourceState::new(r.url())).collect(),
             sdk: None,
         };
@@ -132,7 +133,7 @@ impl ChainCollector {
             if h > next || block.chain_id != self.cfg.id || block.commit_height + 1 != h {
                 return false;
             }
-            self.read_round(&block);
+            self.read_consensus(&block);
             if h > 1 {
                 let Some(sign) = self.our_sign(src, &block, now).await else {
                     return false;
@@ -179,7 +180,7 @@ impl ChainCollector {
             let Some(block) = self.fetch(i, next, now).await else {
                 break;
             };
-            self.read_round(&block);
+            self.read_consensus(&block);
             if next > 1 {
                 let Some(sign) = self.our_sign(i, &block, now).await else {
                     break;
@@ -267,11 +268,26 @@ impl ChainCollector {
         })
     }
 
-    /// Keep the round at which `block`'s commit was made.
-    fn read_round(&mut self, block: &Block) {
+    /// Keep the round at which `block`'s commit was made, and any evidence in it that
+    /// our validator signed twice (forgotten `grid_blocks` blocks later).
+    fn read_consensus(&mut self, block: &Block) {
+        let window = self.cfg.grid_blocks as u64;
         if let (Some(r), true) = (block.commit_round, block.height > 1) {
-            let window = self.cfg.grid_blocks as u64;
             self.state.rounds.record(block.height - 1, r, window);
+        }
+        let s = &mut self.state;
+        if let Some(ours) = &s.validator_address {
+            if let Some((h, _)) = block.evidence.iter().find(|(_, a)| a == ours) {
+                s.double_sign = Some(crate::state::DoubleSign {
+                    height: *h,
+                    block: block.height,
+                });
+            }
+        }
+        if s.double_sign
+            .is_some_and(|d| block.height.saturating_sub(d.block) >= window)
+        {
+            s.double_sign = None;
         }
     }
 

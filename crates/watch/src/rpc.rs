@@ -71,6 +71,9 @@ pub struct Block {
     pub signatures: Vec<(u64, String)>,
     /// `header.time` as unix seconds, when it parses.
     pub time: Option<f64>,
+    /// Double-signing evidence the block carries: (height of the offence, upper-case
+    /// address of the validator that signed twice).
+    pub evidence: Vec<(u64, String)>,
 }
 
 /// One HTTP endpoint: its base URL, the shared client and a timeout per request.
@@ -297,7 +300,46 @@ pub fn parse_block(r: &Value, height: u64) -> Result<Block, RpcError> {
             .and_then(|r| u32::try_from(r).ok()),
         signatures,
         time: unix_time(b, "/header/time"),
+        evidence: parse_evidence(b),
     })
+}
+
+/// The offences in a block's `evidence.evidence`: a duplicate vote names its validator,
+/// a light-client attack its byzantine validators. Unknown kinds are skipped.
+fn parse_evidence(b: &Value) -> Vec<(u64, String)> {
+    let list = b
+        .pointer("/evidence/evidence")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let mut out = Vec::new();
+    let height = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => s.parse().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    for e in list {
+        let v = &e["value"];
+        match e["type"].as_str() {
+            Some("tendermint/DuplicateVoteEvidence") => {
+                let a = &v["vote_a"];
+                if let (Some(h), Some(addr)) =
+                    (height(a.get("height")), a["validator_address"].as_str())
+                {
+                    out.push((h, addr.to_ascii_uppercase()));
+                }
+            }
+            Some("tendermint/LightClientAttackEvidence") => {
+                let h = height(v.get("CommonHeight")).unwrap_or(0);
+                for val in v["ByzantineValidators"].as_array().into_iter().flatten() {
+                    if let Some(addr) = val["address"].as_str() {
+                        out.push((h, addr.to_ascii_uppercase()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// One page of a `/validators` result: the total count and this page's addresses

@@ -1,10 +1,11 @@
-//! Consensus health: the round recent heights needed to commit (from the blocks), and
-//! from the nodes' own Prometheus metrics the voting power missing from the last commit
-//! (the worst figure any of the chain's nodes reports: one alert per chain, not per
-//! node) and whether those metrics can be read.
+//! Consensus health. From the blocks: the round recent heights needed to commit, and
+//! evidence that our validator signed twice. From the nodes' own Prometheus metrics:
+//! the voting power missing from the last commit (the worst figure any of the chain's
+//! nodes reports: one alert per chain, not per node), and whether they can be read.
 
 use crate::rules::{human, level_up, push, push_held, About, Outcome, RulesConfig};
 use crate::state::{Observed, Ts};
+use crate::Severity;
 use std::time::Duration;
 
 pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
@@ -59,6 +60,26 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                         c.id, w.height, w.round
                     ),
                     r.for_,
+                ))),
+            }
+        }
+        // Evidence in a recent block that our validator signed twice.
+        if let (Some(addr), Some(_)) = (&c.validator_address, c.rounds.to) {
+            let key = format!("double_sign/{}", c.id);
+            match c.double_sign {
+                None => out.push(Outcome::Clear(key)),
+                Some(d) => out.push(Outcome::Firing(about.condition(
+                    "double_sign",
+                    key,
+                    Severity::Critical,
+                    format!(
+                        "{}: our validator {} SIGNED TWICE at height {} (the evidence is in block {}): the chain slashes and tombstones it, and it can never sign again; stop every node and signer holding this key now, and find the second signer before starting anything",
+                        c.id,
+                        addr.get(..8).unwrap_or(addr),
+                        d.height,
+                        d.block
+                    ),
+                    Duration::ZERO,
                 ))),
             }
         }

@@ -90,6 +90,15 @@ pub struct CommitRounds {
     pub slow: VecDeque<SlowHeight>,
 }
 
+/// Evidence in a block that our validator signed twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DoubleSign {
+    /// The height at which it signed twice.
+    pub height: u64,
+    /// The block that carries the evidence.
+    pub block: u64,
+}
+
 /// A height committed after round 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SlowHeight {
@@ -210,6 +219,9 @@ pub struct ChainState {
     pub grid: VecDeque<GridEntry>,
     /// The rounds recent heights needed to commit.
     pub rounds: CommitRounds,
+    /// The latest evidence, in the last `grid_blocks` blocks, that our validator signed
+    /// twice.
+    pub double_sign: Option<DoubleSign>,
     /// RPC endpoints in failover order.
     pub sources: Vec<SourceState>,
     /// Cosmos SDK data (slashing, staking, upgrade), when `rest` or `abci_query` is set.

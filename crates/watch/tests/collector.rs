@@ -34,6 +34,8 @@ struct Chain {
     validator_calls: u64,
     /// Every /block answer is broken in this way.
     break_blocks: Option<&'static str>,
+    /// Blocks carrying evidence, as (block, validator that signed twice, its height).
+    evidence: Vec<(u64, &'static str, u64)>,
 }
 
 fn sig(addr: &str, v: Vote) -> Value {
@@ -85,10 +87,29 @@ fn answer(c: &mut Chain, path: &str) -> String {
         if c.break_blocks == Some("flag") {
             sigs[0]["block_id_flag"] = json!(7);
         }
+        // Evidence as CometBFT writes it; a light-client attack names other validators.
+        let evidence: Vec<Value> = c
+            .evidence
+            .iter()
+            .filter(|(b, _, _)| *b == h)
+            .flat_map(|(_, who, at)| {
+                let vote = json!({"type": 1, "height": at.to_string(), "round": 0,
+                                  "validator_address": who.to_ascii_lowercase()});
+                [
+                    json!({"type": "tendermint/DuplicateVoteEvidence",
+                           "value": {"vote_a": vote, "vote_b": vote, "TotalVotingPower": "40",
+                                     "ValidatorPower": "10", "Timestamp": "2026-01-01T00:00:00Z"}}),
+                    json!({"type": "tendermint/LightClientAttackEvidence",
+                           "value": {"CommonHeight": "2", "ByzantineValidators": [{"address": V2}]}}),
+                    json!({"type": "tendermint/SomethingNew", "value": {}}),
+                ]
+            })
+            .collect();
         json!({"block": {"header": {"height": h.to_string(), "chain_id": c.id, "validators_hash": "H1"},
                          "last_commit": {"height": (h - 1).to_string(),
                                          "round": if h == 7 { 2 } else { 0 },
-                                         "signatures": sigs}}})
+                                         "signatures": sigs},
+                         "evidence": {"evidence": evidence}}})
     } else {
         return json!({"jsonrpc": "2.0", "id": -1, "error": {"code": -32601, "message": "Method not found"}}).to_string();
     };
@@ -168,6 +189,7 @@ fn commits_nil_and_absent_votes_with_backfill() {
     {
         let mut g = c.lock().unwrap();
         g.ours.insert(4, Vote::Nil);
+        g.evidence = vec![(9, OURS, 5), (8, V1, 7)];
         for h in [6, 7, 12, 13, 14] {
             g.ours.insert(h, Vote::Absent);
         }
@@ -181,6 +203,14 @@ fn commits_nil_and_absent_votes_with_backfill() {
             s.checked_height,
             Some(9),
             "block 10 carries the commit of 9"
+        );
+        // Block 9 carries evidence that we signed twice at height 5.
+        assert_eq!(
+            s.double_sign,
+            Some(watch::state::DoubleSign {
+                height: 5,
+                block: 9
+            })
         );
         // Height 6 was committed in round 2 (block 7's commit says so).
         assert_eq!(s.rounds.to, Some(9));

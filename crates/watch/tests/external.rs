@@ -323,6 +323,7 @@ fn promtool_accepts_the_metrics() {
             missed_total: 1,
             grid: Default::default(),
             rounds: Default::default(),
+            double_sign: None,
             sources: vec![],
             sdk: None,
         }],

@@ -32,6 +32,7 @@ fn page_shows_grid_nodes_and_alerts_escaped() {
                     },
                 ]),
                 rounds: Default::default(),
+                double_sign: None,
                 sources: vec![],
                 sdk: None,
             }],

@@ -29,6 +29,7 @@ fn chain(missed_in_a_row: u64) -> ChainState {
         missed_total: missed_in_a_row,
         grid,
         rounds: Default::default(),
+        double_sign: None,
         sources: vec![SourceState {
             url: "http://a".into(),
             healthy: true,
@@ -420,4 +421,41 @@ fn consensus_rounds_from_blocks_and_missing_power_from_node_metrics() {
     let out = at(&[(10, 0)], vec![node("a", Some(11), Some(8))]);
     assert!(find(&out, "node_metrics_down/a").is_none());
     assert!(find(&out, "missing_power/c-1").is_none());
+}
+
+#[test]
+fn double_sign_evidence_against_us_is_critical_until_it_leaves_the_window() {
+    let cfg = RulesConfig::default();
+    let at = |read: bool, ds: Option<DoubleSign>| {
+        let mut c = chain(0);
+        if read {
+            c.rounds.record(10, 0, 100);
+        }
+        c.double_sign = ds;
+        let obs = Observed {
+            chains: vec![c],
+            ..Default::default()
+        };
+        evaluate(&cfg, &obs, 1000.0)
+    };
+    assert!(
+        find(&at(false, None), "double_sign/c-1").is_none(),
+        "no block read yet"
+    );
+    assert!(is_clear(&at(true, None), "double_sign/c-1"));
+    let out = at(
+        true,
+        Some(DoubleSign {
+            height: 7,
+            block: 9,
+        }),
+    );
+    let Some(Outcome::Firing(c)) = find(&out, "double_sign/c-1") else {
+        panic!("{out:#?}")
+    };
+    assert_eq!(c.severity, Severity::Critical);
+    assert_eq!(
+        c.summary,
+        "c-1: our validator AABBCCDD SIGNED TWICE at height 7 (the evidence is in block 9): the chain slashes and tombstones it, and it can never sign again; stop every node and signer holding this key now, and find the second signer before starting anything"
+    );
 }

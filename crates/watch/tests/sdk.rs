@@ -607,6 +607,7 @@ fn chain_with(sdk: SdkState, grid: &[Sign]) -> ChainState {
         missed_total: 0,
         grid,
         rounds: Default::default(),
+        double_sign: None,
         sources: vec![],
         sdk: Some(Box::new(sdk)),
     }
