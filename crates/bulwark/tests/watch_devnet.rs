@@ -360,6 +360,16 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
             assert!(summary.contains(" needed round 1 to commit"), "{v:#}");
         }
     }
+    let m = http_body(&format!("http://127.0.0.1:{port}/metrics"));
+    let round_max = m.lines().find_map(|l| {
+        l.strip_prefix(&format!(
+            "bulwark_watch_commit_round_max{{chain=\"{chain}\"}} "
+        ))?
+        .trim()
+        .parse::<f64>()
+        .ok()
+    });
+    assert!(round_max >= Some(1.0), "{m}");
 
     // Back up: the alerts resolve, each once.
     restart_stopped(&net);

@@ -32,6 +32,12 @@ fn a_second_node_with_val0s_key_double_signs_and_the_watch_says_so() {
         !alerts(&url).iter().any(|a| a["key"] == key.as_str()),
         "no double sign yet"
     );
+    let series = format!("bulwark_watch_validator_double_sign_evidence{{chain=\"{chain}\"}} 0");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http_body(&format!("{url}/metrics")).contains(&series) {
+        assert!(Instant::now() < deadline, "no {series}");
+        std::thread::sleep(Duration::from_millis(250));
+    }
 
     // The backup node gets val0's key and a sign state that remembers nothing.
     assert!(net.cmd("stop", &["val0-backup"]).status.success());
@@ -72,6 +78,13 @@ fn a_second_node_with_val0s_key_double_signs_and_the_watch_says_so() {
             && summary.contains(" SIGNED TWICE at height ")
             && summary.contains("stop every node and signer holding this key now"),
         "{alert:#}"
+    );
+    let m = http_body(&format!("{url}/metrics"));
+    assert!(
+        m.contains(&format!(
+            "bulwark_watch_validator_double_sign_evidence{{chain=\"{chain}\"}} 1"
+        )),
+        "{m}"
     );
     // The chain agrees: the evidence is in the block the alert names.
     let block: u64 = summary

@@ -22,6 +22,8 @@ pub struct Metrics {
     missed: Family<Labels, Counter>,
     signed: Family<Labels, Counter>,
     missed_in_a_row: Family<Labels, Gauge>,
+    commit_round_max: Family<Labels, Gauge>,
+    double_sign: Family<Labels, Gauge>,
     source_up: Family<Labels, Gauge>,
     node_up: Family<Labels, Gauge>,
     block_height: Family<Labels, Gauge>,
@@ -72,6 +74,16 @@ impl Metrics {
             "bulwark_watch_validator_missed_in_a_row",
             "Our validator's current run of missed blocks",
             m.missed_in_a_row.clone(),
+        );
+        r.register(
+            "bulwark_watch_commit_round_max",
+            "Highest round at which one of the chain's recent heights was committed (0 is normal)",
+            m.commit_round_max.clone(),
+        );
+        r.register(
+            "bulwark_watch_validator_double_sign_evidence",
+            "1 while a recent block carries evidence that our validator signed twice",
+            m.double_sign.clone(),
         );
         r.register(
             "bulwark_watch_rpc_source_up",
@@ -182,6 +194,15 @@ impl Metrics {
                 self.missed_in_a_row
                     .get_or_create(&l)
                     .set(c.missed_in_a_row as i64);
+            }
+            if c.rounds.to.is_some() {
+                let worst = c.rounds.worst().map_or(0, |w| i64::from(w.round));
+                self.commit_round_max.get_or_create(&l).set(worst);
+                if c.validator_address.is_some() {
+                    self.double_sign
+                        .get_or_create(&l)
+                        .set(i64::from(c.double_sign.is_some()));
+                }
             }
             for s in &c.sources {
                 let l = vec![("chain", c.id.clone()), ("url", s.url.clone())];
