@@ -611,14 +611,54 @@ channels = ["missing"]
     ] {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
-    std::fs::write(&p, "state_path = \"x\"\nbogus = 1\n").unwrap();
-    let o = run(&["watch", "run", "--config", p.to_str().unwrap()]);
+    // `watch check` finds the same problems without starting anything.
+    let o = run(&["watch", "check", "--config", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("bogus"),
-        "{}",
-        text(&o)
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        err,
+        "same report as run"
     );
+    std::fs::write(&p, "state_path = \"x\"\nbogus = 1\n").unwrap();
+    for verb in ["run", "check"] {
+        let o = run(&["watch", verb, "--config", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("bogus"),
+            "{}",
+            text(&o)
+        );
+    }
+    // A valid file: what it watches, and nothing created.
+    let state = tmp.path().join("state/w.sqlite");
+    std::fs::write(
+        &p,
+        format!(
+            "state_path = {state:?}\n[[chain]]\nid = \"c\"\nrpc = [\"http://127.0.0.1:1\"]\n\
+             [[node]]\nname = \"n\"\nchain = \"c\"\nrole = \"sentry\"\nrpc = \"http://127.0.0.1:1\"\n\
+             metrics = \"http://127.0.0.1:2/metrics\"\n"
+        ),
+    )
+    .unwrap();
+    let o = run(&["watch", "check", "--config", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("is valid: 1 chain, 1 node (1 with metrics), 0 hosts, 0 signers, 0 channels, 0 routes\n")
+            && out.contains("note: no [[channel]]"),
+        "{out}"
+    );
+    let v = json(&run(&[
+        "watch",
+        "check",
+        "--config",
+        p.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["chains"], serde_json::json!(["c"]));
+    assert_eq!(v["nodes_with_metrics"], 1);
+    assert!(!state.exists() && !state.parent().unwrap().exists());
 }
 
 #[test]

@@ -19,6 +19,20 @@ pub enum WatchCommand {
     /// Send a test alert, then its resolve, through every channel (or those named), to
     /// prove they reach someone; exits 1 if any channel failed.
     TestAlert(TestAlertArgs),
+    /// Check a configuration file without starting anything: every problem at once
+    /// (exit 2), or what it watches (exit 0).
+    Check(CheckArgs),
+}
+
+/// Options of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Configuration file (TOML).
+    #[arg(long, short)]
+    config: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Options of `test-alert`.
@@ -125,7 +139,57 @@ pub fn run(cmd: WatchCommand) -> anyhow::Result<()> {
         WatchCommand::Status(a) => status(&a),
         WatchCommand::Silence(c) => silence(c),
         WatchCommand::TestAlert(a) => test_alert(&a),
+        WatchCommand::Check(a) => check(&a),
     }
+}
+
+fn check(a: &CheckArgs) -> anyhow::Result<()> {
+    let c = watch::Config::load(&a.config)?;
+    let with = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let sdk: Vec<&str> = c
+        .chains
+        .iter()
+        .filter(|ch| ch.abci_query || !ch.rest.is_empty())
+        .map(|ch| ch.id.as_str())
+        .collect();
+    let summary = serde_json::json!({
+        "config": a.config.display().to_string(),
+        "valid": true,
+        "listen": c.listen.to_string(),
+        "state_path": c.state_path.display().to_string(),
+        "chains": c.chains.iter().map(|ch| &ch.id).collect::<Vec<_>>(),
+        "cosmos_sdk_chains": sdk,
+        "nodes": c.nodes.iter().map(|n| &n.name).collect::<Vec<_>>(),
+        "nodes_with_metrics": c.nodes.iter().filter(|n| n.metrics.is_some()).count(),
+        "hosts": c.hosts.iter().map(|h| &h.name).collect::<Vec<_>>(),
+        "signers": c.signers.iter().map(|s| &s.name).collect::<Vec<_>>(),
+        "channels": c.channels.iter().map(|ch| format!("{} ({})", ch.name(), ch.kind())).collect::<Vec<_>>(),
+        "routes": c.routes.len(),
+        "heartbeat": c.heartbeat.is_some(),
+    });
+    if a.json {
+        return print_json(&summary);
+    }
+    println!(
+        "{} is valid: {}, {} ({} with metrics), {}, {}, {}, {}{}",
+        a.config.display(),
+        with(c.chains.len(), "chain"),
+        with(c.nodes.len(), "node"),
+        c.nodes.iter().filter(|n| n.metrics.is_some()).count(),
+        with(c.hosts.len(), "host"),
+        with(c.signers.len(), "signer"),
+        with(c.channels.len(), "channel"),
+        with(c.routes.len(), "route"),
+        if c.heartbeat.is_some() {
+            ", a heartbeat"
+        } else {
+            ""
+        }
+    );
+    if c.channels.is_empty() {
+        println!("note: no [[channel]]: alerts show on the status page and in the log only");
+    }
+    Ok(())
 }
 
 fn test_alert(a: &TestAlertArgs) -> anyhow::Result<()> {
