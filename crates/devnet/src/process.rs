@@ -168,13 +168,16 @@ pub fn is_our_process(pid: u32, marker: &Path) -> bool {
     cmdline.split(|b| *b == 0).any(|arg| arg == marker)
 }
 
-/// How a child of this process that no longer runs ended, when that can be told.
-pub fn exit_reason(pid: u32) -> String {
+/// How a child this process just started has ended, or `None` while it runs. Asked of
+/// the kernel, not of `/proc`: right after the spawn returns, the child may not have
+/// its new command line yet, so [`is_our_process`] can say no for a healthy child.
+pub fn ended(pid: u32) -> Option<String> {
     use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
     match waitpid(to_pid(pid), Some(WaitPidFlag::WNOHANG)) {
-        Ok(WaitStatus::Exited(_, code)) => format!("the process exited with code {code}"),
-        Ok(WaitStatus::Signaled(_, sig, _)) => format!("the process was killed by {sig}"),
-        _ => "the process exited".into(),
+        Ok(WaitStatus::Exited(_, code)) => Some(format!("the process exited with code {code}")),
+        Ok(WaitStatus::Signaled(_, sig, _)) => Some(format!("the process was killed by {sig}")),
+        Ok(_) => None,
+        Err(e) => Some(format!("the process is gone ({e})")),
     }
 }
 

@@ -405,8 +405,8 @@ async fn wait_ready(dir: &Path, node: &Node, pid: u32, deadline: Instant) -> Res
         tail: process::tail(&log, 15),
     };
     loop {
-        if !process::is_our_process(pid, &dir.join(&node.home)) {
-            return Err(fail(process::exit_reason(pid)));
+        if let Some(reason) = process::ended(pid) {
+            return Err(fail(reason));
         }
         if rpc.status().await.is_ok() {
             return Ok(());
@@ -456,27 +456,6 @@ async fn start_watch(
 ) -> Result<()> {
     check_port(watch::port(manifest), "status port of the devnet watch")?;
     watch::setup(dir, manifest)?;
-    // The watch is a convenience, not the network: one that ends while starting (seen
-    // once under heavy load, leaving no log line) gets one more try, and the second
-    // failure is reported.
-    match run_watch(dir, manifest, bulwark, deadline).await {
-        Err(DevnetError::NodeStart { reason, .. })
-            if reason.starts_with("the process") && Instant::now() < deadline =>
-        {
-            tracing::warn!("the devnet watch ended while starting ({reason}); starting it again");
-            run_watch(dir, manifest, bulwark, deadline).await
-        }
-        other => other,
-    }
-}
-
-/// Start the watch once and wait until it answers.
-async fn run_watch(
-    dir: &Path,
-    manifest: &Manifest,
-    bulwark: &Path,
-    deadline: Instant,
-) -> Result<()> {
     let pid = process::start(dir, &watch::spec(dir, bulwark))?;
     let url = format!("{}/healthz", watch::url(manifest));
     let http = reqwest::Client::builder()
@@ -485,10 +464,10 @@ async fn run_watch(
         .expect("HTTP client builds");
     let log = process::log_file(dir, watch::NAME);
     loop {
-        if !process::is_our_process(pid, &watch::config_path(dir)) {
+        if let Some(reason) = process::ended(pid) {
             return Err(DevnetError::NodeStart {
                 node: watch::NAME.into(),
-                reason: process::exit_reason(pid),
+                reason,
                 log: log.clone(),
                 tail: process::tail(&log, 15),
             });
