@@ -61,11 +61,7 @@ pub async fn run_with_registry(
     tracing::info!("watch listening on http://{addr} (status page /, /metrics, /api/status)");
 
     // Every outgoing TLS connection trusts the same roots (plus `tls_ca_file`).
-    let trust = crate::tls::Trust::load(config.tls_ca_file.as_deref())
-        .map_err(|e| WatchError::Task(e.to_string()))?;
-    let http = trust
-        .http_client(config.request_timeout)
-        .map_err(|e| WatchError::Task(e.to_string()))?;
+    let (trust, http) = crate::tls::outgoing(&config)?;
     let shared = Arc::new(Shared {
         observed: RwLock::new(Observed::default()),
         alerts: RwLock::new(engine.firing().cloned().collect()),

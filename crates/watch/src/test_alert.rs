@@ -71,12 +71,9 @@ pub async fn run(config: &Config, channels: &[String]) -> Result<Vec<Outcome>, W
             },
         });
     }
-    let trust = crate::tls::Trust::load(config.tls_ca_file.as_deref())
-        .map_err(|e| WatchError::Task(e.to_string()))?;
+    let (trust, http) = crate::tls::outgoing(config)?;
     let sender = Sender {
-        http: trust
-            .http_client(config.request_timeout)
-            .map_err(|e| WatchError::Task(e.to_string()))?,
+        http,
         timeout: config.request_timeout,
         generator_url: format!("http://{}/api/status", config.listen),
         tls: trust,

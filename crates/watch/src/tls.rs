@@ -152,3 +152,14 @@ pub fn explain(message: &str) -> String {
     };
     format!("TLS certificate error: {message}; {hint}")
 }
+
+/// What a watch config's outgoing connections trust (the system roots plus
+/// `tls_ca_file`), and the HTTP client built on it.
+pub(crate) fn outgoing(
+    config: &crate::Config,
+) -> Result<(Trust, reqwest::Client), crate::WatchError> {
+    let task = |e: TlsError| crate::WatchError::Task(e.to_string());
+    let trust = Trust::load(config.tls_ca_file.as_deref()).map_err(task)?;
+    let http = trust.http_client(config.request_timeout).map_err(task)?;
+    Ok((trust, http))
+}

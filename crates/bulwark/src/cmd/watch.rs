@@ -152,6 +152,7 @@ fn check(a: &CheckArgs) -> anyhow::Result<()> {
         .filter(|ch| ch.abci_query || !ch.rest.is_empty())
         .map(|ch| ch.id.as_str())
         .collect();
+    let with_metrics = c.nodes.iter().filter(|n| n.metrics.is_some()).count();
     let summary = serde_json::json!({
         "config": a.config.display().to_string(),
         "valid": true,
@@ -160,7 +161,7 @@ fn check(a: &CheckArgs) -> anyhow::Result<()> {
         "chains": c.chains.iter().map(|ch| &ch.id).collect::<Vec<_>>(),
         "cosmos_sdk_chains": sdk,
         "nodes": c.nodes.iter().map(|n| &n.name).collect::<Vec<_>>(),
-        "nodes_with_metrics": c.nodes.iter().filter(|n| n.metrics.is_some()).count(),
+        "nodes_with_metrics": with_metrics,
         "hosts": c.hosts.iter().map(|h| &h.name).collect::<Vec<_>>(),
         "signers": c.signers.iter().map(|s| &s.name).collect::<Vec<_>>(),
         "channels": c.channels.iter().map(|ch| format!("{} ({})", ch.name(), ch.kind())).collect::<Vec<_>>(),
@@ -175,7 +176,7 @@ fn check(a: &CheckArgs) -> anyhow::Result<()> {
         a.config.display(),
         with(c.chains.len(), "chain"),
         with(c.nodes.len(), "node"),
-        c.nodes.iter().filter(|n| n.metrics.is_some()).count(),
+        with_metrics,
         with(c.hosts.len(), "host"),
         with(c.signers.len(), "signer"),
         with(c.channels.len(), "channel"),
