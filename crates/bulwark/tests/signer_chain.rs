@@ -56,7 +56,9 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
     let state = tmp.path().join("val0.state");
     state_init(&chain, 0, &state);
 
-    // Floor: nothing at or below the last height the chain shows val0's signature.
+    // Floor: the chain shows val0 signing and this state knows nothing of it, so nothing
+    // at or below the chain's tip + 1 is signed: the tip's precommit and the next height's
+    // prevote may exist without being on chain yet.
     let node = FakeNode::listen();
     let config = write_config(
         tmp.path(),
@@ -68,29 +70,52 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
         None,
     );
     add_to_chain(&config, &format!("rpc = [\"http://127.0.0.1:1\", {rpc:?}]"));
+    let tip_before = best_height(&net.status()) as i64;
     let signer = SignerProc::start(&config);
     let mut c = node
-        .try_accept(Line::V0_38, Duration::from_secs(20))
+        .try_accept(Line::V0_38, Duration::from_secs(30))
         .unwrap_or_else(|| panic!("the signer did not dial:\n{}", signer.log_text()));
-    let tip = best_height(&net.status()) as i64;
-    for h in [1, tip - 3] {
+    let log = signer.log_text();
+    let floor = logged_number(&log, "floor raised from the chain", "floor=");
+    let chain_tip = logged_number(&log, "floor raised from the chain", "chain_tip=");
+    assert_eq!(floor, chain_tip + 2, "{log}");
+    assert!(chain_tip >= tip_before, "{log}");
+    assert!(
+        log.contains("127.0.0.1:1: unreachable") || log.contains("rpc source not used"),
+        "{log}"
+    );
+    for h in [1, chain_tip - 3, chain_tip, chain_tip + 1] {
         match c.call(&prevote(&chain, h)) {
             Response::Error { error, .. } => assert!(
-                error.description.contains("floor") || error.description.contains("below"),
+                error.description.contains("below the floor"),
                 "{}",
                 error.description
             ),
             other => panic!(
-                "height {h} signed although the chain shows val0 signing above it: {other:?}"
+                "height {h} signed although it is at or below the chain's tip + 1: {other:?}"
             ),
         }
     }
-    match c.call(&prevote(&chain, tip + 1000)) {
+    match c.call(&prevote(&chain, floor)) {
         Response::SignedVote { .. } => {}
-        other => panic!("{other:?}"),
+        other => panic!("the floor itself must be signed: {other:?}"),
     }
-    let log = signer.log_text();
-    assert!(log.contains("floor raised from the chain"), "{log}");
+    // A jump far above the chain's tip is refused: a node (or a man in the middle) could
+    // otherwise make every real vote below it unsignable.
+    match c.call(&prevote(&chain, floor + 1000)) {
+        Response::Error { error, .. } => assert!(
+            error
+                .description
+                .contains("heights above the last signed height"),
+            "{}",
+            error.description
+        ),
+        other => panic!("a jump of 1000 heights was signed: {other:?}"),
+    }
+    match c.call(&prevote(&chain, floor + 1)) {
+        Response::SignedVote { .. } => {}
+        other => panic!("the next real height must still be signed: {other:?}"),
+    }
     drop(c);
     drop(signer);
 
@@ -138,6 +163,24 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
         "{}",
         ok.log_text()
     );
+}
+
+/// The number after `key` on the first log line that contains `what`.
+fn logged_number(log: &str, what: &str, key: &str) -> i64 {
+    let line = log
+        .lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no {what:?} in the log:\n{log}"));
+    let at = line
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key} in {line}"))
+        + key.len();
+    line[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|e| panic!("{key} in {line}: {e}"))
 }
 
 #[test]

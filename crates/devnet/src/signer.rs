@@ -83,11 +83,12 @@ pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
         .map(|p| format!("[metrics]\nlisten = \"127.0.0.1:{p}\"\n\n"))
         .unwrap_or_default();
     let text = format!(
-        "# val0's remote signer, written by `bulwark devnet up`.\n\n{header}{metrics}[[chain]]\nid = {:?}\nkey = {:?}\nstate = {:?}\nprotocol = {:?}\n{nodes}",
+        "# val0's remote signer, written by `bulwark devnet up`.\n\n{header}{metrics}[[chain]]\nid = {:?}\nkey = {:?}\nstate = {:?}\nprotocol = {:?}\n{}{nodes}",
         manifest.chain_id,
         key_path(dir, OPERATOR),
         state_path(dir),
         protocol(manifest.line),
+        rpc_line(manifest),
     );
     let cfg = config_path(dir);
     std::fs::write(&cfg, text).map_err(|e| DevnetError::io(&cfg, e))?;
@@ -101,6 +102,24 @@ pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The chain's RPC for the signer's chain checks, from nodes other than val0's, when the
+/// chain can make blocks without val0 (four validators or more: val0 has a quarter of
+/// the power or less). With fewer, the chain halts whenever val0's signer is down, so
+/// no source would be fresh when it starts again, and no height can be skipped anyway.
+fn rpc_line(manifest: &Manifest) -> String {
+    if manifest.validators.len() < 4 {
+        return String::new();
+    }
+    let urls: Vec<String> = manifest
+        .nodes
+        .iter()
+        .filter(|n| !topology::is_operator_node(n))
+        .take(3)
+        .map(|n| format!("{:?}", n.rpc_url()))
+        .collect();
+    format!("rpc = [{}]\n", urls.join(", "))
 }
 
 /// Import a CometBFT `priv_validator_state.json` into val0's sign state (creating or

@@ -107,6 +107,11 @@ pub struct Limits {
     /// Requests above this height are refused (a planned stop, for example
     /// before a migration to another signer).
     pub max_height: Option<i64>,
+    /// Requests more than this many heights above the last signed height are
+    /// refused unless `chain_tip` is within this many heights of them.
+    pub max_height_jump: Option<i64>,
+    /// The highest latest-block height a fresh chain source has shown.
+    pub chain_tip: Option<i64>,
 }
 
 /// The last signed record for one key on one chain.
@@ -335,6 +340,19 @@ pub enum Refusal {
         /// Requested step.
         requested: Step,
     },
+    /// The request is far above the last signed height and no chain source
+    /// shows the chain near it.
+    #[error("refusing to sign at height {requested}: it is {} heights above the last signed height {last} (max_height_jump {max_jump}), and no chain source shows the chain's tip near it (tip {}). A broken node or a man in the middle on tcp:// can send such a request, and signing it would block every real vote until that height. Configure `rpc` for this chain so the signer can confirm the tip, or if the chain really is there raise the state with `bulwark signer state set`", .requested - .last, .chain_tip.map_or("unknown".to_string(), |t| t.to_string()))]
+    HeightJump {
+        /// Last signed height.
+        last: i64,
+        /// Requested height.
+        requested: i64,
+        /// The bound.
+        max_jump: i64,
+        /// The chain tip known.
+        chain_tip: Option<i64>,
+    },
     /// The same height/round/step was signed over different data.
     #[error("refusing to sign conflicting data at height {} round {} step {}: already signed different data; this would be a double-sign. Check whether another node or signer is using this key", .hrs.height, .hrs.round, .hrs.step)]
     ConflictingData {
@@ -363,6 +381,7 @@ impl Refusal {
             Refusal::RoundRegression { .. } => "round_regression",
             Refusal::StepRegression { .. } => "step_regression",
             Refusal::ConflictingData { .. } => "conflicting_data",
+            Refusal::HeightJump { .. } => "height_jump",
             Refusal::NoStoredSignature { .. } => "no_stored_signature",
         }
     }
@@ -391,6 +410,19 @@ fn check(state: &SignState, limits: &Limits, req: &Request<'_>) -> Result<Decisi
     }
     if let Some(max) = limits.max_height.filter(|max| requested > *max) {
         return Err(Refusal::AboveMaxHeight { max, requested });
+    }
+    if let Some(jump) = limits.max_height_jump {
+        let near_tip = limits
+            .chain_tip
+            .is_some_and(|t| requested <= t.saturating_add(jump));
+        if requested > state.height.saturating_add(jump) && !near_tip {
+            return Err(Refusal::HeightJump {
+                last: state.height,
+                requested,
+                max_jump: jump,
+                chain_tip: limits.chain_tip,
+            });
+        }
     }
     let last = state.hrs();
     match req.hrs.cmp(&last) {

@@ -4,9 +4,10 @@
 //! node can never make it sign twice: the guard decides under one lock, and the new state
 //! is durable before the signature is handed back.
 
+use crate::floor::TipProbe;
 use crate::keys::KeyBackend;
 use crate::metrics::{ChainLabels, Metrics, RefusalLabels, RequestLabels};
-use guard::{Decision, Limits, StateStore};
+use guard::{Decision, Limits, Refusal, StateStore};
 use privval::{Line, RemoteSignerError, Request, Response, SignedMsgType};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -33,6 +34,7 @@ pub struct ChainSigner {
     limits: Mutex<Limits>,
     allow_sign_bytes: bool,
     metrics: Metrics,
+    tip_probe: Option<TipProbe>,
 }
 
 /// What happened to a request, for logs and metrics.
@@ -82,6 +84,7 @@ impl ChainSigner {
             limits: Mutex::new(limits),
             allow_sign_bytes,
             metrics,
+            tip_probe: None,
         };
         s.metrics
             .last_height
@@ -105,10 +108,49 @@ impl ChainSigner {
         self.key.public_key()
     }
 
+    /// Confirm height jumps (requests more than `max_height_jump` above the last signed
+    /// height) against the chain through `probe`.
+    pub fn with_tip_probe(mut self, probe: TipProbe) -> ChainSigner {
+        self.tip_probe = Some(probe);
+        self
+    }
+
     /// Raise the floor: nothing below `height` will be signed.
     pub fn raise_floor(&self, height: i64) {
         let mut l = self.limits.lock().expect("limits lock");
         l.floor_height = Some(l.floor_height.map_or(height, |f| f.max(height)));
+    }
+
+    /// Record a chain tip a usable source has shown (it only goes up).
+    pub fn raise_chain_tip(&self, tip: i64) {
+        let mut l = self.limits.lock().expect("limits lock");
+        l.chain_tip = Some(l.chain_tip.map_or(tip, |t| t.max(tip)));
+    }
+
+    /// The current limits.
+    pub fn limits(&self) -> Limits {
+        *self.limits.lock().expect("limits lock")
+    }
+
+    /// When `req` would be refused as a height jump, ask the chain where its tip is (out
+    /// of the store lock, so other nodes are not held up) and record it; the guard then
+    /// decides with the fresh tip.
+    fn confirm_height_jump(&self, req: &guard::Request<'_>) {
+        let Some(probe) = &self.tip_probe else {
+            return;
+        };
+        let jumps = {
+            let store = self.store.lock().expect("store lock");
+            matches!(
+                store.decide(&self.limits(), req),
+                Decision::Refuse(Refusal::HeightJump { .. })
+            )
+        };
+        if jumps {
+            if let Some(tip) = probe.tip() {
+                self.raise_chain_tip(i64::try_from(tip).unwrap_or(i64::MAX));
+            }
+        }
     }
 
     /// The last signed height, round and step.
@@ -213,6 +255,7 @@ impl ChainSigner {
             sign_bytes: &signable.sign_bytes,
             unstamped: &signable.unstamped,
         };
+        self.confirm_height_jump(&greq);
         // Decide, sign and persist under the chain's lock; the signature leaves this block
         // only once its record is durable.
         let (signature, timestamp, outcome) = {

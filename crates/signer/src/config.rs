@@ -33,6 +33,10 @@ pub struct Config {
     /// The chains this signer signs for.
     #[serde(default, rename = "chain")]
     pub chains: Vec<ChainConfig>,
+    /// Skip the chain checks at start (floor and doppelganger); set by
+    /// `bulwark signer run --skip-chain-checks`, never from the file.
+    #[serde(skip)]
+    pub skip_chain_checks: bool,
 }
 
 /// Where `/metrics` is served.
@@ -67,14 +71,29 @@ pub struct ChainConfig {
     /// A connection with no request or ping for this long is dropped and redialed.
     #[serde(default = "default_idle_timeout", with = "humantime_serde_compat")]
     pub idle_timeout: Duration,
-    /// CometBFT RPC endpoints for the chain checks at start (first that answers wins).
-    /// With them, the signer refuses to sign below the last height the chain shows this
-    /// key's signature, and can watch for another live signer first.
+    /// CometBFT RPC endpoints of the chain, for the chain checks at start and for
+    /// confirming height jumps. Every endpoint is asked; one is used only when it is
+    /// caught up and its latest block is younger than `rpc_max_block_age`. With them,
+    /// the signer signs nothing at or below the highest tip + 1 at start, and can watch
+    /// for another live signer first.
     #[serde(default)]
     pub rpc: Vec<String>,
-    /// How many blocks back from the tip to look for this key's last signature.
+    /// An RPC endpoint whose latest block is older than this is not used.
+    #[serde(default = "default_rpc_max_block_age", with = "humantime_serde_compat")]
+    pub rpc_max_block_age: Duration,
+    /// At start, how long to wait for a usable RPC endpoint before refusing to start.
+    #[serde(default = "default_chain_check_wait", with = "humantime_serde_compat")]
+    pub chain_check_wait: Duration,
+    /// How many blocks back from the tip to look for this key's last signature (logged,
+    /// and a state found behind the chain is reported).
     #[serde(default = "default_floor_scan_blocks")]
     pub floor_scan_blocks: u64,
+    /// A request more than this many heights above the last signed height is signed
+    /// only when a usable RPC endpoint shows the chain's tip within this many heights of
+    /// it (a broken node or a man in the middle could otherwise make the signer skip
+    /// ahead and refuse every real vote until then).
+    #[serde(default = "default_max_height_jump")]
+    pub max_height_jump: u64,
     /// Watch this many new blocks before signing; refuse to start if any carries a
     /// signature by this key (another signer is live). 0 skips the check. Needs `rpc`.
     #[serde(default)]
@@ -97,6 +116,18 @@ pub struct NodeConfig {
 
 fn default_floor_scan_blocks() -> u64 {
     100
+}
+
+fn default_max_height_jump() -> u64 {
+    10
+}
+
+fn default_rpc_max_block_age() -> Duration {
+    Duration::from_secs(180)
+}
+
+fn default_chain_check_wait() -> Duration {
+    Duration::from_secs(60)
 }
 
 fn default_request_timeout() -> Duration {
@@ -226,6 +257,14 @@ impl Config {
             }
             if c.max_height.is_some_and(|h| h < 1) {
                 p.push(format!("{at}: max_height must be 1 or more"));
+            }
+            if c.max_height_jump == 0 || c.max_height_jump > 1_000_000 {
+                p.push(format!(
+                    "{at}: max_height_jump must be between 1 and 1000000 (default 10)"
+                ));
+            }
+            if c.rpc_max_block_age.is_zero() {
+                p.push(format!("{at}: rpc_max_block_age must be more than 0"));
             }
             if c.request_timeout.is_zero() || c.idle_timeout.is_zero() {
                 p.push(format!("{at}: timeouts must be more than 0"));

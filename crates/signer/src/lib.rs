@@ -14,6 +14,7 @@ pub mod keys;
 pub mod metrics;
 mod session;
 pub mod shutdown;
+pub mod sources;
 pub mod state;
 
 pub use chain::ChainSigner;
@@ -103,6 +104,8 @@ pub fn open_chains(
         let limits = guard::Limits {
             floor_height: None,
             max_height: c.max_height,
+            max_height_jump: Some(i64::try_from(c.max_height_jump).unwrap_or(i64::MAX)),
+            chain_tip: None,
         };
         tracing::info!(
             chain = %c.id,
@@ -111,7 +114,7 @@ pub fn open_chains(
             state = %c.state.display(),
             "chain ready"
         );
-        chains.push(Arc::new(ChainSigner::new(
+        let mut chain = ChainSigner::new(
             c.id.clone(),
             line,
             Box::new(key),
@@ -119,7 +122,20 @@ pub fn open_chains(
             limits,
             c.allow_sign_bytes,
             metrics.clone(),
-        )));
+        );
+        if !c.rpc.is_empty() {
+            chain =
+                chain.with_tip_probe(floor::TipProbe::new(chain_view(c), Duration::from_secs(1)));
+        } else {
+            tracing::warn!(
+                chain = %c.id,
+                max_height_jump = c.max_height_jump,
+                "no rpc for this chain: a request more than max_height_jump above the last \
+                 signed height (after a long stop) is refused until you raise the state; \
+                 configure rpc so the signer can confirm the chain's tip"
+            );
+        }
+        chains.push(Arc::new(chain));
     }
     Ok(chains)
 }
@@ -145,9 +161,11 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
         };
 
     for (chain, c) in chains.iter().zip(&config.chains) {
-        check_chain(chain, c, &shutdown).map_err(|error| StartError::Chain {
-            chain: c.id.clone(),
-            error,
+        check_chain(chain, c, config.skip_chain_checks, &metrics, &shutdown).map_err(|error| {
+            StartError::Chain {
+                chain: c.id.clone(),
+                error,
+            }
         })?;
         if shutdown.is_triggered() {
             return Ok(());
@@ -193,43 +211,102 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
     Ok(())
 }
 
-/// The chain checks before signing: raise the floor to above the last height the chain
-/// shows this key's signature, then (optionally) watch for a doppelganger.
+fn chain_view(c: &config::ChainConfig) -> floor::ChainView {
+    floor::ChainView::new(&c.id, &c.rpc, c.request_timeout, c.rpc_max_block_age)
+}
+
+/// The chain checks before signing: find where the chain is through every usable
+/// endpoint, optionally watch for a doppelganger, then set the floor above the highest
+/// tip + 1 (see [`floor`] for why).
 fn check_chain(
     chain: &ChainSigner,
     c: &config::ChainConfig,
+    skip: bool,
+    metrics: &metrics::Metrics,
     shutdown: &Shutdown,
 ) -> Result<(), floor::FloorError> {
     if c.rpc.is_empty() {
         return Ok(());
     }
-    let privval::PublicKey::Ed25519(pk) = chain.public_key() else {
-        tracing::warn!(chain = %c.id, "the chain checks (floor, doppelganger) support Ed25519 keys only; skipped for this key");
-        return Ok(());
+    let labels = metrics::ChainLabels {
+        chain: c.id.clone(),
     };
-    let address = floor::ed25519_address(&pk);
-    let view = floor::ChainView::new(&c.id, &c.rpc, c.request_timeout);
-    match view.last_signed_height(&address, c.floor_scan_blocks)? {
+    if skip {
+        metrics.chain_checks_skipped.get_or_create(&labels).set(1);
+        tracing::warn!(
+            chain = %c.id,
+            "--skip-chain-checks: NOT checking the chain before signing (no floor from the \
+             chain, no doppelganger check); the sign state alone guards this key"
+        );
+        return Ok(());
+    }
+    let pk = chain.public_key();
+    let address = floor::address(&pk)
+        .ok_or_else(|| floor::FloorError::UnknownAddress(pk.type_name().to_string()))?;
+    let view = chain_view(c);
+    let survey = view.survey_within(c.chain_check_wait, &|| shutdown.is_triggered())?;
+    log_survey(&c.id, &survey);
+    let state = chain.last_signed();
+    let on_chain =
+        view.last_signed_height(&survey.best, survey.tip, &address, c.floor_scan_blocks)?;
+    // The state knows nothing newer than the chain shows: it may have lost the tip's
+    // votes and the next height's, so those are left alone.
+    let behind = on_chain.is_some_and(|h| i64::try_from(h).unwrap_or(i64::MAX) >= state.height);
+    match on_chain {
+        Some(h) if behind => tracing::warn!(
+            chain = %c.id,
+            %address,
+            last_signed_on_chain = h,
+            state_height = state.height,
+            "the chain shows this key signing at or above the sign state's height: the state \
+             may not know the newest votes (lost, restored, or used on another host); \
+             nothing at or below the chain's tip + 1 will be signed"
+        ),
         Some(h) => {
-            let floor = i64::try_from(h).unwrap_or(i64::MAX).saturating_add(1);
-            chain.raise_floor(floor);
-            tracing::info!(chain = %c.id, %address, last_signed_on_chain = h, floor, "floor raised from the chain");
+            tracing::info!(chain = %c.id, %address, last_signed_on_chain = h, state_height = state.height, "the sign state is ahead of the chain")
         }
         None => tracing::info!(
             chain = %c.id,
             %address,
             scanned = c.floor_scan_blocks,
-            "no signature by this key in the last blocks; floor unchanged"
+            "no signature by this key in the last blocks"
         ),
     }
+    let mut tip = survey.tip;
     if c.doppelganger_blocks > 0 {
         tracing::info!(chain = %c.id, blocks = c.doppelganger_blocks, "watching for another signer with this key before signing");
         let limit =
             Duration::from_secs(60).max(Duration::from_secs(10) * c.doppelganger_blocks as u32);
-        view.doppelganger_check(&address, c.doppelganger_blocks, limit, &|| {
-            shutdown.is_triggered()
-        })?;
+        view.doppelganger_check(
+            &survey.best,
+            &address,
+            c.doppelganger_blocks,
+            limit,
+            &|| shutdown.is_triggered(),
+        )?;
         tracing::info!(chain = %c.id, "no other signer seen");
+        // Recomputed after the watch: the chain moved on meanwhile.
+        let again = view.survey()?;
+        log_survey(&c.id, &again);
+        tip = tip.max(again.tip);
     }
+    let tip = i64::try_from(tip).unwrap_or(i64::MAX);
+    chain.raise_chain_tip(tip);
+    if !behind {
+        return Ok(());
+    }
+    let floor = tip.saturating_add(2);
+    chain.raise_floor(floor);
+    metrics.chain_floor.get_or_create(&labels).set(floor);
+    tracing::info!(chain = %c.id, chain_tip = tip, floor, "floor raised from the chain: nothing at or below the tip + 1 is signed");
     Ok(())
+}
+
+fn log_survey(chain: &str, survey: &floor::Survey) {
+    for r in &survey.reports {
+        match &r.result {
+            Ok(t) => tracing::info!(chain, source = %r.url, tip = t.height, "rpc source usable"),
+            Err(p) => tracing::warn!(chain, source = %r.url, "rpc source not used: {p}"),
+        }
+    }
 }

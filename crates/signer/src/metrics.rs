@@ -60,6 +60,10 @@ pub struct Metrics {
     pub connections: Family<NodeLabels, Counter>,
     /// `bulwark_signer_connection_errors_total`.
     pub connection_errors: Family<NodeLabels, Counter>,
+    /// `bulwark_signer_chain_checks_skipped` (1 when started with --skip-chain-checks).
+    pub chain_checks_skipped: Family<ChainLabels, Gauge>,
+    /// `bulwark_signer_chain_floor_height`: nothing below it is signed.
+    pub chain_floor: Family<ChainLabels, Gauge>,
 }
 
 impl Metrics {
@@ -81,6 +85,8 @@ impl Metrics {
             connected: Family::default(),
             connections: Family::default(),
             connection_errors: Family::default(),
+            chain_checks_skipped: Family::default(),
+            chain_floor: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("bulwark_signer");
         r.register(
@@ -117,6 +123,16 @@ impl Metrics {
             "connection_errors",
             "Failed dials, handshakes and dropped connections",
             m.connection_errors.clone(),
+        );
+        r.register(
+            "chain_checks_skipped",
+            "Whether the chain checks at start were skipped (--skip-chain-checks)",
+            m.chain_checks_skipped.clone(),
+        );
+        r.register(
+            "chain_floor_height",
+            "Floor from the chain at start: nothing below this height is signed",
+            m.chain_floor.clone(),
         );
         m
     }

@@ -38,6 +38,11 @@ pub struct RunArgs {
     /// Configuration file (TOML).
     #[arg(long, short)]
     config: PathBuf,
+    /// Start without the chain checks (floor from the chain, doppelganger watch), for
+    /// a halted chain whose sign state is this validator's newest. Logged, and shown in
+    /// bulwark_signer_chain_checks_skipped.
+    #[arg(long)]
+    skip_chain_checks: bool,
 }
 
 /// State verbs.
@@ -163,7 +168,8 @@ pub fn run(cmd: SignerCommand) -> anyhow::Result<()> {
 }
 
 fn run_signer(a: &RunArgs) -> anyhow::Result<()> {
-    let config = signer::Config::load(&a.config).map_err(|e| UsageError(e.to_string()))?;
+    let mut config = signer::Config::load(&a.config).map_err(|e| UsageError(e.to_string()))?;
+    config.skip_chain_checks = a.skip_chain_checks;
     let shutdown = signer::Shutdown::new();
     let sd = shutdown.clone();
     let rt = super::runtime()?;
