@@ -103,6 +103,8 @@ pub fn open_chains(
         let limits = guard::Limits {
             floor_height: None,
             max_height: c.max_height,
+            max_height_jump: None,
+            chain_tip: None,
         };
         tracing::info!(
             chain = %c.id,
