@@ -796,7 +796,7 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
         text(&o)
     );
 
-    let set_with = |typed: &str| {
+    let set_with = |position: &[&str], typed: &str| {
         let mut child = bulwark()
             .args([
                 "signer",
@@ -805,11 +805,10 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
                 "--allow-lower",
                 "--chain-id",
                 CHAIN,
-                "--height",
-                "50",
                 "--state",
                 st,
             ])
+            .args(position)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -823,7 +822,7 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
             .unwrap();
         child.wait_with_output().unwrap()
     };
-    let o = set_with("some-other-chain\n");
+    let o = set_with(&["--height", "50"], "some-other-chain\n");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("nothing changed"),
@@ -832,7 +831,55 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
     );
     assert_eq!(state_show(&state)["height"], 120);
 
-    let o = set_with(&format!("{CHAIN}\n"));
+    let o = set_with(&["--height", "50"], &format!("{CHAIN}\n"));
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(state_show(&state)["height"], 50);
+
+    // Lowering only the step (or the round) at the same height asks too, and first says
+    // which record it forgets and why that is dangerous.
+    let asked = format!(
+        "{st} holds the record of height 50 round 0 step precommit (no signature kept, \
+         sequence 3). Setting it to height 50 round 0 step prevote forgets that record: this \
+         key may already have signed there or above, and a node that asks again would get a \
+         second, conflicting signature, a double-sign. Type the chain ID ({CHAIN}) to confirm:"
+    );
+    let lower_step = ["--height", "50", "--step", "prevote"];
+    let o = set_with(&lower_step, "");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains(&asked), "{stderr}");
+    assert!(stderr.contains("nothing changed"), "{stderr}");
+    assert_eq!(state_show(&state)["step"], "precommit");
+    let o = set_with(&lower_step, &format!("{CHAIN}\n"));
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(state_show(&state)["step"], "prevote");
+
+    // A signed record: the prompt says the signature is kept.
+    let node = FakeNode::listen();
+    let config = write_config(
+        tmp.path(),
+        CHAIN,
+        "v0.38",
+        &write_key(tmp.path()).0,
+        &state,
+        &[node.port],
+        None,
+    );
+    {
+        let _signer = SignerProc::start(&config);
+        let mut c = node.accept(Line::V0_38, WAIT);
+        signed_vote(c.call(&sign_vote(
+            CHAIN,
+            vote(SignedMsgType::Prevote, 60, 2, Some(block(1)), 0),
+        )));
+    }
+    let o = set_with(&["--height", "60", "--round", "1"], "wrong\n");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let asked = format!(
+        "{st} holds the record of height 60 round 2 step prevote (signature kept, sequence 5). \
+         Setting it to height 60 round 1 step precommit forgets that record"
+    );
+    assert!(stderr.contains(&asked), "{stderr}");
+    assert_eq!(state_show(&state)["round"], 2);
 }

@@ -16,11 +16,13 @@
 #![forbid(unsafe_code)]
 
 pub mod import;
+pub mod netfs;
 pub mod rules;
 pub mod slots;
 pub mod store;
+mod store_error;
 
 pub use import::{import_cometbft_state, import_tmkms_state, ImportError};
 pub use rules::{decide, Decision, Hrs, Limits, Refusal, Request, SignPermit, SignState, Step};
-pub use slots::{parse_state_file, CorruptFile, ParsedStateFile};
+pub use slots::{parse_state_file, CorruptFile, ParsedStateFile, SlotDamage};
 pub use store::{StateStore, StoreError};

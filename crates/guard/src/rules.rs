@@ -107,10 +107,13 @@ pub struct Limits {
     /// Requests above this height are refused (a planned stop, for example
     /// before a migration to another signer).
     pub max_height: Option<i64>,
-    /// Requests more than this many heights above the last signed height are
-    /// refused unless `chain_tip` is within this many heights of them.
+    /// The most a request may be above the last signed height (None: no
+    /// bound). A request further up is refused unless [`Limits::chain_tip`]
+    /// shows the chain is really there.
     pub max_height_jump: Option<i64>,
-    /// The highest latest-block height a fresh chain source has shown.
+    /// The highest latest-block height a fresh chain source has shown (None:
+    /// unknown). A request up to `chain_tip + max_height_jump` passes the
+    /// jump bound.
     pub chain_tip: Option<i64>,
 }
 
@@ -310,6 +313,19 @@ pub enum Refusal {
         /// The requested height.
         requested: i64,
     },
+    /// The request is further above the last signed height than the bound,
+    /// and no chain tip confirms the chain is there.
+    #[error("refusing to sign at height {requested}: it is {} heights above the last signed height {last}, more than the bound of {max_jump}{}. A broken node, or a man in the middle on tcp://, may send such a request; signing it would block every real vote until that height. Configure `rpc` for this chain so the signer can confirm the chain's tip, or, if the chain really is there, raise the state with `bulwark signer state set --height H`", .requested.saturating_sub(*.last), tip_text(.chain_tip))]
+    HeightJump {
+        /// Last signed height.
+        last: i64,
+        /// Requested height.
+        requested: i64,
+        /// The bound.
+        max_jump: i64,
+        /// The chain tip known when the request came, if any.
+        chain_tip: Option<i64>,
+    },
     /// The requested height is below the last signed height.
     #[error("refusing to sign at height {requested}: already signed at height {last}; heights never go back. If the node was restored from a snapshot, let it catch up")]
     HeightRegression {
@@ -340,19 +356,6 @@ pub enum Refusal {
         /// Requested step.
         requested: Step,
     },
-    /// The request is far above the last signed height and no chain source
-    /// shows the chain near it.
-    #[error("refusing to sign at height {requested}: it is {} heights above the last signed height {last} (max_height_jump {max_jump}), and no chain source shows the chain's tip near it (tip {}). A broken node or a man in the middle on tcp:// can send such a request, and signing it would block every real vote until that height. Configure `rpc` for this chain so the signer can confirm the tip, or if the chain really is there raise the state with `bulwark signer state set`", .requested - .last, .chain_tip.map_or("unknown".to_string(), |t| t.to_string()))]
-    HeightJump {
-        /// Last signed height.
-        last: i64,
-        /// Requested height.
-        requested: i64,
-        /// The bound.
-        max_jump: i64,
-        /// The chain tip known.
-        chain_tip: Option<i64>,
-    },
     /// The same height/round/step was signed over different data.
     #[error("refusing to sign conflicting data at height {} round {} step {}: already signed different data; this would be a double-sign. Check whether another node or signer is using this key", .hrs.height, .hrs.round, .hrs.step)]
     ConflictingData {
@@ -377,11 +380,11 @@ impl Refusal {
             Refusal::WrongChain { .. } => "wrong_chain",
             Refusal::BelowFloor { .. } => "below_floor",
             Refusal::AboveMaxHeight { .. } => "above_max_height",
+            Refusal::HeightJump { .. } => "height_jump",
             Refusal::HeightRegression { .. } => "height_regression",
             Refusal::RoundRegression { .. } => "round_regression",
             Refusal::StepRegression { .. } => "step_regression",
             Refusal::ConflictingData { .. } => "conflicting_data",
-            Refusal::HeightJump { .. } => "height_jump",
             Refusal::NoStoredSignature { .. } => "no_stored_signature",
         }
     }
@@ -411,19 +414,7 @@ fn check(state: &SignState, limits: &Limits, req: &Request<'_>) -> Result<Decisi
     if let Some(max) = limits.max_height.filter(|max| requested > *max) {
         return Err(Refusal::AboveMaxHeight { max, requested });
     }
-    if let Some(jump) = limits.max_height_jump {
-        let near_tip = limits
-            .chain_tip
-            .is_some_and(|t| requested <= t.saturating_add(jump));
-        if requested > state.height.saturating_add(jump) && !near_tip {
-            return Err(Refusal::HeightJump {
-                last: state.height,
-                requested,
-                max_jump: jump,
-                chain_tip: limits.chain_tip,
-            });
-        }
-    }
+    height_jump(state, limits, requested)?;
     let last = state.hrs();
     match req.hrs.cmp(&last) {
         Ordering::Greater => Ok(Decision::Sign(SignPermit {
@@ -434,6 +425,29 @@ fn check(state: &SignState, limits: &Limits, req: &Request<'_>) -> Result<Decisi
         })),
         Ordering::Less => Err(regression(last, req.hrs)),
         Ordering::Equal => same_step(state, req),
+    }
+}
+
+fn height_jump(state: &SignState, limits: &Limits, requested: i64) -> Result<(), Refusal> {
+    let Some(max_jump) = limits.max_height_jump else {
+        return Ok(());
+    };
+    let within = |base: i64| requested <= base.saturating_add(max_jump);
+    if within(state.height) || limits.chain_tip.is_some_and(within) {
+        return Ok(());
+    }
+    Err(Refusal::HeightJump {
+        last: state.height,
+        requested,
+        max_jump,
+        chain_tip: limits.chain_tip,
+    })
+}
+
+fn tip_text(chain_tip: &Option<i64>) -> String {
+    match chain_tip {
+        Some(tip) => format!(" and the chain's tip is only at height {tip}"),
+        None => " and the chain's tip is unknown".into(),
     }
 }
 

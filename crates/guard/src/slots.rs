@@ -17,6 +17,12 @@
 //! the next sequence number, so a torn write only damages the slot being
 //! written and the other slot keeps the previous record. A slot that is all
 //! zero was never written.
+//!
+//! Slot A carries the odd sequence numbers and B the even ones, and a new
+//! file holds sequence 1 in A with B all zero. So an all-zero slot beside a
+//! valid record with sequence 2 or more was written once and then zeroed by
+//! something else (a disk fault, a file system repair, a manual edit): that
+//! is damage ([`SlotDamage::zeroed`]), not a file that is merely young.
 
 use std::fmt;
 
@@ -50,6 +56,22 @@ pub struct ParsedStateFile {
     /// Things the operator should know, for example that the other slot is
     /// damaged.
     pub warnings: Vec<String>,
+    /// The other slot, when it does not hold a valid record although it
+    /// should.
+    pub damage: Option<SlotDamage>,
+}
+
+/// A slot without a valid record beside the slot that holds one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotDamage {
+    /// The damaged slot (0 for A, 1 for B).
+    pub slot: usize,
+    /// True when it is all zero although the valid record's sequence number
+    /// shows it was written before. A store refuses to open such a file
+    /// until an operator confirms the kept record (`state repair`).
+    pub zeroed: bool,
+    /// What is wrong with it.
+    pub reason: String,
 }
 
 /// Why a state file holds no usable record.
@@ -196,7 +218,8 @@ fn read_slot(bytes: &[u8]) -> Slot {
     }
 }
 
-fn slot_name(slot: usize) -> char {
+/// The operator's name of a slot: 'A' for 0, 'B' for 1.
+pub fn slot_name(slot: usize) -> char {
     if slot == 0 {
         'A'
     } else {
@@ -227,6 +250,7 @@ pub fn parse_state_file(bytes: &[u8]) -> Result<ParsedStateFile, CorruptFile> {
         read_slot(&bytes[SLOT_SIZE..]),
     ];
     let mut warnings = Vec::new();
+    let mut damage = None;
     let chosen = match (&slots[0], &slots[1]) {
         (Slot::Valid { seq: a, state: sa }, Slot::Valid { seq: b, state: sb }) => {
             if a == b {
@@ -248,8 +272,23 @@ pub fn parse_state_file(bytes: &[u8]) -> Result<ParsedStateFile, CorruptFile> {
             } else {
                 1
             };
-            if let Slot::Damaged(reason) = other {
-                warnings.push(damaged_warning(good, reason, &slots[good]));
+            match other {
+                Slot::Damaged(reason) => {
+                    warnings.push(damaged_warning(good, reason, &slots[good]));
+                    damage = Some(SlotDamage {
+                        slot: 1 - good,
+                        zeroed: false,
+                        reason: reason.clone(),
+                    });
+                }
+                Slot::Empty if matches!(slots[good], Slot::Valid { seq, .. } if seq >= 2) => {
+                    damage = Some(SlotDamage {
+                        slot: 1 - good,
+                        zeroed: true,
+                        reason: "it is all zero, but the other slot's sequence number shows it was written before".into(),
+                    });
+                }
+                _ => {}
             }
             good
         }
@@ -269,6 +308,7 @@ pub fn parse_state_file(bytes: &[u8]) -> Result<ParsedStateFile, CorruptFile> {
             seq: *seq,
             slot: chosen,
             warnings,
+            damage,
         }),
         // `chosen` always points at a valid slot.
         _ => Err(CorruptFile {

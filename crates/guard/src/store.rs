@@ -3,133 +3,46 @@
 //! The file format is described in [`crate::slots`]. The store holds an
 //! exclusive `flock` on the file for its whole life, so a second signer
 //! (another process, or the same process through another descriptor) cannot
-//! use the same state. Locks are advisory and local: keep state files on a
-//! local disk, not on a network file system.
+//! use the same state. Locks are advisory and local, so a file on a network
+//! file system is refused ([`crate::netfs`]).
+//!
+//! [`StateStore::open`] flushes the file (`fsync`, and its directory) before
+//! the state is used: a signer before this one may have written a record
+//! whose flush never completed, and a record read from the page cache must
+//! not be acted on before it is on disk.
 //!
 //! [`StateStore::persist`] returns only once the record is durable
-//! (`pwrite` of one slot, then `fdatasync`). When a write or sync fails the
-//! store refuses all further writes: after a failed `fdatasync` the kernel
-//! may already have dropped the dirty page, so the only safe way on is to
-//! restart and read the file again.
+//! (`pwrite` of one slot, then `fdatasync`). Before and after, it checks
+//! that the path still names the locked file, so a state file removed or
+//! replaced under a running signer stops it. When a write or sync fails, or
+//! the file was replaced, the store refuses all further writes: after a
+//! failed `fdatasync` the kernel may already have dropped the dirty page, so
+//! nothing this process believes about the file can be trusted.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::rules::{decide, Decision, Hrs, Limits, Request, SignPermit, SignState};
-use crate::slots::{self, FILE_SIZE, MAX_PAYLOAD, SLOT_SIZE};
-
-const RECOVERY: &str = "restore the file from a backup, or move it aside and write a new \
-    one with `bulwark signer state import` (from the node's priv_validator_state.json) or \
-    `bulwark signer state init --height H` with H above the last height this validator \
-    signed on chain";
-
-/// Errors of the sign-state store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// An IO operation failed.
-    #[error("could not {op} sign-state file {path}: {source}; check that the disk is healthy and the path and permissions are right")]
-    Io {
-        /// What was being done.
-        op: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: io::Error,
-    },
-    /// `open` found no file.
-    #[error("no sign-state file at {path}; create one before starting the signer: `bulwark signer state import` from the node's priv_validator_state.json, or `bulwark signer state init --height H` (H = 0 only for a chain this key never signed on)")]
-    NotFound {
-        /// The missing file.
-        path: PathBuf,
-    },
-    /// `create` found a file already there.
-    #[error("sign-state file {path} already exists; open it instead. Only move it away if you are certain it is stale, and never lower the state below what the validator signed")]
-    AlreadyExists {
-        /// The existing file.
-        path: PathBuf,
-    },
-    /// Another descriptor holds the lock.
-    #[error("another signer process holds the lock on {path}; two signers on one state could double-sign. Stop the other process first.")]
-    Locked {
-        /// The locked file.
-        path: PathBuf,
-    },
-    /// Neither slot holds a valid record.
-    #[error("sign-state file {path} is corrupt ({reason}); the signer refuses to start with it. To recover, {RECOVERY}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The file belongs to another chain.
-    #[error("sign-state file {path} belongs to chain `{found}`, not `{expected}`; point this chain at its own state file")]
-    WrongChain {
-        /// The file.
-        path: PathBuf,
-        /// The chain the caller expected.
-        expected: String,
-        /// The chain in the file.
-        found: String,
-    },
-    /// A state for another chain was handed to this store.
-    #[error("refusing to write a state for chain `{state_chain}` into the state file of chain `{store_chain}`; this is a bug in the caller")]
-    ChainMismatch {
-        /// The store's chain.
-        store_chain: String,
-        /// The state's chain.
-        state_chain: String,
-    },
-    /// The new state is lower than the persisted one.
-    #[error("refusing to lower the persisted sign state from {current} to {requested}; use `bulwark signer state set` if you really mean to lower it")]
-    Regression {
-        /// The persisted position.
-        current: Hrs,
-        /// The requested position.
-        requested: Hrs,
-    },
-    /// The new state has the persisted position but other data.
-    #[error("refusing to overwrite the record at {hrs} with different data: a record at a given height/round/step never changes")]
-    Conflict {
-        /// The position.
-        hrs: Hrs,
-    },
-    /// The state is not valid.
-    #[error("invalid sign state: {reason}")]
-    InvalidState {
-        /// What is wrong.
-        reason: String,
-    },
-    /// The record does not fit in a slot.
-    #[error("the sign state record is {len} bytes, more than the {max} that fit in a slot; the sign bytes are unexpectedly large, check the node")]
-    TooLarge {
-        /// Encoded size.
-        len: usize,
-        /// Slot capacity.
-        max: usize,
-    },
-    /// An earlier write failed, so the state on disk is uncertain.
-    #[error("an earlier write to {path} failed, so the state on disk is uncertain; stop the signer, check the disk, and restart it so the file is read again")]
-    Poisoned {
-        /// The file.
-        path: PathBuf,
-    },
-}
+use crate::netfs::{self, Remote};
+use crate::rules::{decide, Decision, Limits, Request, SignPermit, SignState};
+use crate::slots::{self, ParsedStateFile, SlotDamage, FILE_SIZE, MAX_PAYLOAD, SLOT_SIZE};
+pub use crate::store_error::StoreError;
 
 /// The sign state of one key on one chain, kept durable in one locked file.
 pub struct StateStore {
     path: PathBuf,
     file: Flock<File>,
+    /// Device and inode of the locked file.
+    id: (u64, u64),
     state: SignState,
     seq: u64,
     slot: usize,
-    poisoned: bool,
+    /// The text of the failure that stopped all writes.
+    poisoned: Option<String>,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -161,6 +74,7 @@ impl StateStore {
             move |source| StoreError::Io { op, path, source }
         };
         let dir = parent_dir(&path);
+        local_only(netfs::check_dir(&dir), &dir)?;
         let mut content = slot_a;
         content.resize(FILE_SIZE, 0);
         let tmp = tempfile::Builder::new()
@@ -180,13 +94,15 @@ impl StateStore {
         })?;
         sync_dir(&dir).map_err(io("sync the directory of"))?;
         let file = lock(file, &path)?;
+        let id = file_id(&file).map_err(io("stat"))?;
         Ok(StateStore {
             path,
             file,
+            id,
             state: initial.clone(),
             seq: 1,
             slot: 0,
-            poisoned: false,
+            poisoned: None,
         })
     }
 
@@ -197,33 +113,83 @@ impl StateStore {
     /// slot is damaged and the other was used; see
     /// [`slots::parse_state_file`] for why that is usually, but not always,
     /// exact. Log warnings loudly.
+    ///
+    /// Refuses a file on a network file system, a file it cannot flush to
+    /// disk, and a file with a zeroed slot ([`StoreError::ZeroedSlot`]; see
+    /// [`StateStore::repair`]).
     pub fn open(
         path: impl AsRef<Path>,
         expected_chain_id: &str,
     ) -> Result<(StateStore, Vec<String>), StoreError> {
-        let path = path.as_ref().to_path_buf();
+        let (store, parsed) = StateStore::open_parsed(path.as_ref(), expected_chain_id)?;
+        if let Some(damage) = parsed.damage.as_ref().filter(|d| d.zeroed) {
+            return Err(StoreError::ZeroedSlot {
+                path: store.path.clone(),
+                chain_id: expected_chain_id.to_owned(),
+                zeroed: slots::slot_name(damage.slot),
+                kept: slots::slot_name(parsed.slot),
+                seq: parsed.seq,
+                hrs: parsed.state.hrs(),
+            });
+        }
+        Ok((store, parsed.warnings))
+    }
+
+    /// Rewrites the damaged slot of the file at `path` with the newest valid
+    /// record under the next sequence number, so both slots are healthy
+    /// again. `expected_seq` is the sequence number of the record the
+    /// operator confirmed; if the file changed since, nothing is written.
+    /// For operators only (`bulwark signer state repair`).
+    pub fn repair(
+        path: impl AsRef<Path>,
+        expected_chain_id: &str,
+        expected_seq: u64,
+    ) -> Result<(StateStore, SlotDamage), StoreError> {
+        let (mut store, parsed) = StateStore::open_parsed(path.as_ref(), expected_chain_id)?;
+        let Some(damage) = parsed.damage else {
+            return Err(StoreError::NothingToRepair { path: store.path });
+        };
+        if parsed.seq != expected_seq {
+            return Err(StoreError::RepairChanged {
+                path: store.path,
+                expected: expected_seq,
+                found: parsed.seq,
+            });
+        }
+        let state = store.state.clone();
+        store.write(&state)?;
+        Ok((store, damage))
+    }
+
+    fn open_parsed(
+        path: &Path,
+        expected_chain_id: &str,
+    ) -> Result<(StateStore, ParsedStateFile), StoreError> {
+        let path = path.to_path_buf();
+        let io = |op| {
+            let path = path.clone();
+            move |source| StoreError::Io { op, path, source }
+        };
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(&path)
             .map_err(|source| match source.kind() {
                 io::ErrorKind::NotFound => StoreError::NotFound { path: path.clone() },
-                _ => StoreError::Io {
-                    op: "open",
-                    path: path.clone(),
-                    source,
-                },
+                _ => io("open")(source),
             })?;
+        local_only(netfs::check_file(&file), &path)?;
         let file = lock(file, &path)?;
+        flush(&file, &path).map_err(|source| StoreError::FlushOnOpen {
+            path: path.clone(),
+            source,
+        })?;
+        let id = file_id(&file).map_err(io("stat"))?;
         let mut bytes = Vec::with_capacity(FILE_SIZE);
         (&*file)
             .take(FILE_SIZE as u64 + 1)
             .read_to_end(&mut bytes)
-            .map_err(|source| StoreError::Io {
-                op: "read",
-                path: path.clone(),
-                source,
-            })?;
+            .map_err(io("read"))?;
         let parsed = slots::parse_state_file(&bytes).map_err(|e| StoreError::Corrupt {
             path: path.clone(),
             reason: e.reason,
@@ -238,12 +204,13 @@ impl StateStore {
         let store = StateStore {
             path,
             file,
-            state: parsed.state,
+            id,
+            state: parsed.state.clone(),
             seq: parsed.seq,
             slot: parsed.slot,
-            poisoned: false,
+            poisoned: None,
         };
-        Ok((store, parsed.warnings))
+        Ok((store, parsed))
     }
 
     /// The persisted state.
@@ -309,9 +276,10 @@ impl StateStore {
     }
 
     fn check_writable(&self, state: &SignState) -> Result<(), StoreError> {
-        if self.poisoned {
+        if let Some(cause) = &self.poisoned {
             return Err(StoreError::Poisoned {
                 path: self.path.clone(),
+                cause: cause.clone(),
             });
         }
         if state.chain_id != self.state.chain_id {
@@ -332,24 +300,73 @@ impl StateStore {
         let bytes = encode(seq, state)?;
         let slot = 1 - self.slot;
         let offset = (slot * SLOT_SIZE) as u64;
+        self.check_same_file()?;
         let result = self
             .file
             .write_all_at(&bytes, offset)
             .map_err(|source| (source, "write"))
-            .and_then(|()| self.file.sync_data().map_err(|source| (source, "sync")));
+            .and_then(|()| self.file.sync_data().map_err(|source| (source, "flush")));
         if let Err((source, op)) = result {
-            self.poisoned = true;
-            return Err(StoreError::Io {
+            return Err(self.poison(StoreError::WriteFailed {
                 op,
                 path: self.path.clone(),
                 source,
-            });
+            }));
         }
+        // Replaced during the write: the record is in the old file only.
+        self.check_same_file()?;
         self.seq = seq;
         self.slot = slot;
         self.state = state.clone();
         Ok(())
     }
+
+    /// Checks that the path still names the locked file; poisons the store
+    /// when it does not.
+    fn check_same_file(&mut self) -> Result<(), StoreError> {
+        let what = match std::fs::metadata(&self.path) {
+            Ok(m) if (m.dev(), m.ino()) == self.id => return Ok(()),
+            Ok(_) => "replaced by another file".to_owned(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => "removed or renamed".to_owned(),
+            Err(e) => format!("made impossible to check ({e})"),
+        };
+        Err(self.poison(StoreError::Replaced {
+            path: self.path.clone(),
+            what,
+            last: self.state.hrs(),
+        }))
+    }
+
+    fn poison(&mut self, error: StoreError) -> StoreError {
+        self.poisoned = Some(error.to_string());
+        error
+    }
+}
+
+fn local_only(check: Result<(), Remote>, path: &Path) -> Result<(), StoreError> {
+    match check {
+        Ok(()) => Ok(()),
+        Err(Remote::Network(fs)) => Err(StoreError::NetworkFilesystem {
+            path: path.to_path_buf(),
+            fs,
+        }),
+        Err(Remote::Unknown(source)) => Err(StoreError::Io {
+            op: "find the file system of",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// `fsync` of the file and its directory.
+fn flush(file: &File, path: &Path) -> io::Result<()> {
+    file.sync_all()?;
+    sync_dir(&parent_dir(path))
+}
+
+fn file_id(file: &File) -> io::Result<(u64, u64)> {
+    let m = file.metadata()?;
+    Ok((m.dev(), m.ino()))
 }
 
 fn encode(seq: u64, state: &SignState) -> Result<Vec<u8>, StoreError> {

@@ -13,7 +13,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use guard::slots::SLOT_SIZE;
-use guard::{Decision, Hrs, Limits, Request, SignState, StateStore, Step};
+use guard::{Decision, Hrs, Limits, Request, SignState, StateStore, Step, StoreError};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -272,9 +272,19 @@ proptest! {
                 }
                 Op::TornWrite { len, fill } => {
                     let before = store.state().clone();
+                    let seq = store.sequence();
                     drop(store);
                     tear(&path, len, fill);
-                    store = reopen(&path);
+                    store = match StateStore::open(&path, CHAIN) {
+                        Ok((store, _)) => store,
+                        // Zeros over the whole record of the older slot:
+                        // refused until the operator confirms the newest.
+                        Err(StoreError::ZeroedSlot { seq: found, .. }) => {
+                            prop_assert_eq!(found, seq);
+                            StateStore::repair(&path, CHAIN, seq).expect("repair").0
+                        }
+                        Err(e) => return Err(TestCaseError::fail(format!("reopen after a torn write: {e}"))),
+                    };
                     prop_assert_eq!(store.state(), &before);
                 }
                 Op::Restart => {
@@ -311,6 +321,75 @@ proptest! {
             }
             Decision::Refuse(_) => {
                 prop_assert!(requested < stored || (requested == stored && data != stored_data));
+            }
+        }
+    }
+}
+
+fn limits_strategy() -> impl Strategy<Value = Limits> {
+    (
+        prop::option::of(0i64..400),
+        prop::option::of(0i64..3_000),
+        prop::option::of(0i64..60),
+        prop::option::of(0i64..2_000),
+    )
+        .prop_map(
+            |(floor_height, max_height, max_height_jump, chain_tip)| Limits {
+                floor_height,
+                max_height,
+                max_height_jump,
+                chain_tip,
+            },
+        )
+}
+
+/// A request height: a step near the stored height, or anywhere.
+fn height_strategy() -> impl Strategy<Value = (bool, i64)> {
+    prop_oneof![
+        3 => (Just(true), -3i64..120),
+        1 => (Just(false), 1i64..3_000),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// With any limits (changing between requests, as a chain tip does), no
+    /// request is signed further above the last signed height than the
+    /// jump bound unless the chain tip in force allows it.
+    #[test]
+    fn nothing_is_signed_above_the_jump_bound_without_a_tip_that_allows_it(
+        start in 0i64..1_000,
+        steps in prop::collection::vec(
+            (limits_strategy(), height_strategy(), 0i32..3, 1u8..=3, 0u8..3),
+            1..40,
+        ),
+    ) {
+        let mut state = SignState::floor(CHAIN, start);
+        for (limits, (relative, h), round, step, data) in steps {
+            let height = if relative { (state.height + h).max(1) } else { h };
+            let step = match step {
+                1 => Step::Propose,
+                2 => Step::Prevote,
+                _ => Step::Precommit,
+            };
+            let hrs = Hrs::new(height, round, step);
+            let (sign_bytes, unstamped) = message(hrs, data, 0);
+            let req = Request { chain_id: CHAIN, hrs, sign_bytes: &sign_bytes, unstamped: &unstamped };
+            if let Decision::Sign(permit) = guard::decide(&state, &limits, &req) {
+                if let Some(jump) = limits.max_height_jump {
+                    let from_state = height <= state.height.saturating_add(jump);
+                    let from_tip = limits
+                        .chain_tip
+                        .is_some_and(|t| height <= t.saturating_add(jump));
+                    prop_assert!(
+                        from_state || from_tip,
+                        "signed {} from {} with jump {} and tip {:?}",
+                        height, state.height, jump, limits.chain_tip
+                    );
+                }
+                let signature = fake_sign(permit.sign_bytes());
+                state = permit.into_state(signature);
             }
         }
     }

@@ -285,6 +285,8 @@ fn below_floor_is_refused_and_floor_itself_is_allowed() {
     let limits = Limits {
         floor_height: Some(100),
         max_height: None,
+        max_height_jump: None,
+        chain_tip: None,
     };
     let r = refusal(decide(
         &state,
@@ -317,6 +319,8 @@ fn above_max_height_is_refused() {
     let limits = Limits {
         floor_height: None,
         max_height: Some(200),
+        max_height_jump: None,
+        chain_tip: None,
     };
     // Also a repeat of the stored message: the stop applies to everything.
     let r = refusal(decide(&state, &limits, &req(at, &m)));
@@ -415,4 +419,159 @@ fn sign_state_validate_reports_problems() {
     let mut s = SignState::initial(CHAIN);
     s.round = -1;
     assert!(s.validate().unwrap_err().contains("round -1"));
+}
+
+fn jump(max_height_jump: i64, chain_tip: Option<i64>) -> Limits {
+    Limits {
+        max_height_jump: Some(max_height_jump),
+        chain_tip,
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn a_height_jump_above_the_bound_is_refused_without_a_chain_tip() {
+    let m = msg(1, 1);
+    let state = signed_at(hrs(100, 0, Step::Precommit), &m);
+    let other = msg(2, 1);
+    // Exactly at the bound: allowed.
+    assert!(matches!(
+        decide(
+            &state,
+            &jump(10, None),
+            &req(hrs(110, 0, Step::Prevote), &other)
+        ),
+        Decision::Sign(_)
+    ));
+    let r = refusal(decide(
+        &state,
+        &jump(10, None),
+        &req(hrs(111, 0, Step::Prevote), &other),
+    ));
+    assert_eq!(
+        r,
+        Refusal::HeightJump {
+            last: 100,
+            requested: 111,
+            max_jump: 10,
+            chain_tip: None
+        }
+    );
+    assert_eq!(r.code(), "height_jump");
+    let text = r.to_string();
+    for part in [
+        "refusing to sign at height 111",
+        "11 heights above the last signed height 100",
+        "the chain's tip is unknown",
+        "man in the middle on tcp://",
+        "block every real vote until that height",
+        "Configure `rpc` for this chain",
+        "bulwark signer state set",
+    ] {
+        assert!(text.contains(part), "{text} lacks {part}");
+    }
+    // No bound configured: the same request is signed.
+    assert!(matches!(
+        decide(&state, &none(), &req(hrs(111, 0, Step::Prevote), &other)),
+        Decision::Sign(_)
+    ));
+}
+
+#[test]
+fn a_chain_tip_allows_a_jump_up_to_tip_plus_the_bound() {
+    let state = SignState::floor(CHAIN, 100);
+    let m = msg(1, 1);
+    let limits = jump(10, Some(5_000));
+    for h in [111, 4_000, 5_010] {
+        assert!(
+            matches!(
+                decide(&state, &limits, &req(hrs(h, 0, Step::Propose), &m)),
+                Decision::Sign(_)
+            ),
+            "{h} is within tip + bound"
+        );
+    }
+    let r = refusal(decide(
+        &state,
+        &limits,
+        &req(hrs(5_011, 0, Step::Propose), &m),
+    ));
+    assert_eq!(
+        r,
+        Refusal::HeightJump {
+            last: 100,
+            requested: 5_011,
+            max_jump: 10,
+            chain_tip: Some(5_000)
+        }
+    );
+    assert!(
+        r.to_string()
+            .contains("the chain's tip is only at height 5000"),
+        "{r}"
+    );
+    // A tip below the state does not narrow the bound from the state.
+    assert!(matches!(
+        decide(
+            &state,
+            &jump(10, Some(3)),
+            &req(hrs(110, 0, Step::Propose), &m)
+        ),
+        Decision::Sign(_)
+    ));
+}
+
+#[test]
+fn the_jump_rule_comes_after_the_floor_and_stop_height_and_before_the_steps() {
+    let state = SignState::floor(CHAIN, 100);
+    let m = msg(1, 1);
+    let limits = Limits {
+        floor_height: Some(1_000),
+        max_height: Some(2_000),
+        max_height_jump: Some(10),
+        chain_tip: None,
+    };
+    assert!(matches!(
+        refusal(decide(
+            &state,
+            &limits,
+            &req(hrs(999, 0, Step::Propose), &m)
+        )),
+        Refusal::BelowFloor { .. }
+    ));
+    assert!(matches!(
+        refusal(decide(
+            &state,
+            &limits,
+            &req(hrs(2_001, 0, Step::Propose), &m)
+        )),
+        Refusal::AboveMaxHeight { .. }
+    ));
+    assert!(matches!(
+        refusal(decide(
+            &state,
+            &limits,
+            &req(hrs(1_500, 0, Step::Propose), &m)
+        )),
+        Refusal::HeightJump { .. }
+    ));
+    // A repeat of the stored step is never a jump.
+    let signed = signed_at(hrs(100, 0, Step::Prevote), &m);
+    assert!(matches!(
+        decide(
+            &signed,
+            &jump(0, None),
+            &req(hrs(100, 0, Step::Prevote), &m)
+        ),
+        Decision::ReturnStored { .. }
+    ));
+    // Bounds near i64::MAX do not overflow.
+    assert!(matches!(
+        decide(
+            &state,
+            &jump(i64::MAX, Some(i64::MAX)),
+            &req(hrs(i64::MAX, 0, Step::Propose), &m)
+        ),
+        Decision::Sign(_)
+    ));
 }

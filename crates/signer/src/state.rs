@@ -1,4 +1,4 @@
-//! Operator commands on sign-state files: show, init, import, set.
+//! Operator commands on sign-state files: show, init, import, set, repair.
 //!
 //! None of these ever lowers a state unless the operator asks for it explicitly.
 
@@ -77,27 +77,102 @@ pub struct StateView {
     pub sequence: u64,
     /// Anything the operator should know about the file.
     pub warnings: Vec<String>,
+    /// The damaged slot beside the record, if any, and what it means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damage: Option<String>,
 }
 
-/// Read a state file without locking it (works while a signer runs).
+/// What `repair` would do: keep the record of one slot and rewrite the other.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RepairPlan {
+    /// The record that is kept.
+    pub state: StateView,
+    /// The slot holding it ('A' or 'B').
+    pub kept_slot: char,
+    /// The damaged slot that is rewritten.
+    pub damaged_slot: char,
+    /// What is wrong with the damaged slot.
+    pub reason: String,
+}
+
+/// Read a state file without locking it (works while a signer runs, and on a
+/// damaged file so an operator can look).
 pub fn show(path: &Path) -> Result<StateView, StateError> {
+    Ok(view(path, &parse(path)?))
+}
+
+fn parse(path: &Path) -> Result<guard::ParsedStateFile, StateError> {
     let bytes = std::fs::read(path).map_err(|source| StateError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    let parsed = guard::parse_state_file(&bytes).map_err(|e| StateError::Corrupt {
+    guard::parse_state_file(&bytes).map_err(|e| StateError::Corrupt {
         path: path.display().to_string(),
         reason: e.to_string(),
-    })?;
-    Ok(StateView {
+    })
+}
+
+fn view(path: &Path, parsed: &guard::ParsedStateFile) -> StateView {
+    let damage = parsed.damage.as_ref().map(|d| {
+        let (bad, good) = (slot_name(d.slot), slot_name(parsed.slot));
+        if d.zeroed {
+            format!(
+                "slot {bad} is all zero beside slot {good} (sequence {}): something zeroed it and the \
+                 newest record may be lost; the signer refuses this file until \
+                 `bulwark signer state repair --state {} --chain-id {}` keeps the record above",
+                parsed.seq,
+                path.display(),
+                parsed.state.chain_id
+            )
+        } else {
+            format!(
+                "slot {bad} is damaged ({}); the record above is from slot {good}; the next write, or \
+                 `bulwark signer state repair`, rewrites slot {bad}",
+                d.reason
+            )
+        }
+    });
+    StateView {
         chain_id: parsed.state.chain_id.clone(),
         height: parsed.state.height,
         round: parsed.state.round,
         step: parsed.state.step,
         has_signature: parsed.state.has_signature(),
         sequence: parsed.seq,
-        warnings: parsed.warnings,
-    })
+        warnings: parsed.warnings.clone(),
+        damage,
+    }
+}
+
+fn slot_name(slot: usize) -> char {
+    guard::slots::slot_name(slot)
+}
+
+/// What `repair` would do to the file at `path`, read without locking; None
+/// when both slots are healthy.
+pub fn repair_plan(path: &Path, chain_id: &str) -> Result<Option<RepairPlan>, StateError> {
+    let parsed = parse(path)?;
+    if parsed.state.chain_id != chain_id {
+        return Err(StoreError::WrongChain {
+            path: path.to_path_buf(),
+            expected: chain_id.to_owned(),
+            found: parsed.state.chain_id,
+        }
+        .into());
+    }
+    Ok(parsed.damage.as_ref().map(|d| RepairPlan {
+        state: view(path, &parsed),
+        kept_slot: slot_name(parsed.slot),
+        damaged_slot: slot_name(d.slot),
+        reason: d.reason.clone(),
+    }))
+}
+
+/// Rewrite the damaged slot of `path` with the record of sequence `seq` (the
+/// one the operator confirmed), so both slots are healthy again.
+pub fn repair(path: &Path, chain_id: &str, seq: u64) -> Result<StateView, StateError> {
+    drop(StateStore::repair(path, chain_id, seq)?);
+    show(path)
 }
 
 /// Create a new state that allows signing from `height` on (0: a new chain).

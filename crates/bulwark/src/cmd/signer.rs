@@ -56,6 +56,20 @@ pub enum StateCommand {
     Import(ImportArgs),
     /// Set the last signed height/round/step. Never lowers without --allow-lower.
     Set(SetArgs),
+    /// Rewrite the damaged slot of a state file with the record of the other slot, after
+    /// you confirm that record by typing the chain ID.
+    Repair(RepairArgs),
+}
+
+/// Options of `state repair`.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// State file (the signer must not be running on it).
+    #[arg(long)]
+    state: PathBuf,
+    /// Chain ID.
+    #[arg(long)]
+    chain_id: String,
 }
 
 /// Options of `state show`.
@@ -199,6 +213,7 @@ fn run_state(cmd: StateCommand) -> anyhow::Result<()> {
             eprintln!("{}: {}", a.state.display(), out.action);
             emit(&out.state, false)
         }
+        StateCommand::Repair(a) => repair(&a),
         StateCommand::Set(a) => {
             let step = match a.step {
                 StepArg::Propose => guard::Step::Propose,
@@ -206,7 +221,7 @@ fn run_state(cmd: StateCommand) -> anyhow::Result<()> {
                 StepArg::Precommit => guard::Step::Precommit,
             };
             if a.allow_lower {
-                confirm_lowering(&a)?;
+                confirm_lowering(&a, step)?;
             }
             emit(
                 &state::set(
@@ -223,26 +238,76 @@ fn run_state(cmd: StateCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Make the operator type the chain ID before a state may go lower.
-fn confirm_lowering(a: &SetArgs) -> anyhow::Result<()> {
+/// Make the operator type the chain ID before the height, round or step may go lower.
+fn confirm_lowering(a: &SetArgs, step: guard::Step) -> anyhow::Result<()> {
     let current = state::show(&a.state)?;
-    if a.height >= current.height {
+    let stored = guard::Hrs::new(current.height, current.round, current.step);
+    let target = guard::Hrs::new(a.height, a.round, step);
+    if target >= stored {
         return Ok(());
     }
     eprintln!(
-        "{} is at height {}. Lowering it to {} lets this key sign heights it may already have \
-         signed: a double-sign. Type the chain ID ({}) to confirm:",
+        "{} holds the record of {stored} ({}, sequence {}). Setting it to {target} forgets \
+         that record: this key may already have signed there or above, and a node that asks \
+         again would get a second, conflicting signature, a double-sign. Type the chain ID ({}) \
+         to confirm:",
         a.state.display(),
-        current.height,
-        a.height,
+        if current.has_signature {
+            "signature kept"
+        } else {
+            "no signature kept"
+        },
+        current.sequence,
         a.chain_id
     );
+    confirm_chain_id(&a.chain_id)
+}
+
+/// Show the damage and the record `state repair` keeps, and rewrite the damaged slot once
+/// the operator types the chain ID.
+fn repair(a: &RepairArgs) -> anyhow::Result<()> {
+    let Some(plan) = state::repair_plan(&a.state, &a.chain_id)? else {
+        println!(
+            "{}: both slots are healthy; nothing to repair, nothing changed",
+            a.state.display()
+        );
+        return Ok(());
+    };
+    let v = &plan.state;
+    eprintln!(
+        "{}: slot {} is damaged ({}). Repair keeps the record of slot {}: chain {} height {} \
+         round {} step {}{} (record {}), and writes it again into slot {}. If the chain shows a \
+         signature by this validator above that height, raise the state with `bulwark signer \
+         state set` afterwards. Type the chain ID ({}) to confirm:",
+        a.state.display(),
+        plan.damaged_slot,
+        plan.reason,
+        plan.kept_slot,
+        v.chain_id,
+        v.height,
+        v.round,
+        v.step,
+        if v.has_signature {
+            ", signature kept"
+        } else {
+            ""
+        },
+        v.sequence,
+        plan.damaged_slot,
+        a.chain_id
+    );
+    confirm_chain_id(&a.chain_id)?;
+    emit(&state::repair(&a.state, &a.chain_id, v.sequence)?, false)
+}
+
+/// Read one line from stdin; it must be `chain_id`.
+fn confirm_chain_id(chain_id: &str) -> anyhow::Result<()> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
         .context("reading the confirmation")?;
-    if line.trim() != a.chain_id {
+    if line.trim() != chain_id {
         return Err(
             UsageError("confirmation did not match the chain ID; nothing changed".into()).into(),
         );
@@ -269,6 +334,9 @@ fn emit(v: &StateView, json: bool) -> anyhow::Result<()> {
     );
     for w in &v.warnings {
         println!("warning: {w}");
+    }
+    if let Some(d) = &v.damage {
+        println!("damage: {d}");
     }
     Ok(())
 }
