@@ -60,6 +60,8 @@ pub struct Metrics {
     pub connections: Family<NodeLabels, Counter>,
     /// `bulwark_signer_connection_errors_total`.
     pub connection_errors: Family<NodeLabels, Counter>,
+    /// `bulwark_signer_session_panics_total`: panics caught in a node's session.
+    pub session_panics: Family<NodeLabels, Counter>,
 }
 
 impl Metrics {
@@ -81,6 +83,7 @@ impl Metrics {
             connected: Family::default(),
             connections: Family::default(),
             connection_errors: Family::default(),
+            session_panics: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("bulwark_signer");
         r.register(
@@ -117,6 +120,11 @@ impl Metrics {
             "connection_errors",
             "Failed dials, handshakes and dropped connections",
             m.connection_errors.clone(),
+        );
+        r.register(
+            "session_panics",
+            "Panics caught while serving the node; the connection was dropped and redialed",
+            m.session_panics.clone(),
         );
         m
     }
