@@ -4,6 +4,7 @@
 
 pub mod node;
 pub mod sdk;
+pub mod trickle;
 
 use serde_json::Value;
 use std::io::{Read, Write};
