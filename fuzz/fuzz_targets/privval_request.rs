@@ -21,4 +21,5 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = privval::unstamped_sign_bytes(data);
+    let _ = privval::vote_extension_from_sign_bytes(data);
 });

@@ -755,6 +755,14 @@ fn sign_bytes_when_allowed_never_covers_consensus_messages() {
         value: privval::vote_sign_bytes(CHAIN, &v),
     }));
     assert!(r.contains("bypass the double-sign guard"), "{r}");
+    // Nor over a vote extension's sign bytes: extensions are signed only with their
+    // precommit, through the guard.
+    let mut pc = vote(SignedMsgType::Precommit, 7, 0, Some(block(7)), 0);
+    pc.extension = b"app data".to_vec();
+    let r = refusal(c.call(&Request::SignBytes {
+        value: privval::vote_extension_sign_bytes(CHAIN, &pc),
+    }));
+    assert!(r.contains("canonical vote extension"), "{r}");
 }
 
 #[test]

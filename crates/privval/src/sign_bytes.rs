@@ -160,6 +160,17 @@ pub fn unstamped_sign_bytes(sign_bytes: &[u8]) -> Result<Unstamped, SignBytesErr
     })
 }
 
+/// Reads `bytes` as the sign bytes of a vote extension: `Some` when they are exactly what
+/// [`vote_extension_sign_bytes`] (and CometBFT's `VoteExtensionSignBytes`) makes for some
+/// extension, height, round and chain ID. Verifiers rebuild these bytes from the vote, so
+/// only this canonical encoding can pass for an extension signature; a signer that signs
+/// arbitrary bytes must refuse these.
+pub fn vote_extension_from_sign_bytes(bytes: &[u8]) -> Option<CanonicalVoteExtension> {
+    let body = strip_length_prefix(bytes).ok()?;
+    let ext = CanonicalVoteExtension::decode(body).ok()?;
+    (ext.encode_length_delimited_to_vec() == bytes).then_some(ext)
+}
+
 /// The message after the varint length prefix, which must cover exactly
 /// the rest of the bytes.
 fn strip_length_prefix(bytes: &[u8]) -> Result<&[u8], SignBytesError> {
@@ -245,6 +256,49 @@ mod tests {
         assert_eq!(u.unstamped, unstamped_proposal_sign_bytes("chain", &p));
         assert_eq!(u.timestamp, Timestamp::GO_ZERO);
         assert_eq!(u.msg_type, SignedMsgType::Proposal);
+    }
+
+    #[test]
+    fn vote_extension_sign_bytes_are_recognized_exactly() {
+        let v = Vote {
+            extension: b"ext".to_vec(),
+            height: 5,
+            round: 1,
+            ..vote()
+        };
+        // extension = 1 (bytes), height = 2 and round = 3 (sfixed64), chain_id = 4.
+        let want: &[u8] = &[
+            26, 0x0a, 3, b'e', b'x', b't', 0x11, 5, 0, 0, 0, 0, 0, 0, 0, 0x19, 1, 0, 0, 0, 0, 0, 0,
+            0, 0x22, 1, b'c',
+        ];
+        let bytes = vote_extension_sign_bytes("c", &v);
+        assert_eq!(bytes, want);
+        let ext = vote_extension_from_sign_bytes(&bytes).expect("recognized");
+        assert_eq!(
+            (ext.extension, ext.height, ext.round, ext.chain_id.as_str()),
+            (b"ext".to_vec(), 5, 1, "c")
+        );
+        // An empty extension at round 0 leaves fields out; still recognized.
+        let empty = Vote {
+            extension: vec![],
+            round: 0,
+            ..v.clone()
+        };
+        let bytes = vote_extension_sign_bytes("chain-1", &empty);
+        assert_eq!(&bytes[..2], &[18, 0x11]);
+        assert!(vote_extension_from_sign_bytes(&bytes).is_some());
+
+        // Not extension sign bytes: other messages, a broken prefix, trailing bytes,
+        // fields out of canonical order.
+        assert!(vote_extension_from_sign_bytes(b"oracle price 42").is_none());
+        assert!(vote_extension_from_sign_bytes(&vote_sign_bytes("c", &vote())).is_none());
+        assert!(vote_extension_from_sign_bytes(&want[1..]).is_none());
+        let mut longer = want.to_vec();
+        longer.push(0);
+        assert!(vote_extension_from_sign_bytes(&longer).is_none());
+        let mut swapped = vec![26, 0x22, 1, b'c'];
+        swapped.extend_from_slice(&want[1..24]);
+        assert!(vote_extension_from_sign_bytes(&swapped).is_none());
     }
 
     #[test]

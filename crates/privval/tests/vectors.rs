@@ -5,9 +5,10 @@
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use privval::{
     decode_request, decode_response, encode_request, encode_request_frame, encode_response,
-    encode_response_frame, proposal_sign_bytes, unstamped_sign_bytes, vote_extension_sign_bytes,
-    vote_sign_bytes, BlockId, DecodeError, FrameDecoder, Line, PartSetHeader, Proposal, PublicKey,
-    Request, Response, ResponseKind, SignedMsgType, Timestamp, Vote,
+    encode_response_frame, proposal_sign_bytes, unstamped_sign_bytes,
+    vote_extension_from_sign_bytes, vote_extension_sign_bytes, vote_sign_bytes, BlockId,
+    DecodeError, FrameDecoder, Line, PartSetHeader, Proposal, PublicKey, Request, Response,
+    ResponseKind, SignedMsgType, Timestamp, Vote,
 };
 use serde::Deserialize;
 
@@ -212,6 +213,15 @@ fn vote_sign_bytes_match_cometbft() {
                     vv.extension_sign_bytes,
                     "{what}"
                 );
+                // CometBFT's own extension sign bytes are recognized, its vote sign
+                // bytes are not.
+                let ext =
+                    vote_extension_from_sign_bytes(&unhex(&vv.extension_sign_bytes)).expect(&what);
+                assert_eq!(
+                    (ext.height, ext.chain_id.as_str()),
+                    (vote.height, &*vv.chain_id)
+                );
+                assert!(vote_extension_from_sign_bytes(&unhex(&vv.sign_bytes)).is_none());
             }
             let u = unstamped_sign_bytes(&unhex(&vv.sign_bytes)).expect(&what);
             assert_eq!(u.timestamp, vote.timestamp, "{what}");

@@ -12,6 +12,8 @@ use privval::{Line, RemoteSignerError, Request, Response, SignedMsgType};
 use std::sync::Mutex;
 use std::time::Instant;
 
+mod poison;
+
 /// Error codes in `RemoteSignerError` (CometBFT logs them; it does not act on them).
 pub mod codes {
     /// The double-sign guard refused the request.
@@ -44,8 +46,9 @@ pub enum Outcome {
     Signed,
     /// The stored signature was returned.
     Resigned,
-    /// The guard refused.
-    Refused,
+    /// The guard (or the sign-bytes policy) refused, with the reason code (a
+    /// `bulwark_signer_refusals_total` reason for the guard's refusals).
+    Refused(&'static str),
     /// A bad request or an internal failure.
     Error,
     /// Ping or public key.
@@ -57,7 +60,7 @@ impl Outcome {
         match self {
             Outcome::Signed => "signed",
             Outcome::Resigned => "resigned",
-            Outcome::Refused => "refused",
+            Outcome::Refused(_) => "refused",
             Outcome::Error => "error",
             Outcome::Ok => "ok",
         }
@@ -155,7 +158,8 @@ impl ChainSigner {
 
     /// The last signed height, round and step.
     pub fn last_signed(&self) -> guard::Hrs {
-        self.store.lock().expect("store lock").state().hrs()
+        let store = self.store.lock();
+        store.unwrap_or_else(|p| p.into_inner()).state().hrs()
     }
 
     /// Answer one request.
@@ -195,11 +199,21 @@ impl ChainSigner {
             Request::SignBytes { ref value } => {
                 if !self.allow_sign_bytes {
                     let msg = "signing arbitrary bytes is disabled for this chain; set allow_sign_bytes = true in its [[chain]] only if the chain needs it".to_string();
-                    return (error(&req, codes::BAD_REQUEST, msg), Outcome::Refused);
+                    let r = Outcome::Refused("sign_bytes_disabled");
+                    return (error(&req, codes::BAD_REQUEST, msg), r);
+                }
+                if self.store.is_poisoned() {
+                    return self.poisoned(&req);
                 }
                 if privval::unstamped_sign_bytes(value).is_ok() {
                     let msg = "refusing SignBytes over bytes that parse as a canonical vote or proposal: that would bypass the double-sign guard".to_string();
-                    return (error(&req, codes::REFUSED, msg), Outcome::Refused);
+                    let r = Outcome::Refused("sign_bytes_consensus");
+                    return (error(&req, codes::REFUSED, msg), r);
+                }
+                if privval::vote_extension_from_sign_bytes(value).is_some() {
+                    let msg = "refusing SignBytes over bytes that are a canonical vote extension: extensions are signed only with their precommit, through the double-sign guard".to_string();
+                    let r = Outcome::Refused("sign_bytes_vote_extension");
+                    return (error(&req, codes::REFUSED, msg), r);
                 }
                 match self.key.sign(value) {
                     Ok(signature) => (Response::SignBytes { signature }, Outcome::Signed),
@@ -259,7 +273,9 @@ impl ChainSigner {
         // Decide, sign and persist under the chain's lock; the signature leaves this block
         // only once its record is durable.
         let (signature, timestamp, outcome) = {
-            let mut store = self.store.lock().expect("store lock");
+            let Ok(mut store) = self.store.lock() else {
+                return self.poisoned(&req);
+            };
             let limits = *self.limits.lock().expect("limits lock");
             match store.decide(&limits, &greq) {
                 Decision::Sign(permit) => {
@@ -294,8 +310,9 @@ impl ChainSigner {
                             reason: r.code().into(),
                         })
                         .inc();
-                    tracing::warn!(chain = %self.chain_id, reason = r.code(), "refused: {r}");
-                    return (error(&req, codes::REFUSED, r.to_string()), Outcome::Refused);
+                    // The session logs it, rate-limited per node and reason.
+                    let outcome = Outcome::Refused(r.code());
+                    return (error(&req, codes::REFUSED, r.to_string()), outcome);
                 }
             }
         };

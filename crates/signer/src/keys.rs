@@ -1,10 +1,13 @@
-//! Key backends. The soft backend reads a key file into zeroizing memory.
+//! Key backends. The soft backend reads a key file into zeroizing memory, and parses it
+//! there without copying the secret (`keys/json.rs`).
 
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
+
+mod json;
 
 /// Something that holds a consensus key and signs with it.
 pub trait KeyBackend: Send + Sync + std::fmt::Debug {
@@ -105,36 +108,27 @@ impl SoftKey {
         let text = std::str::from_utf8(bytes).map(str::trim);
         let raw: Zeroizing<Vec<u8>> = match text {
             Ok(t) if t.starts_with('{') => {
-                let v: serde_json::Value =
-                    serde_json::from_str(t).map_err(|e| fmt(&format!("not valid JSON: {e}")))?;
-                let key_type = v
-                    .pointer("/priv_key/type")
-                    .and_then(|t| t.as_str())
-                    .unwrap_or("");
-                if key_type == "tendermint/PrivKeySecp256k1" {
-                    return Self::secp256k1_from_json(path, &v);
-                }
-                if key_type != "tendermint/PrivKeyEd25519" {
-                    return Err(if key_type.is_empty() {
-                        fmt("no priv_key.type")
-                    } else {
-                        KeyError::Unsupported {
+                let parsed = json::KeyJson::parse(t)
+                    .and_then(json::KeyJson::decode)
+                    .map_err(|e| fmt(&e))?;
+                match parsed.key_type.as_str() {
+                    "tendermint/PrivKeyEd25519" => parsed.secret,
+                    "tendermint/PrivKeySecp256k1" => {
+                        let key =
+                            k256::ecdsa::SigningKey::from_slice(&parsed.secret).map_err(|_| {
+                                fmt("priv_key.value is not a valid secp256k1 secret key")
+                            })?;
+                        return Ok(SoftKey {
+                            key: Secret::Secp256k1(key),
+                        });
+                    }
+                    other => {
+                        return Err(KeyError::Unsupported {
                             path: path.to_path_buf(),
-                            key_type: key_type.to_string(),
-                        }
-                    });
+                            key_type: other.to_string(),
+                        })
+                    }
                 }
-                let value = Zeroizing::new(
-                    v.pointer("/priv_key/value")
-                        .and_then(|t| t.as_str())
-                        .ok_or_else(|| fmt("no priv_key.value"))?
-                        .to_string(),
-                );
-                Zeroizing::new(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(value.as_bytes())
-                        .map_err(|_| fmt("priv_key.value is not base64"))?,
-                )
             }
             Ok(t) => match base64::engine::general_purpose::STANDARD.decode(t.as_bytes()) {
                 Ok(b) => Zeroizing::new(b),
@@ -157,29 +151,6 @@ impl SoftKey {
         };
         Ok(SoftKey {
             key: Secret::Ed25519(key),
-        })
-    }
-
-    fn secp256k1_from_json(path: &Path, v: &serde_json::Value) -> Result<SoftKey, KeyError> {
-        let fmt = |reason: &str| KeyError::Format {
-            path: path.to_path_buf(),
-            reason: reason.to_string(),
-        };
-        let value = Zeroizing::new(
-            v.pointer("/priv_key/value")
-                .and_then(|t| t.as_str())
-                .ok_or_else(|| fmt("no priv_key.value"))?
-                .to_string(),
-        );
-        let raw = Zeroizing::new(
-            base64::engine::general_purpose::STANDARD
-                .decode(value.as_bytes())
-                .map_err(|_| fmt("priv_key.value is not base64"))?,
-        );
-        let key = k256::ecdsa::SigningKey::from_slice(&raw)
-            .map_err(|_| fmt("priv_key.value is not a valid secp256k1 secret key"))?;
-        Ok(SoftKey {
-            key: Secret::Secp256k1(key),
         })
     }
 

@@ -64,6 +64,8 @@ pub struct Metrics {
     pub chain_checks_skipped: Family<ChainLabels, Gauge>,
     /// `bulwark_signer_chain_floor_height`: nothing below it is signed.
     pub chain_floor: Family<ChainLabels, Gauge>,
+    /// `bulwark_signer_session_panics_total`: panics caught in a node's session.
+    pub session_panics: Family<NodeLabels, Counter>,
 }
 
 impl Metrics {
@@ -87,6 +89,7 @@ impl Metrics {
             connection_errors: Family::default(),
             chain_checks_skipped: Family::default(),
             chain_floor: Family::default(),
+            session_panics: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("bulwark_signer");
         r.register(
@@ -133,6 +136,11 @@ impl Metrics {
             "chain_floor_height",
             "Floor from the chain at start: nothing below this height is signed",
             m.chain_floor.clone(),
+        );
+        r.register(
+            "session_panics",
+            "Panics caught while serving the node; the connection was dropped and redialed",
+            m.session_panics.clone(),
         );
         m
     }

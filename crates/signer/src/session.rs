@@ -2,25 +2,35 @@
 //!
 //! Each node has its own thread, so a slow or broken node never holds up another; the
 //! only thing shared is the chain's guard, held for one decide-persist-sign at a time.
+//!
+//! Liveness: `request_timeout` bounds a whole request, from the first byte of its frame
+//! to the last, however the bytes trickle in; the socket's read timeout is only a short
+//! slice, so a shutdown is seen within it even in the middle of a frame (requests already
+//! received are answered first). A panic while serving ends that connection only: it is
+//! logged, counted (`bulwark_signer_session_panics_total`) and the node redialed; see
+//! `chain/poison.rs` for a panic while the chain's sign state was held.
 
-use crate::chain::{ChainSigner, Outcome};
+mod refusals;
+mod serve;
+#[cfg(test)]
+mod tests;
+
+use crate::chain::ChainSigner;
 use crate::config::Addr;
 use crate::metrics::{Metrics, NodeLabels};
 use crate::shutdown::Shutdown;
 use ed25519_dalek::SigningKey;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use privval::transport::{Conn, NoiseConnection, SecretConnection};
-use privval::{decode_request, encode_response_frame, FrameDecoder};
-use std::io::{Read, Write};
+use refusals::{Entry, RefusalLog};
+use serve::READ_SLICE;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
-const POLL_SLICE: u16 = 250;
 
 /// What a node session needs.
 #[derive(Debug, Clone)]
@@ -33,7 +43,8 @@ pub struct NodeSession {
     pub chain: Arc<ChainSigner>,
     /// SecretConnection identity.
     pub conn_key: Arc<SigningKey>,
-    /// Limit for one request's bytes to arrive and its answer to leave.
+    /// Limit for one request's frame to arrive, from its first byte to its last, and for
+    /// its answer to leave.
     pub request_timeout: Duration,
     /// Drop the connection after this long without a request.
     pub idle_timeout: Duration,
@@ -60,14 +71,17 @@ impl NodeSession {
         let connected = self.metrics.connected.get_or_create(&labels).clone();
         let mut backoff = BACKOFF_MIN;
         let mut was_up = true; // log the first failure
+        let mut refusals = RefusalLog::new(refusals::WINDOW);
         while !shutdown.is_triggered() {
+            self.log_refusals(refusals.due(Instant::now()));
             match self.connect() {
                 Ok(conn) => {
                     tracing::info!(chain = %self.chain.chain_id(), node = %self.name, "connected");
                     self.metrics.connections.get_or_create(&labels).inc();
                     connected.set(1);
                     was_up = true;
-                    let (result, served) = self.serve(conn, &shutdown);
+                    let (result, served) =
+                        self.serve_catching_panics(conn, &shutdown, &mut refusals, &labels);
                     connected.set(0);
                     match result {
                         End::Shutdown => break,
@@ -96,7 +110,61 @@ impl NodeSession {
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
         connected.set(0);
+        self.log_refusals(refusals.finish(Instant::now()));
         tracing::info!(chain = %self.chain.chain_id(), node = %self.name, "session stopped");
+    }
+
+    /// [`NodeSession::serve`], with a panic caught, logged and counted: it ends this
+    /// connection only (the caller redials with backoff).
+    fn serve_catching_panics(
+        &self,
+        conn: Conn,
+        shutdown: &Shutdown,
+        refusals: &mut RefusalLog,
+        labels: &NodeLabels,
+    ) -> (End, u64) {
+        // Nothing the closure touches is left half-updated for this thread: the connection
+        // is dropped, and the chain's state lock, if held, is poisoned and checked.
+        let serve = AssertUnwindSafe(|| self.serve(conn, shutdown, refusals));
+        let panic = match std::panic::catch_unwind(serve) {
+            Ok(ended) => return ended,
+            Err(panic) => panic,
+        };
+        let msg = panic_message(panic.as_ref());
+        self.metrics.session_panics.get_or_create(labels).inc();
+        tracing::error!(
+            chain = %self.chain.chain_id(),
+            node = %self.name,
+            "internal error (panic) while serving the node: {msg}; dropping the connection and redialing; please report it"
+        );
+        if self.chain.is_poisoned() {
+            tracing::error!(chain = %self.chain.chain_id(), "{}", self.chain.poisoned_message());
+        }
+        (End::Failed(format!("panic: {msg}")), 0)
+    }
+
+    fn log_refusals(&self, entries: Vec<Entry>) {
+        let chain = self.chain.chain_id();
+        for e in entries {
+            match e {
+                Entry::First { reason, text } => {
+                    tracing::warn!(%chain, node = %self.name, reason, "refused: {text}");
+                }
+                Entry::Summary {
+                    reason,
+                    more,
+                    last,
+                    over,
+                } => tracing::warn!(
+                    %chain,
+                    node = %self.name,
+                    reason,
+                    more,
+                    "refused {more} more like that in the last {}s (each counted in bulwark_signer_refusals_total); the last: {last}",
+                    over.as_secs()
+                ),
+            }
+        }
     }
 
     fn connect(&self) -> Result<Conn, String> {
@@ -121,6 +189,7 @@ impl NodeSession {
             }
         };
         conn.set_timeouts(Some(self.request_timeout))
+            .and_then(|()| conn.set_read_timeout(Some(READ_SLICE.min(self.request_timeout))))
             .map_err(|e| e.to_string())?;
         Ok(conn)
     }
@@ -142,79 +211,13 @@ impl NodeSession {
             .map_err(|e| e.to_string())?;
         Ok(stream)
     }
-
-    /// Serve requests until the connection fails, goes idle, or shutdown fires.
-    /// Returns why it ended and how many requests were answered.
-    fn serve(&self, mut conn: Conn, shutdown: &Shutdown) -> (End, u64) {
-        let line = self.chain.line();
-        let mut frames = FrameDecoder::for_line(line);
-        let mut buf = vec![0u8; 16 * 1024];
-        let mut served = 0u64;
-        let mut last_request = Instant::now();
-        loop {
-            while let Some(frame) = frames.pop() {
-                let req = match decode_request(line, &frame) {
-                    Ok(r) => r,
-                    Err(e) => return (End::Failed(format!("undecodable request: {e}")), served),
-                };
-                let name = req.message_name();
-                let (resp, outcome) = self.chain.handle(req);
-                if matches!(outcome, Outcome::Refused | Outcome::Error) {
-                    tracing::debug!(node = %self.name, request = name, "answered with an error");
-                }
-                let bytes = match encode_response_frame(line, &resp) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        return (
-                            End::Failed(format!("cannot encode {}: {e}", resp.message_name())),
-                            served,
-                        )
-                    }
-                };
-                if let Err(e) = conn.write_all(&bytes).and_then(|()| conn.flush()) {
-                    return (End::Failed(format!("write: {e}")), served);
-                }
-                served += 1;
-                last_request = Instant::now();
-            }
-            if shutdown.is_triggered() {
-                return (End::Shutdown, served);
-            }
-            if !conn.has_buffered() && !frames.has_partial_frame() {
-                match wait_readable(&conn) {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        if last_request.elapsed() >= self.idle_timeout {
-                            return (
-                                End::Failed(format!("no request for {:?}", self.idle_timeout)),
-                                served,
-                            );
-                        }
-                        continue;
-                    }
-                    Err(e) => return (End::Failed(format!("poll: {e}")), served),
-                }
-            }
-            match conn.read(&mut buf) {
-                Ok(0) => return (End::Failed("the node closed the connection".into()), served),
-                Ok(n) => {
-                    if let Err(e) = frames.push(&buf[..n]) {
-                        return (End::Failed(e.to_string()), served);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return (End::Failed(format!("read: {e}")), served),
-            }
-        }
-    }
 }
 
-/// Wait up to one poll slice for the connection to become readable.
-fn wait_readable(conn: &Conn) -> std::io::Result<bool> {
-    let mut fds = [PollFd::new(conn.as_fd(), PollFlags::POLLIN)];
-    match poll(&mut fds, PollTimeout::from(POLL_SLICE)) {
-        Ok(n) => Ok(n > 0),
-        Err(nix::errno::Errno::EINTR) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+/// The text of a panic's payload (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }

@@ -5,6 +5,7 @@
 pub mod node;
 pub mod sdk;
 pub mod votes;
+pub mod trickle;
 
 use serde_json::Value;
 use std::io::{Read, Write};

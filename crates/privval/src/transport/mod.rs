@@ -4,6 +4,7 @@
 
 mod noise;
 mod pb;
+mod pending;
 mod secret;
 
 pub use noise::{parse_peer_id, peer_id, NoiseConnection, NoiseError};
@@ -34,6 +35,26 @@ impl Conn {
             Conn::Tcp(c) => c.has_buffered(),
             Conn::Noise(c) => c.has_buffered(),
             Conn::Unix(_) => false,
+        }
+    }
+
+    /// Whether part of an encrypted message has arrived but not all of it (a read timed
+    /// out in its middle; reading again continues where it stopped).
+    pub fn has_partial_input(&self) -> bool {
+        match self {
+            Conn::Tcp(c) => c.has_partial_input(),
+            Conn::Noise(c) => c.has_partial_input(),
+            Conn::Unix(_) => false,
+        }
+    }
+
+    /// Bound each read on the socket (a read that times out keeps its place in the
+    /// stream on every transport, so a short timeout only wakes the reader up).
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            Conn::Tcp(c) => c.get_ref().set_read_timeout(timeout),
+            Conn::Noise(c) => c.get_ref().set_read_timeout(timeout),
+            Conn::Unix(s) => s.set_read_timeout(timeout),
         }
     }
 

@@ -7,6 +7,7 @@
 //! so both ends are pinned. Handshake and transport messages carry a 2-byte big-endian
 //! length prefix; a transport message holds at most 65535 bytes of ciphertext.
 
+use super::pending::Pending;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use std::io::{self, Read, Write};
 use zeroize::Zeroizing;
@@ -78,6 +79,7 @@ pub struct NoiseConnection<S> {
     transport: snow::TransportState,
     recv_buf: Zeroizing<Vec<u8>>,
     recv_pos: usize,
+    sealed: Pending,
     remote: VerifyingKey,
 }
 
@@ -135,6 +137,7 @@ impl<S: Read + Write> NoiseConnection<S> {
             transport: hs.into_transport_mode()?,
             recv_buf: Zeroizing::new(Vec::new()),
             recv_pos: 0,
+            sealed: Pending::default(),
             remote,
         })
     }
@@ -155,6 +158,41 @@ impl<S> NoiseConnection<S> {
     pub fn has_buffered(&self) -> bool {
         self.recv_pos < self.recv_buf.len()
     }
+
+    /// Whether part of a transport message has arrived (a read timed out in its middle).
+    pub fn has_partial_input(&self) -> bool {
+        self.sealed.is_started()
+    }
+}
+
+impl<S: Read> NoiseConnection<S> {
+    /// Read and decrypt the next transport message, keeping a partial one across read
+    /// timeouts. `Ok(false)`: the stream ended between messages.
+    fn read_message(&mut self) -> io::Result<bool> {
+        if !self.sealed.fill(&mut self.io, 2)? {
+            return Ok(false);
+        }
+        let len = {
+            let b = self.sealed.bytes_mut();
+            usize::from(u16::from_be_bytes([b[0], b[1]]))
+        };
+        self.sealed.fill(&mut self.io, 2 + len)?;
+        let mut plain = Zeroizing::new(vec![0u8; len]);
+        let opened = self
+            .transport
+            .read_message(&self.sealed.bytes_mut()[2..], &mut plain);
+        self.sealed.clear();
+        let n = opened.map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "noise: message fails authentication",
+            )
+        })?;
+        plain.truncate(n);
+        self.recv_buf = plain;
+        self.recv_pos = 0;
+        Ok(true)
+    }
 }
 
 impl<S: Read> Read for NoiseConnection<S> {
@@ -163,17 +201,9 @@ impl<S: Read> Read for NoiseConnection<S> {
             return Ok(0);
         }
         while !self.has_buffered() {
-            let msg = recv(&mut self.io).map_err(io::Error::from)?;
-            let mut plain = Zeroizing::new(vec![0u8; msg.len()]);
-            let n = self.transport.read_message(&msg, &mut plain).map_err(|_| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "noise: message fails authentication",
-                )
-            })?;
-            plain.truncate(n);
-            self.recv_buf = plain;
-            self.recv_pos = 0;
+            if !self.read_message()? {
+                return Ok(0);
+            }
         }
         let n = out.len().min(self.recv_buf.len() - self.recv_pos);
         out[..n].copy_from_slice(&self.recv_buf[self.recv_pos..self.recv_pos + n]);
@@ -184,6 +214,19 @@ impl<S: Read> Read for NoiseConnection<S> {
 
 impl<S: Write> Write for NoiseConnection<S> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let out = self.seal(data)?;
+        self.io.write_all(&out)?;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.io.flush()
+    }
+}
+
+impl<S> NoiseConnection<S> {
+    /// `data` in length-prefixed transport messages, as they go on the wire.
+    fn seal(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(data.len() + 2 + TAG);
         let mut sealed = vec![0u8; MAX_MSG];
         for chunk in data.chunks(MAX_MSG - TAG) {
@@ -194,12 +237,7 @@ impl<S: Write> Write for NoiseConnection<S> {
             out.extend_from_slice(&(n as u16).to_be_bytes());
             out.extend_from_slice(&sealed[..n]);
         }
-        self.io.write_all(&out)?;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.io.flush()
+        Ok(out)
     }
 }
 
@@ -330,6 +368,56 @@ mod tests {
         let (got, seen) = t.join().unwrap();
         assert_eq!(got, big);
         assert_eq!(seen, signer.verifying_key());
+    }
+
+    #[test]
+    fn a_read_timeout_inside_a_message_loses_nothing() {
+        let node = SigningKey::generate(&mut OsRng);
+        let signer = SigningKey::generate(&mut OsRng);
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let nk = node.clone();
+        let t = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            NoiseConnection::accept(s, &nk).unwrap()
+        });
+        let mut a = NoiseConnection::connect(
+            TcpStream::connect(addr).unwrap(),
+            &signer,
+            &node.verifying_key(),
+        )
+        .unwrap();
+        let mut b = t.join().unwrap();
+        let sealed = a.seal(b"hello").unwrap();
+        let mut raw = a.io.try_clone().unwrap();
+        b.io.set_read_timeout(Some(std::time::Duration::from_millis(50)))
+            .unwrap();
+        let mut got = [0u8; 5];
+        // The length prefix split too.
+        for (i, part) in [&sealed[..1], &sealed[1..9], &sealed[9..]]
+            .iter()
+            .enumerate()
+        {
+            let e = b.read(&mut got).unwrap_err();
+            assert!(
+                matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ),
+                "{e}"
+            );
+            assert_eq!(b.has_partial_input(), i > 0);
+            raw.write_all(part).unwrap();
+        }
+        b.io.set_read_timeout(None).unwrap();
+        b.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hello");
+        a.write_all(b"again").unwrap();
+        b.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"again");
+        drop(a);
+        drop(raw);
+        assert_eq!(b.read(&mut got).unwrap(), 0);
     }
 
     #[test]

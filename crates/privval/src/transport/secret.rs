@@ -8,8 +8,11 @@
 //! little-endian length, up to 1024 data bytes, zero padding) plus a 16-byte tag.
 //!
 //! Reads hand out whatever is buffered, however small the caller's buffer, so callers may
-//! read a varint byte by byte.
+//! read a varint byte by byte. A read that times out in the middle of a sealed frame keeps
+//! the bytes received so far (see [`SecretConnection::has_partial_input`]), so the stream
+//! may carry a short read timeout and be read again.
 
+use super::pending::Pending;
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
@@ -98,6 +101,7 @@ pub struct SecretConnection<S> {
     recv: Half,
     recv_buf: Zeroizing<Vec<u8>>,
     recv_pos: usize,
+    sealed: Pending,
     remote: VerifyingKey,
 }
 
@@ -154,6 +158,7 @@ impl<S: Read + Write> SecretConnection<S> {
             recv: Half::new(recv_key),
             recv_buf: Zeroizing::new(Vec::with_capacity(DATA_MAX)),
             recv_pos: 0,
+            sealed: Pending::with_capacity(SEALED_SIZE),
             remote: local.verifying_key(),
         };
         let sig = local.sign(&challenge);
@@ -204,13 +209,27 @@ impl<S> SecretConnection<S> {
     pub fn has_buffered(&self) -> bool {
         self.recv_pos < self.recv_buf.len()
     }
+
+    /// Whether part of a sealed frame has arrived (a read timed out in its middle).
+    pub fn has_partial_input(&self) -> bool {
+        self.sealed.is_started()
+    }
 }
 
 impl<S: Read> SecretConnection<S> {
-    fn read_frame(&mut self) -> io::Result<()> {
-        let mut sealed = [0u8; SEALED_SIZE];
-        self.io.read_exact(&mut sealed)?;
-        let (frame, tag) = sealed.split_at_mut(FRAME_SIZE);
+    /// Read, open and buffer the next sealed frame. `Ok(false)`: the stream ended
+    /// between frames.
+    fn read_frame(&mut self) -> io::Result<bool> {
+        if !self.sealed.fill(&mut self.io, SEALED_SIZE)? {
+            return Ok(false);
+        }
+        let opened = self.open_sealed();
+        self.sealed.clear();
+        opened.map(|()| true)
+    }
+
+    fn open_sealed(&mut self) -> io::Result<()> {
+        let (frame, tag) = self.sealed.bytes_mut().split_at_mut(FRAME_SIZE);
         let nonce = self.recv.next_nonce()?;
         self.recv
             .cipher
@@ -232,7 +251,6 @@ impl<S: Read> SecretConnection<S> {
         self.recv_buf
             .extend_from_slice(&frame[LEN_SIZE..LEN_SIZE + len]);
         self.recv_pos = 0;
-        frame.fill(0);
         Ok(())
     }
 }
@@ -243,7 +261,9 @@ impl<S: Read> Read for SecretConnection<S> {
             return Ok(0);
         }
         while self.recv_pos >= self.recv_buf.len() {
-            self.read_frame()?;
+            if !self.read_frame()? {
+                return Ok(0);
+            }
         }
         let n = buf.len().min(self.recv_buf.len() - self.recv_pos);
         buf[..n].copy_from_slice(&self.recv_buf[self.recv_pos..self.recv_pos + n]);
@@ -258,6 +278,19 @@ impl<S: Write> Write for SecretConnection<S> {
         if data.is_empty() {
             return Ok(0);
         }
+        let out = self.seal(data)?;
+        self.io.write_all(&out)?;
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.io.flush()
+    }
+}
+
+impl<S> SecretConnection<S> {
+    /// `data` in sealed frames, as they go on the wire.
+    fn seal(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
         let mut out = Vec::with_capacity(data.len().div_ceil(DATA_MAX) * SEALED_SIZE);
         for chunk in data.chunks(DATA_MAX) {
             let mut frame = [0u8; FRAME_SIZE];
@@ -272,12 +305,7 @@ impl<S: Write> Write for SecretConnection<S> {
             out.extend_from_slice(&frame);
             out.extend_from_slice(&tag);
         }
-        self.io.write_all(&out)?;
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.io.flush()
+        Ok(out)
     }
 }
 
@@ -424,6 +452,41 @@ mod tests {
         b.write_all(b"pong").unwrap();
         a.read_exact(&mut tail).unwrap();
         assert_eq!(&tail, b"pong");
+    }
+
+    #[test]
+    fn a_read_timeout_inside_a_sealed_frame_loses_nothing() {
+        let (mut a, mut b, _, _) = pair();
+        let sealed = a.seal(b"hello").unwrap();
+        let mut raw = a.io.try_clone().unwrap();
+        b.io.set_read_timeout(Some(std::time::Duration::from_millis(50)))
+            .unwrap();
+        let mut got = [0u8; 5];
+        for part in sealed.chunks(400) {
+            assert!(!b.has_buffered());
+            let e = b.read(&mut got).unwrap_err();
+            assert!(
+                matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ),
+                "{e}"
+            );
+            assert_eq!(b.has_partial_input(), part.as_ptr() != sealed.as_ptr());
+            raw.write_all(part).unwrap();
+        }
+        b.io.set_read_timeout(None).unwrap();
+        b.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"hello");
+        assert!(!b.has_partial_input());
+        // The next frame decrypts too: the nonces are still in step.
+        a.write_all(b"again").unwrap();
+        b.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"again");
+        // A close between frames reads as the end of the stream.
+        drop(a);
+        drop(raw);
+        assert_eq!(b.read(&mut got).unwrap(), 0);
     }
 
     #[test]
