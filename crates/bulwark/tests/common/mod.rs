@@ -4,8 +4,8 @@
 
 pub mod node;
 pub mod sdk;
-pub mod votes;
 pub mod trickle;
+pub mod votes;
 
 use serde_json::Value;
 use std::io::{Read, Write};
