@@ -120,19 +120,25 @@ impl ChainSigner {
 
     /// Raise the floor: nothing below `height` will be signed.
     pub fn raise_floor(&self, height: i64) {
-        let mut l = self.limits.lock().expect("limits lock");
+        let mut l = self.lock_limits();
         l.floor_height = Some(l.floor_height.map_or(height, |f| f.max(height)));
     }
 
     /// Record a chain tip a usable source has shown (it only goes up).
     pub fn raise_chain_tip(&self, tip: i64) {
-        let mut l = self.limits.lock().expect("limits lock");
+        let mut l = self.lock_limits();
         l.chain_tip = Some(l.chain_tip.map_or(tip, |t| t.max(tip)));
     }
 
     /// The current limits.
     pub fn limits(&self) -> Limits {
-        *self.limits.lock().expect("limits lock")
+        *self.lock_limits()
+    }
+
+    /// The limits are plain values set whole, never left half-written, so a lock
+    /// poisoned elsewhere still holds a valid value.
+    fn lock_limits(&self) -> std::sync::MutexGuard<'_, Limits> {
+        self.limits.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// When `req` would be refused as a height jump, ask the chain where its tip is (out
@@ -143,7 +149,9 @@ impl ChainSigner {
             return;
         };
         let jumps = {
-            let store = self.store.lock().expect("store lock");
+            let Ok(store) = self.store.lock() else {
+                return;
+            };
             matches!(
                 store.decide(&self.limits(), req),
                 Decision::Refuse(Refusal::HeightJump { .. })
@@ -276,7 +284,7 @@ impl ChainSigner {
             let Ok(mut store) = self.store.lock() else {
                 return self.poisoned(&req);
             };
-            let limits = *self.limits.lock().expect("limits lock");
+            let limits = *self.lock_limits();
             match store.decide(&limits, &greq) {
                 Decision::Sign(permit) => {
                     let sig = match self.key.sign(permit.sign_bytes()) {
