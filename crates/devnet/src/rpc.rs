@@ -14,34 +14,7 @@ pub struct Rpc {
     http: reqwest::Client,
 }
 
-/// What `/status` reports.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Status {
-    /// Chain ID (`node_info.network`).
-    pub network: String,
-    /// Node ID.
-    pub node_id: String,
-    /// Latest block height.
-    pub height: u64,
-    /// Whether the node is still syncing.
-    pub catching_up: bool,
-    /// The node's own validator address (hex).
-    pub validator_address: String,
-}
-
-/// The signatures of one commit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Commit {
-    /// Height the commit is for.
-    pub height: u64,
-    /// (validator address, block_id_flag) per signature slot: 1 absent, 2 commit, 3 nil.
-    pub signatures: Vec<(String, u8)>,
-}
-
-/// `block_id_flag` of a signature for the block.
-pub const FLAG_COMMIT: u8 = 2;
-/// `block_id_flag` of a nil vote.
-pub const FLAG_NIL: u8 = 3;
+pub use comet::{Commit, Status, FLAG_COMMIT, FLAG_NIL};
 
 impl Rpc {
     /// A client for `base` (e.g. `http://127.0.0.1:26657`) with a per-request timeout.
@@ -58,34 +31,8 @@ impl Rpc {
 
     /// `/status`.
     pub async fn status(&self) -> Result<Status> {
-        #[derive(Deserialize)]
-        struct R {
-            node_info: NodeInfo,
-            sync_info: SyncInfo,
-            validator_info: ValidatorInfo,
-        }
-        #[derive(Deserialize)]
-        struct NodeInfo {
-            id: String,
-            network: String,
-        }
-        #[derive(Deserialize)]
-        struct SyncInfo {
-            latest_block_height: String,
-            catching_up: bool,
-        }
-        #[derive(Deserialize)]
-        struct ValidatorInfo {
-            address: String,
-        }
-        let r: R = self.get("status").await?;
-        Ok(Status {
-            network: r.node_info.network,
-            node_id: r.node_info.id,
-            height: self.number("status", &r.sync_info.latest_block_height)?,
-            catching_up: r.sync_info.catching_up,
-            validator_address: r.validator_info.address,
-        })
+        let r: Value = self.get("status").await?;
+        comet::parse_status(&r).map_err(|e| self.bad("status", &e.to_string()))
     }
 
     /// Number of peers from `/net_info`.
@@ -105,28 +52,7 @@ impl Rpc {
             None => "commit".to_string(),
         };
         let r: Value = self.get(&path).await?;
-        let c = r
-            .pointer("/signed_header/commit")
-            .ok_or_else(|| self.bad(&path, "no signed_header.commit"))?;
-        let height = match c.get("height") {
-            Some(Value::String(s)) => self.number(&path, s)?,
-            _ => return Err(self.bad(&path, "no commit height")),
-        };
-        let signatures = c
-            .get("signatures")
-            .and_then(Value::as_array)
-            .ok_or_else(|| self.bad(&path, "no signatures"))?
-            .iter()
-            .map(|s| {
-                let addr = s
-                    .get("validator_address")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let flag = s.get("block_id_flag").and_then(Value::as_u64).unwrap_or(0);
-                (addr.to_string(), u8::try_from(flag).unwrap_or(0))
-            })
-            .collect();
-        Ok(Commit { height, signatures })
+        comet::parse_commit(&r).map_err(|e| self.bad(&path, &e.to_string()))
     }
 
     /// The application's `data` from `/abci_info` (the kvstore reports `{"size":N}`).

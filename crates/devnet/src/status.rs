@@ -240,7 +240,7 @@ pub fn signers(m: &Manifest, c: &Commit) -> CommitSigners {
         absent: vec![],
     };
     for (i, v) in set.iter().enumerate() {
-        let flag = c.signatures.get(i).map_or(0, |(_, f)| *f);
+        let flag = c.signatures.get(i).map_or(0, |s| s.flag);
         match flag {
             FLAG_COMMIT => out.signed.push(v.name.clone()),
             FLAG_NIL => out.nil.push(v.name.clone()),
@@ -276,9 +276,14 @@ mod tests {
             });
         }
         // Set order: AA (val1), BB (val2), CC (val0).
+        let sig = |flag, address: &str| comet::Signature {
+            flag,
+            address: address.into(),
+        };
         let c = Commit {
             height: 7,
-            signatures: vec![("AA".into(), 2), (String::new(), 1), ("CC".into(), 3)],
+            round: Some(0),
+            signatures: vec![sig(2, "AA"), sig(1, ""), sig(3, "CC")],
         };
         let s = signers(&m, &c);
         assert_eq!(s.height, 7);

@@ -154,11 +154,8 @@ impl ChainView {
             url: url.into(),
             problem,
         };
-        let commit = self
-            .sources
-            .get(url, &format!("commit?height={height}"))
-            .map_err(fail)?;
-        sources::commit_signed_by(&commit, address).map_err(fail)
+        let commit = self.sources.commit(url, height).map_err(fail)?;
+        Ok(commit.signed_by(address))
     }
 
     /// The last height, from `tip` down `scan` blocks, where `url` shows a signature by

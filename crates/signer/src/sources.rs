@@ -148,53 +148,47 @@ impl Sources {
         let v: Value = resp
             .into_json()
             .map_err(|e| Problem::Garbage(format!("not JSON: {e}")))?;
-        match v.get("result") {
-            Some(r) => Ok(r.clone()),
-            None => Err(Problem::Garbage(format!(
-                "no result: {}",
-                v.get("error").cloned().unwrap_or_default()
-            ))),
-        }
+        comet::result_of(v).map_err(garbage)
     }
 
     /// One endpoint's tip, checked: right chain, caught up, recent.
     pub fn tip(&self, url: &str) -> Result<Tip, Problem> {
         let st = self.get(url, "status")?;
-        parse_status(&st, &self.chain_id, self.max_block_age, SystemTime::now())
+        check_status(&st, &self.chain_id, self.max_block_age, SystemTime::now())
     }
+
+    /// The commit for `height` on `url` (for the tip: the commit the node has seen).
+    pub fn commit(&self, url: &str, height: u64) -> Result<comet::Commit, Problem> {
+        let r = self.get(url, &format!("commit?height={height}"))?;
+        comet::parse_commit(&r).map_err(garbage)
+    }
+}
+
+fn garbage(e: comet::ParseError) -> Problem {
+    Problem::Garbage(e.to_string())
 }
 
 /// Check a `/status` result: `chain_id`, `catching_up`, and the age of the latest block
 /// at `now`.
-pub fn parse_status(
+pub fn check_status(
     st: &Value,
     chain_id: &str,
     max_block_age: Duration,
     now: SystemTime,
 ) -> Result<Tip, Problem> {
-    let network = st["node_info"]["network"]
-        .as_str()
-        .ok_or_else(|| Problem::Garbage("status has no node_info.network".into()))?;
-    if network != chain_id {
+    let st = comet::parse_status(st).map_err(garbage)?;
+    if st.network != chain_id {
         return Err(Problem::WrongChain {
-            got: network.into(),
+            got: st.network,
             expected: chain_id.into(),
         });
     }
-    let sync = &st["sync_info"];
-    let height = sync["latest_block_height"]
-        .as_str()
-        .and_then(|h| h.parse::<u64>().ok())
-        .ok_or_else(|| Problem::Garbage("status has no latest_block_height".into()))?;
-    let catching_up = sync["catching_up"]
-        .as_bool()
-        .ok_or_else(|| Problem::Garbage("status has no catching_up".into()))?;
-    if catching_up {
-        return Err(Problem::CatchingUp { height });
+    if st.catching_up {
+        return Err(Problem::CatchingUp { height: st.height });
     }
-    let time = sync["latest_block_time"]
-        .as_str()
-        .and_then(|t| humantime::parse_rfc3339_weak(t.trim_end_matches('Z')).ok())
+    let height = st.height;
+    let time = st
+        .block_time
         .ok_or_else(|| Problem::Garbage("status has no valid latest_block_time".into()))?;
     let age = now.duration_since(time).unwrap_or_default();
     // Height 0: the chain has no block yet (before genesis), so no block can be stale.
@@ -206,20 +200,6 @@ pub fn parse_status(
         });
     }
     Ok(Tip { height, time })
-}
-
-/// Whether a `/commit` result carries a signature by `address` (for the block or for
-/// nil: both are signatures by the key).
-pub fn commit_signed_by(commit: &Value, address: &str) -> Result<bool, Problem> {
-    let sigs = commit["signed_header"]["commit"]["signatures"]
-        .as_array()
-        .ok_or_else(|| Problem::Garbage("commit has no signatures".into()))?;
-    Ok(sigs.iter().any(|s| {
-        s["validator_address"]
-            .as_str()
-            .is_some_and(|a| a.eq_ignore_ascii_case(address))
-            && matches!(s["block_id_flag"].as_u64(), Some(2) | Some(3))
-    }))
 }
 
 #[cfg(test)]
@@ -242,7 +222,7 @@ mod tests {
     fn a_fresh_caught_up_node_is_usable() {
         let st = status("c", "42", false, "2026-01-01T00:00:00.123456789Z");
         let tip =
-            parse_status(&st, "c", Duration::from_secs(60), at("2026-01-01T00:00:30")).unwrap();
+            check_status(&st, "c", Duration::from_secs(60), at("2026-01-01T00:00:30")).unwrap();
         assert_eq!(tip.height, 42);
     }
 
@@ -250,7 +230,7 @@ mod tests {
     fn wrong_chain_catching_up_stale_and_garbage_are_named() {
         let now = at("2026-01-01T00:10:00");
         let limit = Duration::from_secs(180);
-        let e = |st: Value| parse_status(&st, "c", limit, now).unwrap_err().to_string();
+        let e = |st: Value| check_status(&st, "c", limit, now).unwrap_err().to_string();
         assert!(e(status("d", "1", false, "2026-01-01T00:09:59Z"))
             .contains("serves chain \"d\", not \"c\""));
         assert!(
@@ -265,19 +245,6 @@ mod tests {
         assert!(e(status("c", "x", false, "2026-01-01T00:09:59Z")).contains("latest_block_height"));
         // Before the first block there is nothing to be stale.
         let genesis = status("c", "0", false, "1970-01-01T00:00:00Z");
-        assert_eq!(parse_status(&genesis, "c", limit, now).unwrap().height, 0);
-    }
-
-    #[test]
-    fn a_commit_counts_block_and_nil_votes_not_absent_ones() {
-        let c = |flag: u64| {
-            json!({"signed_header": {"commit": {"signatures": [
-                {"block_id_flag": flag, "validator_address": "ABCD"}
-            ]}}})
-        };
-        assert!(commit_signed_by(&c(2), "abcd").unwrap());
-        assert!(commit_signed_by(&c(3), "ABCD").unwrap());
-        assert!(!commit_signed_by(&c(1), "ABCD").unwrap());
-        assert!(commit_signed_by(&json!({}), "ABCD").is_err());
+        assert_eq!(check_status(&genesis, "c", limit, now).unwrap().height, 0);
     }
 }
