@@ -238,11 +238,18 @@ Sent by bulwark watch
     assert_eq!(resolved["references"], firing["message_id"]);
     assert_eq!(resolved["in_reply_to"], firing["message_id"]);
 
-    let metrics = http_body(&format!("http://127.0.0.1:{port}/metrics"));
-    assert!(
-        metrics.contains("bulwark_watch_notifications_total{channel=\"mail\",result=\"ok\"} 2"),
-        "{metrics}"
-    );
+    // The sink has the email once the server accepted it; the watch counts it after the
+    // SMTP session ends.
+    let ok2 = "bulwark_watch_notifications_total{channel=\"mail\",result=\"ok\"} 2";
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let m = http_body(&format!("http://127.0.0.1:{port}/metrics"));
+        if m.contains(ok2) || std::time::Instant::now() > deadline {
+            break m;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(metrics.contains(ok2), "{metrics}");
     assert!(
         metrics.contains("bulwark_watch_notifications_total{channel=\"mail\",result=\"error\"}"),
         "{metrics}"
