@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::node::*;
 use common::*;
 use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Timestamp, Vote};
 use std::time::Duration;
+use testkit::node::*;
 
 fn prevote(chain: &str, height: i64) -> Request {
     Request::SignVote {
@@ -38,7 +38,7 @@ fn prevote(chain: &str, height: i64) -> Request {
 /// val0's key with an empty sign state: the "lost state" accident.
 #[test]
 fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_key() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     // Four validators, so the chain keeps going when val0 stops at the end.
     let up = net.up(&["--validators", "4", "--signer", "file"]);
     let s = net.wait_status("height 8", Duration::from_secs(90), |s| {
@@ -54,7 +54,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
     let key = tmp.path().join("val0.json");
     std::fs::copy(net.dir.join("keys/val0/priv_validator_key.json"), &key).unwrap();
     let state = tmp.path().join("val0.state");
-    state_init(&chain, 0, &state);
+    bulwark().state_init(&chain, 0, &state);
 
     // Floor: the chain shows val0 signing and this state knows nothing of it, so nothing
     // at or below the chain's tip + 1 is signed: the tip's precommit and the next height's
@@ -71,7 +71,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
     );
     add_to_chain(&config, &format!("rpc = [\"http://127.0.0.1:1\", {rpc:?}]"));
     let tip_before = best_height(&net.status()) as i64;
-    let signer = SignerProc::start(&config);
+    let signer = bulwark().signer(&config);
     let mut c = node
         .try_accept(Line::V0_38, Duration::from_secs(30))
         .unwrap_or_else(|| panic!("the signer did not dial:\n{}", signer.log_text()));
@@ -121,7 +121,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
 
     // Doppelganger: the file signer is live with the same key, so this one must not start.
     let state2 = tmp.path().join("val0-b.state");
-    state_init(&chain, 0, &state2);
+    bulwark().state_init(&chain, 0, &state2);
     let node2 = FakeNode::listen();
     let cfg2 = tmp.path().join("dg");
     std::fs::create_dir_all(&cfg2).unwrap();
@@ -130,7 +130,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
         &config2,
         &format!("rpc = [{rpc:?}]\ndoppelganger_blocks = 3"),
     );
-    let mut dg = SignerProc::start(&config2);
+    let mut dg = bulwark().signer(&config2);
     assert_eq!(
         dg.wait_exit(Duration::from_secs(60)),
         Some(1),
@@ -147,7 +147,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
 
     // With val0's file signer stopped, the same check passes and the signer serves.
     assert!(net.cmd("stop", &["val0"]).status.success());
-    let mut ok = SignerProc::start(&config2);
+    let mut ok = bulwark().signer(&config2);
     let mut c2 = node2
         .try_accept(Line::V0_38, Duration::from_secs(60))
         .unwrap_or_else(|| {
@@ -185,7 +185,7 @@ fn logged_number(log: &str, what: &str, key: &str) -> i64 {
 
 #[test]
 fn an_rpc_of_another_chain_stops_the_signer() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "1", "--signer", "file"]);
     let rpc = node(&up["status"], "val0")["rpc_url"]
         .as_str()
@@ -194,7 +194,7 @@ fn an_rpc_of_another_chain_stops_the_signer() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, _) = write_key(tmp.path());
     let state = tmp.path().join("s.state");
-    state_init("not-this-one", 0, &state);
+    bulwark().state_init("not-this-one", 0, &state);
     let node = FakeNode::listen();
     let config = write_config(
         tmp.path(),
@@ -206,7 +206,7 @@ fn an_rpc_of_another_chain_stops_the_signer() {
         None,
     );
     add_to_chain(&config, &format!("rpc = [{rpc:?}]"));
-    let mut p = SignerProc::start(&config);
+    let mut p = bulwark().signer(&config);
     assert_eq!(
         p.wait_exit(Duration::from_secs(20)),
         Some(1),

@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::node::*;
 use common::*;
 use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Timestamp, Vote};
 use std::path::Path;
 use std::time::Duration;
+use testkit::node::*;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -70,7 +70,7 @@ fn metric(metrics_url: &str, line_start: &str) -> Option<f64> {
 
 #[test]
 fn a_fresh_state_behind_the_chain_signs_from_tip_plus_2_and_a_far_jump_is_refused() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "4", "--signer", "bulwark"]);
     let status = up["status"].clone();
     let chain = status["chain_id"].as_str().unwrap().to_string();
@@ -91,7 +91,7 @@ fn a_fresh_state_behind_the_chain_signs_from_tip_plus_2_and_a_far_jump_is_refuse
     let o = net.cmd("stop", &["signer"]);
     assert!(o.status.success(), "{}", text(&o));
     std::fs::remove_file(&state).unwrap();
-    state_init(&chain, 0, &state);
+    bulwark().state_init(&chain, 0, &state);
     let stopped_at = best_height(&net.status());
     net.up(&[]);
     let log_path = net.dir.join("logs/signer.log");
@@ -153,7 +153,7 @@ fn a_fresh_state_behind_the_chain_signs_from_tip_plus_2_and_a_far_jump_is_refuse
         ),
     )
     .unwrap();
-    let signer = SignerProc::start(&cfg);
+    let signer = bulwark().signer(&cfg);
     let mut c = mitm
         .try_accept(Line::V0_38, MINUTE)
         .unwrap_or_else(|| panic!("the signer did not dial:\n{}", signer.log_text()));
@@ -222,7 +222,7 @@ fn signer_with(
 ) -> (SignerProc, FakeNode) {
     std::fs::create_dir_all(dir).unwrap();
     let state = dir.join("val0.state");
-    state_init(chain, 0, &state);
+    bulwark().state_init(chain, 0, &state);
     let node = FakeNode::listen();
     let config = write_config(dir, chain, "v0.38", key, &state, &[node.port], None);
     let list = rpc
@@ -231,12 +231,12 @@ fn signer_with(
         .collect::<Vec<_>>()
         .join(", ");
     add_to_chain(&config, &format!("rpc = [{list}]\n{extra}"));
-    (SignerProc::start(&config), node)
+    (bulwark().signer(&config), node)
 }
 
 #[test]
 fn rpc_sources_catching_up_stale_or_garbage_are_named_and_not_used() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "4", "--signer", "file"]);
     let status = up["status"].clone();
     let chain = status["chain_id"].as_str().unwrap().to_string();
@@ -353,7 +353,7 @@ fn rpc_sources_catching_up_stale_or_garbage_are_named_and_not_used() {
     // --skip-chain-checks starts it anyway, and says so.
     let cfg = net.tmp.path().join("s3/signer.toml");
     let skip = net.tmp.path().join("s3/skip.log");
-    let mut d = Daemon::start(
+    let mut d = bulwark().daemon(
         &[
             "signer",
             "run",

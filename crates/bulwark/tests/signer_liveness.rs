@@ -4,8 +4,6 @@
 
 mod common;
 
-use common::node::*;
-use common::trickle::*;
 use common::*;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use privval::{
@@ -13,6 +11,8 @@ use privval::{
 };
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
+use testkit::node::*;
+use testkit::trickle::*;
 
 const CHAIN: &str = "live-chain-1";
 const LINE: Line = Line::V0_38;
@@ -50,7 +50,7 @@ fn start(tcp: bool, nodes: usize, extra: &str) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let (key_path, key) = write_key(tmp.path());
     let state = tmp.path().join("s.state");
-    state_init(CHAIN, 0, &state);
+    bulwark().state_init(CHAIN, 0, &state);
     let nodes: Vec<Listener> = (0..nodes)
         .map(|i| {
             if tcp {
@@ -63,7 +63,7 @@ fn start(tcp: bool, nodes: usize, extra: &str) -> Setup {
         .collect();
     let addrs: Vec<String> = nodes.iter().map(Listener::addr).collect();
     let config = write_config_addrs(tmp.path(), CHAIN, &key_path, &state, &addrs, extra, None);
-    let signer = SignerProc::start(&config);
+    let signer = bulwark().signer(&config);
     Setup {
         _tmp: tmp,
         key: key.verifying_key(),

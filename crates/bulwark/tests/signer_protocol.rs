@@ -3,7 +3,6 @@
 
 mod common;
 
-use common::node::*;
 use common::*;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use privval::{
@@ -12,6 +11,7 @@ use privval::{
 };
 use std::path::Path;
 use std::time::Duration;
+use testkit::node::*;
 
 const CHAIN: &str = "proto-chain-1";
 const WAIT: Duration = Duration::from_secs(10);
@@ -82,7 +82,7 @@ fn setup(line: &str, ports: &[u16], init_height: Option<i64>) -> Setup {
     let (key_path, key) = write_key(&dir);
     let state = dir.join("chain.state");
     if let Some(h) = init_height {
-        state_init(CHAIN, h, &state);
+        bulwark().state_init(CHAIN, h, &state);
     }
     let config = write_config(&dir, CHAIN, line, &key_path, &state, ports, None);
     Setup {
@@ -109,7 +109,7 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
     ] {
         let node = FakeNode::listen();
         let s = setup(name, &[node.port], Some(0));
-        let _signer = SignerProc::start(&s.config);
+        let _signer = bulwark().signer(&s.config);
         let mut c = node.accept(line, WAIT);
 
         assert_eq!(c.call(&Request::Ping), Response::Ping);
@@ -194,7 +194,7 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
 fn the_guard_answers_over_the_wire_and_the_connection_stays_up() {
     let node = FakeNode::listen();
     let s = setup("v0.38", &[node.port], Some(0));
-    let _signer = SignerProc::start(&s.config);
+    let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
 
     let first = signed_vote(c.call(&sign_vote(
@@ -272,7 +272,7 @@ fn the_guard_answers_over_the_wire_and_the_connection_stays_up() {
         &privval::vote_sign_bytes(CHAIN, &next),
         &next.signature,
     );
-    let st = state_show(&s.state);
+    let st = bulwark().state_show(&s.state);
     assert_eq!(
         (st["height"].as_i64(), st["step"].as_str()),
         (Some(5), Some("precommit")),
@@ -286,7 +286,7 @@ fn nothing_below_an_imported_floor_is_signed() {
     let s = setup("v0.38", &[node.port], None);
     let pv_state = s.dir.join("priv_validator_state.json");
     std::fs::write(&pv_state, r#"{"height": "100", "round": 0, "step": 3}"#).unwrap();
-    let o = run(&[
+    let o = bulwark().run(&[
         "signer",
         "state",
         "import",
@@ -298,7 +298,7 @@ fn nothing_below_an_imported_floor_is_signed() {
         s.state.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    let _signer = SignerProc::start(&s.config);
+    let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
     for (h, t) in [
         (1, SignedMsgType::Prevote),
@@ -324,7 +324,7 @@ fn garbage_and_oversized_frames_drop_only_that_connection() {
     let a = FakeNode::listen();
     let b = FakeNode::listen();
     let s = setup("v0.38", &[a.port, b.port], Some(0));
-    let signer = SignerProc::start(&s.config);
+    let signer = bulwark().signer(&s.config);
     let mut ca = a.accept(Line::V0_38, WAIT);
     let mut cb = b.accept(Line::V0_38, WAIT);
     signed_vote(cb.call(&sign_vote(
@@ -390,7 +390,7 @@ impl RawWrite for std::net::TcpStream {
 }
 
 fn start_fails(config: &Path, node: &FakeNode) -> String {
-    let mut p = SignerProc::start(config);
+    let mut p = bulwark().signer(config);
     let code = p.wait_exit(WAIT);
     assert_eq!(
         code,
@@ -436,7 +436,7 @@ fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
 
     // State of another chain.
     let s = setup("v0.38", &[node.port], None);
-    state_init("another-chain", 0, &s.state);
+    bulwark().state_init("another-chain", 0, &s.state);
     let log = start_fails(&s.config, &node);
     assert!(log.contains("another-chain"), "{log}");
 
@@ -457,9 +457,9 @@ fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
 
     // A second signer on a state in use.
     let s = setup("v0.38", &[node.port], Some(0));
-    let _first = SignerProc::start(&s.config);
+    let _first = bulwark().signer(&s.config);
     let _conn = node.accept(Line::V0_38, WAIT);
-    let mut second = SignerProc::start(&s.config);
+    let mut second = bulwark().signer(&s.config);
     assert_eq!(second.wait_exit(WAIT), Some(1), "{}", second.log_text());
     assert!(
         second
@@ -472,7 +472,7 @@ fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
     // Unknown config field: a usage error.
     let s = setup("v0.38", &[node.port], Some(0));
     add_to_chain(&s.config, "colour = \"red\"");
-    let mut p = SignerProc::start(&s.config);
+    let mut p = bulwark().signer(&s.config);
     assert_eq!(p.wait_exit(WAIT), Some(2), "{}", p.log_text());
     assert!(
         p.log_text().contains("unknown field `colour`"),
@@ -485,7 +485,7 @@ fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
 fn sigterm_drains_and_exits_cleanly() {
     let node = FakeNode::listen();
     let s = setup("v0.38", &[node.port], Some(0));
-    let mut signer = SignerProc::start(&s.config);
+    let mut signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
     signed_vote(c.call(&sign_vote(
         CHAIN,
@@ -499,7 +499,7 @@ fn sigterm_drains_and_exits_cleanly() {
     assert_eq!(signer.wait_exit(WAIT), Some(0), "{}", signer.log_text());
     assert!(c.is_closed());
     // The lock is released: the state opens again.
-    let o = run(&[
+    let o = bulwark().run(&[
         "signer",
         "state",
         "set",
@@ -523,7 +523,7 @@ fn json_logs_and_metrics_carry_no_key_material() {
     let tmp = tempfile::tempdir().unwrap();
     let (key_path, key) = write_key(tmp.path());
     let state = tmp.path().join("chain.state");
-    state_init(CHAIN, 0, &state);
+    bulwark().state_init(CHAIN, 0, &state);
     let config = write_config(
         tmp.path(),
         CHAIN,
@@ -533,7 +533,7 @@ fn json_logs_and_metrics_carry_no_key_material() {
         &[node.port],
         Some(metrics_port),
     );
-    let signer = SignerProc::start_with(&config, &["--log-format", "json", "--log-level", "debug"]);
+    let signer = bulwark().signer_with(&config, &["--log-format", "json", "--log-level", "debug"]);
     let mut c = node.accept(Line::V0_38, WAIT);
     signed_vote(c.call(&sign_vote(
         CHAIN,
@@ -606,7 +606,7 @@ fn max_height_stops_signing_above_it() {
     let node = FakeNode::listen();
     let s = setup("v0.38", &[node.port], Some(0));
     add_to_chain(&s.config, "max_height = 10");
-    let _signer = SignerProc::start(&s.config);
+    let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
     signed_vote(c.call(&sign_vote(
         CHAIN,
@@ -640,14 +640,14 @@ fn one_process_signs_for_several_chains_over_tcp_and_unix() {
         let (key, sk) = write_key(&d);
         keys.push(sk.verifying_key());
         let state = d.join("s.state");
-        state_init(chain, 0, &state);
+        bulwark().state_init(chain, 0, &state);
         text.push_str(&format!(
             "[[chain]]\nid = {chain:?}\nkey = {key:?}\nstate = {state:?}\nprotocol = \"v0.38\"\n\n[[chain.node]]\nname = \"n\"\naddr = {addr:?}\n\n"
         ));
     }
     let config = tmp.path().join("signer.toml");
     std::fs::write(&config, text).unwrap();
-    let _signer = SignerProc::start(&config);
+    let _signer = bulwark().signer(&config);
 
     let mut a = tcp_node.accept(Line::V0_38, WAIT);
     let (stream, _) = unix_node.accept().unwrap();
@@ -691,7 +691,7 @@ fn tmkms_state_files_import_and_never_lower() {
     )
     .unwrap();
     let args = |f: &std::path::Path| {
-        run(&[
+        bulwark().run(&[
             "signer",
             "state",
             "import",
@@ -733,7 +733,7 @@ fn tmkms_state_files_import_and_never_lower() {
         "{}",
         text(&o)
     );
-    assert_eq!(state_show(&state)["height"], 500);
+    assert_eq!(bulwark().state_show(&state)["height"], 500);
 }
 
 #[test]
@@ -741,7 +741,7 @@ fn sign_bytes_when_allowed_never_covers_consensus_messages() {
     let node = FakeNode::listen();
     let s = setup("v1.0", &[node.port], Some(0));
     add_to_chain(&s.config, "allow_sign_bytes = true");
-    let _signer = SignerProc::start(&s.config);
+    let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V1_0, WAIT);
     match c.call(&Request::SignBytes {
         value: b"oracle price 42".to_vec(),
@@ -771,8 +771,8 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("s.state");
     let st = state.to_str().unwrap();
-    state_init(CHAIN, 100, &state);
-    let raised = json(&run(&[
+    bulwark().state_init(CHAIN, 100, &state);
+    let raised = json(&bulwark().run(&[
         "signer",
         "state",
         "set",
@@ -786,7 +786,7 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
     ]));
     assert_eq!(raised["height"], 120);
 
-    let o = run(&[
+    let o = bulwark().run(&[
         "signer",
         "state",
         "set",
@@ -806,6 +806,7 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
 
     let set_with = |position: &[&str], typed: &str| {
         let mut child = bulwark()
+            .command()
             .args([
                 "signer",
                 "state",
@@ -837,11 +838,11 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
         "{}",
         text(&o)
     );
-    assert_eq!(state_show(&state)["height"], 120);
+    assert_eq!(bulwark().state_show(&state)["height"], 120);
 
     let o = set_with(&["--height", "50"], &format!("{CHAIN}\n"));
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(state_show(&state)["height"], 50);
+    assert_eq!(bulwark().state_show(&state)["height"], 50);
 
     // Lowering only the step (or the round) at the same height asks too, and first says
     // which record it forgets and why that is dangerous.
@@ -857,10 +858,10 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains(&asked), "{stderr}");
     assert!(stderr.contains("nothing changed"), "{stderr}");
-    assert_eq!(state_show(&state)["step"], "precommit");
+    assert_eq!(bulwark().state_show(&state)["step"], "precommit");
     let o = set_with(&lower_step, &format!("{CHAIN}\n"));
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(state_show(&state)["step"], "prevote");
+    assert_eq!(bulwark().state_show(&state)["step"], "prevote");
 
     // A signed record: the prompt says the signature is kept.
     let node = FakeNode::listen();
@@ -874,7 +875,7 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
         None,
     );
     {
-        let _signer = SignerProc::start(&config);
+        let _signer = bulwark().signer(&config);
         let mut c = node.accept(Line::V0_38, WAIT);
         signed_vote(c.call(&sign_vote(
             CHAIN,
@@ -889,5 +890,5 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
          Setting it to height 60 round 1 step precommit forgets that record"
     );
     assert!(stderr.contains(&asked), "{stderr}");
-    assert_eq!(state_show(&state)["round"], 2);
+    assert_eq!(bulwark().state_show(&state)["round"], 2);
 }

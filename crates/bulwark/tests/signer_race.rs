@@ -5,14 +5,13 @@
 
 mod common;
 
-use common::node::*;
-use common::trickle::{write_config_addrs, Trickler};
 use common::*;
 use ed25519_dalek::{Signature, Signer, Verifier};
 use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Vote};
 use std::os::unix::net::UnixListener;
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
+use testkit::trickle::Trickler;
 
 const CHAIN: &str = "race-chain-1";
 const LINE: Line = Line::V0_38;
@@ -44,7 +43,7 @@ fn conflicting_prevotes_sent_at_the_same_instant_get_exactly_one_signature() {
     let (key_path, secret) = write_key(tmp.path());
     let key = secret.verifying_key();
     let state = tmp.path().join("s.state");
-    state_init(CHAIN, 0, &state);
+    bulwark().state_init(CHAIN, 0, &state);
     let socks: Vec<_> = (0..2)
         .map(|i| tmp.path().join(format!("val0-node{i}.sock")))
         .collect();
@@ -57,7 +56,7 @@ fn conflicting_prevotes_sent_at_the_same_instant_get_exactly_one_signature() {
         .map(|p| format!("unix://{}", p.display()))
         .collect();
     let config = write_config_addrs(tmp.path(), CHAIN, &key_path, &state, &addrs, "", None);
-    let signer = SignerProc::start_with(&config, &["--log-level", "error"]);
+    let signer = bulwark().signer_with(&config, &["--log-level", "error"]);
     let nodes: Vec<Trickler> = listeners.iter().map(Trickler::accept_unix).collect();
 
     let barrier = Arc::new(Barrier::new(2));

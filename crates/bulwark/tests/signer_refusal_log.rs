@@ -3,11 +3,10 @@
 
 mod common;
 
-use common::node::*;
-use common::trickle::sample;
 use common::*;
 use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Vote};
 use std::time::{Duration, Instant};
+use testkit::node::*;
 
 const CHAIN: &str = "log-chain-1";
 const REFUSALS: usize = 5_000;
@@ -39,7 +38,7 @@ fn a_conflict_loop_is_counted_exactly_and_logged_in_a_few_lines() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, _) = write_key(tmp.path());
     let state = tmp.path().join("s.state");
-    state_init(CHAIN, 0, &state);
+    bulwark().state_init(CHAIN, 0, &state);
     let config = write_config(
         tmp.path(),
         CHAIN,
@@ -49,7 +48,7 @@ fn a_conflict_loop_is_counted_exactly_and_logged_in_a_few_lines() {
         &[node.port],
         Some(metrics_port),
     );
-    let mut signer = SignerProc::start(&config);
+    let mut signer = bulwark().signer(&config);
     let mut c = node.accept(Line::V0_38, Duration::from_secs(10));
     assert!(matches!(c.call(&prevote(1)), Response::SignedVote { .. }));
     let t = Instant::now();

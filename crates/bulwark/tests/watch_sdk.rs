@@ -14,10 +14,10 @@
 
 mod common;
 
-use common::sdk::{SdkChain, SdkOptions};
 use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use testkit::simd::{SdkChain, SdkOptions};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -191,7 +191,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     let state_s = state.to_str().unwrap();
     std::fs::write(&cfg_path, config(&chain, port, state_s, &hook.url, &rest)).unwrap();
     let cfg = cfg_path.to_str().unwrap().to_string();
-    let mut d = Daemon::start(
+    let mut d = bulwark().daemon(
         &["--log-level", "info", "watch", "run", "--config", &cfg],
         &tmp.path().join("watch.log"),
     );
@@ -211,7 +211,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
         ),
     )
     .unwrap();
-    let mut abci = Daemon::start(
+    let mut abci = bulwark().daemon(
         &[
             "--log-level",
             "info",
@@ -529,7 +529,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     assert!(ok, "promtool check metrics: {out}\n{m}");
 
     let url = format!("http://127.0.0.1:{port}");
-    let o = run(&["watch", "status", "--url", &url]);
+    let o = bulwark().run(&["watch", "status", "--url", &url]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success()
@@ -550,7 +550,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     )
     .unwrap();
     let before_restart = hook.json_bodies().len();
-    let d = Daemon::start(
+    let d = bulwark().daemon(
         &["--log-level", "info", "watch", "run", "--config", &cfg],
         &tmp.path().join("watch-2.log"),
     );

@@ -5,16 +5,13 @@
 //! keeps running.
 
 mod common;
-#[path = "common/single_node.rs"]
-mod single_node;
-#[path = "../../watch/tests/support/mod.rs"]
-mod support;
 
 use common::*;
 use serde_json::Value;
-use single_node::SingleNode;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use testkit::ca::test_ca;
+use testkit::single_node::SingleNode;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -63,7 +60,7 @@ fn start_watch(dir: &Path, name: &str, chain: &str, rpc: &str, ca: Option<&Path>
         config(&dir.join(format!("{name}.sqlite")), port, chain, rpc, ca),
     )
     .unwrap();
-    let d = Daemon::start(
+    let d = bulwark().daemon(
         &[
             "--log-level",
             "info",
@@ -129,8 +126,8 @@ fn metric(text: &str, series: &str) -> Option<f64> {
 fn watch_follows_a_tls_node_with_its_ca_and_reports_untrusted_certificates() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let ca = support::test_ca(dir, "node");
-    let other = support::test_ca(dir, "other");
+    let ca = test_ca(dir, "node");
+    let other = test_ca(dir, "other");
     let mut node = SingleNode::init(dir, Some((&ca.cert, &ca.key)));
     node.start();
     let chain = node.chain_id.clone();
@@ -307,7 +304,7 @@ fn a_tls_ca_file_that_is_not_a_certificate_is_a_configuration_error() {
             ),
         )
         .unwrap();
-        let o = run(&["watch", "run", "--config", cfg.to_str().unwrap()]);
+        let o = bulwark().run(&["watch", "run", "--config", cfg.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(&expect), "{err}");

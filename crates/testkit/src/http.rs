@@ -65,6 +65,14 @@ impl HttpStub {
         self.requests.lock().unwrap().clone()
     }
 
+    /// (path, JSON body) of every request; panics on a body that is not JSON.
+    pub fn json_requests(&self) -> Vec<(String, Value)> {
+        self.requests()
+            .iter()
+            .map(|r| (r.path.clone(), r.json()))
+            .collect()
+    }
+
     /// Recorded bodies.
     pub fn bodies(&self) -> Vec<String> {
         self.requests().into_iter().map(|r| r.body).collect()
