@@ -4,35 +4,10 @@
 mod common;
 
 use common::*;
-use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Timestamp, Vote};
+use privval::{Line, Request, Response};
 use std::time::Duration;
 use testkit::node::*;
-
-fn prevote(chain: &str, height: i64) -> Request {
-    Request::SignVote {
-        chain_id: chain.into(),
-        vote: Vote {
-            msg_type: SignedMsgType::Prevote,
-            height,
-            round: 0,
-            block_id: BlockId {
-                hash: vec![9; 32],
-                part_set_header: PartSetHeader {
-                    total: 1,
-                    hash: vec![8; 32],
-                },
-            },
-            timestamp: Timestamp {
-                seconds: 1_800_000_000,
-                nanos: 0,
-            },
-            validator_address: vec![1; 20],
-            validator_index: 0,
-            ..Vote::default()
-        },
-        skip_extension_signing: false,
-    }
-}
+use testkit::votes::prevote;
 
 /// A devnet whose val0 signs with its key file, and a second signer holding a copy of
 /// val0's key with an empty sign state: the "lost state" accident.
@@ -85,7 +60,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
         "{log}"
     );
     for h in [1, chain_tip - 3, chain_tip, chain_tip + 1] {
-        match c.call(&prevote(&chain, h)) {
+        match c.call(&prevote(&chain, h, 9, 0)) {
             Response::Error { error, .. } => assert!(
                 error.description.contains("below the floor"),
                 "{}",
@@ -96,13 +71,13 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
             ),
         }
     }
-    match c.call(&prevote(&chain, floor)) {
+    match c.call(&prevote(&chain, floor, 9, 0)) {
         Response::SignedVote { .. } => {}
         other => panic!("the floor itself must be signed: {other:?}"),
     }
     // A jump far above the chain's tip is refused: a node (or a man in the middle) could
     // otherwise make every real vote below it unsignable.
-    match c.call(&prevote(&chain, floor + 1000)) {
+    match c.call(&prevote(&chain, floor + 1000, 9, 0)) {
         Response::Error { error, .. } => assert!(
             error
                 .description
@@ -112,7 +87,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
         ),
         other => panic!("a jump of 1000 heights was signed: {other:?}"),
     }
-    match c.call(&prevote(&chain, floor + 1)) {
+    match c.call(&prevote(&chain, floor + 1, 9, 0)) {
         Response::SignedVote { .. } => {}
         other => panic!("the next real height must still be signed: {other:?}"),
     }

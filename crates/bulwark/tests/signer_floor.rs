@@ -6,38 +6,14 @@
 mod common;
 
 use common::*;
-use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Timestamp, Vote};
+use privval::{Line, Response};
 use std::path::Path;
 use std::time::Duration;
+use testkit::link::Link;
 use testkit::node::*;
+use testkit::votes::prevote;
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-fn prevote(chain: &str, height: i64) -> Request {
-    Request::SignVote {
-        chain_id: chain.into(),
-        vote: Vote {
-            msg_type: SignedMsgType::Prevote,
-            height,
-            round: 0,
-            block_id: BlockId {
-                hash: vec![9; 32],
-                part_set_header: PartSetHeader {
-                    total: 1,
-                    hash: vec![8; 32],
-                },
-            },
-            timestamp: Timestamp {
-                seconds: 1_800_000_000,
-                nanos: 0,
-            },
-            validator_address: vec![1; 20],
-            validator_index: 0,
-            ..Vote::default()
-        },
-        skip_extension_signing: false,
-    }
-}
 
 /// The number after `key` on the last log line that contains `what`.
 fn logged(log: &str, what: &str, key: &str) -> Option<i64> {
@@ -158,7 +134,7 @@ fn a_fresh_state_behind_the_chain_signs_from_tip_plus_2_and_a_far_jump_is_refuse
         .try_accept(Line::V0_38, MINUTE)
         .unwrap_or_else(|| panic!("the signer did not dial:\n{}", signer.log_text()));
     let now = best_height(&net.status()) as i64;
-    match c.call(&prevote(&chain, now + 1000)) {
+    match c.call(&prevote(&chain, now + 1000, 9, 0)) {
         Response::Error { error, .. } => assert!(
             error.description.contains("1000 heights above")
                 || error
@@ -372,55 +348,4 @@ fn rpc_sources_catching_up_stale_or_garbage_are_named_and_not_used() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(d.terminate(), Some(0), "{}", d.log_text());
-}
-
-/// A TCP link to `upstream` that the test can cut: every connection through it is shut
-/// down and no new one is accepted.
-struct Link {
-    port: u16,
-    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    conns: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
-}
-
-impl Link {
-    fn start(upstream: &str) -> Link {
-        use std::net::{TcpListener, TcpStream};
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
-        let (c, k, up) = (cut.clone(), conns.clone(), upstream.to_string());
-        std::thread::spawn(move || {
-            for inbound in listener.incoming() {
-                let Ok(inbound) = inbound else { continue };
-                if c.load(std::sync::atomic::Ordering::SeqCst) {
-                    let _ = inbound.shutdown(std::net::Shutdown::Both);
-                    continue;
-                }
-                let Ok(outbound) = TcpStream::connect(&up) else {
-                    continue;
-                };
-                let mut list = k.lock().unwrap();
-                list.push(inbound.try_clone().unwrap());
-                list.push(outbound.try_clone().unwrap());
-                for (mut from, mut to) in [
-                    (inbound.try_clone().unwrap(), outbound.try_clone().unwrap()),
-                    (outbound, inbound),
-                ] {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(std::net::Shutdown::Both);
-                    });
-                }
-            }
-        });
-        Link { port, cut, conns }
-    }
-
-    fn cut(&self) {
-        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
-        for c in self.conns.lock().unwrap().drain(..) {
-            let _ = c.shutdown(std::net::Shutdown::Both);
-        }
-    }
 }

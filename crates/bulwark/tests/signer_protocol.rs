@@ -5,68 +5,14 @@ mod common;
 
 use common::*;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-use privval::{
-    BlockId, Line, PartSetHeader, Proposal, PublicKey, Request, Response, SignedMsgType, Timestamp,
-    Vote,
-};
+use privval::{Line, PublicKey, Request, Response, SignedMsgType};
 use std::path::Path;
 use std::time::Duration;
 use testkit::node::*;
+use testkit::votes::*;
 
 const CHAIN: &str = "proto-chain-1";
 const WAIT: Duration = Duration::from_secs(10);
-
-fn block(n: u8) -> BlockId {
-    BlockId {
-        hash: vec![n; 32],
-        part_set_header: PartSetHeader {
-            total: 1,
-            hash: vec![n ^ 0xff; 32],
-        },
-    }
-}
-
-fn ts(seconds: i64) -> Timestamp {
-    Timestamp {
-        seconds: 1_800_000_000 + seconds,
-        nanos: 0,
-    }
-}
-
-fn vote(t: SignedMsgType, height: i64, round: i32, b: Option<BlockId>, at: i64) -> Vote {
-    Vote {
-        msg_type: t,
-        height,
-        round,
-        block_id: b.unwrap_or_default(),
-        timestamp: ts(at),
-        validator_address: vec![1; 20],
-        validator_index: 0,
-        ..Vote::default()
-    }
-}
-
-fn sign_vote(chain: &str, v: Vote) -> Request {
-    Request::SignVote {
-        chain_id: chain.into(),
-        vote: v,
-        skip_extension_signing: false,
-    }
-}
-
-fn signed_vote(r: Response) -> Vote {
-    match r {
-        Response::SignedVote { vote } => vote,
-        other => panic!("expected a signed vote, got {other:?}"),
-    }
-}
-
-fn refusal(r: Response) -> String {
-    match r {
-        Response::Error { error, .. } => error.description,
-        other => panic!("expected an error response, got {other:?}"),
-    }
-}
 
 struct Setup {
     _tmp: tempfile::TempDir,
@@ -122,19 +68,8 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
             other => panic!("{name}: {other:?}"),
         }
 
-        let proposal = Proposal {
-            msg_type: SignedMsgType::Proposal,
-            height: 1,
-            round: 0,
-            pol_round: -1,
-            block_id: block(1),
-            timestamp: ts(0),
-            signature: vec![],
-        };
-        match c.call(&Request::SignProposal {
-            chain_id: CHAIN.into(),
-            proposal: proposal.clone(),
-        }) {
+        let proposal = proposal(1, 0, block(1), 0);
+        match c.call(&sign_proposal(CHAIN, proposal.clone())) {
             Response::SignedProposal { proposal: p } => {
                 verify(
                     &s.key,
@@ -148,7 +83,7 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
 
         let pv = signed_vote(c.call(&sign_vote(
             CHAIN,
-            vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 1),
+            vote_at(SignedMsgType::Prevote, 1, 0, Some(block(1)), 1),
         )));
         verify(&s.key, &privval::vote_sign_bytes(CHAIN, &pv), &pv.signature);
         assert!(
@@ -156,7 +91,7 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
             "{name}: prevotes carry no extension signature"
         );
 
-        let mut pc = vote(SignedMsgType::Precommit, 1, 0, Some(block(1)), 2);
+        let mut pc = vote_at(SignedMsgType::Precommit, 1, 0, Some(block(1)), 2);
         if line != Line::V0_34 {
             pc.extension = b"app data".to_vec();
         }
@@ -176,9 +111,9 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
             let r = c.call(&Request::SignBytes {
                 value: b"anything".to_vec(),
             });
-            assert!(refusal(r).contains("allow_sign_bytes"), "{name}");
+            assert!(error_text(r).contains("allow_sign_bytes"), "{name}");
             // skip_extension_signing leaves the extension unsigned.
-            let mut v = vote(SignedMsgType::Precommit, 2, 0, Some(block(2)), 3);
+            let mut v = vote_at(SignedMsgType::Precommit, 2, 0, Some(block(2)), 3);
             v.extension = b"x".to_vec();
             let r = c.call(&Request::SignVote {
                 chain_id: CHAIN.into(),
@@ -199,18 +134,18 @@ fn the_guard_answers_over_the_wire_and_the_connection_stays_up() {
 
     let first = signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 5, 0, Some(block(5)), 10),
+        vote_at(SignedMsgType::Prevote, 5, 0, Some(block(5)), 10),
     )));
     // The same vote again (a restarted node): the same signature.
     let again = signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 5, 0, Some(block(5)), 10),
+        vote_at(SignedMsgType::Prevote, 5, 0, Some(block(5)), 10),
     )));
     assert_eq!(again.signature, first.signature);
     // Only the timestamp differs: the stored signature and the stored timestamp.
     let restamped = signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 5, 0, Some(block(5)), 99),
+        vote_at(SignedMsgType::Prevote, 5, 0, Some(block(5)), 99),
     )));
     assert_eq!(restamped.signature, first.signature);
     assert_eq!(restamped.timestamp, ts(10));
@@ -221,51 +156,51 @@ fn the_guard_answers_over_the_wire_and_the_connection_stays_up() {
     );
 
     // Another block at the same height/round/step: refused, it would be a double-sign.
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 5, 0, Some(block(6)), 10),
+        vote_at(SignedMsgType::Prevote, 5, 0, Some(block(6)), 10),
     )));
     assert!(r.contains("conflicting data at height 5 round 0"), "{r}");
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 5, 0, None, 10),
+        vote_at(SignedMsgType::Prevote, 5, 0, None, 10),
     )));
     assert!(r.contains("conflicting"), "{r}");
     // Going back.
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 4, 0, Some(block(4)), 10),
+        vote_at(SignedMsgType::Prevote, 4, 0, Some(block(4)), 10),
     )));
     assert!(r.contains("height 4") && r.contains("height 5"), "{r}");
     // Another chain.
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         "other-chain",
-        vote(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10),
+        vote_at(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10),
     )));
     assert!(
         r.contains("wrong chain ID") && r.contains("other-chain"),
         "{r}"
     );
-    let r = refusal(c.call(&Request::PubKey {
+    let r = error_text(c.call(&Request::PubKey {
         chain_id: "other-chain".into(),
     }));
     assert!(r.contains("wrong chain ID"), "{r}");
     // A malformed block ID.
-    let mut bad = vote(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10);
+    let mut bad = vote_at(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10);
     bad.block_id.hash = vec![1; 5];
-    let r = refusal(c.call(&sign_vote(CHAIN, bad)));
+    let r = error_text(c.call(&sign_vote(CHAIN, bad)));
     assert!(r.contains("malformed block ID"), "{r}");
     // An extension on a prevote.
-    let mut ext = vote(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10);
+    let mut ext = vote_at(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10);
     ext.extension = b"no".to_vec();
-    let r = refusal(c.call(&sign_vote(CHAIN, ext)));
+    let r = error_text(c.call(&sign_vote(CHAIN, ext)));
     assert!(r.contains("only allowed on a precommit"), "{r}");
 
     // After all that, the connection still serves and the state never went back.
     assert_eq!(c.call(&Request::Ping), Response::Ping);
     let next = signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Precommit, 5, 0, Some(block(5)), 11),
+        vote_at(SignedMsgType::Precommit, 5, 0, Some(block(5)), 11),
     )));
     verify(
         &s.key,
@@ -306,7 +241,7 @@ fn nothing_below_an_imported_floor_is_signed() {
         (100, SignedMsgType::Prevote),
         (100, SignedMsgType::Precommit),
     ] {
-        let r = c.call(&sign_vote(CHAIN, vote(t, h, 0, Some(block(1)), 0)));
+        let r = c.call(&sign_vote(CHAIN, vote_at(t, h, 0, Some(block(1)), 0)));
         assert!(
             matches!(r, Response::Error { .. }),
             "height {h} {t:?} was signed: {r:?}"
@@ -314,7 +249,7 @@ fn nothing_below_an_imported_floor_is_signed() {
     }
     let ok = signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 101, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Prevote, 101, 0, Some(block(1)), 0),
     )));
     verify(&s.key, &privval::vote_sign_bytes(CHAIN, &ok), &ok.signature);
 }
@@ -329,7 +264,7 @@ fn garbage_and_oversized_frames_drop_only_that_connection() {
     let mut cb = b.accept(Line::V0_38, WAIT);
     signed_vote(cb.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
     )));
 
     // A well-framed message that is not a privval message.
@@ -340,7 +275,7 @@ fn garbage_and_oversized_frames_drop_only_that_connection() {
     );
     signed_vote(cb.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Precommit, 1, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Precommit, 1, 0, Some(block(1)), 0),
     )));
 
     // The signer redials; this time an oversized frame.
@@ -352,7 +287,7 @@ fn garbage_and_oversized_frames_drop_only_that_connection() {
     );
     signed_vote(cb.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 2, 0, Some(block(2)), 0),
+        vote_at(SignedMsgType::Prevote, 2, 0, Some(block(2)), 0),
     )));
 
     // Raw bytes that fail SecretConnection authentication.
@@ -368,7 +303,7 @@ fn garbage_and_oversized_frames_drop_only_that_connection() {
     );
     signed_vote(cb.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Precommit, 2, 0, Some(block(2)), 0),
+        vote_at(SignedMsgType::Precommit, 2, 0, Some(block(2)), 0),
     )));
 
     // And it still serves a well-behaved node on the first address.
@@ -489,7 +424,7 @@ fn sigterm_drains_and_exits_cleanly() {
     let mut c = node.accept(Line::V0_38, WAIT);
     signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
     )));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(signer.child.id() as i32),
@@ -516,10 +451,7 @@ fn sigterm_drains_and_exits_cleanly() {
 #[test]
 fn json_logs_and_metrics_carry_no_key_material() {
     let node = FakeNode::listen();
-    let metrics_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let metrics_port = free_port();
     let tmp = tempfile::tempdir().unwrap();
     let (key_path, key) = write_key(tmp.path());
     let state = tmp.path().join("chain.state");
@@ -537,11 +469,11 @@ fn json_logs_and_metrics_carry_no_key_material() {
     let mut c = node.accept(Line::V0_38, WAIT);
     signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
     )));
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 1, 0, Some(block(2)), 0),
+        vote_at(SignedMsgType::Prevote, 1, 0, Some(block(2)), 0),
     )));
     assert!(r.contains("conflicting"), "{r}");
 
@@ -610,11 +542,11 @@ fn max_height_stops_signing_above_it() {
     let mut c = node.accept(Line::V0_38, WAIT);
     signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Precommit, 10, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Precommit, 10, 0, Some(block(1)), 0),
     )));
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 11, 0, Some(block(2)), 0),
+        vote_at(SignedMsgType::Prevote, 11, 0, Some(block(2)), 0),
     )));
     assert!(r.contains("11") && r.contains("10"), "{r}");
 }
@@ -656,7 +588,7 @@ fn one_process_signs_for_several_chains_over_tcp_and_unix() {
 
     let va = signed_vote(a.call(&sign_vote(
         "chain-a",
-        vote(SignedMsgType::Prevote, 3, 0, Some(block(3)), 0),
+        vote_at(SignedMsgType::Prevote, 3, 0, Some(block(3)), 0),
     )));
     verify(
         &keys[0],
@@ -665,7 +597,7 @@ fn one_process_signs_for_several_chains_over_tcp_and_unix() {
     );
     let vb = signed_vote(b.call(&sign_vote(
         "chain-b",
-        vote(SignedMsgType::Prevote, 3, 0, Some(block(4)), 0),
+        vote_at(SignedMsgType::Prevote, 3, 0, Some(block(4)), 0),
     )));
     verify(
         &keys[1],
@@ -673,9 +605,9 @@ fn one_process_signs_for_several_chains_over_tcp_and_unix() {
         &vb.signature,
     );
     // Each connection belongs to its chain only.
-    let r = refusal(a.call(&sign_vote(
+    let r = error_text(a.call(&sign_vote(
         "chain-b",
-        vote(SignedMsgType::Prevote, 4, 0, Some(block(4)), 0),
+        vote_at(SignedMsgType::Prevote, 4, 0, Some(block(4)), 0),
     )));
     assert!(r.contains("wrong chain ID"), "{r}");
 }
@@ -750,16 +682,16 @@ fn sign_bytes_when_allowed_never_covers_consensus_messages() {
         other => panic!("{other:?}"),
     }
     // Bytes that are a canonical vote would bypass the guard: refused.
-    let v = vote(SignedMsgType::Prevote, 7, 0, Some(block(7)), 0);
-    let r = refusal(c.call(&Request::SignBytes {
+    let v = vote_at(SignedMsgType::Prevote, 7, 0, Some(block(7)), 0);
+    let r = error_text(c.call(&Request::SignBytes {
         value: privval::vote_sign_bytes(CHAIN, &v),
     }));
     assert!(r.contains("bypass the double-sign guard"), "{r}");
     // Nor over a vote extension's sign bytes: extensions are signed only with their
     // precommit, through the guard.
-    let mut pc = vote(SignedMsgType::Precommit, 7, 0, Some(block(7)), 0);
+    let mut pc = vote_at(SignedMsgType::Precommit, 7, 0, Some(block(7)), 0);
     pc.extension = b"app data".to_vec();
-    let r = refusal(c.call(&Request::SignBytes {
+    let r = error_text(c.call(&Request::SignBytes {
         value: privval::vote_extension_sign_bytes(CHAIN, &pc),
     }));
     assert!(r.contains("canonical vote extension"), "{r}");
@@ -879,7 +811,7 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
         let mut c = node.accept(Line::V0_38, WAIT);
         signed_vote(c.call(&sign_vote(
             CHAIN,
-            vote(SignedMsgType::Prevote, 60, 2, Some(block(1)), 0),
+            vote_at(SignedMsgType::Prevote, 60, 2, Some(block(1)), 0),
         )));
     }
     let o = set_with(&["--height", "60", "--round", "1"], "wrong\n");

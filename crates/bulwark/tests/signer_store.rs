@@ -2,8 +2,6 @@
 //! a zeroed slot and its repair, and state files on a network file system.
 
 mod common;
-#[path = "signer_store/sshfs.rs"]
-mod sshfs;
 
 use common::*;
 use privval::Line;
@@ -213,7 +211,7 @@ fn a_zeroed_slot_stops_the_signer_until_the_operator_confirms_the_kept_record() 
 
 #[test]
 fn a_state_file_on_sshfs_is_refused_by_init_and_run() {
-    let Some(mount) = sshfs::Mount::start() else {
+    let Some(mount) = testkit::sshfs::Mount::start() else {
         return;
     };
     let node = FakeNode::listen();

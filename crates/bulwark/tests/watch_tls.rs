@@ -116,12 +116,6 @@ fn tail(s: &str) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
-/// The value of a metric line `name{labels} value`, if present.
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[test]
 fn watch_follows_a_tls_node_with_its_ca_and_reports_untrusted_certificates() {
     let tmp = tempfile::tempdir().unwrap();
@@ -159,8 +153,8 @@ fn watch_follows_a_tls_node_with_its_ca_and_reports_untrusted_certificates() {
     let deadline = Instant::now() + LIMIT;
     let first = loop {
         let m = metrics(tp);
-        if metric(&m, &connected) == Some(1.0) && metric(&m, &events).is_some_and(|n| n >= 2.0) {
-            break metric(&m, &events).unwrap();
+        if sample(&m, &connected) == Some(1.0) && sample(&m, &events).is_some_and(|n| n >= 2.0) {
+            break sample(&m, &events).unwrap();
         }
         assert!(
             Instant::now() < deadline,
@@ -176,12 +170,12 @@ fn watch_follows_a_tls_node_with_its_ca_and_reports_untrusted_certificates() {
     });
     let m = metrics(tp);
     assert!(
-        metric(&m, &events).unwrap() > first,
+        sample(&m, &events).unwrap() > first,
         "events keep coming over wss:\n{m}"
     );
-    assert_eq!(metric(&m, &connected), Some(1.0), "{m}");
+    assert_eq!(sample(&m, &connected), Some(1.0), "{m}");
     assert_eq!(
-        metric(
+        sample(
             &m,
             &format!("bulwark_watch_rpc_source_up{{chain=\"{chain}\",url=\"{rpc}\"}}")
         ),
@@ -240,8 +234,8 @@ fn watch_follows_a_tls_node_with_its_ca_and_reports_untrusted_certificates() {
         );
         // The websocket is refused for the same reason, and said so in the log.
         let m = metrics(port);
-        assert_eq!(metric(&m, &connected), Some(0.0), "{name}: {m}");
-        assert_eq!(metric(&m, &events), Some(0.0), "{name}: {m}");
+        assert_eq!(sample(&m, &connected), Some(0.0), "{name}: {m}");
+        assert_eq!(sample(&m, &events), Some(0.0), "{name}: {m}");
         let deadline = Instant::now() + LIMIT;
         while !d.log_text().contains(&format!(
             "websocket {wss}: TLS certificate error: invalid peer certificate: UnknownIssuer"

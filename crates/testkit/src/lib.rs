@@ -17,6 +17,7 @@ pub mod signer;
 pub mod simd;
 pub mod single_node;
 pub mod smtp;
+pub mod sshfs;
 pub mod trickle;
 pub mod votes;
 pub mod watch_api;

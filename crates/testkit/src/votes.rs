@@ -58,6 +58,20 @@ pub fn vote_at(
     }
 }
 
+/// A proposal at `height` and `round` for `block` (no POL round), stamped `at` seconds
+/// after a fixed time.
+pub fn proposal(height: i64, round: i32, block: BlockId, at: i64) -> Proposal {
+    Proposal {
+        msg_type: SignedMsgType::Proposal,
+        height,
+        round,
+        pol_round: -1,
+        block_id: block,
+        timestamp: ts(at),
+        signature: vec![],
+    }
+}
+
 /// A `SignVoteRequest` for `vote` on `chain`.
 pub fn sign_vote(chain: &str, vote: Vote) -> Request {
     Request::SignVote {
