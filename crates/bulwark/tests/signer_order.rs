@@ -41,7 +41,7 @@ impl Traced {
             .arg("-o")
             .arg(&trace)
             .arg("--")
-            .arg(env!("CARGO_BIN_EXE_bulwark"))
+            .arg(bulwark().path())
             .args(["--log-level", "debug", "signer", "run", "--config"])
             .arg(config)
             .stdin(Stdio::null())
