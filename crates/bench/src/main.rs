@@ -11,19 +11,21 @@
 //! chains replayed from recorded devnet responses, beside tenderduty), and how fast a
 //! missed signature reaches a webhook on a real devnet. See `watch/mod.rs`.
 
-mod node;
 mod stats;
+mod stream;
 mod targets;
 mod watch;
 
 use anyhow::Context;
 use clap::Parser;
 use ed25519_dalek::SigningKey;
+use privval::Line;
 use serde::Serialize;
 use stats::{median, summarize, Summary};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use targets::{Chain, Kind};
+use testkit::node::FakeNode;
 
 /// Benchmarks behind BENCHMARKS.md. Without a subcommand: the signer against tmkms.
 #[derive(Debug, Parser)]
@@ -61,8 +63,8 @@ struct Args {
     #[arg(long, default_value_t = 50)]
     warmup: u64,
     /// Request stream.
-    #[arg(long, value_enum, default_value_t = node::Stream::Prevotes)]
-    stream: node::Stream,
+    #[arg(long, value_enum, default_value_t = stream::Stream::Prevotes)]
+    stream: stream::Stream,
     /// Runs per signer and chain count.
     #[arg(long, default_value_t = 5)]
     runs: usize,
@@ -161,13 +163,13 @@ fn run_once(
     exe: &std::path::Path,
     dir: &std::path::Path,
     n: usize,
-    stream: node::Stream,
+    stream: stream::Stream,
     requests: u64,
     warmup: u64,
 ) -> anyhow::Result<Summary> {
     let listeners = (0..n)
-        .map(|_| node::Listener::bind())
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(|_| FakeNode::bind())
+        .collect::<std::io::Result<Vec<_>>>()?;
     let chains: Vec<Chain> = listeners
         .iter()
         .enumerate()
@@ -182,14 +184,15 @@ fn run_once(
     let per_chain = requests.div_ceil(n as u64);
     let mut conns = Vec::new();
     for (l, c) in listeners.iter().zip(&chains) {
-        let mut conn = l.accept(&node_key, Duration::from_secs(30))?;
-        let key = conn.pub_key(&c.id)?;
+        let mut conn = l.accept_with(Line::V0_38, &node_key, Duration::from_secs(30))?;
+        conn.set_nodelay(true)?;
+        let key = stream::pub_key(&mut conn, &c.id)?;
         anyhow::ensure!(
             key == c.key.verifying_key(),
             "{} answered with another key",
             c.id
         );
-        node::drive(&mut conn, stream, &c.id, &key, 0, warmup)?;
+        stream::drive(&mut conn, stream, &c.id, &key, 0, warmup)?;
         conns.push((conn, c.id.clone(), key));
     }
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(n + 1));
@@ -199,7 +202,7 @@ fn run_once(
             let b = barrier.clone();
             std::thread::spawn(move || {
                 b.wait();
-                node::drive(&mut conn, stream, &id, &key, warmup, per_chain)
+                stream::drive(&mut conn, stream, &id, &key, warmup, per_chain)
             })
         })
         .collect();

@@ -19,7 +19,7 @@ fn signed_by_all(status: &serde_json::Value, names: &[&str]) -> bool {
 
 #[test]
 fn four_validators_sign_load_grows_state_and_down_up_resumes() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "4"]);
     assert_eq!(up["created"], true);
     // Six nodes, val0's signer (the default) and the watch.
@@ -116,8 +116,8 @@ fn four_validators_sign_load_grows_state_and_down_up_resumes() {
 
 #[test]
 fn two_devnets_run_side_by_side_on_v038_and_v1() {
-    let a = Devnet::new();
-    let b = Devnet::new();
+    let a = bulwark().devnet();
+    let b = bulwark().devnet();
     let sa = a.up(&["--validators", "2", "--cometbft", "v0.38"]);
     let sb = b.up(&["--validators", "2", "--cometbft", "v1.0"]);
     assert_ne!(sa["status"]["chain_id"], sb["status"]["chain_id"]);
@@ -196,7 +196,7 @@ fn firing_rules(watch_url: &str) -> Vec<String> {
 
 #[test]
 fn the_devnet_watch_alerts_when_val0_stops_signing_and_resolves_when_it_signs_again() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "4"]);
     let url = up["status"]["watch_process"]["url"]
         .as_str()

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, TcpListener};
 
 #[test]
 fn unknown_cometbft_version_is_a_usage_error() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let o = net.cmd("up", &["--cometbft", "v0.99"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -29,7 +29,7 @@ fn a_taken_port_is_named_and_nothing_starts() {
         }
     };
     let base = (port - 1).to_string();
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let o = net.cmd("up", &["--base-port", &base]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -44,7 +44,7 @@ fn a_taken_port_is_named_and_nothing_starts() {
 
 #[test]
 fn a_port_taken_while_down_stops_the_resume_cleanly() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "1"]);
     let rpc = node(&up["status"], "sentry0")["rpc_url"]
         .as_str()
@@ -69,8 +69,9 @@ fn a_port_taken_while_down_stops_the_resume_cleanly() {
 #[test]
 fn a_missing_cometbft_binary_says_to_run_install_deps() {
     let empty = tempfile::tempdir().unwrap();
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let o = bulwark()
+        .command()
         .env("BULWARK_COMETBFT_DIR", empty.path())
         .args(["devnet", "up", "--dir", net.dir_str(), "--cometbft", "v1.0"])
         .output()
@@ -85,7 +86,7 @@ fn a_missing_cometbft_binary_says_to_run_install_deps() {
 
 #[test]
 fn a_directory_that_is_not_a_devnet_is_left_alone() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     std::fs::create_dir_all(&net.dir).unwrap();
     std::fs::write(net.dir.join("notes.txt"), "mine").unwrap();
     for verb in ["up", "status", "down", "destroy"] {
@@ -104,7 +105,7 @@ fn a_directory_that_is_not_a_devnet_is_left_alone() {
 
 #[test]
 fn commands_on_a_missing_devnet_or_node_are_usage_errors() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let o = net.cmd("status", &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
@@ -135,9 +136,9 @@ fn commands_on_a_missing_devnet_or_node_are_usage_errors() {
 
 #[test]
 fn bad_arguments_exit_2_and_version_names_the_commit() {
-    let o = run(&["devnet", "up", "--validators", "many"]);
+    let o = bulwark().run(&["devnet", "up", "--validators", "many"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let o = run(&[
+    let o = bulwark().run(&[
         "devnet",
         "up",
         "--validators",
@@ -146,7 +147,7 @@ fn bad_arguments_exit_2_and_version_names_the_commit() {
         "/nonexistent/bulwark-test",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let o = run(&["--version"]);
+    let o = bulwark().run(&["--version"]);
     assert!(o.status.success());
     let v = String::from_utf8_lossy(&o.stdout);
     assert!(v.starts_with("bulwark 0."), "{v}");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{free_port, http_body, promtool, Daemon};
+use common::{bulwark, free_port, http_body, promtool};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -123,7 +123,7 @@ node_exporter = "http://127.0.0.1:{dead}/metrics"
         ),
     )
     .unwrap();
-    let mut d = Daemon::start(
+    let mut d = bulwark().daemon(
         &["watch", "run", "--config", cfg.to_str().unwrap()],
         &dir.join("watch.log"),
     );

@@ -3,42 +3,17 @@
 
 mod common;
 
-use common::node::*;
 use common::*;
-use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Timestamp, Vote};
+use privval::{Line, Request, Response};
 use std::time::Duration;
-
-fn prevote(chain: &str, height: i64) -> Request {
-    Request::SignVote {
-        chain_id: chain.into(),
-        vote: Vote {
-            msg_type: SignedMsgType::Prevote,
-            height,
-            round: 0,
-            block_id: BlockId {
-                hash: vec![9; 32],
-                part_set_header: PartSetHeader {
-                    total: 1,
-                    hash: vec![8; 32],
-                },
-            },
-            timestamp: Timestamp {
-                seconds: 1_800_000_000,
-                nanos: 0,
-            },
-            validator_address: vec![1; 20],
-            validator_index: 0,
-            ..Vote::default()
-        },
-        skip_extension_signing: false,
-    }
-}
+use testkit::node::*;
+use testkit::votes::prevote;
 
 /// A devnet whose val0 signs with its key file, and a second signer holding a copy of
 /// val0's key with an empty sign state: the "lost state" accident.
 #[test]
 fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_key() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     // Four validators, so the chain keeps going when val0 stops at the end.
     let up = net.up(&["--validators", "4", "--signer", "file"]);
     let s = net.wait_status("height 8", Duration::from_secs(90), |s| {
@@ -54,7 +29,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
     let key = tmp.path().join("val0.json");
     std::fs::copy(net.dir.join("keys/val0/priv_validator_key.json"), &key).unwrap();
     let state = tmp.path().join("val0.state");
-    state_init(&chain, 0, &state);
+    bulwark().state_init(&chain, 0, &state);
 
     // Floor: the chain shows val0 signing and this state knows nothing of it, so nothing
     // at or below the chain's tip + 1 is signed: the tip's precommit and the next height's
@@ -71,7 +46,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
     );
     add_to_chain(&config, &format!("rpc = [\"http://127.0.0.1:1\", {rpc:?}]"));
     let tip_before = best_height(&net.status()) as i64;
-    let signer = SignerProc::start(&config);
+    let signer = bulwark().signer(&config);
     let mut c = node
         .try_accept(Line::V0_38, Duration::from_secs(30))
         .unwrap_or_else(|| panic!("the signer did not dial:\n{}", signer.log_text()));
@@ -85,7 +60,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
         "{log}"
     );
     for h in [1, chain_tip - 3, chain_tip, chain_tip + 1] {
-        match c.call(&prevote(&chain, h)) {
+        match c.call(&prevote(&chain, h, 9, 0)) {
             Response::Error { error, .. } => assert!(
                 error.description.contains("below the floor"),
                 "{}",
@@ -96,13 +71,13 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
             ),
         }
     }
-    match c.call(&prevote(&chain, floor)) {
+    match c.call(&prevote(&chain, floor, 9, 0)) {
         Response::SignedVote { .. } => {}
         other => panic!("the floor itself must be signed: {other:?}"),
     }
     // A jump far above the chain's tip is refused: a node (or a man in the middle) could
     // otherwise make every real vote below it unsignable.
-    match c.call(&prevote(&chain, floor + 1000)) {
+    match c.call(&prevote(&chain, floor + 1000, 9, 0)) {
         Response::Error { error, .. } => assert!(
             error
                 .description
@@ -112,7 +87,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
         ),
         other => panic!("a jump of 1000 heights was signed: {other:?}"),
     }
-    match c.call(&prevote(&chain, floor + 1)) {
+    match c.call(&prevote(&chain, floor + 1, 9, 0)) {
         Response::SignedVote { .. } => {}
         other => panic!("the next real height must still be signed: {other:?}"),
     }
@@ -121,7 +96,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
 
     // Doppelganger: the file signer is live with the same key, so this one must not start.
     let state2 = tmp.path().join("val0-b.state");
-    state_init(&chain, 0, &state2);
+    bulwark().state_init(&chain, 0, &state2);
     let node2 = FakeNode::listen();
     let cfg2 = tmp.path().join("dg");
     std::fs::create_dir_all(&cfg2).unwrap();
@@ -130,7 +105,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
         &config2,
         &format!("rpc = [{rpc:?}]\ndoppelganger_blocks = 3"),
     );
-    let mut dg = SignerProc::start(&config2);
+    let mut dg = bulwark().signer(&config2);
     assert_eq!(
         dg.wait_exit(Duration::from_secs(60)),
         Some(1),
@@ -147,7 +122,7 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
 
     // With val0's file signer stopped, the same check passes and the signer serves.
     assert!(net.cmd("stop", &["val0"]).status.success());
-    let mut ok = SignerProc::start(&config2);
+    let mut ok = bulwark().signer(&config2);
     let mut c2 = node2
         .try_accept(Line::V0_38, Duration::from_secs(60))
         .unwrap_or_else(|| {
@@ -185,7 +160,7 @@ fn logged_number(log: &str, what: &str, key: &str) -> i64 {
 
 #[test]
 fn an_rpc_of_another_chain_stops_the_signer() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "1", "--signer", "file"]);
     let rpc = node(&up["status"], "val0")["rpc_url"]
         .as_str()
@@ -194,7 +169,7 @@ fn an_rpc_of_another_chain_stops_the_signer() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, _) = write_key(tmp.path());
     let state = tmp.path().join("s.state");
-    state_init("not-this-one", 0, &state);
+    bulwark().state_init("not-this-one", 0, &state);
     let node = FakeNode::listen();
     let config = write_config(
         tmp.path(),
@@ -206,7 +181,7 @@ fn an_rpc_of_another_chain_stops_the_signer() {
         None,
     );
     add_to_chain(&config, &format!("rpc = [{rpc:?}]"));
-    let mut p = SignerProc::start(&config);
+    let mut p = bulwark().signer(&config);
     assert_eq!(
         p.wait_exit(Duration::from_secs(20)),
         Some(1),

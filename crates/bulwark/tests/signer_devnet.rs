@@ -15,7 +15,7 @@ fn wait_val0_signs_after(net: &Devnet, height: u64, what: &str) -> u64 {
 
 #[test]
 fn val0_signs_through_bulwark_survives_kills_and_never_double_signs() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "4", "--signer", "bulwark"]);
     assert_eq!(up["status"]["signer"], "bulwark");
     assert_eq!(up["status"]["signer_process"]["running"], true, "{up:#}");
@@ -99,7 +99,7 @@ fn val0_signs_through_bulwark_survives_kills_and_never_double_signs() {
     assert!(m.contains("result=\"signed\""), "{m}");
     assert!(m.contains("bulwark_signer_node_connected{chain="), "{m}");
     assert!(m.contains("bulwark_signer_last_signed_height{"), "{m}");
-    let state = state_show(&net.dir.join("signer/val0.state"));
+    let state = bulwark().state_show(&net.dir.join("signer/val0.state"));
     assert!(
         state["height"].as_u64().unwrap() >= window_start + 200,
         "{state:#}"
@@ -110,7 +110,7 @@ fn val0_signs_through_bulwark_survives_kills_and_never_double_signs() {
 fn v1_and_v040_chains_need_and_get_val0_through_bulwark() {
     // With two validators of equal power, no block commits without val0's signature.
     for line in ["v1.0", "v0.40"] {
-        let net = Devnet::new();
+        let net = bulwark().devnet();
         let up = net.up(&[
             "--validators",
             "2",
@@ -150,7 +150,7 @@ fn v1_and_v040_chains_need_and_get_val0_through_bulwark() {
 
 #[test]
 fn a_file_signing_val0_moves_to_bulwark_with_its_sign_state() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "2", "--signer", "file"]);
     assert_eq!(up["status"]["signer"], "file");
     net.wait_status(
@@ -179,7 +179,7 @@ fn a_file_signing_val0_moves_to_bulwark_with_its_sign_state() {
 
     let moved = net.up(&["--signer", "bulwark"]);
     assert_eq!(moved["status"]["signer"], "bulwark", "{moved:#}");
-    let st = state_show(&net.dir.join("signer/val0.state"));
+    let st = bulwark().state_show(&net.dir.join("signer/val0.state"));
     assert!(
         st["height"].as_u64().unwrap() >= signed_to,
         "imported state {st:#} below {signed_to}"

@@ -5,39 +5,15 @@
 
 mod common;
 
-use common::node::*;
 use common::*;
-use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Timestamp, Vote};
+use privval::{Line, Response};
 use std::path::Path;
 use std::time::Duration;
+use testkit::link::Link;
+use testkit::node::*;
+use testkit::votes::prevote;
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-fn prevote(chain: &str, height: i64) -> Request {
-    Request::SignVote {
-        chain_id: chain.into(),
-        vote: Vote {
-            msg_type: SignedMsgType::Prevote,
-            height,
-            round: 0,
-            block_id: BlockId {
-                hash: vec![9; 32],
-                part_set_header: PartSetHeader {
-                    total: 1,
-                    hash: vec![8; 32],
-                },
-            },
-            timestamp: Timestamp {
-                seconds: 1_800_000_000,
-                nanos: 0,
-            },
-            validator_address: vec![1; 20],
-            validator_index: 0,
-            ..Vote::default()
-        },
-        skip_extension_signing: false,
-    }
-}
 
 /// The number after `key` on the last log line that contains `what`.
 fn logged(log: &str, what: &str, key: &str) -> Option<i64> {
@@ -70,7 +46,7 @@ fn metric(metrics_url: &str, line_start: &str) -> Option<f64> {
 
 #[test]
 fn a_fresh_state_behind_the_chain_signs_from_tip_plus_2_and_a_far_jump_is_refused() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "4", "--signer", "bulwark"]);
     let status = up["status"].clone();
     let chain = status["chain_id"].as_str().unwrap().to_string();
@@ -91,7 +67,7 @@ fn a_fresh_state_behind_the_chain_signs_from_tip_plus_2_and_a_far_jump_is_refuse
     let o = net.cmd("stop", &["signer"]);
     assert!(o.status.success(), "{}", text(&o));
     std::fs::remove_file(&state).unwrap();
-    state_init(&chain, 0, &state);
+    bulwark().state_init(&chain, 0, &state);
     let stopped_at = best_height(&net.status());
     net.up(&[]);
     let log_path = net.dir.join("logs/signer.log");
@@ -153,12 +129,12 @@ fn a_fresh_state_behind_the_chain_signs_from_tip_plus_2_and_a_far_jump_is_refuse
         ),
     )
     .unwrap();
-    let signer = SignerProc::start(&cfg);
+    let signer = bulwark().signer(&cfg);
     let mut c = mitm
         .try_accept(Line::V0_38, MINUTE)
         .unwrap_or_else(|| panic!("the signer did not dial:\n{}", signer.log_text()));
     let now = best_height(&net.status()) as i64;
-    match c.call(&prevote(&chain, now + 1000)) {
+    match c.call(&prevote(&chain, now + 1000, 9, 0)) {
         Response::Error { error, .. } => assert!(
             error.description.contains("1000 heights above")
                 || error
@@ -222,7 +198,7 @@ fn signer_with(
 ) -> (SignerProc, FakeNode) {
     std::fs::create_dir_all(dir).unwrap();
     let state = dir.join("val0.state");
-    state_init(chain, 0, &state);
+    bulwark().state_init(chain, 0, &state);
     let node = FakeNode::listen();
     let config = write_config(dir, chain, "v0.38", key, &state, &[node.port], None);
     let list = rpc
@@ -231,12 +207,12 @@ fn signer_with(
         .collect::<Vec<_>>()
         .join(", ");
     add_to_chain(&config, &format!("rpc = [{list}]\n{extra}"));
-    (SignerProc::start(&config), node)
+    (bulwark().signer(&config), node)
 }
 
 #[test]
 fn rpc_sources_catching_up_stale_or_garbage_are_named_and_not_used() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "4", "--signer", "file"]);
     let status = up["status"].clone();
     let chain = status["chain_id"].as_str().unwrap().to_string();
@@ -353,7 +329,7 @@ fn rpc_sources_catching_up_stale_or_garbage_are_named_and_not_used() {
     // --skip-chain-checks starts it anyway, and says so.
     let cfg = net.tmp.path().join("s3/signer.toml");
     let skip = net.tmp.path().join("s3/skip.log");
-    let mut d = Daemon::start(
+    let mut d = bulwark().daemon(
         &[
             "signer",
             "run",
@@ -372,55 +348,4 @@ fn rpc_sources_catching_up_stale_or_garbage_are_named_and_not_used() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(d.terminate(), Some(0), "{}", d.log_text());
-}
-
-/// A TCP link to `upstream` that the test can cut: every connection through it is shut
-/// down and no new one is accepted.
-struct Link {
-    port: u16,
-    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    conns: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
-}
-
-impl Link {
-    fn start(upstream: &str) -> Link {
-        use std::net::{TcpListener, TcpStream};
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::<TcpStream>::new()));
-        let (c, k, up) = (cut.clone(), conns.clone(), upstream.to_string());
-        std::thread::spawn(move || {
-            for inbound in listener.incoming() {
-                let Ok(inbound) = inbound else { continue };
-                if c.load(std::sync::atomic::Ordering::SeqCst) {
-                    let _ = inbound.shutdown(std::net::Shutdown::Both);
-                    continue;
-                }
-                let Ok(outbound) = TcpStream::connect(&up) else {
-                    continue;
-                };
-                let mut list = k.lock().unwrap();
-                list.push(inbound.try_clone().unwrap());
-                list.push(outbound.try_clone().unwrap());
-                for (mut from, mut to) in [
-                    (inbound.try_clone().unwrap(), outbound.try_clone().unwrap()),
-                    (outbound, inbound),
-                ] {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(std::net::Shutdown::Both);
-                    });
-                }
-            }
-        });
-        Link { port, cut, conns }
-    }
-
-    fn cut(&self) {
-        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
-        for c in self.conns.lock().unwrap().drain(..) {
-            let _ = c.shutdown(std::net::Shutdown::Both);
-        }
-    }
 }

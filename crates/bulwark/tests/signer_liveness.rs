@@ -4,15 +4,14 @@
 
 mod common;
 
-use common::node::*;
-use common::trickle::*;
 use common::*;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-use privval::{
-    encode_request_frame, BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Vote,
-};
+use privval::{encode_request_frame, Line, Request, Response};
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
+use testkit::node::*;
+use testkit::trickle::*;
+use testkit::votes::prevote;
 
 const CHAIN: &str = "live-chain-1";
 const LINE: Line = Line::V0_38;
@@ -50,7 +49,7 @@ fn start(tcp: bool, nodes: usize, extra: &str) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let (key_path, key) = write_key(tmp.path());
     let state = tmp.path().join("s.state");
-    state_init(CHAIN, 0, &state);
+    bulwark().state_init(CHAIN, 0, &state);
     let nodes: Vec<Listener> = (0..nodes)
         .map(|i| {
             if tcp {
@@ -63,32 +62,12 @@ fn start(tcp: bool, nodes: usize, extra: &str) -> Setup {
         .collect();
     let addrs: Vec<String> = nodes.iter().map(Listener::addr).collect();
     let config = write_config_addrs(tmp.path(), CHAIN, &key_path, &state, &addrs, extra, None);
-    let signer = SignerProc::start(&config);
+    let signer = bulwark().signer(&config);
     Setup {
         _tmp: tmp,
         key: key.verifying_key(),
         nodes,
         signer,
-    }
-}
-
-fn prevote(height: i64, b: u8) -> Request {
-    Request::SignVote {
-        chain_id: CHAIN.into(),
-        vote: Vote {
-            msg_type: SignedMsgType::Prevote,
-            height,
-            block_id: BlockId {
-                hash: vec![b; 32],
-                part_set_header: PartSetHeader {
-                    total: 1,
-                    hash: vec![b ^ 0xff; 32],
-                },
-            },
-            validator_address: vec![1; 20],
-            ..Vote::default()
-        },
-        skip_extension_signing: false,
     }
 }
 
@@ -116,7 +95,7 @@ fn a_trickled_frame_is_dropped_within_request_timeout(tcp: bool, cut: Cut) {
     let mut slow = s.nodes[0].accept();
     let mut ok = s.nodes[1].accept();
     assert_eq!(ok.call(LINE, &Request::Ping), Response::Ping);
-    let frame = encode_request_frame(LINE, &prevote(1, 1)).unwrap();
+    let frame = encode_request_frame(LINE, &prevote(CHAIN, 1, 1, 0)).unwrap();
     let pieces = slow.pieces(&frame, cut);
     let t0 = Instant::now();
     let mut sent = 0;
@@ -128,7 +107,7 @@ fn a_trickled_frame_is_dropped_within_request_timeout(tcp: bool, cut: Cut) {
         sent += 1;
         assert!(sent < pieces.len(), "the frame was completed");
         let t = Instant::now();
-        check_signed(&s.key, ok.call(LINE, &prevote(height, 2)));
+        check_signed(&s.key, ok.call(LINE, &prevote(CHAIN, height, 2, 0)));
         assert!(
             t.elapsed() < Duration::from_secs(1),
             "node1 waited {:?}",
@@ -181,7 +160,7 @@ fn a_frame_in_slow_parts_within_request_timeout_is_answered() {
     for tcp in [false, true] {
         let s = start(tcp, 1, "request_timeout = \"3s\"");
         let mut node = s.nodes[0].accept();
-        let frame = encode_request_frame(LINE, &prevote(1, 1)).unwrap();
+        let frame = encode_request_frame(LINE, &prevote(CHAIN, 1, 1, 0)).unwrap();
         // Over tcp, the sealed frame itself arrives in four parts, each after a pause
         // longer than the signer's read slice: its partial reads must not lose bytes.
         let pieces = node.pieces(&frame, Cut::SealedBytes).concat();
@@ -190,7 +169,7 @@ fn a_frame_in_slow_parts_within_request_timeout_is_answered() {
             std::thread::sleep(Duration::from_millis(400));
         }
         check_signed(&s.key, node.response(LINE));
-        check_signed(&s.key, node.call(LINE, &prevote(2, 1)));
+        check_signed(&s.key, node.call(LINE, &prevote(CHAIN, 2, 1, 0)));
     }
 }
 
@@ -199,8 +178,8 @@ fn sigterm_in_the_middle_of_a_frame_exits_promptly() {
     for tcp in [false, true] {
         let mut s = start(tcp, 1, "request_timeout = \"60s\"");
         let mut node = s.nodes[0].accept();
-        check_signed(&s.key, node.call(LINE, &prevote(1, 1)));
-        let frame = encode_request_frame(LINE, &prevote(2, 1)).unwrap();
+        check_signed(&s.key, node.call(LINE, &prevote(CHAIN, 1, 1, 0)));
+        let frame = encode_request_frame(LINE, &prevote(CHAIN, 2, 1, 0)).unwrap();
         for p in &node.pieces(&frame, Cut::SealedBytes)[..3] {
             node.write(p).unwrap();
         }

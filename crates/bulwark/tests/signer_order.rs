@@ -6,13 +6,13 @@
 
 mod common;
 
-use common::node::*;
-use common::votes::*;
 use common::*;
 use privval::Line;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use testkit::node::*;
+use testkit::votes::*;
 
 const CHAIN: &str = "order-chain-1";
 const WAIT: Duration = Duration::from_secs(20);
@@ -41,7 +41,7 @@ impl Traced {
             .arg("-o")
             .arg(&trace)
             .arg("--")
-            .arg(env!("CARGO_BIN_EXE_bulwark"))
+            .arg(bulwark().path())
             .args(["--log-level", "debug", "signer", "run", "--config"])
             .arg(config)
             .stdin(Stdio::null())
@@ -250,7 +250,7 @@ fn setup() -> Setup {
     let dir = std::fs::canonicalize(tmp.path()).unwrap();
     let (key, _) = write_key(&dir);
     let state = dir.join("chain.state");
-    state_init(CHAIN, 0, &state);
+    bulwark().state_init(CHAIN, 0, &state);
     let node = FakeNode::listen();
     let config = write_config(&dir, CHAIN, "v0.38", &key, &state, &[node.port], None);
     Setup {
@@ -291,14 +291,14 @@ fn every_new_signature_is_flushed_before_its_reply_leaves() {
     }
     let writes = events.iter().filter(|e| **e == Event::StateWritten).count();
     assert_eq!(writes, 30, "one state write per new signature");
-    assert_eq!(state_show(&s.state)["height"], 30);
+    assert_eq!(bulwark().state_show(&s.state)["height"], 30);
 }
 
 #[test]
 fn the_state_is_flushed_on_open_before_a_stored_signature_goes_back() {
     let s = setup();
     let stored = {
-        let _signer = SignerProc::start(&s.config);
+        let _signer = bulwark().signer(&s.config);
         let mut c = s.node.accept(Line::V0_38, WAIT);
         vote_signature(c.call(&prevote(CHAIN, 5, 1, 0)))
     };
@@ -373,7 +373,7 @@ fn a_failed_flush_releases_no_signature_and_stops_signing() {
     // The slot write reached the page cache before the flush failed, so the file may show
     // the new record; it never shows less than the last released signature (none here),
     // and never a later one than the failed request.
-    assert!(state_show(&s.state)["height"].as_i64().unwrap() <= 1);
+    assert!(bulwark().state_show(&s.state)["height"].as_i64().unwrap() <= 1);
 }
 
 #[test]
@@ -381,7 +381,7 @@ fn a_failed_write_releases_no_signature_and_leaves_the_file_as_it_was() {
     let (s, texts, log) = failed_record("pwrite64");
     let what = format!("could not write sign-state file {}", s.state.display());
     assert_says_what_to_do(&texts, &log, &what);
-    let shown = state_show(&s.state);
+    let shown = bulwark().state_show(&s.state);
     assert_eq!(
         (shown["height"].as_i64(), shown["sequence"].as_u64()),
         (Some(0), Some(1))

@@ -3,70 +3,16 @@
 
 mod common;
 
-use common::node::*;
 use common::*;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-use privval::{
-    BlockId, Line, PartSetHeader, Proposal, PublicKey, Request, Response, SignedMsgType, Timestamp,
-    Vote,
-};
+use privval::{Line, PublicKey, Request, Response, SignedMsgType};
 use std::path::Path;
 use std::time::Duration;
+use testkit::node::*;
+use testkit::votes::*;
 
 const CHAIN: &str = "proto-chain-1";
 const WAIT: Duration = Duration::from_secs(10);
-
-fn block(n: u8) -> BlockId {
-    BlockId {
-        hash: vec![n; 32],
-        part_set_header: PartSetHeader {
-            total: 1,
-            hash: vec![n ^ 0xff; 32],
-        },
-    }
-}
-
-fn ts(seconds: i64) -> Timestamp {
-    Timestamp {
-        seconds: 1_800_000_000 + seconds,
-        nanos: 0,
-    }
-}
-
-fn vote(t: SignedMsgType, height: i64, round: i32, b: Option<BlockId>, at: i64) -> Vote {
-    Vote {
-        msg_type: t,
-        height,
-        round,
-        block_id: b.unwrap_or_default(),
-        timestamp: ts(at),
-        validator_address: vec![1; 20],
-        validator_index: 0,
-        ..Vote::default()
-    }
-}
-
-fn sign_vote(chain: &str, v: Vote) -> Request {
-    Request::SignVote {
-        chain_id: chain.into(),
-        vote: v,
-        skip_extension_signing: false,
-    }
-}
-
-fn signed_vote(r: Response) -> Vote {
-    match r {
-        Response::SignedVote { vote } => vote,
-        other => panic!("expected a signed vote, got {other:?}"),
-    }
-}
-
-fn refusal(r: Response) -> String {
-    match r {
-        Response::Error { error, .. } => error.description,
-        other => panic!("expected an error response, got {other:?}"),
-    }
-}
 
 struct Setup {
     _tmp: tempfile::TempDir,
@@ -82,7 +28,7 @@ fn setup(line: &str, ports: &[u16], init_height: Option<i64>) -> Setup {
     let (key_path, key) = write_key(&dir);
     let state = dir.join("chain.state");
     if let Some(h) = init_height {
-        state_init(CHAIN, h, &state);
+        bulwark().state_init(CHAIN, h, &state);
     }
     let config = write_config(&dir, CHAIN, line, &key_path, &state, ports, None);
     Setup {
@@ -109,7 +55,7 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
     ] {
         let node = FakeNode::listen();
         let s = setup(name, &[node.port], Some(0));
-        let _signer = SignerProc::start(&s.config);
+        let _signer = bulwark().signer(&s.config);
         let mut c = node.accept(line, WAIT);
 
         assert_eq!(c.call(&Request::Ping), Response::Ping);
@@ -122,19 +68,8 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
             other => panic!("{name}: {other:?}"),
         }
 
-        let proposal = Proposal {
-            msg_type: SignedMsgType::Proposal,
-            height: 1,
-            round: 0,
-            pol_round: -1,
-            block_id: block(1),
-            timestamp: ts(0),
-            signature: vec![],
-        };
-        match c.call(&Request::SignProposal {
-            chain_id: CHAIN.into(),
-            proposal: proposal.clone(),
-        }) {
+        let proposal = proposal(1, 0, block(1), 0);
+        match c.call(&sign_proposal(CHAIN, proposal.clone())) {
             Response::SignedProposal { proposal: p } => {
                 verify(
                     &s.key,
@@ -148,7 +83,7 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
 
         let pv = signed_vote(c.call(&sign_vote(
             CHAIN,
-            vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 1),
+            vote_at(SignedMsgType::Prevote, 1, 0, Some(block(1)), 1),
         )));
         verify(&s.key, &privval::vote_sign_bytes(CHAIN, &pv), &pv.signature);
         assert!(
@@ -156,7 +91,7 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
             "{name}: prevotes carry no extension signature"
         );
 
-        let mut pc = vote(SignedMsgType::Precommit, 1, 0, Some(block(1)), 2);
+        let mut pc = vote_at(SignedMsgType::Precommit, 1, 0, Some(block(1)), 2);
         if line != Line::V0_34 {
             pc.extension = b"app data".to_vec();
         }
@@ -176,9 +111,9 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
             let r = c.call(&Request::SignBytes {
                 value: b"anything".to_vec(),
             });
-            assert!(refusal(r).contains("allow_sign_bytes"), "{name}");
+            assert!(error_text(r).contains("allow_sign_bytes"), "{name}");
             // skip_extension_signing leaves the extension unsigned.
-            let mut v = vote(SignedMsgType::Precommit, 2, 0, Some(block(2)), 3);
+            let mut v = vote_at(SignedMsgType::Precommit, 2, 0, Some(block(2)), 3);
             v.extension = b"x".to_vec();
             let r = c.call(&Request::SignVote {
                 chain_id: CHAIN.into(),
@@ -194,23 +129,23 @@ fn every_line_signs_votes_proposals_and_extensions_that_verify() {
 fn the_guard_answers_over_the_wire_and_the_connection_stays_up() {
     let node = FakeNode::listen();
     let s = setup("v0.38", &[node.port], Some(0));
-    let _signer = SignerProc::start(&s.config);
+    let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
 
     let first = signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 5, 0, Some(block(5)), 10),
+        vote_at(SignedMsgType::Prevote, 5, 0, Some(block(5)), 10),
     )));
     // The same vote again (a restarted node): the same signature.
     let again = signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 5, 0, Some(block(5)), 10),
+        vote_at(SignedMsgType::Prevote, 5, 0, Some(block(5)), 10),
     )));
     assert_eq!(again.signature, first.signature);
     // Only the timestamp differs: the stored signature and the stored timestamp.
     let restamped = signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 5, 0, Some(block(5)), 99),
+        vote_at(SignedMsgType::Prevote, 5, 0, Some(block(5)), 99),
     )));
     assert_eq!(restamped.signature, first.signature);
     assert_eq!(restamped.timestamp, ts(10));
@@ -221,58 +156,58 @@ fn the_guard_answers_over_the_wire_and_the_connection_stays_up() {
     );
 
     // Another block at the same height/round/step: refused, it would be a double-sign.
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 5, 0, Some(block(6)), 10),
+        vote_at(SignedMsgType::Prevote, 5, 0, Some(block(6)), 10),
     )));
     assert!(r.contains("conflicting data at height 5 round 0"), "{r}");
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 5, 0, None, 10),
+        vote_at(SignedMsgType::Prevote, 5, 0, None, 10),
     )));
     assert!(r.contains("conflicting"), "{r}");
     // Going back.
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 4, 0, Some(block(4)), 10),
+        vote_at(SignedMsgType::Prevote, 4, 0, Some(block(4)), 10),
     )));
     assert!(r.contains("height 4") && r.contains("height 5"), "{r}");
     // Another chain.
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         "other-chain",
-        vote(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10),
+        vote_at(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10),
     )));
     assert!(
         r.contains("wrong chain ID") && r.contains("other-chain"),
         "{r}"
     );
-    let r = refusal(c.call(&Request::PubKey {
+    let r = error_text(c.call(&Request::PubKey {
         chain_id: "other-chain".into(),
     }));
     assert!(r.contains("wrong chain ID"), "{r}");
     // A malformed block ID.
-    let mut bad = vote(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10);
+    let mut bad = vote_at(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10);
     bad.block_id.hash = vec![1; 5];
-    let r = refusal(c.call(&sign_vote(CHAIN, bad)));
+    let r = error_text(c.call(&sign_vote(CHAIN, bad)));
     assert!(r.contains("malformed block ID"), "{r}");
     // An extension on a prevote.
-    let mut ext = vote(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10);
+    let mut ext = vote_at(SignedMsgType::Prevote, 6, 0, Some(block(6)), 10);
     ext.extension = b"no".to_vec();
-    let r = refusal(c.call(&sign_vote(CHAIN, ext)));
+    let r = error_text(c.call(&sign_vote(CHAIN, ext)));
     assert!(r.contains("only allowed on a precommit"), "{r}");
 
     // After all that, the connection still serves and the state never went back.
     assert_eq!(c.call(&Request::Ping), Response::Ping);
     let next = signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Precommit, 5, 0, Some(block(5)), 11),
+        vote_at(SignedMsgType::Precommit, 5, 0, Some(block(5)), 11),
     )));
     verify(
         &s.key,
         &privval::vote_sign_bytes(CHAIN, &next),
         &next.signature,
     );
-    let st = state_show(&s.state);
+    let st = bulwark().state_show(&s.state);
     assert_eq!(
         (st["height"].as_i64(), st["step"].as_str()),
         (Some(5), Some("precommit")),
@@ -286,7 +221,7 @@ fn nothing_below_an_imported_floor_is_signed() {
     let s = setup("v0.38", &[node.port], None);
     let pv_state = s.dir.join("priv_validator_state.json");
     std::fs::write(&pv_state, r#"{"height": "100", "round": 0, "step": 3}"#).unwrap();
-    let o = run(&[
+    let o = bulwark().run(&[
         "signer",
         "state",
         "import",
@@ -298,7 +233,7 @@ fn nothing_below_an_imported_floor_is_signed() {
         s.state.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    let _signer = SignerProc::start(&s.config);
+    let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
     for (h, t) in [
         (1, SignedMsgType::Prevote),
@@ -306,7 +241,7 @@ fn nothing_below_an_imported_floor_is_signed() {
         (100, SignedMsgType::Prevote),
         (100, SignedMsgType::Precommit),
     ] {
-        let r = c.call(&sign_vote(CHAIN, vote(t, h, 0, Some(block(1)), 0)));
+        let r = c.call(&sign_vote(CHAIN, vote_at(t, h, 0, Some(block(1)), 0)));
         assert!(
             matches!(r, Response::Error { .. }),
             "height {h} {t:?} was signed: {r:?}"
@@ -314,7 +249,7 @@ fn nothing_below_an_imported_floor_is_signed() {
     }
     let ok = signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 101, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Prevote, 101, 0, Some(block(1)), 0),
     )));
     verify(&s.key, &privval::vote_sign_bytes(CHAIN, &ok), &ok.signature);
 }
@@ -324,12 +259,12 @@ fn garbage_and_oversized_frames_drop_only_that_connection() {
     let a = FakeNode::listen();
     let b = FakeNode::listen();
     let s = setup("v0.38", &[a.port, b.port], Some(0));
-    let signer = SignerProc::start(&s.config);
+    let signer = bulwark().signer(&s.config);
     let mut ca = a.accept(Line::V0_38, WAIT);
     let mut cb = b.accept(Line::V0_38, WAIT);
     signed_vote(cb.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
     )));
 
     // A well-framed message that is not a privval message.
@@ -340,7 +275,7 @@ fn garbage_and_oversized_frames_drop_only_that_connection() {
     );
     signed_vote(cb.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Precommit, 1, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Precommit, 1, 0, Some(block(1)), 0),
     )));
 
     // The signer redials; this time an oversized frame.
@@ -352,7 +287,7 @@ fn garbage_and_oversized_frames_drop_only_that_connection() {
     );
     signed_vote(cb.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 2, 0, Some(block(2)), 0),
+        vote_at(SignedMsgType::Prevote, 2, 0, Some(block(2)), 0),
     )));
 
     // Raw bytes that fail SecretConnection authentication.
@@ -368,7 +303,7 @@ fn garbage_and_oversized_frames_drop_only_that_connection() {
     );
     signed_vote(cb.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Precommit, 2, 0, Some(block(2)), 0),
+        vote_at(SignedMsgType::Precommit, 2, 0, Some(block(2)), 0),
     )));
 
     // And it still serves a well-behaved node on the first address.
@@ -390,7 +325,7 @@ impl RawWrite for std::net::TcpStream {
 }
 
 fn start_fails(config: &Path, node: &FakeNode) -> String {
-    let mut p = SignerProc::start(config);
+    let mut p = bulwark().signer(config);
     let code = p.wait_exit(WAIT);
     assert_eq!(
         code,
@@ -436,7 +371,7 @@ fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
 
     // State of another chain.
     let s = setup("v0.38", &[node.port], None);
-    state_init("another-chain", 0, &s.state);
+    bulwark().state_init("another-chain", 0, &s.state);
     let log = start_fails(&s.config, &node);
     assert!(log.contains("another-chain"), "{log}");
 
@@ -457,9 +392,9 @@ fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
 
     // A second signer on a state in use.
     let s = setup("v0.38", &[node.port], Some(0));
-    let _first = SignerProc::start(&s.config);
+    let _first = bulwark().signer(&s.config);
     let _conn = node.accept(Line::V0_38, WAIT);
-    let mut second = SignerProc::start(&s.config);
+    let mut second = bulwark().signer(&s.config);
     assert_eq!(second.wait_exit(WAIT), Some(1), "{}", second.log_text());
     assert!(
         second
@@ -472,7 +407,7 @@ fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
     // Unknown config field: a usage error.
     let s = setup("v0.38", &[node.port], Some(0));
     add_to_chain(&s.config, "colour = \"red\"");
-    let mut p = SignerProc::start(&s.config);
+    let mut p = bulwark().signer(&s.config);
     assert_eq!(p.wait_exit(WAIT), Some(2), "{}", p.log_text());
     assert!(
         p.log_text().contains("unknown field `colour`"),
@@ -485,11 +420,11 @@ fn bad_state_key_or_config_stops_the_signer_before_it_dials() {
 fn sigterm_drains_and_exits_cleanly() {
     let node = FakeNode::listen();
     let s = setup("v0.38", &[node.port], Some(0));
-    let mut signer = SignerProc::start(&s.config);
+    let mut signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
     signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
     )));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(signer.child.id() as i32),
@@ -499,7 +434,7 @@ fn sigterm_drains_and_exits_cleanly() {
     assert_eq!(signer.wait_exit(WAIT), Some(0), "{}", signer.log_text());
     assert!(c.is_closed());
     // The lock is released: the state opens again.
-    let o = run(&[
+    let o = bulwark().run(&[
         "signer",
         "state",
         "set",
@@ -516,14 +451,11 @@ fn sigterm_drains_and_exits_cleanly() {
 #[test]
 fn json_logs_and_metrics_carry_no_key_material() {
     let node = FakeNode::listen();
-    let metrics_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let metrics_port = free_port();
     let tmp = tempfile::tempdir().unwrap();
     let (key_path, key) = write_key(tmp.path());
     let state = tmp.path().join("chain.state");
-    state_init(CHAIN, 0, &state);
+    bulwark().state_init(CHAIN, 0, &state);
     let config = write_config(
         tmp.path(),
         CHAIN,
@@ -533,15 +465,15 @@ fn json_logs_and_metrics_carry_no_key_material() {
         &[node.port],
         Some(metrics_port),
     );
-    let signer = SignerProc::start_with(&config, &["--log-format", "json", "--log-level", "debug"]);
+    let signer = bulwark().signer_with(&config, &["--log-format", "json", "--log-level", "debug"]);
     let mut c = node.accept(Line::V0_38, WAIT);
     signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Prevote, 1, 0, Some(block(1)), 0),
     )));
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 1, 0, Some(block(2)), 0),
+        vote_at(SignedMsgType::Prevote, 1, 0, Some(block(2)), 0),
     )));
     assert!(r.contains("conflicting"), "{r}");
 
@@ -606,15 +538,15 @@ fn max_height_stops_signing_above_it() {
     let node = FakeNode::listen();
     let s = setup("v0.38", &[node.port], Some(0));
     add_to_chain(&s.config, "max_height = 10");
-    let _signer = SignerProc::start(&s.config);
+    let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
     signed_vote(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Precommit, 10, 0, Some(block(1)), 0),
+        vote_at(SignedMsgType::Precommit, 10, 0, Some(block(1)), 0),
     )));
-    let r = refusal(c.call(&sign_vote(
+    let r = error_text(c.call(&sign_vote(
         CHAIN,
-        vote(SignedMsgType::Prevote, 11, 0, Some(block(2)), 0),
+        vote_at(SignedMsgType::Prevote, 11, 0, Some(block(2)), 0),
     )));
     assert!(r.contains("11") && r.contains("10"), "{r}");
 }
@@ -640,14 +572,14 @@ fn one_process_signs_for_several_chains_over_tcp_and_unix() {
         let (key, sk) = write_key(&d);
         keys.push(sk.verifying_key());
         let state = d.join("s.state");
-        state_init(chain, 0, &state);
+        bulwark().state_init(chain, 0, &state);
         text.push_str(&format!(
             "[[chain]]\nid = {chain:?}\nkey = {key:?}\nstate = {state:?}\nprotocol = \"v0.38\"\n\n[[chain.node]]\nname = \"n\"\naddr = {addr:?}\n\n"
         ));
     }
     let config = tmp.path().join("signer.toml");
     std::fs::write(&config, text).unwrap();
-    let _signer = SignerProc::start(&config);
+    let _signer = bulwark().signer(&config);
 
     let mut a = tcp_node.accept(Line::V0_38, WAIT);
     let (stream, _) = unix_node.accept().unwrap();
@@ -656,7 +588,7 @@ fn one_process_signs_for_several_chains_over_tcp_and_unix() {
 
     let va = signed_vote(a.call(&sign_vote(
         "chain-a",
-        vote(SignedMsgType::Prevote, 3, 0, Some(block(3)), 0),
+        vote_at(SignedMsgType::Prevote, 3, 0, Some(block(3)), 0),
     )));
     verify(
         &keys[0],
@@ -665,7 +597,7 @@ fn one_process_signs_for_several_chains_over_tcp_and_unix() {
     );
     let vb = signed_vote(b.call(&sign_vote(
         "chain-b",
-        vote(SignedMsgType::Prevote, 3, 0, Some(block(4)), 0),
+        vote_at(SignedMsgType::Prevote, 3, 0, Some(block(4)), 0),
     )));
     verify(
         &keys[1],
@@ -673,9 +605,9 @@ fn one_process_signs_for_several_chains_over_tcp_and_unix() {
         &vb.signature,
     );
     // Each connection belongs to its chain only.
-    let r = refusal(a.call(&sign_vote(
+    let r = error_text(a.call(&sign_vote(
         "chain-b",
-        vote(SignedMsgType::Prevote, 4, 0, Some(block(4)), 0),
+        vote_at(SignedMsgType::Prevote, 4, 0, Some(block(4)), 0),
     )));
     assert!(r.contains("wrong chain ID"), "{r}");
 }
@@ -691,7 +623,7 @@ fn tmkms_state_files_import_and_never_lower() {
     )
     .unwrap();
     let args = |f: &std::path::Path| {
-        run(&[
+        bulwark().run(&[
             "signer",
             "state",
             "import",
@@ -733,7 +665,7 @@ fn tmkms_state_files_import_and_never_lower() {
         "{}",
         text(&o)
     );
-    assert_eq!(state_show(&state)["height"], 500);
+    assert_eq!(bulwark().state_show(&state)["height"], 500);
 }
 
 #[test]
@@ -741,7 +673,7 @@ fn sign_bytes_when_allowed_never_covers_consensus_messages() {
     let node = FakeNode::listen();
     let s = setup("v1.0", &[node.port], Some(0));
     add_to_chain(&s.config, "allow_sign_bytes = true");
-    let _signer = SignerProc::start(&s.config);
+    let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V1_0, WAIT);
     match c.call(&Request::SignBytes {
         value: b"oracle price 42".to_vec(),
@@ -750,16 +682,16 @@ fn sign_bytes_when_allowed_never_covers_consensus_messages() {
         other => panic!("{other:?}"),
     }
     // Bytes that are a canonical vote would bypass the guard: refused.
-    let v = vote(SignedMsgType::Prevote, 7, 0, Some(block(7)), 0);
-    let r = refusal(c.call(&Request::SignBytes {
+    let v = vote_at(SignedMsgType::Prevote, 7, 0, Some(block(7)), 0);
+    let r = error_text(c.call(&Request::SignBytes {
         value: privval::vote_sign_bytes(CHAIN, &v),
     }));
     assert!(r.contains("bypass the double-sign guard"), "{r}");
     // Nor over a vote extension's sign bytes: extensions are signed only with their
     // precommit, through the guard.
-    let mut pc = vote(SignedMsgType::Precommit, 7, 0, Some(block(7)), 0);
+    let mut pc = vote_at(SignedMsgType::Precommit, 7, 0, Some(block(7)), 0);
     pc.extension = b"app data".to_vec();
-    let r = refusal(c.call(&Request::SignBytes {
+    let r = error_text(c.call(&Request::SignBytes {
         value: privval::vote_extension_sign_bytes(CHAIN, &pc),
     }));
     assert!(r.contains("canonical vote extension"), "{r}");
@@ -771,8 +703,8 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("s.state");
     let st = state.to_str().unwrap();
-    state_init(CHAIN, 100, &state);
-    let raised = json(&run(&[
+    bulwark().state_init(CHAIN, 100, &state);
+    let raised = json(&bulwark().run(&[
         "signer",
         "state",
         "set",
@@ -786,7 +718,7 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
     ]));
     assert_eq!(raised["height"], 120);
 
-    let o = run(&[
+    let o = bulwark().run(&[
         "signer",
         "state",
         "set",
@@ -806,6 +738,7 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
 
     let set_with = |position: &[&str], typed: &str| {
         let mut child = bulwark()
+            .command()
             .args([
                 "signer",
                 "state",
@@ -837,11 +770,11 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
         "{}",
         text(&o)
     );
-    assert_eq!(state_show(&state)["height"], 120);
+    assert_eq!(bulwark().state_show(&state)["height"], 120);
 
     let o = set_with(&["--height", "50"], &format!("{CHAIN}\n"));
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(state_show(&state)["height"], 50);
+    assert_eq!(bulwark().state_show(&state)["height"], 50);
 
     // Lowering only the step (or the round) at the same height asks too, and first says
     // which record it forgets and why that is dangerous.
@@ -857,10 +790,10 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(stderr.contains(&asked), "{stderr}");
     assert!(stderr.contains("nothing changed"), "{stderr}");
-    assert_eq!(state_show(&state)["step"], "precommit");
+    assert_eq!(bulwark().state_show(&state)["step"], "precommit");
     let o = set_with(&lower_step, &format!("{CHAIN}\n"));
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(state_show(&state)["step"], "prevote");
+    assert_eq!(bulwark().state_show(&state)["step"], "prevote");
 
     // A signed record: the prompt says the signature is kept.
     let node = FakeNode::listen();
@@ -874,11 +807,11 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
         None,
     );
     {
-        let _signer = SignerProc::start(&config);
+        let _signer = bulwark().signer(&config);
         let mut c = node.accept(Line::V0_38, WAIT);
         signed_vote(c.call(&sign_vote(
             CHAIN,
-            vote(SignedMsgType::Prevote, 60, 2, Some(block(1)), 0),
+            vote_at(SignedMsgType::Prevote, 60, 2, Some(block(1)), 0),
         )));
     }
     let o = set_with(&["--height", "60", "--round", "1"], "wrong\n");
@@ -889,5 +822,5 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
          Setting it to height 60 round 1 step precommit forgets that record"
     );
     assert!(stderr.contains(&asked), "{stderr}");
-    assert_eq!(state_show(&state)["round"], 2);
+    assert_eq!(bulwark().state_show(&state)["round"], 2);
 }

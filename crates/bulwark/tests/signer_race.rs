@@ -5,38 +5,18 @@
 
 mod common;
 
-use common::node::*;
-use common::trickle::{write_config_addrs, Trickler};
 use common::*;
 use ed25519_dalek::{Signature, Signer, Verifier};
-use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Vote};
+use privval::{Line, Response, SignedMsgType, Vote};
 use std::os::unix::net::UnixListener;
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
+use testkit::trickle::Trickler;
+use testkit::votes::{block, sign_vote, vote_at};
 
 const CHAIN: &str = "race-chain-1";
 const LINE: Line = Line::V0_38;
 const ROUNDS: i64 = 10_000;
-
-fn prevote(height: i64, block: Option<u8>) -> Request {
-    Request::SignVote {
-        chain_id: CHAIN.into(),
-        vote: Vote {
-            msg_type: SignedMsgType::Prevote,
-            height,
-            block_id: block.map_or_else(BlockId::default, |b| BlockId {
-                hash: vec![b; 32],
-                part_set_header: PartSetHeader {
-                    total: 1,
-                    hash: vec![b ^ 0xff; 32],
-                },
-            }),
-            validator_address: vec![1; 20],
-            ..Vote::default()
-        },
-        skip_extension_signing: false,
-    }
-}
 
 #[test]
 fn conflicting_prevotes_sent_at_the_same_instant_get_exactly_one_signature() {
@@ -44,7 +24,7 @@ fn conflicting_prevotes_sent_at_the_same_instant_get_exactly_one_signature() {
     let (key_path, secret) = write_key(tmp.path());
     let key = secret.verifying_key();
     let state = tmp.path().join("s.state");
-    state_init(CHAIN, 0, &state);
+    bulwark().state_init(CHAIN, 0, &state);
     let socks: Vec<_> = (0..2)
         .map(|i| tmp.path().join(format!("val0-node{i}.sock")))
         .collect();
@@ -57,7 +37,7 @@ fn conflicting_prevotes_sent_at_the_same_instant_get_exactly_one_signature() {
         .map(|p| format!("unix://{}", p.display()))
         .collect();
     let config = write_config_addrs(tmp.path(), CHAIN, &key_path, &state, &addrs, "", None);
-    let signer = SignerProc::start_with(&config, &["--log-level", "error"]);
+    let signer = bulwark().signer_with(&config, &["--log-level", "error"]);
     let nodes: Vec<Trickler> = listeners.iter().map(Trickler::accept_unix).collect();
 
     let barrier = Arc::new(Barrier::new(2));
@@ -69,11 +49,17 @@ fn conflicting_prevotes_sent_at_the_same_instant_get_exactly_one_signature() {
             let barrier = barrier.clone();
             std::thread::spawn(move || {
                 // node0 asks for a nil prevote, node1 for one for a block.
-                let block = (i == 1).then_some(7u8);
+                let block = (i == 1).then(|| block(7));
                 (1..=ROUNDS)
                     .map(|h| {
                         barrier.wait();
-                        node.call(LINE, &prevote(h, block))
+                        node.call(
+                            LINE,
+                            &sign_vote(
+                                CHAIN,
+                                vote_at(SignedMsgType::Prevote, h, 0, block.clone(), 0),
+                            ),
+                        )
                     })
                     .collect::<Vec<Response>>()
             })

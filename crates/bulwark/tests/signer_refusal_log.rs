@@ -3,34 +3,14 @@
 
 mod common;
 
-use common::node::*;
-use common::trickle::sample;
 use common::*;
-use privval::{BlockId, Line, PartSetHeader, Request, Response, SignedMsgType, Vote};
+use privval::{Line, Response};
 use std::time::{Duration, Instant};
+use testkit::node::*;
+use testkit::votes::prevote;
 
 const CHAIN: &str = "log-chain-1";
 const REFUSALS: usize = 5_000;
-
-fn prevote(b: u8) -> Request {
-    Request::SignVote {
-        chain_id: CHAIN.into(),
-        vote: Vote {
-            msg_type: SignedMsgType::Prevote,
-            height: 1,
-            block_id: BlockId {
-                hash: vec![b; 32],
-                part_set_header: PartSetHeader {
-                    total: 1,
-                    hash: vec![b; 32],
-                },
-            },
-            validator_address: vec![1; 20],
-            ..Vote::default()
-        },
-        skip_extension_signing: false,
-    }
-}
 
 #[test]
 fn a_conflict_loop_is_counted_exactly_and_logged_in_a_few_lines() {
@@ -39,7 +19,7 @@ fn a_conflict_loop_is_counted_exactly_and_logged_in_a_few_lines() {
     let tmp = tempfile::tempdir().unwrap();
     let (key, _) = write_key(tmp.path());
     let state = tmp.path().join("s.state");
-    state_init(CHAIN, 0, &state);
+    bulwark().state_init(CHAIN, 0, &state);
     let config = write_config(
         tmp.path(),
         CHAIN,
@@ -49,12 +29,15 @@ fn a_conflict_loop_is_counted_exactly_and_logged_in_a_few_lines() {
         &[node.port],
         Some(metrics_port),
     );
-    let mut signer = SignerProc::start(&config);
+    let mut signer = bulwark().signer(&config);
     let mut c = node.accept(Line::V0_38, Duration::from_secs(10));
-    assert!(matches!(c.call(&prevote(1)), Response::SignedVote { .. }));
+    assert!(matches!(
+        c.call(&prevote(CHAIN, 1, 1, 0)),
+        Response::SignedVote { .. }
+    ));
     let t = Instant::now();
     for i in 0..REFUSALS {
-        match c.call(&prevote(2)) {
+        match c.call(&prevote(CHAIN, 1, 2, 0)) {
             Response::Error { error, .. } => {
                 assert!(error.description.contains("conflicting"), "{i}: {error:?}")
             }

@@ -2,11 +2,7 @@
 //! a zeroed slot and its repair, and state files on a network file system.
 
 mod common;
-#[path = "signer_store/sshfs.rs"]
-mod sshfs;
 
-use common::node::*;
-use common::votes::*;
 use common::*;
 use privval::Line;
 use std::io::Write;
@@ -14,6 +10,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
+use testkit::node::*;
+use testkit::votes::*;
 
 const CHAIN: &str = "store-chain-1";
 const WAIT: Duration = Duration::from_secs(10);
@@ -30,7 +28,7 @@ fn setup(port: u16) -> Setup {
     let dir = tmp.path().to_path_buf();
     let (key, _) = write_key(&dir);
     let state = dir.join("chain.state");
-    state_init(CHAIN, 0, &state);
+    bulwark().state_init(CHAIN, 0, &state);
     let config = write_config(&dir, CHAIN, "v0.38", &key, &state, &[port], None);
     Setup {
         _tmp: tmp,
@@ -45,7 +43,7 @@ fn setup(port: u16) -> Setup {
 fn changed_under_the_signer(change: impl FnOnce(&Path), what: &str) -> Setup {
     let node = FakeNode::listen();
     let s = setup(node.port);
-    let signer = SignerProc::start(&s.config);
+    let signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
     vote_signature(c.call(&prevote(CHAIN, 5, 1, 0)));
     change(&s.state);
@@ -79,12 +77,12 @@ fn a_state_file_replaced_while_the_signer_runs_stops_signing() {
     let s = changed_under_the_signer(
         |state| {
             std::fs::remove_file(state).unwrap();
-            state_init(CHAIN, 0, state);
+            bulwark().state_init(CHAIN, 0, state);
         },
         "replaced by another file",
     );
     // The new file was never written by the old signer.
-    let shown = state_show(&s.state);
+    let shown = bulwark().state_show(&s.state);
     assert_eq!(
         (shown["height"].as_i64(), shown["sequence"].as_u64()),
         (Some(0), Some(1))
@@ -102,6 +100,7 @@ fn a_state_file_removed_while_the_signer_runs_stops_signing() {
 
 fn repair(state: &Path, typed: &str) -> std::process::Output {
     let mut child = bulwark()
+        .command()
         .args(["signer", "state", "repair", "--chain-id", CHAIN, "--state"])
         .arg(state)
         .stdin(Stdio::piped())
@@ -124,7 +123,7 @@ fn a_zeroed_slot_stops_the_signer_until_the_operator_confirms_the_kept_record() 
     let s = setup(node.port);
     let st = s.state.to_str().unwrap();
     for h in ["10", "11"] {
-        let o = run(&[
+        let o = bulwark().run(&[
             "signer",
             "state",
             "set",
@@ -145,7 +144,7 @@ fn a_zeroed_slot_stops_the_signer_until_the_operator_confirms_the_kept_record() 
     f.write_all_at(&[0u8; 4096], 4096).unwrap();
     drop(f);
 
-    let mut p = SignerProc::start(&s.config);
+    let mut p = bulwark().signer(&s.config);
     assert_eq!(p.wait_exit(WAIT), Some(1), "{}", p.log_text());
     let log = p.log_text();
     let refused = format!(
@@ -163,7 +162,7 @@ fn a_zeroed_slot_stops_the_signer_until_the_operator_confirms_the_kept_record() 
         .is_none());
 
     // `state show` still prints the file, with the damage.
-    let o = run(&["signer", "state", "show", "--state", st]);
+    let o = bulwark().run(&["signer", "state", "show", "--state", st]);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -174,7 +173,7 @@ fn a_zeroed_slot_stops_the_signer_until_the_operator_confirms_the_kept_record() 
         out.contains("damage: slot B is all zero beside slot A (sequence 3): something zeroed it"),
         "{out}"
     );
-    assert!(state_show(&s.state)["damage"].as_str().is_some());
+    assert!(bulwark().state_show(&s.state)["damage"].as_str().is_some());
 
     let o = repair(&s.state, "wrong-chain\n");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -188,11 +187,11 @@ fn a_zeroed_slot_stops_the_signer_until_the_operator_confirms_the_kept_record() 
         "{asked}"
     );
     assert!(asked.contains("nothing changed"), "{asked}");
-    assert!(state_show(&s.state)["damage"].as_str().is_some());
+    assert!(bulwark().state_show(&s.state)["damage"].as_str().is_some());
 
     let o = repair(&s.state, &format!("{CHAIN}\n"));
     assert!(o.status.success(), "{}", text(&o));
-    let shown = state_show(&s.state);
+    let shown = bulwark().state_show(&s.state);
     assert_eq!(shown["height"], 11);
     assert_eq!(shown["sequence"], 4);
     assert!(shown.get("damage").is_none(), "{shown}");
@@ -203,7 +202,7 @@ fn a_zeroed_slot_stops_the_signer_until_the_operator_confirms_the_kept_record() 
         text(&o)
     );
 
-    let _signer = SignerProc::start(&s.config);
+    let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
     vote_signature(c.call(&prevote(CHAIN, 12, 1, 0)));
     drop(c);
@@ -212,13 +211,13 @@ fn a_zeroed_slot_stops_the_signer_until_the_operator_confirms_the_kept_record() 
 
 #[test]
 fn a_state_file_on_sshfs_is_refused_by_init_and_run() {
-    let Some(mount) = sshfs::Mount::start() else {
+    let Some(mount) = testkit::sshfs::Mount::start() else {
         return;
     };
     let node = FakeNode::listen();
     let s = setup(node.port);
     let on_mount = mount.dir.join("chain.state");
-    let o = run(&[
+    let o = bulwark().run(&[
         "signer",
         "state",
         "init",
@@ -245,7 +244,7 @@ fn a_state_file_on_sshfs_is_refused_by_init_and_run() {
         text.replace(s.state.to_str().unwrap(), on_mount.to_str().unwrap()),
     )
     .unwrap();
-    let mut p = SignerProc::start(&config);
+    let mut p = bulwark().signer(&config);
     assert_eq!(p.wait_exit(WAIT), Some(1), "{}", p.log_text());
     assert!(p.log_text().contains(said), "{}", p.log_text());
     assert!(node

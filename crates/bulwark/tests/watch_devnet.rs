@@ -205,7 +205,7 @@ fn check_payload(v: &Value, key: &str, rule: &str, status: &str, chain: &str, no
 
 #[test]
 fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "4"]);
     let status = &up["status"];
     let chain = status["chain_id"].as_str().unwrap().to_string();
@@ -237,7 +237,7 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
     std::fs::write(&cfg_path, toml).unwrap();
     let cfg = cfg_path.to_str().unwrap();
     let log = net.tmp.path().join("watch.log");
-    let mut d = Daemon::start(
+    let mut d = bulwark().daemon(
         &["--log-level", "info", "watch", "run", "--config", cfg],
         &log,
     );
@@ -454,7 +454,7 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
     let (ok, out) = promtool(&["check", "metrics"], metrics.as_bytes());
     assert!(ok, "promtool check metrics: {out}\n{metrics}");
     let url = format!("http://127.0.0.1:{port}");
-    let st = json(&run(&["watch", "status", "--url", &url, "--json"]));
+    let st = json(&bulwark().run(&["watch", "status", "--url", &url, "--json"]));
     assert!(
         st["alerts"]
             .as_array()
@@ -463,7 +463,7 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
             .any(|a| a["key"] == "node_down/sentry0"),
         "{st:#}"
     );
-    let o = run(&["watch", "status", "--url", &url]);
+    let o = bulwark().run(&["watch", "status", "--url", &url]);
     let out = String::from_utf8_lossy(&o.stdout);
     let line = |n: &str| {
         out.lines()
@@ -492,7 +492,7 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
     // and the resolve still arrives after the restart.
     assert_eq!(d.terminate(), Some(0), "{}", d.log_text());
     let before = hook.json_bodies().len();
-    let mut d = Daemon::start(
+    let mut d = bulwark().daemon(
         &["--log-level", "info", "watch", "run", "--config", cfg],
         &log.with_extension("2.log"),
     );
@@ -600,7 +600,7 @@ channels = ["missing"]
 "#,
     )
     .unwrap();
-    let o = run(&["watch", "run", "--config", p.to_str().unwrap()]);
+    let o = bulwark().run(&["watch", "run", "--config", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     for needle in [
@@ -612,7 +612,7 @@ channels = ["missing"]
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
     // `watch check` finds the same problems without starting anything.
-    let o = run(&["watch", "check", "--config", p.to_str().unwrap()]);
+    let o = bulwark().run(&["watch", "check", "--config", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
@@ -621,7 +621,7 @@ channels = ["missing"]
     );
     std::fs::write(&p, "state_path = \"x\"\nbogus = 1\n").unwrap();
     for verb in ["run", "check"] {
-        let o = run(&["watch", verb, "--config", p.to_str().unwrap()]);
+        let o = bulwark().run(&["watch", verb, "--config", p.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         assert!(
             String::from_utf8_lossy(&o.stderr).contains("bogus"),
@@ -640,7 +640,7 @@ channels = ["missing"]
         ),
     )
     .unwrap();
-    let o = run(&["watch", "check", "--config", p.to_str().unwrap()]);
+    let o = bulwark().run(&["watch", "check", "--config", p.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
@@ -648,13 +648,7 @@ channels = ["missing"]
             && out.contains("note: no [[channel]]"),
         "{out}"
     );
-    let v = json(&run(&[
-        "watch",
-        "check",
-        "--config",
-        p.to_str().unwrap(),
-        "--json",
-    ]));
+    let v = json(&bulwark().run(&["watch", "check", "--config", p.to_str().unwrap(), "--json"]));
     assert_eq!(v["valid"], true);
     assert_eq!(v["chains"], serde_json::json!(["c"]));
     assert_eq!(v["nodes_with_metrics"], 1);
@@ -668,7 +662,7 @@ fn watch_silences_are_added_listed_and_removed() {
     let db = tmp.path().join("w.sqlite");
     std::fs::write(&p, format!("state_path = \"{}\"\n", db.display())).unwrap();
     let cfg = p.to_str().unwrap();
-    let add = json(&run(&[
+    let add = json(&bulwark().run(&[
         "watch",
         "silence",
         "add",
@@ -690,12 +684,10 @@ fn watch_silences_are_added_listed_and_removed() {
     assert_eq!(add["reason"], "kernel upgrade");
     let left = add["until"].as_f64().unwrap() - add["created_at"].as_f64().unwrap();
     assert!((left - 7200.0).abs() < 1.0, "{add:#}");
-    let list = json(&run(&[
-        "watch", "silence", "list", "--config", cfg, "--json",
-    ]));
+    let list = json(&bulwark().run(&["watch", "silence", "list", "--config", cfg, "--json"]));
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], id);
-    let o = run(&["watch", "silence", "list", "--config", cfg]);
+    let o = bulwark().run(&["watch", "silence", "list", "--config", cfg]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         out.contains("rule=node_down node=sentry0") && out.contains("(kernel upgrade)"),
@@ -703,11 +695,11 @@ fn watch_silences_are_added_listed_and_removed() {
         text(&o)
     );
     let id_s = id.to_string();
-    let o = run(&["watch", "silence", "remove", "--config", cfg, &id_s]);
+    let o = bulwark().run(&["watch", "silence", "remove", "--config", cfg, &id_s]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = run(&["watch", "silence", "remove", "--config", cfg, &id_s]);
+    let o = bulwark().run(&["watch", "silence", "remove", "--config", cfg, &id_s]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let o = run(&[
+    let o = bulwark().run(&[
         "watch", "silence", "add", "--config", cfg, "--for", "1h", "--reason", "x",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -716,8 +708,6 @@ fn watch_silences_are_added_listed_and_removed() {
         "{}",
         text(&o)
     );
-    let list = json(&run(&[
-        "watch", "silence", "list", "--config", cfg, "--json",
-    ]));
+    let list = json(&bulwark().run(&["watch", "silence", "list", "--config", cfg, "--json"]));
     assert_eq!(list, serde_json::json!([]));
 }

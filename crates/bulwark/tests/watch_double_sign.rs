@@ -17,7 +17,7 @@ fn alerts(watch_url: &str) -> Vec<Value> {
 
 #[test]
 fn a_second_node_with_val0s_key_double_signs_and_the_watch_says_so() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "4", "--signer", "file"]);
     let url = up["status"]["watch_process"]["url"]
         .as_str()

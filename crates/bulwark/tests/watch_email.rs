@@ -5,16 +5,13 @@
 //! up; the resolve follows in the same thread, and nothing is sent twice.
 
 mod common;
-#[path = "common/single_node.rs"]
-mod single_node;
-#[path = "../../watch/tests/support/mod.rs"]
-mod support;
 
 use common::*;
 use serde_json::Value;
-use single_node::SingleNode;
 use std::time::{Duration, Instant};
-use support::{test_ca, Mode, SmtpSink};
+use testkit::ca::test_ca;
+use testkit::single_node::SingleNode;
+use testkit::smtp::{Mode, SmtpSink};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -108,7 +105,7 @@ channels = ["mail"]
         ),
     )
     .unwrap();
-    let mut watch = Daemon::start(
+    let mut watch = bulwark().daemon(
         &["watch", "run", "--config", cfg.to_str().unwrap()],
         &dir.join("watch.log"),
     );

@@ -98,7 +98,7 @@ fn up_again(net: &Devnet) {
 
 #[test]
 fn a_node_cut_off_from_its_peers_is_reported_behind_and_not_read_from() {
-    let net = Devnet::new();
+    let net = bulwark().devnet();
     let up = net.up(&["--validators", "4"]);
     let status = up["status"].clone();
     let chain = status["chain_id"].as_str().unwrap().to_string();
@@ -125,7 +125,7 @@ fn a_node_cut_off_from_its_peers_is_reported_behind_and_not_read_from() {
     let cfg = net.tmp.path().join("lag.toml");
     let toml = watch_toml(&status, port, &net.tmp.path().join("lag.sqlite"), &hook.url);
     std::fs::write(&cfg, toml).unwrap();
-    let mut d = Daemon::start(
+    let mut d = bulwark().daemon(
         &[
             "--log-level",
             "info",

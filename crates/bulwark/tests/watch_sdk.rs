@@ -14,56 +14,16 @@
 
 mod common;
 
-use common::sdk::{SdkChain, SdkOptions};
 use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
+use testkit::simd::{SdkChain, SdkOptions};
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-fn is(v: &Value, key: &str, status: &str) -> bool {
-    v["key"] == key && v["status"] == status
-}
-
-fn count(hook: &HttpStub, key: &str, status: &str) -> usize {
-    hook.json_bodies()
-        .iter()
-        .filter(|v| is(v, key, status))
-        .count()
-}
 
 /// Index of the first notification matching, in arrival order.
 fn position(hook: &HttpStub, pred: impl Fn(&Value) -> bool) -> Option<usize> {
     hook.json_bodies().iter().position(pred)
-}
-
-fn api(port: u16) -> Value {
-    let body = http_body(&format!("http://127.0.0.1:{port}/api/status"));
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("/api/status not JSON ({e}): {body}"))
-}
-
-fn wait_api(port: u16, what: &str, d: &Daemon, pred: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + MINUTE;
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let s = api(port);
-            if pred(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; status:\n{s:#}\nlog:\n{}",
-                d.log_text()
-            );
-        } else {
-            assert!(
-                Instant::now() < deadline,
-                "watch never listened on {port}; log:\n{}",
-                d.log_text()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn config(chain: &SdkChain, port: u16, state: &str, hook: &str, rest: &[String]) -> String {
@@ -134,17 +94,6 @@ fn abci_config(chain: &SdkChain, port: u16, state: &str, hook: &str, rpcs: &[Str
         + &node
 }
 
-/// A metric's value in a Prometheus text exposition.
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| {
-        l.strip_prefix(series)?
-            .strip_prefix(' ')?
-            .trim()
-            .parse()
-            .ok()
-    })
-}
-
 #[test]
 fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     let started = Instant::now();
@@ -191,7 +140,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     let state_s = state.to_str().unwrap();
     std::fs::write(&cfg_path, config(&chain, port, state_s, &hook.url, &rest)).unwrap();
     let cfg = cfg_path.to_str().unwrap().to_string();
-    let mut d = Daemon::start(
+    let mut d = bulwark().daemon(
         &["--log-level", "info", "watch", "run", "--config", &cfg],
         &tmp.path().join("watch.log"),
     );
@@ -211,7 +160,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
         ),
     )
     .unwrap();
-    let mut abci = Daemon::start(
+    let mut abci = bulwark().daemon(
         &[
             "--log-level",
             "info",
@@ -454,7 +403,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     );
     let m = http_body(&format!("http://127.0.0.1:{abci_port}/metrics"));
     assert_eq!(
-        metric(
+        sample(
             &m,
             &format!("bulwark_watch_sdk_source_up{{chain=\"{id}\",url=\"{good}\",via=\"abci\"}}")
         ),
@@ -462,7 +411,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
         "{m}"
     );
     assert_eq!(
-        metric(
+        sample(
             &m,
             &format!("bulwark_watch_validator_jailed{{chain=\"{id}\"}}")
         ),
@@ -493,17 +442,17 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
         ("bulwark_watch_upgrade_height", plan_height as f64),
     ] {
         assert_eq!(
-            metric(&m, &format!("{name}{l}")),
+            sample(&m, &format!("{name}{l}")),
             Some(want),
             "{name}:\n{m}"
         );
     }
     assert!(
-        metric(&m, &format!("bulwark_watch_upgrade_blocks_remaining{l}")).is_some_and(|b| b > 0.0)
+        sample(&m, &format!("bulwark_watch_upgrade_blocks_remaining{l}")).is_some_and(|b| b > 0.0)
     );
-    assert!(metric(&m, &format!("bulwark_watch_block_time_seconds{l}")).is_some_and(|b| b > 0.0));
+    assert!(sample(&m, &format!("bulwark_watch_block_time_seconds{l}")).is_some_and(|b| b > 0.0));
     assert_eq!(
-        metric(
+        sample(
             &m,
             &format!(
                 "bulwark_watch_sdk_source_up{{chain=\"{id}\",url=\"{}\",via=\"rest\"}}",
@@ -513,7 +462,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
         Some(0.0)
     );
     assert_eq!(
-        metric(
+        sample(
             &m,
             &format!("bulwark_watch_sdk_source_up{{chain=\"{id}\",url=\"{good}\",via=\"rest\"}}")
         ),
@@ -521,7 +470,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     );
     // NewBlock events of CometBFT v0.34 wake the collector.
     assert!(
-        metric(&m, &format!("bulwark_watch_websocket_new_blocks_total{l}"))
+        sample(&m, &format!("bulwark_watch_websocket_new_blocks_total{l}"))
             .is_some_and(|n| n > 0.0),
         "{m}"
     );
@@ -529,7 +478,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     assert!(ok, "promtool check metrics: {out}\n{m}");
 
     let url = format!("http://127.0.0.1:{port}");
-    let o = run(&["watch", "status", "--url", &url]);
+    let o = bulwark().run(&["watch", "status", "--url", &url]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         o.status.success()
@@ -550,7 +499,7 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     )
     .unwrap();
     let before_restart = hook.json_bodies().len();
-    let d = Daemon::start(
+    let d = bulwark().daemon(
         &["--log-level", "info", "watch", "run", "--config", &cfg],
         &tmp.path().join("watch-2.log"),
     );

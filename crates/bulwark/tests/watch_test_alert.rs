@@ -72,7 +72,7 @@ fn test_alert_fires_and_resolves_through_every_channel_and_names_the_failures() 
     .unwrap();
     let cfg = cfg.to_str().unwrap();
 
-    let o = run(&["watch", "test-alert", "--config", cfg, "--json"]);
+    let o = bulwark().run(&["watch", "test-alert", "--config", cfg, "--json"]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -145,7 +145,7 @@ fn test_alert_fires_and_resolves_through_every_channel_and_names_the_failures() 
     );
 
     // One channel by name: only it is sent to.
-    let o = run(&["watch", "test-alert", "--config", cfg, "--channel", "hook"]);
+    let o = bulwark().run(&["watch", "test-alert", "--config", cfg, "--channel", "hook"]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
@@ -168,7 +168,7 @@ fn test_alert_fires_and_resolves_through_every_channel_and_names_the_failures() 
         ),
     )
     .unwrap();
-    let o = run(&[
+    let o = bulwark().run(&[
         "watch",
         "test-alert",
         "--config",
@@ -188,7 +188,7 @@ fn test_alert_fires_and_resolves_through_every_channel_and_names_the_failures() 
     );
 
     // Usage errors: an unknown channel, a config without channels.
-    let o = run(&["watch", "test-alert", "--config", cfg, "--channel", "nope"]);
+    let o = bulwark().run(&["watch", "test-alert", "--config", cfg, "--channel", "nope"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains(
@@ -203,7 +203,7 @@ fn test_alert_fires_and_resolves_through_every_channel_and_names_the_failures() 
         "state_path = \"w.sqlite\"\n[[chain]]\nid = \"c-1\"\nrpc = [\"http://127.0.0.1:1\"]\n",
     )
     .unwrap();
-    let o = run(&["watch", "test-alert", "--config", bare.to_str().unwrap()]);
+    let o = bulwark().run(&["watch", "test-alert", "--config", bare.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("has no [[channel]]"),

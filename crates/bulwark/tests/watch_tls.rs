@@ -5,16 +5,13 @@
 //! keeps running.
 
 mod common;
-#[path = "common/single_node.rs"]
-mod single_node;
-#[path = "../../watch/tests/support/mod.rs"]
-mod support;
 
 use common::*;
 use serde_json::Value;
-use single_node::SingleNode;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use testkit::ca::test_ca;
+use testkit::single_node::SingleNode;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -63,7 +60,7 @@ fn start_watch(dir: &Path, name: &str, chain: &str, rpc: &str, ca: Option<&Path>
         config(&dir.join(format!("{name}.sqlite")), port, chain, rpc, ca),
     )
     .unwrap();
-    let d = Daemon::start(
+    let d = bulwark().daemon(
         &[
             "--log-level",
             "info",
@@ -119,18 +116,12 @@ fn tail(s: &str) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
-/// The value of a metric line `name{labels} value`, if present.
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 #[test]
 fn watch_follows_a_tls_node_with_its_ca_and_reports_untrusted_certificates() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let ca = support::test_ca(dir, "node");
-    let other = support::test_ca(dir, "other");
+    let ca = test_ca(dir, "node");
+    let other = test_ca(dir, "other");
     let mut node = SingleNode::init(dir, Some((&ca.cert, &ca.key)));
     node.start();
     let chain = node.chain_id.clone();
@@ -162,8 +153,8 @@ fn watch_follows_a_tls_node_with_its_ca_and_reports_untrusted_certificates() {
     let deadline = Instant::now() + LIMIT;
     let first = loop {
         let m = metrics(tp);
-        if metric(&m, &connected) == Some(1.0) && metric(&m, &events).is_some_and(|n| n >= 2.0) {
-            break metric(&m, &events).unwrap();
+        if sample(&m, &connected) == Some(1.0) && sample(&m, &events).is_some_and(|n| n >= 2.0) {
+            break sample(&m, &events).unwrap();
         }
         assert!(
             Instant::now() < deadline,
@@ -179,12 +170,12 @@ fn watch_follows_a_tls_node_with_its_ca_and_reports_untrusted_certificates() {
     });
     let m = metrics(tp);
     assert!(
-        metric(&m, &events).unwrap() > first,
+        sample(&m, &events).unwrap() > first,
         "events keep coming over wss:\n{m}"
     );
-    assert_eq!(metric(&m, &connected), Some(1.0), "{m}");
+    assert_eq!(sample(&m, &connected), Some(1.0), "{m}");
     assert_eq!(
-        metric(
+        sample(
             &m,
             &format!("bulwark_watch_rpc_source_up{{chain=\"{chain}\",url=\"{rpc}\"}}")
         ),
@@ -243,8 +234,8 @@ fn watch_follows_a_tls_node_with_its_ca_and_reports_untrusted_certificates() {
         );
         // The websocket is refused for the same reason, and said so in the log.
         let m = metrics(port);
-        assert_eq!(metric(&m, &connected), Some(0.0), "{name}: {m}");
-        assert_eq!(metric(&m, &events), Some(0.0), "{name}: {m}");
+        assert_eq!(sample(&m, &connected), Some(0.0), "{name}: {m}");
+        assert_eq!(sample(&m, &events), Some(0.0), "{name}: {m}");
         let deadline = Instant::now() + LIMIT;
         while !d.log_text().contains(&format!(
             "websocket {wss}: TLS certificate error: invalid peer certificate: UnknownIssuer"
@@ -307,7 +298,7 @@ fn a_tls_ca_file_that_is_not_a_certificate_is_a_configuration_error() {
             ),
         )
         .unwrap();
-        let o = run(&["watch", "run", "--config", cfg.to_str().unwrap()]);
+        let o = bulwark().run(&["watch", "run", "--config", cfg.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(&expect), "{err}");

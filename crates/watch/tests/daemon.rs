@@ -1,44 +1,16 @@
 //! The daemon in-process: heartbeat, HTTP API, shutdown, and startup errors.
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testkit::http::HttpStub;
+use testkit::port::free_port;
 use tokio_util::sync::CancellationToken;
 use watch::{Config, WatchError};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Counts requests; answers 200.
-fn counter() -> (String, Arc<Mutex<Vec<String>>>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let rec = seen.clone();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().flatten() {
-            let mut buf = [0u8; 2048];
-            let n = s.read(&mut buf).unwrap_or(0);
-            let head = String::from_utf8_lossy(&buf[..n]).into_owned();
-            rec.lock()
-                .unwrap()
-                .push(head.lines().next().unwrap_or("").to_string());
-            let _ =
-                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        }
-    });
-    (url, seen)
-}
-
 #[test]
 fn heartbeat_status_api_and_clean_shutdown() {
-    let (url, seen) = counter();
+    let hook = HttpStub::start("200 OK", "ok");
+    let url = &hook.url;
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let text = format!(
@@ -55,21 +27,20 @@ fn heartbeat_status_api_and_clean_shutdown() {
         let stop = CancellationToken::new();
         let task = tokio::spawn(watch::run(config, stop.clone()));
         let deadline = Instant::now() + Duration::from_secs(20);
-        while seen.lock().unwrap().len() < 3 {
+        while hook.requests().len() < 3 {
             assert!(
                 Instant::now() < deadline,
                 "heartbeats: {:?}",
-                seen.lock().unwrap()
+                hook.requests()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert!(
-            seen.lock()
-                .unwrap()
+            hook.requests()
                 .iter()
-                .all(|l| l == "GET /ping HTTP/1.1"),
+                .all(|r| r.line == "GET /ping HTTP/1.1"),
             "{:?}",
-            seen.lock().unwrap()
+            hook.requests()
         );
         let doc = loop {
             match watch::fetch_status(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2))

@@ -3,12 +3,11 @@
 //! behind a private CA, and with implicit TLS; refused logins, untrusted certificates
 //! and an unreachable server keep the notification queued until it can be delivered.
 
-mod support;
-
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{test_ca, Mode, SmtpSink};
+use testkit::ca::test_ca;
+use testkit::smtp::{Mode, SmtpSink};
 use watch::alert::{Alert, Engine, Kind, Notification};
 use watch::config::{ChannelConfig, RouteConfig};
 use watch::email::{self, EmailConfig, Security};
@@ -514,11 +513,7 @@ fn implicit_tls_delivers() {
 #[test]
 fn unreachable_server_keeps_the_notification_until_it_is_up() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = testkit::port::free_port();
     let ch = ChannelConfig::Email(channel(port, Security::None));
     let mut r = rig(vec![ch.clone()], Trust::system());
 

@@ -4,10 +4,11 @@
 
 use prometheus_client::registry::Registry;
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::port::free_port;
+use testkit::process::{tool, Proc};
 use watch::alert::Engine;
 use watch::config::{ChannelConfig, HostConfig, RouteConfig};
 use watch::metrics::Metrics;
@@ -16,29 +17,7 @@ use watch::rules::{Condition, Outcome};
 use watch::store::Store;
 use watch::Severity;
 
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn tool(path: &str) -> &str {
-    assert!(
-        Path::new(path).exists(),
-        "{path} is missing: run scripts/install-deps (Debian packages prometheus-alertmanager, prometheus-node-exporter, prometheus)"
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+const INSTALL: &str = "run scripts/install-deps (Debian packages prometheus-alertmanager, prometheus-node-exporter, prometheus)";
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -69,7 +48,7 @@ async fn get_until(url: &str, what: &str, pred: impl Fn(&str) -> bool) -> String
 
 #[test]
 fn alertmanager_receives_and_resolves_an_alert() {
-    let bin = tool("/usr/bin/prometheus-alertmanager");
+    let bin = tool("/usr/bin/prometheus-alertmanager", INSTALL);
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("am.yml");
     std::fs::write(
@@ -181,7 +160,7 @@ fn alertmanager_receives_and_resolves_an_alert() {
 
 #[test]
 fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
-    let bin = tool("/usr/bin/prometheus-node-exporter");
+    let bin = tool("/usr/bin/prometheus-node-exporter", INSTALL);
     let port = free_port();
     let _ne = Proc(
         Command::new(bin)
@@ -307,7 +286,7 @@ fn local_host_files_parse() {
 
 #[test]
 fn promtool_accepts_the_metrics() {
-    let bin = tool("/usr/bin/promtool");
+    let bin = tool("/usr/bin/promtool", INSTALL);
     let mut reg = Registry::default();
     let m = Metrics::register(&mut reg);
     let obs = watch::state::Observed {

@@ -3,10 +3,9 @@
 
 use prometheus_client::registry::Registry;
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+use testkit::http::HttpStub;
 use watch::alert::{Alert, Kind, Notification};
 use watch::config::{ChannelConfig, RouteConfig};
 use watch::metrics::Metrics;
@@ -101,61 +100,22 @@ fn payloads_are_exact() {
         .is_none());
 }
 
-type Seen = Arc<Mutex<Vec<(String, Value)>>>;
-
-/// Records (path, JSON body); answers 500 on paths containing "fail".
-fn receiver() -> (String, Seen) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", l.local_addr().unwrap());
-    let seen: Seen = Arc::default();
-    let rec = seen.clone();
-    std::thread::spawn(move || {
-        for mut s in l.incoming().flatten() {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            loop {
-                let n = s.read(&mut chunk).unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).into_owned();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .to_ascii_lowercase()
-                        .lines()
-                        .find_map(|l| {
-                            l.strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        let path = head.split_whitespace().nth(1).unwrap().to_string();
-                        let fail = path.contains("fail");
-                        rec.lock()
-                            .unwrap()
-                            .push((path, serde_json::from_str(body).unwrap()));
-                        let status = if fail {
-                            "500 Internal Server Error"
-                        } else {
-                            "200 OK"
-                        };
-                        let _ = write!(
-                            s,
-                            "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        );
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    (url, seen)
+/// Records every request; answers 500 on paths containing "fail".
+fn receiver() -> HttpStub {
+    HttpStub::answering(|r| {
+        let status = if r.path.contains("fail") {
+            "500 Internal Server Error"
+        } else {
+            "200 OK"
+        };
+        (status.into(), String::new())
+    })
 }
 
 #[test]
 fn dispatcher_delivers_to_every_kind_and_retries_failures() {
-    let (url, seen) = receiver();
+    let hook = receiver();
+    let url = &hook.url;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.sqlite");
     let channels = [
@@ -239,7 +199,7 @@ fn dispatcher_delivers_to_every_kind_and_retries_failures() {
         .build()
         .unwrap();
     rt.block_on(d.deliver_due()).unwrap();
-    let got: Vec<(String, Value)> = seen.lock().unwrap().clone();
+    let got: Vec<(String, Value)> = hook.json_requests();
     let by = |p: &str| {
         got.iter()
             .find(|(path, _)| path == p)
@@ -281,7 +241,8 @@ fn dispatcher_delivers_to_every_kind_and_retries_failures() {
 
 #[test]
 fn alertmanager_gets_firing_alerts_resent() {
-    let (url, seen) = receiver();
+    let hook = receiver();
+    let url = &hook.url;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.sqlite");
     let am = ChannelConfig::Alertmanager {
@@ -337,18 +298,18 @@ fn alertmanager_gets_firing_alerts_resent() {
         let stop = tokio_util::sync::CancellationToken::new();
         let task = tokio::spawn(d.run(Arc::new(tokio::sync::Notify::new()), stop.clone()));
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while seen.lock().unwrap().len() < 3 {
+        while hook.json_requests().len() < 3 {
             assert!(
                 std::time::Instant::now() < deadline,
                 "no re-sends: {:?}",
-                seen.lock().unwrap()
+                hook.json_requests()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         stop.cancel();
         task.await.unwrap().unwrap();
     });
-    let got = seen.lock().unwrap().clone();
+    let got = hook.json_requests();
     for (path, body) in &got {
         assert_eq!(path, "/am/api/v2/alerts");
         assert_eq!(body[0]["labels"]["alert_key"], "k");

@@ -2,8 +2,6 @@
 //! subscribes with CometBFT's query, wakes the collector per event, and reconnects;
 //! over `wss://` it trusts a private CA given as `tls_ca_file` and nothing else.
 
-mod support;
-
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,8 +72,8 @@ fn wss_trusts_the_private_ca_and_nothing_else() {
     use watch::ws::{follow, Subscription, WsMetrics};
 
     let dir = tempfile::tempdir().unwrap();
-    let ca = support::test_ca(dir.path(), "ws");
-    let other = support::test_ca(dir.path(), "other");
+    let ca = testkit::ca::test_ca(dir.path(), "ws");
+    let other = testkit::ca::test_ca(dir.path(), "other");
     let certs = CertificateDer::pem_file_iter(&ca.cert)
         .unwrap()
         .collect::<Result<Vec<_>, _>>()

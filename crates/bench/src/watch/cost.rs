@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::port::try_free_port;
 
 /// Options of one measurement.
 #[derive(Debug, Clone)]
@@ -74,7 +75,7 @@ pub async fn run_once(
     let val = fixture.meta.validator_address.clone();
     let (mut child, status_url) = match tool {
         Tool::Bulwark(exe) => {
-            let port = free_port()?;
+            let port = try_free_port()?;
             let cfg = bulwark_config(&dir, port, &replay.urls, &val, opts.nodes);
             let path = dir.join("watch.toml");
             std::fs::write(&path, cfg)?;
@@ -230,13 +231,6 @@ pub fn stop(child: &mut Child) {
     }
     let _ = child.kill();
     let _ = child.wait();
-}
-
-/// A port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 /// Bulwark's config: one `[[chain]]` per replayed chain (its one RPC endpoint, with the

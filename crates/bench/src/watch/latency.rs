@@ -11,7 +11,7 @@
 //! Then it starts the signer again (`bulwark devnet up`) and waits for the resolved
 //! notification before the next trial.
 
-use super::cost::{free_port, stop};
+use super::cost::stop;
 use super::devnet::Devnet;
 use super::http::{self, Request, Response, Service};
 use anyhow::Context;
@@ -22,6 +22,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+use testkit::port::try_free_port;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -92,7 +93,7 @@ async fn with_devnet(
 
     let dir = work.join("latency");
     std::fs::create_dir_all(&dir)?;
-    let port = free_port()?;
+    let port = try_free_port()?;
     let rpcs = devnet.watch_rpcs();
     let val0 = devnet.val0_address();
     let cfg = format!(

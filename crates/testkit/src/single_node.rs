@@ -1,12 +1,12 @@
 //! One real CometBFT validator node (kvstore app, fast blocks) on free 127.0.0.1
 //! ports, optionally serving its RPC and websocket over TLS. Killed when dropped.
 
-#![allow(dead_code)]
-
+use crate::port::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// A single-validator CometBFT chain.
+#[derive(Debug)]
 pub struct SingleNode {
     pub home: PathBuf,
     pub rpc_port: u16,
@@ -14,14 +14,6 @@ pub struct SingleNode {
     bin: PathBuf,
     log: PathBuf,
     child: Option<Child>,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl SingleNode {

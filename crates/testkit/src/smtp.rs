@@ -1,62 +1,17 @@
-//! Test helpers shared by the watch's and the binary's tests: a private CA with a
-//! server certificate for 127.0.0.1/localhost, and a real SMTP server (aiosmtpd, see
-//! smtp_sink.py) that records every message it accepts.
+//! A real SMTP server (aiosmtpd, see `smtp_sink.py` beside this crate's manifest)
+//! that records every message it accepts.
 
-#![allow(dead_code)]
-
+use crate::ca::TestCa;
 use serde_json::Value;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A CA and a server certificate it signed, as PEM files.
-pub struct TestCa {
-    /// The CA certificate (what `tls_ca_file` points to).
-    pub ca: PathBuf,
-    /// The server certificate, for 127.0.0.1 and localhost.
-    pub cert: PathBuf,
-    /// The server's private key (PKCS#8).
-    pub key: PathBuf,
-}
-
-/// Make a CA called `name` and a server certificate, written into `dir`.
-pub fn test_ca(dir: &Path, name: &str) -> TestCa {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, format!("{name} test CA"));
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut server =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    server
-        .distinguished_name
-        .push(DnType::CommonName, "127.0.0.1");
-    let cert = server.signed_by(&key, &ca_cert, &ca_key).unwrap();
-    let out = TestCa {
-        ca: dir.join(format!("{name}-ca.pem")),
-        cert: dir.join(format!("{name}-cert.pem")),
-        key: dir.join(format!("{name}-key.pem")),
-    };
-    std::fs::write(&out.ca, ca_cert.pem()).unwrap();
-    std::fs::write(&out.cert, cert.pem()).unwrap();
-    std::fs::write(&out.key, key.serialize_pem()).unwrap();
-    out
-}
-
 const PYTHON: &str = "/usr/bin/python3";
 
 fn sink_script() -> PathBuf {
-    // Works from both crates/watch and crates/bulwark.
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../watch/tests/support/smtp_sink.py")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("smtp_sink.py")
 }
 
 /// How the SMTP server is reached.
@@ -71,6 +26,7 @@ pub enum Mode {
 }
 
 /// A running aiosmtpd, killed when dropped.
+#[derive(Debug)]
 pub struct SmtpSink {
     /// Its port on 127.0.0.1.
     pub port: u16,

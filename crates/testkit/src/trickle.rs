@@ -1,19 +1,18 @@
 //! A stand-in node that sends a request's bytes as slowly as a test likes (over unix://
-//! or tcp:// with SecretConnection, down to one raw byte of a sealed frame at a time),
-//! and a config writer for any node addresses.
+//! or tcp:// with SecretConnection, down to one raw byte of a sealed frame at a time).
 
-use super::node::FakeNode;
+use crate::node::FakeNode;
 use privval::transport::SecretConnection;
 use privval::{decode_response, FrameDecoder, Line, Response};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The node's TCP stream, whose writes a test can capture instead of sending (to get
 /// the sealed bytes of a message and send them at its own pace).
+#[derive(Debug)]
 pub struct Tap {
     stream: TcpStream,
     capture: Arc<Mutex<Option<Vec<u8>>>>,
@@ -51,6 +50,7 @@ pub enum Cut {
 }
 
 /// One connection from the signer, seen from a node that trickles.
+#[derive(Debug)]
 pub enum Trickler {
     Unix(UnixStream),
     Tcp {
@@ -67,21 +67,9 @@ impl Trickler {
     }
 
     pub fn accept_tcp(node: &FakeNode, within: Duration) -> Trickler {
-        let deadline = Instant::now() + within;
-        let stream = loop {
-            match node.listener.accept() {
-                Ok((s, _)) => break s,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    assert!(Instant::now() < deadline, "the signer did not dial in");
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                Err(e) => panic!("accept: {e}"),
-            }
-        };
-        stream.set_nonblocking(false).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        let stream = node
+            .accept_stream(within)
+            .unwrap_or_else(|e| panic!("the signer did not dial in: {e}"));
         let raw = stream.try_clone().unwrap();
         let capture = Arc::new(Mutex::new(None));
         let tap = Tap {
@@ -177,41 +165,4 @@ impl Trickler {
             frames.push(&buf[..n]).unwrap();
         }
     }
-}
-
-/// A signer config for one chain whose nodes are at `addrs` (`tcp://...`,
-/// `unix://...`), named node0, node1, ...; `extra` is TOML for the `[[chain]]` table.
-pub fn write_config_addrs(
-    dir: &Path,
-    chain: &str,
-    key: &Path,
-    state: &Path,
-    addrs: &[String],
-    extra: &str,
-    metrics: Option<u16>,
-) -> PathBuf {
-    let mut text = String::new();
-    if let Some(p) = metrics {
-        text.push_str(&format!("[metrics]\nlisten = \"127.0.0.1:{p}\"\n\n"));
-    }
-    text.push_str(&format!(
-        "[[chain]]\nid = {chain:?}\nkey = {key:?}\nstate = {state:?}\nprotocol = \"v0.38\"\n{extra}\n"
-    ));
-    for (i, a) in addrs.iter().enumerate() {
-        text.push_str(&format!(
-            "\n[[chain.node]]\nname = \"node{i}\"\naddr = {a:?}\n"
-        ));
-    }
-    let path = dir.join("signer.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// The value of one sample in a `/metrics` page (`name{labels}` exactly as rendered).
-pub fn sample(metrics: &str, series: &str) -> Option<f64> {
-    metrics.lines().find_map(|l| {
-        l.strip_prefix(series)
-            .and_then(|v| v.strip_prefix(' '))
-            .map(|v| v.trim().parse().unwrap())
-    })
 }

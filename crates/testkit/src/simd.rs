@@ -3,6 +3,9 @@
 //! window and a short governance voting period, so jailing and upgrade proposals
 //! happen within seconds.
 
+use crate::http::{get, http_body};
+use crate::port::free_port;
+use crate::process::text;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -32,6 +35,7 @@ pub fn simd_binary() -> PathBuf {
 }
 
 /// One validator of the chain.
+#[derive(Debug)]
 pub struct SdkNode {
     pub name: String,
     pub home: PathBuf,
@@ -53,7 +57,7 @@ pub struct SdkNode {
 }
 
 /// Chain settings that tests change.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct SdkOptions {
     pub chain_id: String,
     /// (name, self-delegation) per validator.
@@ -83,6 +87,7 @@ impl Default for SdkOptions {
 }
 
 /// A running chain; every node is killed when dropped.
+#[derive(Debug)]
 pub struct SdkChain {
     pub tmp: tempfile::TempDir,
     pub simd: PathBuf,
@@ -90,23 +95,8 @@ pub struct SdkChain {
     pub nodes: Vec<SdkNode>,
 }
 
-/// Plain HTTP GET: status and body, or `None` when nothing answers.
-pub fn get(url: &str) -> Option<(u16, String)> {
-    use std::io::{Read, Write};
-    let rest = url.trim_start_matches("http://");
-    let (addr, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET /{path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).ok()?;
-    let status = resp.split_whitespace().nth(1)?.parse().ok()?;
-    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
-    Some((status, body))
-}
-
 fn check(o: Output, what: &str) -> Output {
-    assert!(o.status.success(), "{what} failed:\n{}", super::text(&o));
+    assert!(o.status.success(), "{what} failed:\n{}", text(&o));
     o
 }
 
@@ -236,10 +226,10 @@ impl SdkChain {
             self.nodes.push(SdkNode {
                 name: name.clone(),
                 home,
-                rpc: format!("http://127.0.0.1:{}", super::free_port()),
-                rest: format!("http://127.0.0.1:{}", super::free_port()),
-                metrics: format!("http://127.0.0.1:{}/metrics", super::free_port()),
-                p2p_port: super::free_port(),
+                rpc: format!("http://127.0.0.1:{}", free_port()),
+                rest: format!("http://127.0.0.1:{}", free_port()),
+                metrics: format!("http://127.0.0.1:{}/metrics", free_port()),
+                p2p_port: free_port(),
                 operator,
                 cons_hex,
                 stake: *stake,
@@ -317,7 +307,7 @@ impl SdkChain {
                 &c,
                 "",
                 "proxy_app",
-                &q(format!("tcp://127.0.0.1:{}", super::free_port())),
+                &q(format!("tcp://127.0.0.1:{}", free_port())),
             );
             set_toml(
                 &c,
@@ -371,7 +361,7 @@ impl SdkChain {
                 &a,
                 "grpc",
                 "address",
-                &q(format!("127.0.0.1:{}", super::free_port())),
+                &q(format!("127.0.0.1:{}", free_port())),
             );
             set_toml(&a, "grpc-web", "enable", "false");
         }
@@ -443,7 +433,7 @@ impl SdkChain {
 
     /// GET a REST path from node `name`.
     pub fn rest(&self, name: &str, path: &str) -> Value {
-        let body = super::http_body(&format!("{}{path}", self.node(name).rest));
+        let body = http_body(&format!("{}{path}", self.node(name).rest));
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
     }
 
@@ -509,7 +499,7 @@ impl SdkChain {
         ]);
         let o = self.simd(&all);
         let v: Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("tx output not JSON ({e}): {}", super::text(&o)));
+            .unwrap_or_else(|e| panic!("tx output not JSON ({e}): {}", text(&o)));
         assert_eq!(v["code"], 0, "tx {args:?} failed: {v:#}");
         v
     }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 const SSHD: &str = "/usr/sbin/sshd";
 
 /// The mount; unmounted and sshd stopped on drop.
+#[derive(Debug)]
 pub struct Mount {
     _tmp: tempfile::TempDir,
     /// The local directory behind the mount.
@@ -67,7 +68,7 @@ impl Mount {
                 .arg(t.join(key)));
         }
         std::fs::copy(t.join("user_key.pub"), t.join("authorized_keys")).unwrap();
-        let port = super::common::free_port();
+        let port = crate::port::free_port();
         let config = format!(
             "Port {port}\nListenAddress 127.0.0.1\nHostKey {t}/host_key\n\
              AuthorizedKeysFile {t}/authorized_keys\nPidFile {t}/sshd.pid\nStrictModes no\n\

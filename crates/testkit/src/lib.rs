@@ -1,0 +1,41 @@
+//! Bulwark's test kit: every helper the tests and the bench share, written once.
+//!
+//! Dev-only (`publish = false`): the tests take it as a dev-dependency, the bench as a
+//! normal one, so nothing here needs a test harness. Helpers that run the `bulwark`
+//! binary take its path in a [`Bulwark`] value (`CARGO_BIN_EXE_bulwark` exists only in
+//! the binary's own tests).
+
+pub mod ca;
+pub mod devnet;
+pub mod http;
+pub mod link;
+pub mod node;
+pub mod port;
+pub mod process;
+pub mod prom;
+pub mod signer;
+pub mod simd;
+pub mod single_node;
+pub mod smtp;
+pub mod sshfs;
+pub mod trickle;
+pub mod votes;
+pub mod watch_api;
+
+pub use process::Bulwark;
+
+/// What most tests use, for one glob import.
+pub mod prelude {
+    pub use crate::devnet::{
+        best_height, commit_signers, kvstore_size, node, nodes, scan_chain, validator_address,
+        ChainScan, Devnet,
+    };
+    pub use crate::http::{http_body, rpc_get, HttpStub};
+    pub use crate::port::free_port;
+    pub use crate::process::{json, processes_under, spawn, text, Bulwark, Daemon, Proc};
+    pub use crate::prom::{alertmanager, promtool, sample};
+    pub use crate::signer::{
+        add_to_chain, write_config, write_config_addrs, write_key, SignerProc,
+    };
+    pub use crate::watch_api::{api, count, is, wait_api};
+}
