@@ -142,16 +142,13 @@ pub fn scan_chain(rpc: &str, address: &str, from: u64, to: u64) -> ChainScan {
         if ev.as_array().is_some_and(|a| !a.is_empty()) {
             scan.evidence.push((h + 1, ev.clone()));
         }
-        let sigs = block["block"]["last_commit"]["signatures"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let ours = sigs.iter().any(|s| {
-            s["validator_address"]
-                .as_str()
-                .is_some_and(|a| a.eq_ignore_ascii_case(address))
-                && s["block_id_flag"].as_u64() == Some(2)
-        });
+        let parsed = comet::parse_block(&block, h + 1)
+            .unwrap_or_else(|e| panic!("block {} from {rpc}: {e}", h + 1));
+        let ours = parsed
+            .last_commit
+            .signatures
+            .iter()
+            .any(|s| s.flag == comet::FLAG_COMMIT && s.address.eq_ignore_ascii_case(address));
         if ours {
             scan.signed.push(h);
         } else {
