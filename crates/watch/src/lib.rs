@@ -12,7 +12,6 @@ pub mod bech32;
 pub mod chain;
 pub mod collect;
 pub mod config;
-pub mod duration;
 pub mod email;
 pub mod exporter;
 pub mod http;
@@ -36,7 +35,6 @@ pub mod sdk_collect;
 pub mod sdk_proto;
 pub mod sdk_rest;
 pub mod sdk_source;
-pub mod secret;
 pub mod signer;
 pub mod silence;
 pub mod state;
@@ -47,21 +45,9 @@ pub mod ws;
 
 mod daemon;
 
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Severity};
 pub use daemon::{fetch_status, run, run_with_registry};
 pub use store::StoreError;
-
-use serde::{Deserialize, Serialize};
-
-/// How bad an alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Look at it soon.
-    Warning,
-    /// Act now.
-    Critical,
-}
 
 /// Why the watch stopped or could not start.
 #[derive(Debug, thiserror::Error)]

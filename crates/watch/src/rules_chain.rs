@@ -1,6 +1,7 @@
 //! Chain and node rules.
 
-use crate::rules::{human, level_down, level_up, push, push_held, About, Outcome, RulesConfig};
+use crate::config::RulesConfig;
+use crate::rules::{human, level_down, level_up, push, push_held, About, Outcome};
 use crate::state::{GridEntry, Observed, Sign, Ts};
 use std::time::Duration;
 

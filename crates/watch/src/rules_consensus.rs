@@ -3,7 +3,8 @@
 //! the voting power missing from the last commit (the worst figure any of the chain's
 //! nodes reports: one alert per chain, not per node), and whether they can be read.
 
-use crate::rules::{human, level_up, push, push_held, About, Outcome, RulesConfig};
+use crate::config::RulesConfig;
+use crate::rules::{human, level_up, push, push_held, About, Outcome};
 use crate::state::{Observed, Ts};
 use crate::Severity;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Host rules: exporter down, disk used and time until full, memory, load.
 
-use crate::rules::{human, level_down, level_up, push, push_held, About, Outcome, RulesConfig};
+use crate::config::RulesConfig;
+use crate::rules::{human, level_down, level_up, push, push_held, About, Outcome};
 use crate::state::{Observed, Ts};
 use std::time::Duration;
 

@@ -6,9 +6,8 @@
 //! blocks behind the chain's RPC height): when every endpoint fails, `source_unhealthy`
 //! says so, when the data lags `sdk_behind` does, and the other alerts stay as they were.
 
-use crate::rules::{
-    human, level_down, level_up, push, push_held, About, Condition, Outcome, RulesConfig,
-};
+use crate::config::RulesConfig;
+use crate::rules::{human, level_down, level_up, push, push_held, About, Condition, Outcome};
 use crate::sdk::{assess, SdkState};
 use crate::state::{ChainState, Observed, Ts};
 use crate::Severity;

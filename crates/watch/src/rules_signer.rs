@@ -1,6 +1,7 @@
 //! Signer rules: metrics unreachable, a node connection down, refusals.
 
-use crate::rules::{human, level_up, push, push_held, Condition, Outcome, RulesConfig};
+use crate::config::RulesConfig;
+use crate::rules::{human, level_up, push, push_held, Condition, Outcome};
 use crate::state::{Observed, Ts};
 use std::time::Duration;
 

@@ -3,36 +3,13 @@
 //! `https://` request (RPC, exporters, signers, webhooks), every `wss://` websocket and
 //! SMTP over TLS, so a private CA is trusted the same way everywhere.
 
-use rustls::pki_types::pem::PemObject;
+pub use crate::config::TlsError;
+use crate::config::{read_ca_file, root_store};
 use rustls::pki_types::CertificateDer;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Why the trusted certificates cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum TlsError {
-    /// The file cannot be read.
-    #[error("cannot read tls_ca_file {path}: {source}; check the path in watch.toml")]
-    Read {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// The file holds no certificate, or one that cannot be parsed.
-    #[error("tls_ca_file {path}: {message}; give the PEM certificate (-----BEGIN CERTIFICATE-----) of the CA that signed your servers' certificates")]
-    Invalid {
-        /// File.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// The HTTP client cannot be built.
-    #[error("HTTP client: {0}")]
-    Client(String),
-}
 
 /// The certificates outgoing TLS connections trust.
 #[derive(Clone)]
@@ -78,20 +55,11 @@ impl Trust {
 
     /// The Mozilla root set plus every certificate in the PEM file `path`.
     pub fn from_pem_file(path: &Path) -> Result<Self, TlsError> {
-        let pem = std::fs::read(path).map_err(|source| TlsError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let extra = read_ca_file(path)?;
         let invalid = |message: String| TlsError::Invalid {
             path: path.to_path_buf(),
             message,
         };
-        let extra = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| invalid(format!("not PEM: {e}")))?;
-        if extra.is_empty() {
-            return Err(invalid("no certificate in the file".into()));
-        }
         let config = client_config(&extra).map_err(invalid)?;
         Ok(Self {
             extra: Arc::new(extra),
@@ -121,13 +89,7 @@ impl Trust {
 }
 
 fn client_config(extra: &[CertificateDer<'static>]) -> Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    for (i, cert) in extra.iter().enumerate() {
-        roots
-            .add(cert.clone())
-            .map_err(|e| format!("certificate #{} cannot be used as a CA: {e}", i + 1))?;
-    }
+    let roots = root_store(extra)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -8,11 +8,11 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use watch::alert::{Alert, Kind, Notification};
+use watch::config::Secret;
 use watch::config::{ChannelConfig, RouteConfig};
 use watch::metrics::Metrics;
 use watch::notify::{Dispatcher, Sender};
 use watch::payload;
-use watch::secret::Secret;
 use watch::store::Store;
 use watch::Severity;
 

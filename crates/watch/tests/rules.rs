@@ -2,7 +2,8 @@
 
 use std::collections::VecDeque;
 use watch::config::Role;
-use watch::rules::{evaluate, Outcome, RulesConfig};
+use watch::config::RulesConfig;
+use watch::rules::{evaluate, Outcome};
 use watch::state::*;
 use watch::Severity;
 

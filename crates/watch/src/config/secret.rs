@@ -1,11 +1,13 @@
 //! Secrets in configuration (tokens, routing keys, webhook URLs that carry a key):
-//! `Debug` prints `<redacted>` and the memory is wiped on drop.
+//! `Debug` prints `<redacted>` and the memory is wiped on drop. `Serialize` writes the
+//! value itself, so a configuration written back (by the devnet, the bench, tests) still
+//! works: never serialize a config into logs or API answers.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
 /// A secret string.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct Secret(String);
 
