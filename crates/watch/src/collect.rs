@@ -2,8 +2,9 @@
 
 use crate::config::{HostConfig, NodeConfig};
 use crate::exporter::{self, FillHistory};
-use crate::node_metrics::{self, NodeMetricsState};
+use crate::node_metrics;
 use crate::rpc::{Rpc, RpcError};
+use crate::state::NodeMetricsState;
 use crate::state::{FsState, HostState, NodeState, Ts};
 use std::collections::HashMap;
 use std::time::Duration;

@@ -92,7 +92,9 @@ pub async fn run_with_registry(
                 });
             }
             cols.push((Collector::Chain(Box::new(col), i), Some(feed)));
-            if let Some((via, sources)) = crate::sdk::sources(c, &http, config.request_timeout) {
+            if let Some((via, sources)) =
+                crate::sdk_source::sources(c, &http, config.request_timeout)
+            {
                 let col = crate::sdk_collect::SdkCollector::new(c, via, sources);
                 o.chains[i].sdk = Some(Box::new(col.state.clone()));
                 cols.push((Collector::Sdk(Box::new(col), i, c.sdk_interval), None));
@@ -291,14 +293,14 @@ impl Collector {
                 let sdk = o.chains[*i].sdk.take();
                 o.chains[*i] = c.state.clone();
                 o.chains[*i].sdk = sdk;
-                crate::sdk::refresh(&mut o.chains[*i]);
+                crate::state::refresh(&mut o.chains[*i]);
             }
             Collector::Node(c, i) => o.nodes[*i] = c.state.clone(),
             Collector::Host(c, i) => o.hosts[*i] = c.state.clone(),
             Collector::Signer(c, i) => o.signers[*i] = c.state.clone(),
             Collector::Sdk(c, i, _) => {
                 o.chains[*i].sdk = Some(Box::new(c.state.clone()));
-                crate::sdk::refresh(&mut o.chains[*i]);
+                crate::state::refresh(&mut o.chains[*i]);
             }
         }
     }

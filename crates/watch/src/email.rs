@@ -9,8 +9,8 @@
 
 use crate::alert::{Alert, Kind, Notification};
 use crate::config::{EmailConfig, Security};
-use crate::payload::rfc3339;
 use crate::state::Ts;
+use crate::time::rfc3339;
 use crate::tls::Trust;
 use crate::Severity;
 use lettre::message::{header, Mailbox};

@@ -57,7 +57,7 @@ fn doc(s: &Shared) -> StatusDoc {
     let observed = s.observed.read().unwrap_or_else(|p| p.into_inner()).clone();
     let alerts = s.alerts.read().unwrap_or_else(|p| p.into_inner()).clone();
     StatusDoc {
-        generated_at: crate::payload::rfc3339(now()),
+        generated_at: crate::time::rfc3339(now()),
         observed,
         alerts,
     }

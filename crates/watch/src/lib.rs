@@ -32,6 +32,7 @@ mod rules_signer;
 pub mod sdk;
 pub mod sdk_abci;
 pub mod sdk_collect;
+mod sdk_page;
 pub mod sdk_proto;
 pub mod sdk_rest;
 pub mod sdk_source;
@@ -40,6 +41,7 @@ pub mod silence;
 pub mod state;
 pub mod store;
 pub mod test_alert;
+pub mod time;
 pub mod tls;
 pub mod ws;
 

@@ -5,66 +5,7 @@
 //! `cometbft_` namespace (v0.37 on) or `tendermint_` (v0.34).
 
 use crate::exporter::Sample;
-use crate::state::Ts;
-use serde::Serialize;
-
-/// The figures read from one scrape.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct NodeMetrics {
-    /// Consensus round at the current height (0 is normal).
-    pub consensus_rounds: Option<u64>,
-    /// Share of voting power missing from the last commit, 0..1.
-    pub missing_power_ratio: Option<f64>,
-    /// Transactions in the mempool.
-    pub mempool_txs: Option<u64>,
-}
-
-/// A node's metrics endpoint as the collector last read it.
-#[derive(Debug, Clone, Serialize)]
-pub struct NodeMetricsState {
-    /// The URL.
-    pub url: String,
-    /// The last scrape gave sane figures for the right chain.
-    pub up: bool,
-    /// Why not.
-    pub error: Option<String>,
-    /// Since when it has failed.
-    pub down_since: Option<Ts>,
-    /// The last figures (kept while down, so a rule neither fires nor clears on them).
-    pub figures: NodeMetrics,
-}
-
-impl NodeMetricsState {
-    /// Not read yet.
-    pub fn new(url: &str) -> Self {
-        Self {
-            url: url.to_string(),
-            up: false,
-            error: Some("not read yet".into()),
-            down_since: None,
-            figures: NodeMetrics::default(),
-        }
-    }
-
-    /// Record a scrape's outcome at `now`.
-    pub fn record(&mut self, res: Result<NodeMetrics, String>, now: Ts) {
-        match res {
-            Ok(m) => {
-                self.up = true;
-                self.error = None;
-                self.down_since = None;
-                self.figures = m;
-            }
-            Err(e) => {
-                if self.up || self.down_since.is_none() {
-                    self.down_since = Some(now);
-                }
-                self.up = false;
-                self.error = Some(e);
-            }
-        }
-    }
-}
+use crate::state::NodeMetrics;
 
 /// The figures of a scrape of a node on `chain`. A scrape without CometBFT consensus
 /// metrics, or of another chain, is an error.

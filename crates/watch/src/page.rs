@@ -76,7 +76,7 @@ pub fn render(doc: &StatusDoc) -> String {
             );
         }
         h.push_str("</div>");
-        h.push_str(&crate::sdk::page_fragment(c));
+        h.push_str(&crate::sdk_page::page_fragment(c));
         h.push_str("<table><tr><th>RPC</th><th>state</th></tr>");
         for s in &c.sources {
             let _ = write!(

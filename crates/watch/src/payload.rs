@@ -1,15 +1,9 @@
 //! Notification payloads per channel kind (pure functions, checked exactly by tests).
 
 use crate::alert::{Alert, Kind, Notification};
-use crate::state::Ts;
+use crate::time::{rfc3339, Ts};
 use crate::Severity;
 use serde_json::{json, Map, Value};
-use std::time::{Duration, UNIX_EPOCH};
-
-/// RFC 3339 text (UTC, seconds) of a unix time.
-pub fn rfc3339(t: Ts) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))).to_string()
-}
 
 fn status(n: &Notification) -> &'static str {
     if n.kind == Kind::Resolved {

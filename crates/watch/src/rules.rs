@@ -127,12 +127,6 @@ pub(crate) fn level_down(value: f64, warning: f64, critical: f64) -> Option<Seve
     }
 }
 
-/// Human text for a number of seconds.
-pub(crate) fn human(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    humantime::format_duration(Duration::from_secs(s)).to_string()
-}
-
 /// Push `Firing` when `severity` is set, else `Clear`.
 pub(crate) fn push(
     out: &mut Vec<Outcome>,

@@ -4,8 +4,9 @@
 //! nodes reports: one alert per chain, not per node), and whether they can be read.
 
 use crate::config::RulesConfig;
-use crate::rules::{human, level_up, push, push_held, About, Outcome};
+use crate::rules::{level_up, push, push_held, About, Outcome};
 use crate::state::{Observed, Ts};
+use crate::time::human;
 use crate::Severity;
 use std::time::Duration;
 

@@ -1,8 +1,9 @@
 //! Host rules: exporter down, disk used and time until full, memory, load.
 
 use crate::config::RulesConfig;
-use crate::rules::{human, level_down, level_up, push, push_held, About, Outcome};
+use crate::rules::{level_down, level_up, push, push_held, About, Outcome};
 use crate::state::{Observed, Ts};
+use crate::time::human;
 use std::time::Duration;
 
 pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {

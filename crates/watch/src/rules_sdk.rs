@@ -7,9 +7,10 @@
 //! says so, when the data lags `sdk_behind` does, and the other alerts stay as they were.
 
 use crate::config::RulesConfig;
-use crate::rules::{human, level_down, level_up, push, push_held, About, Condition, Outcome};
-use crate::sdk::{assess, SdkState};
+use crate::rules::{level_down, level_up, push, push_held, About, Condition, Outcome};
+use crate::state::{assess, SdkState};
 use crate::state::{ChainState, Observed, Ts};
+use crate::time::human;
 use crate::Severity;
 use std::time::Duration;
 
@@ -105,7 +106,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                     match until {
                         Some(u) if u > now => format!(
                             "fix the cause (node, signer, missed blocks), then send `tx slashing unjail` from the operator key after {} (in {})",
-                            crate::payload::rfc3339(u),
+                            crate::time::rfc3339(u),
                             human(u - now)
                         ),
                         _ => "the jail time is over: fix the cause (node, signer, missed blocks) and send `tx slashing unjail` from the operator key now".into(),
@@ -234,7 +235,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                         push(out, key.clone(), sev, |sev| {
                             about.condition("upgrade_in", key, sev, format!(
                                 "{id}: software upgrade {:?} is scheduled at height {}, {left} blocks from now: about {} at the current {bt:.1}s block time (around {}); the chain halts there until nodes run the new binary: have it ready on every node (cosmovisor upgrades directory, or by hand at that height)",
-                                plan.name, plan.height, human(secs), crate::payload::rfc3339(now + secs)
+                                plan.name, plan.height, human(secs), crate::time::rfc3339(now + secs)
                             ), Duration::ZERO)
                         });
                     }

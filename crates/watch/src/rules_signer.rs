@@ -1,8 +1,9 @@
 //! Signer rules: metrics unreachable, a node connection down, refusals.
 
 use crate::config::RulesConfig;
-use crate::rules::{human, level_up, push, push_held, Condition, Outcome};
+use crate::rules::{level_up, push, push_held, Condition, Outcome};
 use crate::state::{Observed, Ts};
+use crate::time::human;
 use std::time::Duration;
 
 pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {

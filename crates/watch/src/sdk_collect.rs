@@ -5,8 +5,10 @@
 //! source can raise `source_unhealthy`, never a false jail or miss alert.
 
 use crate::config::ChainConfig;
-use crate::sdk::{SdkState, SigningInfo, SlashingParams, UpgradePlan, Validator};
-use crate::sdk_source::{Head, Reply, SdkError, Source, Via};
+use crate::sdk::Via;
+use crate::sdk::{SigningInfo, SlashingParams, UpgradePlan, Validator};
+use crate::sdk_source::{Head, Reply, SdkError, Source};
+use crate::state::SdkState;
 use crate::state::{SourceState, Ts};
 use std::collections::VecDeque;
 

@@ -2,7 +2,8 @@
 //! through its CometBFT RPC ([`Abci`], for nodes whose REST API is off, as it is by
 //! default). Both give the same typed answers and the same errors.
 
-use crate::sdk::{SigningInfo, SlashingParams, UpgradePlan, Validator};
+use crate::config::ChainConfig;
+use crate::sdk::{SigningInfo, SlashingParams, UpgradePlan, Validator, Via};
 use crate::sdk_abci::Abci;
 use crate::sdk_rest::Rest;
 use crate::state::Ts;
@@ -107,42 +108,6 @@ pub struct Head {
     pub time: Ts,
 }
 
-/// How a chain's Cosmos SDK data is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Via {
-    /// The REST API (gRPC gateway).
-    Rest,
-    /// ABCI queries through the CometBFT RPC.
-    Abci,
-}
-
-impl Via {
-    /// Its name in alert keys and metric labels.
-    pub fn name(self) -> &'static str {
-        match self {
-            Via::Rest => "rest",
-            Via::Abci => "abci",
-        }
-    }
-
-    /// What an endpoint is called in summaries.
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            Via::Rest => "REST endpoint",
-            Via::Abci => "RPC endpoint (ABCI query)",
-        }
-    }
-
-    /// The same, more than one.
-    pub fn endpoints(self) -> &'static str {
-        match self {
-            Via::Rest => "REST endpoints",
-            Via::Abci => "RPC endpoints (ABCI query)",
-        }
-    }
-}
-
 /// One endpoint of either kind.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -195,5 +160,29 @@ impl Source {
     /// The scheduled upgrade: `Data(None)` when nothing is scheduled.
     pub async fn upgrade_plan(&self) -> Result<Reply<Option<UpgradePlan>>, SdkError> {
         each!(self, s => s.upgrade_plan().await)
+    }
+}
+
+/// Where the chain's Cosmos SDK data is read from, if it is read: its `rest` endpoints,
+/// or its `rpc` endpoints by ABCI query.
+pub fn sources(
+    c: &ChainConfig,
+    http: &reqwest::Client,
+    timeout: std::time::Duration,
+) -> Option<(Via, Vec<Source>)> {
+    if c.abci_query {
+        let rpcs = c
+            .rpc
+            .iter()
+            .map(|u| Source::Abci(Abci::new(crate::rpc::Rpc::new(http.clone(), u, timeout))));
+        Some((Via::Abci, rpcs.collect()))
+    } else if !c.rest.is_empty() {
+        let rests = c
+            .rest
+            .iter()
+            .map(|u| Source::Rest(Rest::new(http.clone(), u, timeout)));
+        Some((Via::Rest, rests.collect()))
+    } else {
+        None
     }
 }

@@ -3,7 +3,8 @@
 //! values refused; a failing endpoint keeps its last figures and its first failure time.
 
 use watch::exporter::parse;
-use watch::node_metrics::{read, NodeMetrics, NodeMetricsState};
+use watch::node_metrics::read;
+use watch::state::{NodeMetrics, NodeMetricsState};
 
 const V038: &str = r#"# HELP cometbft_consensus_rounds Number of rounds.
 # TYPE cometbft_consensus_rounds gauge

@@ -291,9 +291,9 @@ fn disk_memory_and_load() {
 }
 
 fn with_metrics(name: &str, missing: f64, up: bool) -> NodeState {
-    let mut m = watch::node_metrics::NodeMetricsState::new(&format!("http://{name}:26660/metrics"));
+    let mut m = watch::state::NodeMetricsState::new(&format!("http://{name}:26660/metrics"));
     m.record(
-        Ok(watch::node_metrics::NodeMetrics {
+        Ok(watch::state::NodeMetrics {
             consensus_rounds: Some(0),
             missing_power_ratio: Some(missing),
             mempool_txs: Some(0),

@@ -16,7 +16,7 @@ use watch::rules::{evaluate, Outcome};
 use watch::sdk::*;
 use watch::sdk_collect::SdkCollector;
 use watch::sdk_rest::{self, Rest};
-use watch::sdk_source::{Reply, SdkError, Source, Via};
+use watch::sdk_source::{Reply, SdkError, Source};
 use watch::state::*;
 use watch::{Config, ConfigError, Severity};
 

@@ -264,7 +264,7 @@ fn silence(cmd: SilenceCommand) -> anyhow::Result<()> {
             if a.json {
                 return print_json(&s);
             }
-            println!("silence {id} until {}", watch::payload::rfc3339(s.until));
+            println!("silence {id} until {}", watch::time::rfc3339(s.until));
             Ok(())
         }
         SilenceCommand::List(a) => {
@@ -286,7 +286,7 @@ fn silence(cmd: SilenceCommand) -> anyhow::Result<()> {
                 println!(
                     "{}  until {}  {}  ({})",
                     s.id,
-                    watch::payload::rfc3339(s.until),
+                    watch::time::rfc3339(s.until),
                     m.join(" "),
                     s.reason
                 );
