@@ -1,12 +1,12 @@
 //! The daemon: collector tasks, the rule engine, the dispatcher and the HTTP server.
 
 use crate::alert::Engine;
-use crate::chain::ChainCollector;
-use crate::collect::{HostCollector, NodeCollector};
+use crate::collect::chain::ChainCollector;
+use crate::collect::nodes::{HostCollector, NodeCollector};
+use crate::collect::rpc::Rpc;
 use crate::http::Shared;
 use crate::metrics::Metrics;
 use crate::notify::Dispatcher;
-use crate::rpc::Rpc;
 use crate::state::{now, Observed};
 use crate::store::Store;
 use crate::{Config, WatchError};
@@ -42,7 +42,7 @@ pub async fn run_with_registry(
         })?;
     }
     let metrics = Arc::new(Metrics::register(&mut registry));
-    let ws_metrics = crate::ws::WsMetrics::register(&mut registry);
+    let ws_metrics = crate::collect::ws::WsMetrics::register(&mut registry);
     let mut engine = Engine::new(
         Store::open(&config.state_path)?,
         config.routes.clone(),
@@ -61,7 +61,7 @@ pub async fn run_with_registry(
     tracing::info!("watch listening on http://{addr} (status page /, /metrics, /api/status)");
 
     // Every outgoing TLS connection trusts the same roots (plus `tls_ca_file`).
-    let (trust, http) = crate::tls::outgoing(&config)?;
+    let (trust, http) = crate::net::tls::outgoing(&config)?;
     let shared = Arc::new(Shared {
         observed: RwLock::new(Observed::default()),
         alerts: RwLock::new(engine.firing().cloned().collect()),
@@ -79,23 +79,23 @@ pub async fn run_with_registry(
         for (i, c) in config.chains.iter().enumerate() {
             let col = ChainCollector::new(c.clone(), c.rpc.iter().map(|u| rpc(u)).collect());
             o.chains.push(col.state.clone());
-            let feed = Arc::new(crate::ws::Feed::default());
+            let feed = Arc::new(crate::collect::ws::Feed::default());
             if c.websocket {
                 tasks.spawn({
-                    let sub = crate::ws::Subscription::new(c.rpc.clone(), trust.clone())
+                    let sub = crate::collect::ws::Subscription::new(c.rpc.clone(), trust.clone())
                         .with_metrics(&ws_metrics, &c.id);
                     let (feed, sd) = (feed.clone(), shutdown.clone());
                     async move {
-                        crate::ws::follow(sub, feed, sd).await;
+                        crate::collect::ws::follow(sub, feed, sd).await;
                         Ok(())
                     }
                 });
             }
             cols.push((Collector::Chain(Box::new(col), i), Some(feed)));
             if let Some((via, sources)) =
-                crate::sdk_source::sources(c, &http, config.request_timeout)
+                crate::collect::sdk::sources(c, &http, config.request_timeout)
             {
-                let col = crate::sdk_collect::SdkCollector::new(c, via, sources);
+                let col = crate::collect::sdk::collector::SdkCollector::new(c, via, sources);
                 o.chains[i].sdk = Some(Box::new(col.state.clone()));
                 cols.push((Collector::Sdk(Box::new(col), i, c.sdk_interval), None));
             }
@@ -116,7 +116,7 @@ pub async fn run_with_registry(
             cols.push((Collector::Host(col, i), None));
         }
         for sg in &config.signers {
-            let col = crate::signer::SignerCollector::new(
+            let col = crate::collect::signer::SignerCollector::new(
                 sg,
                 config.rules.signer_refusal_reasons.clone(),
                 http.clone(),
@@ -176,7 +176,7 @@ pub async fn run_with_registry(
                     tracing::warn!(
                         "heartbeat failed: {:?}",
                         res.map(|r| r.status())
-                            .map_err(|e| crate::rpc::root_cause(&e))
+                            .map_err(|e| crate::net::root_cause(&e))
                     );
                 }
                 tokio::select! {
@@ -262,9 +262,13 @@ enum Collector {
     Chain(Box<ChainCollector>, usize),
     Node(NodeCollector, usize),
     Host(HostCollector, usize),
-    Signer(crate::signer::SignerCollector, usize),
+    Signer(crate::collect::signer::SignerCollector, usize),
     /// A chain's Cosmos SDK data (REST or ABCI query), polled at its own interval.
-    Sdk(Box<crate::sdk_collect::SdkCollector>, usize, Duration),
+    Sdk(
+        Box<crate::collect::sdk::collector::SdkCollector>,
+        usize,
+        Duration,
+    ),
 }
 
 impl Collector {
@@ -312,7 +316,7 @@ impl Collector {
 async fn poll_loop(
     mut col: Collector,
     every: Duration,
-    feed: Option<Arc<crate::ws::Feed>>,
+    feed: Option<Arc<crate::collect::ws::Feed>>,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
 ) -> Result<(), WatchError> {
@@ -363,7 +367,7 @@ pub async fn fetch_status(url: &str, timeout: Duration) -> Result<serde_json::Va
         .timeout(timeout)
         .send()
         .await
-        .map_err(|e| err(crate::rpc::root_cause(&e)))?;
+        .map_err(|e| err(crate::net::root_cause(&e)))?;
     if !resp.status().is_success() {
         return Err(err(format!("HTTP status {}", resp.status().as_u16())));
     }

@@ -9,9 +9,9 @@
 
 use crate::alert::{Alert, Kind, Notification};
 use crate::config::{EmailConfig, Security};
+use crate::net::tls::Trust;
 use crate::state::Ts;
 use crate::time::rfc3339;
-use crate::tls::Trust;
 use crate::Severity;
 use lettre::message::{header, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
@@ -227,7 +227,7 @@ pub async fn send(
 
 /// An SMTP error with what to do about it.
 fn describe(e: &lettre::transport::smtp::Error, cfg: &EmailConfig) -> String {
-    let text = crate::tls::explain(&e.to_string());
+    let text = crate::net::tls::explain(&e.to_string());
     let code = e.status().map(|c| c.to_string());
     match code.as_deref() {
         Some("535") | Some("534") | Some("530") if cfg.username.is_some() => format!(

@@ -9,20 +9,16 @@
 
 pub mod alert;
 pub mod bech32;
-pub mod chain;
 pub mod collect;
 pub mod config;
 pub mod email;
-pub mod exporter;
 pub mod http;
-pub mod localhost;
 pub mod metrics;
 pub mod metrics_sdk;
-pub mod node_metrics;
+pub mod net;
 pub mod notify;
 pub mod page;
 pub mod payload;
-pub mod rpc;
 pub mod rules;
 mod rules_chain;
 mod rules_consensus;
@@ -30,20 +26,12 @@ mod rules_host;
 mod rules_sdk;
 mod rules_signer;
 pub mod sdk;
-pub mod sdk_abci;
-pub mod sdk_collect;
 mod sdk_page;
-pub mod sdk_proto;
-pub mod sdk_rest;
-pub mod sdk_source;
-pub mod signer;
 pub mod silence;
 pub mod state;
 pub mod store;
 pub mod test_alert;
 pub mod time;
-pub mod tls;
-pub mod ws;
 
 mod daemon;
 

@@ -133,7 +133,7 @@ pub struct Sender {
     /// `generatorURL` for Alertmanager (the watch's `/api/status`).
     pub generator_url: String,
     /// Certificates trusted by SMTP over TLS (HTTP uses `http`'s own).
-    pub tls: crate::tls::Trust,
+    pub tls: crate::net::tls::Trust,
 }
 
 impl Sender {
@@ -195,7 +195,7 @@ impl Sender {
             .json(body)
             .send()
             .await
-            .map_err(|e| crate::rpc::root_cause(&e))?;
+            .map_err(|e| crate::net::root_cause(&e))?;
         if resp.status().is_success() {
             Ok(())
         } else {

@@ -71,7 +71,7 @@ pub async fn run(config: &Config, channels: &[String]) -> Result<Vec<Outcome>, W
             },
         });
     }
-    let (trust, http) = crate::tls::outgoing(config)?;
+    let (trust, http) = crate::net::tls::outgoing(config)?;
     let sender = Sender {
         http,
         timeout: config.request_timeout,

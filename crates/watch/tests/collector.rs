@@ -7,10 +7,10 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use watch::chain::ChainCollector;
-use watch::collect::NodeCollector;
+use watch::collect::chain::ChainCollector;
+use watch::collect::nodes::NodeCollector;
+use watch::collect::rpc::Rpc;
 use watch::config::{ChainConfig, NodeConfig, Role};
-use watch::rpc::Rpc;
 use watch::state::Sign;
 
 const OURS: &str = "AA00000000000000000000000000000000000000";
@@ -468,13 +468,13 @@ fn a_stuck_source_is_left_for_one_well_ahead_and_reported_behind() {
 }
 
 /// Block `h` of `c` as a `NewBlock` event carries it.
-fn event_block(c: &Arc<Mutex<Chain>>, h: u64) -> watch::rpc::Block {
+fn event_block(c: &Arc<Mutex<Chain>>, h: u64) -> watch::collect::rpc::Block {
     let body: Value = serde_json::from_str(&answer(
         &mut c.lock().unwrap(),
         &format!("/block?height={h}"),
     ))
     .unwrap();
-    watch::rpc::parse_event_block(&body["result"]).unwrap()
+    watch::collect::rpc::parse_event_block(&body["result"]).unwrap()
 }
 
 #[test]

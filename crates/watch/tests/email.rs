@@ -15,10 +15,10 @@ use watch::config::{ChannelConfig, RouteConfig};
 use watch::config::{EmailConfig, Security};
 use watch::email;
 use watch::metrics::Metrics;
+use watch::net::tls::Trust;
 use watch::notify::{Dispatcher, Sender};
 use watch::rules::{Condition, Outcome};
 use watch::store::Store;
-use watch::tls::Trust;
 use watch::{Config, ConfigError, Severity};
 
 /// 2025-01-01T00:00:00Z.

@@ -196,7 +196,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
         node_exporter: Some(format!("http://127.0.0.1:{port}/metrics")),
         mountpoints: vec!["/".into()],
     };
-    let mut c = watch::collect::HostCollector::new(
+    let mut c = watch::collect::nodes::HostCollector::new(
         cfg,
         reqwest::Client::new(),
         Duration::from_secs(5),
@@ -237,7 +237,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
             node_exporter: None,
             mountpoints,
         };
-        let mut c = watch::collect::HostCollector::new(
+        let mut c = watch::collect::nodes::HostCollector::new(
             cfg,
             reqwest::Client::new(),
             Duration::from_secs(5),
@@ -284,7 +284,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
 
 #[test]
 fn local_host_files_parse() {
-    use watch::localhost::{count_cpus, parse_loadavg, parse_meminfo, parse_mounts};
+    use watch::collect::localhost::{count_cpus, parse_loadavg, parse_meminfo, parse_mounts};
     assert_eq!(parse_loadavg("0.52 0.48 0.40 2/345 12345\n"), Some(0.52));
     assert_eq!(parse_loadavg("garbage"), None);
     assert_eq!(

@@ -10,13 +10,13 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use watch::bech32;
+use watch::collect::sdk::collector::SdkCollector;
+use watch::collect::sdk::rest::{self as sdk_rest, Rest};
+use watch::collect::sdk::source::{Reply, SdkError, Source};
 use watch::config::ChainConfig;
 use watch::config::RulesConfig;
 use watch::rules::{evaluate, Outcome};
 use watch::sdk::*;
-use watch::sdk_collect::SdkCollector;
-use watch::sdk_rest::{self, Rest};
-use watch::sdk_source::{Reply, SdkError, Source};
 use watch::state::*;
 use watch::{Config, ConfigError, Severity};
 

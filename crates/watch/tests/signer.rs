@@ -4,10 +4,10 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use watch::collect::signer::SignerCollector;
 use watch::config::RulesConfig;
 use watch::config::SignerConfig;
 use watch::rules::{evaluate, Outcome};
-use watch::signer::SignerCollector;
 use watch::state::Observed;
 use watch::Severity;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use watch::ws::{follow_new_blocks, websocket_url, Feed, SUBSCRIBE};
+use watch::collect::ws::{follow_new_blocks, websocket_url, Feed, SUBSCRIBE};
 
 #[test]
 fn urls() {
@@ -70,8 +70,8 @@ fn subscribes_wakes_and_reconnects() {
 fn wss_trusts_the_private_ca_and_nothing_else() {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use watch::tls::Trust;
-    use watch::ws::{follow, Subscription, WsMetrics};
+    use watch::collect::ws::{follow, Subscription, WsMetrics};
+    use watch::net::tls::Trust;
 
     let dir = tempfile::tempdir().unwrap();
     let ca = support::test_ca(dir.path(), "ws");

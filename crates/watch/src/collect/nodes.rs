@@ -1,9 +1,9 @@
 //! Node and host collectors.
 
+use crate::collect::exporter::{self, FillHistory};
+use crate::collect::node_metrics;
+use crate::collect::rpc::{Rpc, RpcError};
 use crate::config::{HostConfig, NodeConfig};
-use crate::exporter::{self, FillHistory};
-use crate::node_metrics;
-use crate::rpc::{Rpc, RpcError};
 use crate::state::NodeMetricsState;
 use crate::state::{FsState, HostState, NodeState, Ts};
 use std::collections::HashMap;
@@ -54,7 +54,7 @@ impl NodeCollector {
         // The metrics are read alongside the RPC, so a slow one does not delay the other.
         let metrics = async {
             let url = &self.state.metrics.as_ref()?.url;
-            let text = crate::rpc::get_text(&self.http, url, self.timeout).await;
+            let text = crate::collect::rpc::get_text(&self.http, url, self.timeout).await;
             Some(text.and_then(|t| node_metrics::read(&exporter::parse(&t), &self.state.chain)))
         };
         let rpc = async {
@@ -145,9 +145,9 @@ impl HostCollector {
     /// The host's figures: from its node_exporter, or read locally without one.
     async fn read(&self) -> Result<exporter::HostMetrics, String> {
         let Some(url) = &self.cfg.node_exporter else {
-            return crate::localhost::read(&self.cfg.mountpoints);
+            return crate::collect::localhost::read(&self.cfg.mountpoints);
         };
-        let text = crate::rpc::get_text(&self.http, url, self.timeout).await?;
+        let text = crate::collect::rpc::get_text(&self.http, url, self.timeout).await?;
         let m = exporter::host_metrics(&exporter::parse(&text), &self.cfg.mountpoints);
         if m.filesystems.is_empty() && m.load1.is_none() && m.memory_used_ratio.is_none() {
             return Err(

@@ -1,7 +1,7 @@
 //! The watch's own host, read from `/proc` and `statvfs` when a `[[host]]` gives no
 //! node_exporter: the same figures a scrape gives (filesystems, load, CPUs, memory).
 
-use crate::exporter::{Filesystem, HostMetrics, PSEUDO_FS};
+use crate::collect::exporter::{Filesystem, HostMetrics, PSEUDO_FS};
 use std::path::Path;
 
 /// Read the local host. `wanted` limits the filesystems to those mount points (all

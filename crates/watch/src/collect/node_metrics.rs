@@ -4,7 +4,7 @@
 //! commit (a third of it halts the chain) and the mempool size. Names carry the
 //! `cometbft_` namespace (v0.37 on) or `tendermint_` (v0.34).
 
-use crate::exporter::Sample;
+use crate::collect::exporter::Sample;
 use crate::state::NodeMetrics;
 
 /// The figures of a scrape of a node on `chain`. A scrape without CometBFT consensus

@@ -3,10 +3,10 @@
 //! app.toml. Answers are checked like the REST ones: bad data is an error, a module the
 //! chain lacks is [`Reply::Unavailable`].
 
-use crate::rpc::{Rpc, RpcError};
+use crate::collect::rpc::{Rpc, RpcError};
+use crate::collect::sdk::proto::{self as sdk_proto, SigningInfoRequest, ValidatorRequest};
+use crate::collect::sdk::source::{garbage, Head, Reply, SdkError};
 use crate::sdk::{SigningInfo, SlashingParams, UpgradePlan, Validator};
-use crate::sdk_proto::{self, SigningInfoRequest, ValidatorRequest};
-use crate::sdk_source::{garbage, Head, Reply, SdkError};
 use base64::Engine;
 use prost::Message;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Scrapes a `bulwark signer`'s metrics: node connections and refusals.
 
+use crate::collect::exporter;
 use crate::config::SignerConfig;
-use crate::exporter;
 use crate::state::{SignerNodeState, SignerState, Ts};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -49,7 +49,7 @@ impl SignerCollector {
     }
 
     async fn scrape(&self) -> Result<String, String> {
-        crate::rpc::get_text(&self.http, &self.url, self.timeout).await
+        crate::collect::rpc::get_text(&self.http, &self.url, self.timeout).await
     }
 
     /// One poll.

@@ -1,8 +1,8 @@
 //! Follows one chain: the latest height over failover RPC endpoints, and every new
 //! block's commit for our validator's signature, backfilling heights missed between polls.
 
+use crate::collect::rpc::{Block, Rpc, RpcError};
 use crate::config::ChainConfig;
-use crate::rpc::{Block, Rpc, RpcError};
 use crate::state::{ChainState, GridEntry, Sign, SourceState, Ts};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 

@@ -4,10 +4,10 @@
 //! one answers badly. Nothing is read from an endpoint that fails its checks, so a bad
 //! source can raise `source_unhealthy`, never a false jail or miss alert.
 
+use crate::collect::sdk::source::{Head, Reply, SdkError, Source};
 use crate::config::ChainConfig;
 use crate::sdk::Via;
 use crate::sdk::{SigningInfo, SlashingParams, UpgradePlan, Validator};
-use crate::sdk_source::{Head, Reply, SdkError, Source};
 use crate::state::SdkState;
 use crate::state::{SourceState, Ts};
 use std::collections::VecDeque;

@@ -84,7 +84,7 @@ impl Trust {
             .connect_timeout(connect_timeout)
             .use_preconfigured_tls((*self.config).clone())
             .build()
-            .map_err(|e| TlsError::Client(crate::rpc::root_cause(&e)))
+            .map_err(|e| TlsError::Client(crate::net::root_cause(&e)))
     }
 }
 

@@ -2,10 +2,9 @@
 //! through its CometBFT RPC ([`Abci`], for nodes whose REST API is off, as it is by
 //! default). Both give the same typed answers and the same errors.
 
-use crate::config::ChainConfig;
-use crate::sdk::{SigningInfo, SlashingParams, UpgradePlan, Validator, Via};
-use crate::sdk_abci::Abci;
-use crate::sdk_rest::Rest;
+use crate::collect::sdk::abci::Abci;
+use crate::collect::sdk::rest::Rest;
+use crate::sdk::{SigningInfo, SlashingParams, UpgradePlan, Validator};
 use crate::state::Ts;
 use std::time::Duration;
 
@@ -160,29 +159,5 @@ impl Source {
     /// The scheduled upgrade: `Data(None)` when nothing is scheduled.
     pub async fn upgrade_plan(&self) -> Result<Reply<Option<UpgradePlan>>, SdkError> {
         each!(self, s => s.upgrade_plan().await)
-    }
-}
-
-/// Where the chain's Cosmos SDK data is read from, if it is read: its `rest` endpoints,
-/// or its `rpc` endpoints by ABCI query.
-pub fn sources(
-    c: &ChainConfig,
-    http: &reqwest::Client,
-    timeout: std::time::Duration,
-) -> Option<(Via, Vec<Source>)> {
-    if c.abci_query {
-        let rpcs = c
-            .rpc
-            .iter()
-            .map(|u| Source::Abci(Abci::new(crate::rpc::Rpc::new(http.clone(), u, timeout))));
-        Some((Via::Abci, rpcs.collect()))
-    } else if !c.rest.is_empty() {
-        let rests = c
-            .rest
-            .iter()
-            .map(|u| Source::Rest(Rest::new(http.clone(), u, timeout)));
-        Some((Via::Rest, rests.collect()))
-    } else {
-        None
     }
 }

@@ -5,8 +5,8 @@
 //! and backfill, which stays the source of truth, so a dropped socket or a missed event
 //! costs latency, never a block.
 
-use crate::rpc::{parse_event_block, Block};
-use crate::tls::Trust;
+use crate::collect::rpc::{parse_event_block, Block};
+use crate::net::tls::Trust;
 use futures_util::{SinkExt, StreamExt};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -169,7 +169,7 @@ pub async fn follow(sub: Subscription, feed: Arc<Feed>, shutdown: CancellationTo
                     Some(Connector::Rustls(tls.clone())),
                 )
                 .await
-                .map_err(|e| crate::rpc::root_cause(&e))?;
+                .map_err(|e| crate::net::root_cause(&e))?;
                 ws.send(Message::text(SUBSCRIBE))
                     .await
                     .map_err(|e| e.to_string())?;

@@ -2,9 +2,9 @@
 //! v0.46 to v0.50) that checks what it reads: bad data is an error, never a default.
 //! A module the chain does not serve is [`Reply::Unavailable`], not an error.
 
-use crate::rpc::{Endpoint, NoAnswer};
+use crate::collect::rpc::{Endpoint, NoAnswer};
+use crate::collect::sdk::source::{garbage, Head, Reply, SdkError};
 use crate::sdk::{allowed_missed, SigningInfo, SlashingParams, UpgradePlan, Validator};
-use crate::sdk_source::{garbage, Head, Reply, SdkError};
 use crate::state::Ts;
 use serde_json::Value;
 use std::time::Duration;
