@@ -1,15 +1,16 @@
 //! The daemon: collector tasks, the rule engine, the dispatcher and the HTTP server.
 
-use crate::alert::Engine;
 use crate::collect::chain::ChainCollector;
 use crate::collect::nodes::{HostCollector, NodeCollector};
 use crate::collect::rpc::Rpc;
-use crate::http::Shared;
-use crate::metrics::Metrics;
-use crate::notify::Dispatcher;
+use crate::config::Config;
+use crate::engine::alert::Engine;
+use crate::engine::store::Store;
+use crate::error::WatchError;
+use crate::notify::dispatch::Dispatcher;
+use crate::serve::http::Shared;
+use crate::serve::metrics::Metrics;
 use crate::state::{now, Observed};
-use crate::store::Store;
-use crate::{Config, WatchError};
 use prometheus_client::registry::Registry;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -146,7 +147,7 @@ pub async fn run_with_registry(
             .map(|c| (c.name().to_string(), c.clone()))
             .collect(),
         routes: config.routes.clone(),
-        sender: crate::notify::Sender {
+        sender: crate::notify::dispatch::Sender {
             http: http.clone(),
             timeout: config.request_timeout,
             generator_url: format!("http://{addr}/api/status"),
@@ -190,7 +191,7 @@ pub async fn run_with_registry(
     // HTTP.
     {
         let sd = shutdown.clone();
-        let app = crate::http::router(shared.clone());
+        let app = crate::serve::http::router(shared.clone());
         tasks.spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move { sd.cancelled().await })

@@ -2,10 +2,10 @@
 //! restart from SQLite that neither loses nor repeats an alert.
 
 use std::time::Duration;
-use watch::alert::{route, Alert, Engine, Kind};
 use watch::config::RouteConfig;
+use watch::engine::alert::{route, Alert, Engine, Kind};
+use watch::engine::store::Store;
 use watch::rules::{Condition, Outcome};
-use watch::store::Store;
 use watch::Severity;
 
 fn cond(key: &str, severity: Severity, hold: u64) -> Outcome {
@@ -250,8 +250,8 @@ fn routing_by_severity_and_chain() {
     );
 }
 
-fn silence(node: &str, until: f64) -> watch::silence::Silence {
-    watch::silence::Silence {
+fn silence(node: &str, until: f64) -> watch::engine::silence::Silence {
+    watch::engine::silence::Silence {
         id: 0,
         rule: None,
         chain: None,

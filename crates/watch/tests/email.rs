@@ -9,16 +9,16 @@ use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{test_ca, Mode, SmtpSink};
-use watch::alert::{Alert, Engine, Kind, Notification};
 use watch::config::Secret;
 use watch::config::{ChannelConfig, RouteConfig};
 use watch::config::{EmailConfig, Security};
-use watch::email;
-use watch::metrics::Metrics;
+use watch::engine::alert::{Alert, Engine, Kind, Notification};
+use watch::engine::store::Store;
 use watch::net::tls::Trust;
-use watch::notify::{Dispatcher, Sender};
+use watch::notify::dispatch::{Dispatcher, Sender};
+use watch::notify::email;
 use watch::rules::{Condition, Outcome};
-use watch::store::Store;
+use watch::serve::metrics::Metrics;
 use watch::{Config, ConfigError, Severity};
 
 /// 2025-01-01T00:00:00Z.
@@ -344,7 +344,7 @@ impl Rig {
     }
 
     fn metrics(&self) -> String {
-        watch::metrics::render(&self.registry)
+        watch::serve::metrics::render(&self.registry)
     }
 }
 

@@ -8,12 +8,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use watch::alert::Engine;
 use watch::config::{ChannelConfig, HostConfig, RouteConfig};
-use watch::metrics::Metrics;
-use watch::notify::{Dispatcher, Sender};
+use watch::engine::alert::Engine;
+use watch::engine::store::Store;
+use watch::notify::dispatch::{Dispatcher, Sender};
 use watch::rules::{Condition, Outcome};
-use watch::store::Store;
+use watch::serve::metrics::Metrics;
 use watch::Severity;
 
 struct Proc(Child);
@@ -331,7 +331,7 @@ fn promtool_accepts_the_metrics() {
     };
     m.update(&obs, std::iter::empty(), 2.0);
     m.notification("hook", true);
-    let text = watch::metrics::render(&reg);
+    let text = watch::serve::metrics::render(&reg);
     let mut p = Command::new(bin)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

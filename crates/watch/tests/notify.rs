@@ -7,13 +7,13 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use watch::alert::{Alert, Kind, Notification};
 use watch::config::Secret;
 use watch::config::{ChannelConfig, RouteConfig};
-use watch::metrics::Metrics;
-use watch::notify::{Dispatcher, Sender};
-use watch::payload;
-use watch::store::Store;
+use watch::engine::alert::{Alert, Kind, Notification};
+use watch::engine::store::Store;
+use watch::notify::dispatch::{Dispatcher, Sender};
+use watch::notify::payload;
+use watch::serve::metrics::Metrics;
 use watch::Severity;
 
 fn alert() -> Alert {
@@ -197,7 +197,7 @@ fn dispatcher_delivers_to_every_kind_and_retries_failures() {
         min_severity: Severity::Warning,
         chains: vec![],
     }];
-    let mut engine = watch::alert::Engine::new(
+    let mut engine = watch::engine::alert::Engine::new(
         Store::open(&db).unwrap(),
         routes.clone(),
         Duration::from_secs(600),
@@ -268,7 +268,7 @@ fn dispatcher_delivers_to_every_kind_and_retries_failures() {
     );
     let item = s.due(now + 10.0, 10).unwrap().remove(0);
     assert_eq!((item.channel.as_str(), item.attempts), ("broken", 1));
-    let text = watch::metrics::render(&reg);
+    let text = watch::serve::metrics::render(&reg);
     assert!(
         text.contains("bulwark_watch_notifications_total{channel=\"broken\",result=\"error\"} 1"),
         "{text}"
@@ -294,7 +294,7 @@ fn alertmanager_gets_firing_alerts_resent() {
         min_severity: Severity::Warning,
         chains: vec![],
     }];
-    let mut engine = watch::alert::Engine::new(
+    let mut engine = watch::engine::alert::Engine::new(
         Store::open(&db).unwrap(),
         routes.clone(),
         Duration::from_secs(600),

@@ -1,8 +1,8 @@
 //! The status page.
 
 use std::collections::VecDeque;
-use watch::alert::Alert;
-use watch::http::StatusDoc;
+use watch::engine::alert::Alert;
+use watch::serve::http::StatusDoc;
 use watch::state::*;
 use watch::Severity;
 
@@ -52,7 +52,7 @@ fn page_shows_grid_nodes_and_alerts_escaped() {
             suppressed: false,
         }],
     };
-    let html = watch::page::render(&doc);
+    let html = watch::serve::page::render(&doc);
     assert!(html.contains("<h2>Alerts firing: 1</h2>"));
     assert!(html.contains("<td class=critical>critical</td>"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

@@ -1064,7 +1064,7 @@ fn status_page_shows_the_sdk_data_escaped() {
     let a = &c.sdk.as_ref().unwrap().assessment;
     assert_eq!(a.jailed, Some(true));
     assert_eq!(a.upgrade_in_blocks, Some(10));
-    let doc = watch::http::StatusDoc {
+    let doc = watch::serve::http::StatusDoc {
         generated_at: "2026-01-01T00:00:00Z".into(),
         observed: Observed {
             chains: vec![c],
@@ -1072,7 +1072,7 @@ fn status_page_shows_the_sdk_data_escaped() {
         },
         alerts: vec![],
     };
-    let html = watch::page::render(&doc);
+    let html = watch::serve::page::render(&doc);
     for needle in [
         "Cosmos SDK: validator &lt;b&gt;ours&lt;/b&gt; <span class=bad>BOND_STATUS_UNBONDING</span>",
         "<span class=bad>JAILED</span>",

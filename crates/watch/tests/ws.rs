@@ -148,7 +148,7 @@ fn wss_trusts_the_private_ca_and_nothing_else() {
                 .await
                 .expect("woken by the event");
         }
-        let text = watch::metrics::render(&registry);
+        let text = watch::serve::metrics::render(&registry);
         assert!(
             text.contains("bulwark_watch_websocket_connected{chain=\"c-1\"} 1"),
             "{text}"
@@ -160,7 +160,7 @@ fn wss_trusts_the_private_ca_and_nothing_else() {
         // The socket drops: the gauge goes back to 0.
         drop(ws);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !watch::metrics::render(&registry)
+        while !watch::serve::metrics::render(&registry)
             .contains("bulwark_watch_websocket_connected{chain=\"c-1\"} 0")
         {
             assert!(std::time::Instant::now() < deadline, "still connected");

@@ -4,7 +4,7 @@
 //! SMTP over TLS, so a private CA is trusted the same way everywhere.
 
 pub use crate::config::TlsError;
-use crate::config::{read_ca_file, root_store};
+use crate::config::{read_ca_file, root_store, Config};
 use rustls::pki_types::CertificateDer;
 use rustls::ClientConfig;
 use std::path::{Path, PathBuf};
@@ -117,11 +117,8 @@ pub fn explain(message: &str) -> String {
 
 /// What a watch config's outgoing connections trust (the system roots plus
 /// `tls_ca_file`), and the HTTP client built on it.
-pub(crate) fn outgoing(
-    config: &crate::Config,
-) -> Result<(Trust, reqwest::Client), crate::WatchError> {
-    let task = |e: TlsError| crate::WatchError::Task(e.to_string());
-    let trust = Trust::load(config.tls_ca_file.as_deref()).map_err(task)?;
-    let http = trust.http_client(config.request_timeout).map_err(task)?;
+pub(crate) fn outgoing(config: &Config) -> Result<(Trust, reqwest::Client), TlsError> {
+    let trust = Trust::load(config.tls_ca_file.as_deref())?;
+    let http = trust.http_client(config.request_timeout)?;
     Ok((trust, http))
 }

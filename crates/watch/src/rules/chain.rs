@@ -71,8 +71,8 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             };
             let age = now - since;
             let mut sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
-            if healthy > 0 && sev == Some(crate::Severity::Critical) {
-                sev = Some(crate::Severity::Warning);
+            if healthy > 0 && sev == Some(crate::config::Severity::Critical) {
+                sev = Some(crate::config::Severity::Warning);
             }
             push_held(out, sev, |s| {
                 about.condition(

@@ -3,11 +3,12 @@
 //! It bypasses the outbox and the alert database: nothing a running watch keeps is
 //! touched, and a failed send is reported, not retried.
 
-use crate::alert::{Alert, Kind, Notification};
 use crate::config::ChannelConfig;
-use crate::notify::Sender;
+use crate::config::{Config, Severity};
+use crate::engine::alert::{Alert, Kind, Notification};
+use crate::error::WatchError;
+use crate::notify::dispatch::Sender;
 use crate::state::now;
-use crate::{Config, Severity, WatchError};
 use serde::Serialize;
 
 /// The rule name test alerts carry (route or filter on it in the receiver).

@@ -1,8 +1,8 @@
 //! Notification payloads per channel kind (pure functions, checked exactly by tests).
 
-use crate::alert::{Alert, Kind, Notification};
+use crate::config::Severity;
+use crate::engine::alert::{Alert, Kind, Notification};
 use crate::time::{rfc3339, Ts};
-use crate::Severity;
 use serde_json::{json, Map, Value};
 
 fn status(n: &Notification) -> &'static str {

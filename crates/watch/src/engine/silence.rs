@@ -1,7 +1,7 @@
 //! Silences: matching alerts still fire and resolve, but nobody is notified until
 //! the silence ends (then a still-firing alert is announced).
 
-use crate::alert::Alert;
+use crate::engine::alert::Alert;
 use crate::state::Ts;
 use serde::{Deserialize, Serialize};
 

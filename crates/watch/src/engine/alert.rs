@@ -2,10 +2,10 @@
 //! criticals, resolve notifications, all persisted before anything is sent.
 
 use crate::config::RouteConfig;
+use crate::config::Severity;
+use crate::engine::store::{Store, StoreError};
 use crate::rules::{Condition, Outcome};
 use crate::state::Ts;
-use crate::store::{Store, StoreError};
-use crate::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -72,7 +72,7 @@ pub struct Engine {
     repeat: Duration,
     pending: HashMap<String, Ts>,
     firing: BTreeMap<String, Alert>,
-    silences: Vec<crate::silence::Silence>,
+    silences: Vec<crate::engine::silence::Silence>,
 }
 
 impl Engine {

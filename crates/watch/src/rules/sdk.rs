@@ -7,11 +7,11 @@
 //! says so, when the data lags `sdk_behind` does, and the other alerts stay as they were.
 
 use crate::config::RulesConfig;
+use crate::config::Severity;
 use crate::rules::{level_down, level_up, push, push_held, About, Condition, Outcome};
 use crate::state::{assess, SdkState};
 use crate::state::{ChainState, Observed, Ts};
 use crate::time::human;
-use crate::Severity;
 use std::time::Duration;
 
 /// SDK data this many blocks behind the chain's RPC height is not used (warning).

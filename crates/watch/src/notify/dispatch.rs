@@ -1,12 +1,12 @@
 //! Delivery: the outbox is sent channel by channel with retries and backoff;
 //! Alertmanager channels also get every firing alert re-sent periodically.
 
-use crate::alert::{route, Kind, Notification};
 use crate::config::{ChannelConfig, RouteConfig};
-use crate::metrics::Metrics;
-use crate::payload;
+use crate::engine::alert::{route, Kind, Notification};
+use crate::engine::store::{Store, StoreError};
+use crate::notify::payload;
+use crate::serve::metrics::Metrics;
 use crate::state::now;
-use crate::store::{Store, StoreError};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -180,8 +180,8 @@ impl Sender {
                     .await
             }
             ChannelConfig::Email(cfg) => {
-                let msg = crate::email::message(cfg, n, &self.generator_url)?;
-                crate::email::send(cfg, msg, &self.tls, self.timeout).await
+                let msg = crate::notify::email::message(cfg, n, &self.generator_url)?;
+                crate::notify::email::send(cfg, msg, &self.tls, self.timeout).await
             }
         }
     }

@@ -1,8 +1,8 @@
 //! Prometheus metrics (`bulwark_watch_*`), registered in a registry passed in.
 
-use crate::alert::Alert;
+use crate::config::Severity;
+use crate::engine::alert::Alert;
 use crate::state::{Observed, Ts};
-use crate::Severity;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -41,7 +41,7 @@ pub struct Metrics {
     notifications: Family<Labels, Counter>,
     heartbeats: Family<Labels, Counter>,
     last_totals: Mutex<HashMap<String, (u64, u64)>>,
-    sdk: crate::metrics_sdk::SdkMetrics,
+    sdk: crate::serve::metrics_sdk::SdkMetrics,
 }
 
 impl Metrics {
@@ -49,7 +49,7 @@ impl Metrics {
     pub fn register(registry: &mut Registry) -> Self {
         let mut m = Self::default();
         let r = registry;
-        m.sdk = crate::metrics_sdk::SdkMetrics::register(r);
+        m.sdk = crate::serve::metrics_sdk::SdkMetrics::register(r);
         r.register(
             "bulwark_watch_chain_height",
             "Latest block height seen on the chain",

@@ -1,6 +1,6 @@
 //! `/` (status page), `/metrics`, `/api/status` and `/healthz`.
 
-use crate::alert::Alert;
+use crate::engine::alert::Alert;
 use crate::state::{now, Observed};
 use axum::extract::State;
 use axum::http::header;
@@ -48,8 +48,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
-        crate::metrics::render(&s.registry),
+        [(header::CONTENT_TYPE, crate::serve::metrics::CONTENT_TYPE)],
+        crate::serve::metrics::render(&s.registry),
     )
 }
 
@@ -70,6 +70,6 @@ async fn status(State(s): State<Arc<Shared>>) -> Json<StatusDoc> {
 async fn page(State(s): State<Arc<Shared>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        crate::page::render(&doc(&s)),
+        crate::serve::page::render(&doc(&s)),
     )
 }

@@ -1,4 +1,4 @@
-//! Prometheus metrics of the Cosmos SDK data (`bulwark_watch_*`), part of [`crate::metrics::Metrics`].
+//! Prometheus metrics of the Cosmos SDK data (`bulwark_watch_*`), part of [`crate::serve::metrics::Metrics`].
 
 use crate::state::Observed;
 use prometheus_client::metrics::family::Family;

@@ -4,7 +4,7 @@ use crate::state::ChainState;
 
 /// The SDK part of a chain's section on the status page.
 pub(crate) fn page_fragment(c: &ChainState) -> String {
-    use crate::page::esc;
+    use crate::serve::page::esc;
     let Some(s) = &c.sdk else {
         return String::new();
     };

@@ -1,8 +1,8 @@
 //! Alert state in SQLite: the firing alerts and an outbox of notifications, changed
 //! together in one transaction so a restart neither loses nor repeats an alert.
 
-use crate::alert::{Alert, Notification};
-use crate::silence::Silence;
+use crate::engine::alert::{Alert, Notification};
+use crate::engine::silence::Silence;
 use crate::state::Ts;
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};

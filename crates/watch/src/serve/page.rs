@@ -1,7 +1,7 @@
 //! The read-only status page at `/`: chains with the grid of our validator's last
 //! blocks, nodes, hosts, signers and firing alerts. Plain HTML, refreshed every 5 s.
 
-use crate::http::StatusDoc;
+use crate::serve::http::StatusDoc;
 use crate::state::Sign;
 use std::fmt::Write;
 
@@ -76,7 +76,7 @@ pub fn render(doc: &StatusDoc) -> String {
             );
         }
         h.push_str("</div>");
-        h.push_str(&crate::sdk_page::page_fragment(c));
+        h.push_str(&crate::serve::sdk_page::page_fragment(c));
         h.push_str("<table><tr><th>RPC</th><th>state</th></tr>");
         for s in &c.sources {
             let _ = write!(

@@ -7,12 +7,12 @@
 //! encodings are each easy to get subtly wrong, and lettre does them over rustls with
 //! ring, the TLS stack the rest of the watch uses. What goes into the message is ours.
 
-use crate::alert::{Alert, Kind, Notification};
+use crate::config::Severity;
 use crate::config::{EmailConfig, Security};
+use crate::engine::alert::{Alert, Kind, Notification};
 use crate::net::tls::Trust;
 use crate::state::Ts;
 use crate::time::rfc3339;
-use crate::Severity;
 use lettre::message::{header, Mailbox};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};

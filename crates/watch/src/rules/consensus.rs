@@ -4,10 +4,10 @@
 //! nodes reports: one alert per chain, not per node), and whether they can be read.
 
 use crate::config::RulesConfig;
+use crate::config::Severity;
 use crate::rules::{level_up, push, push_held, About, Outcome};
 use crate::state::{Observed, Ts};
 use crate::time::human;
-use crate::Severity;
 use std::time::Duration;
 
 pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {

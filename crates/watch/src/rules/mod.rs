@@ -2,10 +2,22 @@
 //!
 //! A rule that has no data for a subject says nothing about it, so an alert is
 //! never resolved (or raised) because a source went quiet.
+//!
+//! One file per family: [`chain`] (blocks, signatures, nodes), [`consensus`] (rounds,
+//! missing power), [`host`] (disks, memory, load), [`signer`] and [`sdk`] (window, jail,
+//! staking, upgrades). A new rule goes in its family's file, with its thresholds in
+//! `config::RulesConfig`. Rules read `state` and `config` only: they neither store,
+//! notify nor serve.
+
+mod chain;
+mod consensus;
+mod host;
+mod sdk;
+mod signer;
 
 use crate::config::RulesConfig;
+use crate::config::Severity;
 use crate::state::{Observed, Ts};
-use crate::Severity;
 use std::time::Duration;
 
 /// A condition that holds now.
@@ -97,11 +109,11 @@ pub enum Outcome {
 /// Evaluate every rule. Subjects without data give no outcome.
 pub fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts) -> Vec<Outcome> {
     let mut out = Vec::new();
-    crate::rules_chain::evaluate(cfg, obs, now, &mut out);
-    crate::rules_consensus::evaluate(cfg, obs, now, &mut out);
-    crate::rules_host::evaluate(cfg, obs, now, &mut out);
-    crate::rules_signer::evaluate(cfg, obs, now, &mut out);
-    crate::rules_sdk::evaluate(cfg, obs, now, &mut out);
+    chain::evaluate(cfg, obs, now, &mut out);
+    consensus::evaluate(cfg, obs, now, &mut out);
+    host::evaluate(cfg, obs, now, &mut out);
+    signer::evaluate(cfg, obs, now, &mut out);
+    sdk::evaluate(cfg, obs, now, &mut out);
     out
 }
 
