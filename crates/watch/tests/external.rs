@@ -312,8 +312,6 @@ fn promtool_accepts_the_metrics() {
     let m = Metrics::register(&mut reg);
     let obs = watch::state::Observed {
         chains: vec![watch::state::ChainState {
-            id: "c-1".into(),
-            validator_address: Some("AA".into()),
             height: Some(10),
             height_seen_at: Some(1.0),
             height_observed_at: Some(1.0),
@@ -321,11 +319,7 @@ fn promtool_accepts_the_metrics() {
             missed_in_a_row: 1,
             signed_total: 8,
             missed_total: 1,
-            grid: Default::default(),
-            rounds: Default::default(),
-            double_sign: None,
-            sources: vec![],
-            sdk: None,
+            ..watch::state::ChainState::new("c-1", Some("AA".into()), vec![])
         }],
         ..Default::default()
     };

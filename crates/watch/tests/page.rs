@@ -12,8 +12,6 @@ fn page_shows_grid_nodes_and_alerts_escaped() {
         generated_at: "2026-01-01T00:00:00Z".into(),
         observed: Observed {
             chains: vec![ChainState {
-                id: "c-1".into(),
-                validator_address: Some("AA".into()),
                 height: Some(12),
                 height_seen_at: Some(1.0),
                 height_observed_at: Some(1.0),
@@ -31,10 +29,7 @@ fn page_shows_grid_nodes_and_alerts_escaped() {
                         sign: Sign::Missed,
                     },
                 ]),
-                rounds: Default::default(),
-                double_sign: None,
-                sources: vec![],
-                sdk: None,
+                ..ChainState::new("c-1", Some("AA".into()), vec![])
             }],
             ..Default::default()
         },

@@ -19,8 +19,6 @@ fn chain(missed_in_a_row: u64) -> ChainState {
         })
         .collect();
     ChainState {
-        id: "c-1".into(),
-        validator_address: Some("AABBCCDD00112233445566778899AABBCCDDEEFF".into()),
         height: Some(11),
         height_seen_at: Some(1000.0),
         height_observed_at: Some(1000.0),
@@ -29,15 +27,16 @@ fn chain(missed_in_a_row: u64) -> ChainState {
         signed_total: 10 - missed_in_a_row,
         missed_total: missed_in_a_row,
         grid,
-        rounds: Default::default(),
-        double_sign: None,
-        sources: vec![SourceState {
-            url: "http://a".into(),
-            healthy: true,
-            error: None,
-            unhealthy_since: None,
-        }],
-        sdk: None,
+        ..ChainState::new(
+            "c-1",
+            Some("AABBCCDD00112233445566778899AABBCCDDEEFF".into()),
+            vec![SourceState {
+                url: "http://a".into(),
+                healthy: true,
+                error: None,
+                unhealthy_since: None,
+            }],
+        )
     }
 }
 

@@ -597,20 +597,13 @@ fn chain_with(sdk: SdkState, grid: &[Sign]) -> ChainState {
         })
         .collect();
     ChainState {
-        id: "c-1".into(),
-        validator_address: Some(CONS_HEX.into()),
         height: Some(H),
         height_seen_at: Some(1000.0),
         height_observed_at: Some(1000.0),
         checked_height: Some(H - 1),
-        missed_in_a_row: 0,
-        signed_total: 0,
-        missed_total: 0,
         grid,
-        rounds: Default::default(),
-        double_sign: None,
-        sources: vec![],
         sdk: Some(Box::new(sdk)),
+        ..ChainState::new("c-1", Some(CONS_HEX.into()), vec![])
     }
 }
 

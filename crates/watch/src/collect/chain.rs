@@ -4,7 +4,7 @@
 use crate::collect::rpc::{Block, Rpc, RpcError};
 use crate::config::ChainConfig;
 use crate::state::{ChainState, GridEntry, Sign, SourceState, Ts};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 /// An endpoint more blocks than this behind the best one is not read from.
 const MAX_SOURCE_LAG: u64 = 5;
@@ -29,25 +29,13 @@ pub struct ChainCollector {
 impl ChainCollector {
     /// A collector for `cfg`, reading through `rpcs` (one per `cfg.rpc`, same order).
     pub fn new(cfg: ChainConfig, rpcs: Vec<Rpc>) -> Self {
-        let state = ChainState {
-            id: cfg.id.clone(),
-            validator_address: cfg
-                .validator_address
+        let state = ChainState::new(
+            &cfg.id,
+            cfg.validator_address
                 .as_ref()
                 .map(|a| a.to_ascii_uppercase()),
-            height: None,
-            height_seen_at: None,
-            height_observed_at: None,
-            checked_height: None,
-            missed_in_a_row: 0,
-            signed_total: 0,
-            missed_total: 0,
-            grid: VecDeque::new(),
-            rounds: Default::default(),
-            double_sign: None,
-            sources: rpcs.iter().map(|r| SourceState::new(r.url())).collect(),
-            sdk: None,
-        };
+            rpcs.iter().map(|r| SourceState::new(r.url())).collect(),
+        );
         Self {
             cfg,
             rpcs,

@@ -164,3 +164,25 @@ pub struct ChainState {
     /// Cosmos SDK data (slashing, staking, upgrade), when `rest` or `abci_query` is set.
     pub sdk: Option<Box<crate::state::SdkState>>,
 }
+
+impl ChainState {
+    /// A chain nothing has been read of yet, read through `sources`.
+    pub fn new(id: &str, validator_address: Option<String>, sources: Vec<SourceState>) -> Self {
+        Self {
+            id: id.to_string(),
+            validator_address,
+            height: None,
+            height_seen_at: None,
+            height_observed_at: None,
+            checked_height: None,
+            missed_in_a_row: 0,
+            signed_total: 0,
+            missed_total: 0,
+            grid: VecDeque::new(),
+            rounds: CommitRounds::default(),
+            double_sign: None,
+            sources,
+            sdk: None,
+        }
+    }
+}
