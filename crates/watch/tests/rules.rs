@@ -54,6 +54,7 @@ fn node(name: &str, height: Option<u64>, peers: Option<u64>) -> NodeState {
         peers,
         seen_at: Some(1000.0),
         metrics: None,
+        peers_low: None,
     }
 }
 
@@ -457,5 +458,44 @@ fn double_sign_evidence_against_us_is_critical_until_it_leaves_the_window() {
     assert_eq!(
         c.summary,
         "c-1: our validator AABBCCDD SIGNED TWICE at height 7 (the evidence is in block 9): the chain slashes and tombstones it, and it can never sign again; stop every node and signer holding this key now, and find the second signer before starting anything"
+    );
+}
+
+#[test]
+fn a_node_own_peers_low_replaces_the_rule_thresholds() {
+    // A validator behind one sentry: one peer is normal, none is critical.
+    let own = watch::config::CountRule {
+        warning: 1,
+        critical: 1,
+        for_: std::time::Duration::ZERO,
+    };
+    let with_peers = |peers, peers_low| NodeState {
+        role: Role::Validator,
+        peers_low,
+        ..node("v0", Some(11), Some(peers))
+    };
+    let at = |n: NodeState| {
+        let obs = Observed {
+            chains: vec![chain(0)],
+            nodes: vec![n],
+            ..Default::default()
+        };
+        evaluate(&RulesConfig::default(), &obs, 1001.0)
+    };
+    // The rule's own thresholds (warning below 3, critical below 1) warn at one peer.
+    assert_eq!(
+        severity(&at(with_peers(1, None)), "peers_low/v0"),
+        Some(Severity::Warning)
+    );
+    assert!(is_clear(&at(with_peers(1, Some(own))), "peers_low/v0"));
+    let out = at(with_peers(0, Some(own)));
+    assert_eq!(severity(&out, "peers_low/v0"), Some(Severity::Critical));
+    let Some(Outcome::Firing(c)) = find(&out, "peers_low/v0") else {
+        panic!()
+    };
+    assert!(
+        c.summary.contains("(warning below 1, critical below 1)"),
+        "{}",
+        c.summary
     );
 }

@@ -2,6 +2,7 @@
 //! routes.
 
 use super::duration;
+use super::rules::CountRule;
 use super::secret::Secret;
 use super::Severity;
 use serde::{Deserialize, Serialize};
@@ -111,6 +112,11 @@ pub struct NodeConfig {
     /// power missing from the last commit, mempool size.
     #[serde(default)]
     pub metrics: Option<String>,
+    /// This node's own `peers_low` thresholds, used instead of `[rules.peers_low]`:
+    /// e.g. `{ warning = 1, critical = 1 }` for a validator or backup that peers only
+    /// with its sentry, where one peer is normal and none is critical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers_low: Option<CountRule>,
 }
 
 /// A host scraped through node_exporter.

@@ -164,7 +164,7 @@ fn nodes(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
             });
         }
         if let Some(peers) = n.peers {
-            let r = cfg.peers_low;
+            let r = n.peers_low.unwrap_or(cfg.peers_low);
             let key = format!("peers_low/{}", n.name);
             let sev = level_down(peers as f64, r.warning as f64, r.critical as f64);
             push(out, key.clone(), sev, |s| {
