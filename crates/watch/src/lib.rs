@@ -26,3 +26,6 @@ pub use config::{Config, ConfigError, Severity};
 pub use daemon::{fetch_status, run, run_with_registry};
 pub use engine::store::StoreError;
 pub use error::WatchError;
+
+#[cfg(test)]
+mod tests;

@@ -18,3 +18,6 @@ mod rpc_parse;
 pub mod sdk;
 pub mod signer;
 pub mod ws;
+
+#[cfg(test)]
+mod tests;

@@ -8,3 +8,6 @@
 pub mod alert;
 pub mod silence;
 pub mod store;
+
+#[cfg(test)]
+mod tests;

@@ -11,3 +11,6 @@ pub mod payload;
 pub mod test_alert;
 
 pub use dispatch::{Dispatcher, Sender};
+
+#[cfg(test)]
+mod tests;

@@ -163,3 +163,6 @@ pub(crate) fn push_held(
         out.push(Outcome::Firing(make(s)));
     }
 }
+
+#[cfg(test)]
+mod tests;

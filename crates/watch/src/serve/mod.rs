@@ -9,3 +9,6 @@ pub mod metrics;
 mod metrics_sdk;
 pub mod page;
 mod sdk_page;
+
+#[cfg(test)]
+mod tests;

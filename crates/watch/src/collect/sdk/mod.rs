@@ -40,3 +40,6 @@ pub fn sources(
         None
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
 //! node_exporter parsing and the disk-fill prediction.
 
-use watch::collect::exporter::{host_metrics, parse, FillHistory};
+use crate::collect::exporter::{host_metrics, parse, FillHistory};
 
 const SCRAPE: &str = r#"# HELP node_filesystem_avail_bytes Filesystem space available to non-root users in bytes.
 # TYPE node_filesystem_avail_bytes gauge

@@ -1,10 +1,10 @@
 //! The status page.
 
+use crate::engine::alert::Alert;
+use crate::serve::http::StatusDoc;
+use crate::state::*;
+use crate::Severity;
 use std::collections::VecDeque;
-use watch::engine::alert::Alert;
-use watch::serve::http::StatusDoc;
-use watch::state::*;
-use watch::Severity;
 
 #[test]
 fn page_shows_grid_nodes_and_alerts_escaped() {
@@ -47,7 +47,7 @@ fn page_shows_grid_nodes_and_alerts_escaped() {
             suppressed: false,
         }],
     };
-    let html = watch::serve::page::render(&doc);
+    let html = crate::serve::page::render(&doc);
     assert!(html.contains("<h2>Alerts firing: 1</h2>"));
     assert!(html.contains("<td class=critical>critical</td>"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

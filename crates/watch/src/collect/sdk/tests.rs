@@ -3,16 +3,16 @@
 //! answers, bad bytes refused, the `abci_query` response sorted into data, "not served",
 //! "not found" and errors, and the `abci_query` setting checked.
 
+use crate::collect::sdk::abci::classify;
+use crate::collect::sdk::proto as sdk_proto;
+use crate::collect::sdk::rest as sdk_rest;
+use crate::collect::sdk::source::{Reply, SdkError};
+use crate::config::ChainConfig;
+use crate::sdk::Via;
+use crate::sdk::{self, UpgradePlan};
+use crate::{Config, ConfigError};
 use serde_json::json;
 use std::time::Duration;
-use watch::collect::sdk::abci::classify;
-use watch::collect::sdk::proto as sdk_proto;
-use watch::collect::sdk::rest as sdk_rest;
-use watch::collect::sdk::source::{Reply, SdkError};
-use watch::config::ChainConfig;
-use watch::sdk::Via;
-use watch::sdk::{self, UpgradePlan};
-use watch::{Config, ConfigError};
 
 const CONS_HEX: &str = "526390D81982CB39ABEF62660942948340CB9C56";
 const CONS: &str = "cosmosvalcons12f3epkqest9nn2l0vfnqjs55sdqvh8zkey7h42";
@@ -307,15 +307,15 @@ fn abci_query_reads_through_the_chains_rpc_endpoints() {
         "validator_address = \"{CONS_HEX}\"\noperator_address = \"{VALOPER}\"\nabci_query = true\n"
     ));
     assert_eq!(sdk::consensus_address(&c).as_deref(), Some(CONS));
-    let (via, sources) = watch::collect::sdk::sources(&c, &http, t).unwrap();
+    let (via, sources) = crate::collect::sdk::sources(&c, &http, t).unwrap();
     assert_eq!(via, Via::Abci);
     let urls: Vec<&str> = sources.iter().map(|s| s.url()).collect();
     assert_eq!(urls, ["http://a:26657", "http://b:26657"]);
 
     let c = chain("rest = [\"http://r:1317\"]\nbech32_prefix = \"cosmos\"\n");
-    let (via, sources) = watch::collect::sdk::sources(&c, &http, t).unwrap();
+    let (via, sources) = crate::collect::sdk::sources(&c, &http, t).unwrap();
     assert_eq!((via, sources.len()), (Via::Rest, 1));
-    assert!(watch::collect::sdk::sources(&chain(""), &http, t).is_none());
+    assert!(crate::collect::sdk::sources(&chain(""), &http, t).is_none());
 
     let p = problems(&format!(
         "validator_address = \"{CONS_HEX}\"\nabci_query = true\nrest = [\"http://r:1317\"]\n"

@@ -1,11 +1,11 @@
 //! Rules: thresholds, held conditions, and silence when there is no data.
 
+use crate::config::Role;
+use crate::config::RulesConfig;
+use crate::rules::{evaluate, Outcome};
+use crate::state::*;
+use crate::Severity;
 use std::collections::VecDeque;
-use watch::config::Role;
-use watch::config::RulesConfig;
-use watch::rules::{evaluate, Outcome};
-use watch::state::*;
-use watch::Severity;
 
 fn chain(missed_in_a_row: u64) -> ChainState {
     let grid: VecDeque<GridEntry> = (1..=10)
@@ -291,9 +291,9 @@ fn disk_memory_and_load() {
 }
 
 fn with_metrics(name: &str, missing: f64, up: bool) -> NodeState {
-    let mut m = watch::state::NodeMetricsState::new(&format!("http://{name}:26660/metrics"));
+    let mut m = crate::state::NodeMetricsState::new(&format!("http://{name}:26660/metrics"));
     m.record(
-        Ok(watch::state::NodeMetrics {
+        Ok(crate::state::NodeMetrics {
             consensus_rounds: Some(0),
             missing_power_ratio: Some(missing),
             mempool_txs: Some(0),
@@ -464,7 +464,7 @@ fn double_sign_evidence_against_us_is_critical_until_it_leaves_the_window() {
 #[test]
 fn a_node_own_peers_low_replaces_the_rule_thresholds() {
     // A validator behind one sentry: one peer is normal, none is critical.
-    let own = watch::config::CountRule {
+    let own = crate::config::CountRule {
         warning: 1,
         critical: 1,
         for_: std::time::Duration::ZERO,

@@ -1,12 +1,12 @@
 //! Alert lifecycle: one alert per key, hold times, repeats, resolves, routing, and a
 //! restart from SQLite that neither loses nor repeats an alert.
 
+use crate::config::RouteConfig;
+use crate::engine::alert::{route, Alert, Engine, Kind};
+use crate::engine::store::Store;
+use crate::rules::{Condition, Outcome};
+use crate::Severity;
 use std::time::Duration;
-use watch::config::RouteConfig;
-use watch::engine::alert::{route, Alert, Engine, Kind};
-use watch::engine::store::Store;
-use watch::rules::{Condition, Outcome};
-use watch::Severity;
 
 fn cond(key: &str, severity: Severity, hold: u64) -> Outcome {
     Outcome::Firing(Condition {
@@ -250,8 +250,8 @@ fn routing_by_severity_and_chain() {
     );
 }
 
-fn silence(node: &str, until: f64) -> watch::engine::silence::Silence {
-    watch::engine::silence::Silence {
+fn silence(node: &str, until: f64) -> crate::engine::silence::Silence {
+    crate::engine::silence::Silence {
         id: 0,
         rule: None,
         chain: None,

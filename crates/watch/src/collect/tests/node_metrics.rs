@@ -2,9 +2,9 @@
 //! v0.34 (`tendermint_`) scrapes; another chain's metrics, another exporter's and bad
 //! values refused; a failing endpoint keeps its last figures and its first failure time.
 
-use watch::collect::exporter::parse;
-use watch::collect::node_metrics::read;
-use watch::state::{NodeMetrics, NodeMetricsState};
+use crate::collect::exporter::parse;
+use crate::collect::node_metrics::read;
+use crate::state::{NodeMetrics, NodeMetricsState};
 
 const V038: &str = r#"# HELP cometbft_consensus_rounds Number of rounds.
 # TYPE cometbft_consensus_rounds gauge

@@ -2,19 +2,19 @@
 //! Alertmanager receives and resolves an alert, node_exporter is scraped, and
 //! `promtool check metrics` accepts `/metrics`.
 
+use crate::config::{ChannelConfig, HostConfig, RouteConfig};
+use crate::engine::alert::Engine;
+use crate::engine::store::Store;
+use crate::notify::dispatch::{Dispatcher, Sender};
+use crate::rules::{Condition, Outcome};
+use crate::serve::metrics::Metrics;
+use crate::Severity;
 use prometheus_client::registry::Registry;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use watch::config::{ChannelConfig, HostConfig, RouteConfig};
-use watch::engine::alert::Engine;
-use watch::engine::store::Store;
-use watch::notify::dispatch::{Dispatcher, Sender};
-use watch::rules::{Condition, Outcome};
-use watch::serve::metrics::Metrics;
-use watch::Severity;
 
 struct Proc(Child);
 impl Drop for Proc {
@@ -139,7 +139,7 @@ fn alertmanager_receives_and_resolves_an_alert() {
     });
     rt().block_on(async {
         get_until(&format!("{am}/-/ready"), "Alertmanager ready", |_| true).await;
-        engine.apply(vec![cond], watch::state::now()).unwrap();
+        engine.apply(vec![cond], crate::state::now()).unwrap();
         d.deliver_due().await.unwrap();
         assert_eq!(d.store.queued().unwrap(), 0, "delivered");
         let body = get_until(
@@ -165,7 +165,7 @@ fn alertmanager_receives_and_resolves_an_alert() {
         engine
             .apply(
                 vec![Outcome::Clear("missed_in_a_row/c-1".into())],
-                watch::state::now(),
+                crate::state::now(),
             )
             .unwrap();
         d.deliver_due().await.unwrap();
@@ -196,7 +196,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
         node_exporter: Some(format!("http://127.0.0.1:{port}/metrics")),
         mountpoints: vec!["/".into()],
     };
-    let mut c = watch::collect::nodes::HostCollector::new(
+    let mut c = crate::collect::nodes::HostCollector::new(
         cfg,
         reqwest::Client::new(),
         Duration::from_secs(5),
@@ -205,7 +205,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
     rt().block_on(async {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            c.poll(watch::state::now()).await;
+            c.poll(crate::state::now()).await;
             if c.state.up {
                 break;
             }
@@ -237,13 +237,13 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
             node_exporter: None,
             mountpoints,
         };
-        let mut c = watch::collect::nodes::HostCollector::new(
+        let mut c = crate::collect::nodes::HostCollector::new(
             cfg,
             reqwest::Client::new(),
             Duration::from_secs(5),
             Duration::from_secs(3600),
         );
-        rt().block_on(c.poll(watch::state::now()));
+        rt().block_on(c.poll(crate::state::now()));
         c.state
     };
     let l = local(vec!["/".into()]);
@@ -284,7 +284,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
 
 #[test]
 fn local_host_files_parse() {
-    use watch::collect::localhost::{count_cpus, parse_loadavg, parse_meminfo, parse_mounts};
+    use crate::collect::localhost::{count_cpus, parse_loadavg, parse_meminfo, parse_mounts};
     assert_eq!(parse_loadavg("0.52 0.48 0.40 2/345 12345\n"), Some(0.52));
     assert_eq!(parse_loadavg("garbage"), None);
     assert_eq!(
@@ -310,8 +310,8 @@ fn promtool_accepts_the_metrics() {
     let bin = tool("/usr/bin/promtool");
     let mut reg = Registry::default();
     let m = Metrics::register(&mut reg);
-    let obs = watch::state::Observed {
-        chains: vec![watch::state::ChainState {
+    let obs = crate::state::Observed {
+        chains: vec![crate::state::ChainState {
             height: Some(10),
             height_seen_at: Some(1.0),
             height_observed_at: Some(1.0),
@@ -319,13 +319,13 @@ fn promtool_accepts_the_metrics() {
             missed_in_a_row: 1,
             signed_total: 8,
             missed_total: 1,
-            ..watch::state::ChainState::new("c-1", Some("AA".into()), vec![])
+            ..crate::state::ChainState::new("c-1", Some("AA".into()), vec![])
         }],
         ..Default::default()
     };
     m.update(&obs, std::iter::empty(), 2.0);
     m.notification("hook", true);
-    let text = watch::serve::metrics::render(&reg);
+    let text = crate::serve::metrics::render(&reg);
     let mut p = Command::new(bin)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

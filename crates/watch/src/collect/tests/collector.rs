@@ -1,17 +1,17 @@
 //! The chain collector against a scripted CometBFT RPC on loopback: signatures
 //! (commit, nil, absent), backfill, failover, and sources that lie or hang.
 
+use crate::collect::chain::ChainCollector;
+use crate::collect::nodes::NodeCollector;
+use crate::collect::rpc::Rpc;
+use crate::config::{ChainConfig, NodeConfig, Role};
+use crate::state::Sign;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use watch::collect::chain::ChainCollector;
-use watch::collect::nodes::NodeCollector;
-use watch::collect::rpc::Rpc;
-use watch::config::{ChainConfig, NodeConfig, Role};
-use watch::state::Sign;
 
 const OURS: &str = "AA00000000000000000000000000000000000000";
 const V1: &str = "BB00000000000000000000000000000000000000";
@@ -207,7 +207,7 @@ fn commits_nil_and_absent_votes_with_backfill() {
         // Block 9 carries evidence that we signed twice at height 5.
         assert_eq!(
             s.double_sign,
-            Some(watch::state::DoubleSign {
+            Some(crate::state::DoubleSign {
                 height: 5,
                 block: 9
             })
@@ -216,7 +216,7 @@ fn commits_nil_and_absent_votes_with_backfill() {
         assert_eq!(s.rounds.to, Some(9));
         assert_eq!(
             s.rounds.worst(),
-            Some(watch::state::SlowHeight {
+            Some(crate::state::SlowHeight {
                 height: 6,
                 round: 2
             })
@@ -469,13 +469,13 @@ fn a_stuck_source_is_left_for_one_well_ahead_and_reported_behind() {
 }
 
 /// Block `h` of `c` as a `NewBlock` event carries it.
-fn event_block(c: &Arc<Mutex<Chain>>, h: u64) -> watch::collect::rpc::Block {
+fn event_block(c: &Arc<Mutex<Chain>>, h: u64) -> crate::collect::rpc::Block {
     let body: Value = serde_json::from_str(&answer(
         &mut c.lock().unwrap(),
         &format!("/block?height={h}"),
     ))
     .unwrap();
-    watch::collect::rpc::parse_event_block(&body["result"]).unwrap()
+    crate::collect::rpc::parse_event_block(&body["result"]).unwrap()
 }
 
 #[test]

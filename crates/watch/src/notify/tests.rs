@@ -1,20 +1,20 @@
 //! Notification payloads, checked exactly, and delivery to a local receiver with
 //! retries.
 
+use crate::config::Secret;
+use crate::config::{ChannelConfig, RouteConfig};
+use crate::engine::alert::{Alert, Kind, Notification};
+use crate::engine::store::Store;
+use crate::notify::dispatch::{Dispatcher, Sender};
+use crate::notify::payload;
+use crate::serve::metrics::Metrics;
+use crate::Severity;
 use prometheus_client::registry::Registry;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use watch::config::Secret;
-use watch::config::{ChannelConfig, RouteConfig};
-use watch::engine::alert::{Alert, Kind, Notification};
-use watch::engine::store::Store;
-use watch::notify::dispatch::{Dispatcher, Sender};
-use watch::notify::payload;
-use watch::serve::metrics::Metrics;
-use watch::Severity;
 
 fn alert() -> Alert {
     Alert {
@@ -197,14 +197,14 @@ fn dispatcher_delivers_to_every_kind_and_retries_failures() {
         min_severity: Severity::Warning,
         chains: vec![],
     }];
-    let mut engine = watch::engine::alert::Engine::new(
+    let mut engine = crate::engine::alert::Engine::new(
         Store::open(&db).unwrap(),
         routes.clone(),
         Duration::from_secs(600),
     )
     .unwrap();
-    let now = watch::state::now();
-    let cond = watch::rules::Condition {
+    let now = crate::state::now();
+    let cond = crate::rules::Condition {
         key: "node_down/sentry0".into(),
         rule: "node_down",
         severity: Severity::Critical,
@@ -215,7 +215,7 @@ fn dispatcher_delivers_to_every_kind_and_retries_failures() {
         hold: Duration::ZERO,
     };
     engine
-        .apply(vec![watch::rules::Outcome::Firing(cond)], now)
+        .apply(vec![crate::rules::Outcome::Firing(cond)], now)
         .unwrap();
     let mut reg = Registry::default();
     let metrics = Arc::new(Metrics::register(&mut reg));
@@ -263,12 +263,12 @@ fn dispatcher_delivers_to_every_kind_and_retries_failures() {
     let s = Store::open(&db).unwrap();
     assert_eq!(s.queued().unwrap(), 1);
     assert!(
-        s.due(watch::state::now(), 10).unwrap().is_empty(),
+        s.due(crate::state::now(), 10).unwrap().is_empty(),
         "not retried before its backoff"
     );
     let item = s.due(now + 10.0, 10).unwrap().remove(0);
     assert_eq!((item.channel.as_str(), item.attempts), ("broken", 1));
-    let text = watch::serve::metrics::render(&reg);
+    let text = crate::serve::metrics::render(&reg);
     assert!(
         text.contains("bulwark_watch_notifications_total{channel=\"broken\",result=\"error\"} 1"),
         "{text}"
@@ -294,13 +294,13 @@ fn alertmanager_gets_firing_alerts_resent() {
         min_severity: Severity::Warning,
         chains: vec![],
     }];
-    let mut engine = watch::engine::alert::Engine::new(
+    let mut engine = crate::engine::alert::Engine::new(
         Store::open(&db).unwrap(),
         routes.clone(),
         Duration::from_secs(600),
     )
     .unwrap();
-    let cond = watch::rules::Condition {
+    let cond = crate::rules::Condition {
         key: "k".into(),
         rule: "node_down",
         severity: Severity::Warning,
@@ -312,8 +312,8 @@ fn alertmanager_gets_firing_alerts_resent() {
     };
     engine
         .apply(
-            vec![watch::rules::Outcome::Firing(cond)],
-            watch::state::now(),
+            vec![crate::rules::Outcome::Firing(cond)],
+            crate::state::now(),
         )
         .unwrap();
     let mut reg = Registry::default();

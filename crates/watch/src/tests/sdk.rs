@@ -3,22 +3,22 @@
 //! endpoint on loopback (failover, wrong chain, modules not served), the derived
 //! window share and jail projection, the rules and the configuration checks.
 
+use crate::bech32;
+use crate::collect::sdk::collector::SdkCollector;
+use crate::collect::sdk::rest::{self as sdk_rest, Rest};
+use crate::collect::sdk::source::{Reply, SdkError, Source};
+use crate::config::ChainConfig;
+use crate::config::RulesConfig;
+use crate::rules::{evaluate, Outcome};
+use crate::sdk::*;
+use crate::state::*;
+use crate::{Config, ConfigError, Severity};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use watch::bech32;
-use watch::collect::sdk::collector::SdkCollector;
-use watch::collect::sdk::rest::{self as sdk_rest, Rest};
-use watch::collect::sdk::source::{Reply, SdkError, Source};
-use watch::config::ChainConfig;
-use watch::config::RulesConfig;
-use watch::rules::{evaluate, Outcome};
-use watch::sdk::*;
-use watch::state::*;
-use watch::{Config, ConfigError, Severity};
 
 // Addresses as simd v0.46 prints them for the same keys (`simd debug addr`,
 // `simd tendermint show-address`).
@@ -659,7 +659,7 @@ fn find<'a>(out: &'a [Outcome], key: &str) -> Option<&'a Outcome> {
     })
 }
 
-fn firing<'a>(out: &'a [Outcome], key: &str) -> &'a watch::rules::Condition {
+fn firing<'a>(out: &'a [Outcome], key: &str) -> &'a crate::rules::Condition {
     match find(out, key) {
         Some(Outcome::Firing(c)) => c,
         other => panic!("{key} not firing: {other:?}\n{out:#?}"),
@@ -1057,7 +1057,7 @@ fn status_page_shows_the_sdk_data_escaped() {
     let a = &c.sdk.as_ref().unwrap().assessment;
     assert_eq!(a.jailed, Some(true));
     assert_eq!(a.upgrade_in_blocks, Some(10));
-    let doc = watch::serve::http::StatusDoc {
+    let doc = crate::serve::http::StatusDoc {
         generated_at: "2026-01-01T00:00:00Z".into(),
         observed: Observed {
             chains: vec![c],
@@ -1065,7 +1065,7 @@ fn status_page_shows_the_sdk_data_escaped() {
         },
         alerts: vec![],
     };
-    let html = watch::serve::page::render(&doc);
+    let html = crate::serve::page::render(&doc);
     for needle in [
         "Cosmos SDK: validator &lt;b&gt;ours&lt;/b&gt; <span class=bad>BOND_STATUS_UNBONDING</span>",
         "<span class=bad>JAILED</span>",

@@ -1,15 +1,15 @@
 //! The signer collector and rules against a scripted signer metrics endpoint.
 
+use crate::collect::signer::SignerCollector;
+use crate::config::RulesConfig;
+use crate::config::SignerConfig;
+use crate::rules::{evaluate, Outcome};
+use crate::state::Observed;
+use crate::Severity;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use watch::collect::signer::SignerCollector;
-use watch::config::RulesConfig;
-use watch::config::SignerConfig;
-use watch::rules::{evaluate, Outcome};
-use watch::state::Observed;
-use watch::Severity;
 
 fn metrics(val0: u8, backup: u8, refusals: u64) -> String {
     format!(
