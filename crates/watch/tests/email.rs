@@ -12,13 +12,13 @@ use support::{test_ca, Mode, SmtpSink};
 use watch::config::Secret;
 use watch::config::{ChannelConfig, RouteConfig};
 use watch::config::{EmailConfig, Security};
-use watch::engine::alert::{Alert, Engine, Kind, Notification};
-use watch::engine::store::Store;
-use watch::net::tls::Trust;
-use watch::notify::dispatch::{Dispatcher, Sender};
-use watch::notify::email;
-use watch::rules::{Condition, Outcome};
-use watch::serve::metrics::Metrics;
+use watch::internal::email;
+use watch::internal::Metrics;
+use watch::internal::Trust;
+use watch::internal::{Alert, Engine, Kind, Notification};
+use watch::internal::{Condition, Outcome};
+use watch::internal::{Dispatcher, Sender};
+use watch::Store;
 use watch::{Config, ConfigError, Severity};
 
 /// 2025-01-01T00:00:00Z.
@@ -344,7 +344,7 @@ impl Rig {
     }
 
     fn metrics(&self) -> String {
-        watch::serve::metrics::render(&self.registry)
+        watch::internal::metrics::render(&self.registry)
     }
 }
 

@@ -10,7 +10,5 @@ pub mod email;
 pub mod payload;
 pub mod test_alert;
 
-pub use dispatch::{Dispatcher, Sender};
-
 #[cfg(test)]
 mod tests;

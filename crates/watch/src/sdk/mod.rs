@@ -9,7 +9,7 @@
 mod derive;
 
 use crate::time::Ts;
-pub use derive::{account_prefix, allowed_missed, consensus_address};
+pub use derive::{allowed_missed, consensus_address};
 use serde::Serialize;
 
 /// Slashing parameters (`/cosmos/slashing/v1beta1/params`).

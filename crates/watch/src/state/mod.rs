@@ -10,10 +10,12 @@ mod node;
 mod sdk;
 
 pub use crate::time::{now, Ts};
-pub use chain::{ChainState, CommitRounds, DoubleSign, GridEntry, Sign, SlowHeight, SourceState};
+pub use chain::{ChainState, DoubleSign, GridEntry, Sign, SourceState};
+#[cfg(test)]
+pub(crate) use chain::{CommitRounds, SlowHeight};
 pub use host::{FsState, HostState, SignerNodeState, SignerState};
 pub use node::{NodeMetrics, NodeMetricsState, NodeState};
-pub use sdk::{assess, grid_miss_rate, refresh, SdkState};
+pub use sdk::{assess, refresh, SdkState};
 use serde::Serialize;
 
 /// Everything observed, shared between collectors, rules and the HTTP API.
