@@ -60,6 +60,11 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
             n.rpc_url(),
             n.metrics_url()
         ));
+        // val0 and its backup peer only with the sentry, by design: one peer is
+        // normal for them, none is critical.
+        if topology::is_operator_node(n) {
+            text.push_str("peers_low = { warning = 1, critical = 1, for = \"1m\" }\n");
+        }
     }
     if let (true, Some(p)) = (
         crate::signer::runs_signer(manifest),

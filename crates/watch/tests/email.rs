@@ -8,15 +8,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::ca::test_ca;
 use testkit::smtp::{Mode, SmtpSink};
-use watch::alert::{Alert, Engine, Kind, Notification};
+use watch::config::Secret;
 use watch::config::{ChannelConfig, RouteConfig};
-use watch::email::{self, EmailConfig, Security};
-use watch::metrics::Metrics;
-use watch::notify::{Dispatcher, Sender};
-use watch::rules::{Condition, Outcome};
-use watch::secret::Secret;
-use watch::store::Store;
-use watch::tls::Trust;
+use watch::config::{EmailConfig, Security};
+use watch::internal::email;
+use watch::internal::Metrics;
+use watch::internal::Trust;
+use watch::internal::{Alert, Engine, Kind, Notification};
+use watch::internal::{Condition, Outcome};
+use watch::internal::{Dispatcher, Sender};
+use watch::Store;
 use watch::{Config, ConfigError, Severity};
 
 /// 2025-01-01T00:00:00Z.
@@ -342,7 +343,7 @@ impl Rig {
     }
 
     fn metrics(&self) -> String {
-        watch::metrics::render(&self.registry)
+        watch::internal::metrics::render(&self.registry)
     }
 }
 

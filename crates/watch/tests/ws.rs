@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use watch::ws::{follow_new_blocks, websocket_url, Feed, SUBSCRIBE};
+use watch::internal::ws::{follow_new_blocks, websocket_url, Feed, SUBSCRIBE};
 
 #[test]
 fn urls() {
@@ -68,8 +68,8 @@ fn subscribes_wakes_and_reconnects() {
 fn wss_trusts_the_private_ca_and_nothing_else() {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use watch::tls::Trust;
-    use watch::ws::{follow, Subscription, WsMetrics};
+    use watch::internal::ws::{follow, Subscription, WsMetrics};
+    use watch::internal::Trust;
 
     let dir = tempfile::tempdir().unwrap();
     let ca = testkit::ca::test_ca(dir.path(), "ws");
@@ -146,7 +146,7 @@ fn wss_trusts_the_private_ca_and_nothing_else() {
                 .await
                 .expect("woken by the event");
         }
-        let text = watch::metrics::render(&registry);
+        let text = watch::internal::metrics::render(&registry);
         assert!(
             text.contains("bulwark_watch_websocket_connected{chain=\"c-1\"} 1"),
             "{text}"
@@ -158,7 +158,7 @@ fn wss_trusts_the_private_ca_and_nothing_else() {
         // The socket drops: the gauge goes back to 0.
         drop(ws);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !watch::metrics::render(&registry)
+        while !watch::internal::metrics::render(&registry)
             .contains("bulwark_watch_websocket_connected{chain=\"c-1\"} 0")
         {
             assert!(std::time::Instant::now() < deadline, "still connected");

@@ -2,61 +2,12 @@
 //! `valcons` address (bech32) and the two slashing ABCI queries it makes, in protobuf.
 //! The recorded devnet runs CometBFT's kvstore app, which has no such modules, so these
 //! answers are made here: signing info with no misses, and a 10,000-block window.
-
-const CHARSET: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-
-fn polymod(values: &[u8]) -> u32 {
-    const GEN: [u32; 5] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
-    let mut chk = 1u32;
-    for v in values {
-        let b = chk >> 25;
-        chk = ((chk & 0x1ffffff) << 5) ^ u32::from(*v);
-        for (i, g) in GEN.iter().enumerate() {
-            if (b >> i) & 1 == 1 {
-                chk ^= g;
-            }
-        }
-    }
-    chk
-}
-
-/// BIP-173 bech32 of `data` under `hrp`.
-pub fn bech32(hrp: &str, data: &[u8]) -> String {
-    let mut five = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for b in data {
-        acc = (acc << 8) | u32::from(*b);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            five.push(((acc >> bits) & 31) as u8);
-        }
-    }
-    if bits > 0 {
-        five.push(((acc << (5 - bits)) & 31) as u8);
-    }
-    let mut values: Vec<u8> = hrp.bytes().map(|c| c >> 5).collect();
-    values.push(0);
-    values.extend(hrp.bytes().map(|c| c & 31));
-    values.extend(&five);
-    values.extend([0u8; 6]);
-    let m = polymod(&values) ^ 1;
-    let mut out = format!("{hrp}1");
-    for v in five {
-        out.push(CHARSET[usize::from(v)] as char);
-    }
-    for i in 0..6 {
-        out.push(CHARSET[((m >> (5 * (5 - i))) & 31) as usize] as char);
-    }
-    out
-}
+//! Bech32 is the watch's own ([`::watch::bech32`]).
 
 /// The `cosmosvalcons` address of a consensus address given in hex.
 pub fn valcons(hex_address: &str) -> String {
-    let bytes: Vec<u8> = (0..hex_address.len() / 2)
-        .filter_map(|i| u8::from_str_radix(&hex_address[2 * i..2 * i + 2], 16).ok())
-        .collect();
-    bech32("cosmosvalcons", &bytes)
+    let bytes = ::watch::bech32::hex_bytes(hex_address).unwrap_or_default();
+    ::watch::bech32::encode("cosmosvalcons", &bytes)
 }
 
 fn varint(mut v: u64, out: &mut Vec<u8>) {
@@ -113,7 +64,7 @@ mod tests {
     #[test]
     fn bech32_matches_the_bip173_vector() {
         // BIP-173: the empty data part under "a".
-        assert_eq!(bech32("a", &[]), "a12uel5l");
+        assert_eq!(::watch::bech32::encode("a", &[]), "a12uel5l");
     }
 
     #[test]

@@ -233,16 +233,16 @@ fn test_alert(a: &TestAlertArgs) -> anyhow::Result<()> {
     }
 }
 
-fn store(config: &std::path::Path) -> anyhow::Result<watch::store::Store> {
+fn store(config: &std::path::Path) -> anyhow::Result<watch::Store> {
     let config = watch::Config::load(config)?;
-    Ok(watch::store::Store::open(&config.state_path)?)
+    Ok(watch::Store::open(&config.state_path)?)
 }
 
 fn silence(cmd: SilenceCommand) -> anyhow::Result<()> {
-    let now = watch::state::now();
+    let now = watch::now();
     match cmd {
         SilenceCommand::Add(a) => {
-            let s = watch::silence::Silence {
+            let s = watch::Silence {
                 id: 0,
                 rule: a.rule,
                 chain: a.chain,
@@ -260,11 +260,11 @@ fn silence(cmd: SilenceCommand) -> anyhow::Result<()> {
                 .into());
             }
             let id = store(&a.config)?.add_silence(&s)?;
-            let s = watch::silence::Silence { id, ..s };
+            let s = watch::Silence { id, ..s };
             if a.json {
                 return print_json(&s);
             }
-            println!("silence {id} until {}", watch::payload::rfc3339(s.until));
+            println!("silence {id} until {}", watch::rfc3339(s.until));
             Ok(())
         }
         SilenceCommand::List(a) => {
@@ -286,7 +286,7 @@ fn silence(cmd: SilenceCommand) -> anyhow::Result<()> {
                 println!(
                     "{}  until {}  {}  ({})",
                     s.id,
-                    watch::payload::rfc3339(s.until),
+                    watch::rfc3339(s.until),
                     m.join(" "),
                     s.reason
                 );

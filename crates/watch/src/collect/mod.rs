@@ -1,0 +1,23 @@
+//! Collectors: everything that reads the outside world into `state`. CometBFT RPC
+//! ([`rpc`]) and its websocket ([`ws`]) for chains ([`chain`]) and nodes
+//! ([`nodes`]), node_exporter and the local host ([`exporter`], [`localhost`]),
+//! CometBFT's own metrics ([`node_metrics`]), signer metrics ([`signer`]) and the
+//! Cosmos SDK modules ([`sdk`]).
+//!
+//! A new collector goes here, as a file with a type that reads one source and
+//! writes what it saw into `state`; `daemon` starts it. Collectors know nothing of
+//! rules, alerts or notifiers.
+
+pub mod chain;
+pub mod exporter;
+pub mod localhost;
+pub mod node_metrics;
+pub mod nodes;
+pub mod rpc;
+mod rpc_parse;
+pub mod sdk;
+pub mod signer;
+pub mod ws;
+
+#[cfg(test)]
+mod tests;

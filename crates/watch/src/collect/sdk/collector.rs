@@ -1,0 +1,238 @@
+//! Polls a chain's Cosmos SDK endpoints (REST, or RPC by ABCI query): every endpoint's
+//! latest block (right chain, not far behind), then slashing, staking and upgrade data
+//! from the first healthy endpoint in configured order, failing over to the next when
+//! one answers badly. Nothing is read from an endpoint that fails its checks, so a bad
+//! source can raise `source_unhealthy`, never a false jail or miss alert.
+
+use crate::collect::sdk::source::{Head, Reply, SdkError, Source};
+use crate::config::ChainConfig;
+use crate::sdk::Via;
+use crate::sdk::{SigningInfo, SlashingParams, UpgradePlan, Validator};
+use crate::state::SdkState;
+use crate::state::{SourceState, Ts};
+use std::collections::VecDeque;
+
+/// An endpoint this many blocks behind the best one is not read from.
+const MAX_LAG: u64 = 20;
+/// Block time and counter rate are measured over about this many blocks.
+const SPAN: u64 = 100;
+
+/// What one endpoint answered.
+#[derive(Debug, Default)]
+struct Read {
+    params: Option<SlashingParams>,
+    signing: Option<SigningInfo>,
+    validator: Option<Validator>,
+    plan: Option<UpgradePlan>,
+    unavailable: Vec<String>,
+    not_found: Vec<String>,
+}
+
+impl Read {
+    fn unavailable(&mut self, module: &str) {
+        if !self.unavailable.iter().any(|m| m == module) {
+            self.unavailable.push(module.to_string());
+        }
+    }
+}
+
+/// Follows one chain's Cosmos SDK data.
+#[derive(Debug)]
+pub struct SdkCollector {
+    chain_id: String,
+    sources: Vec<Source>,
+    /// (height, header time) of recent blocks.
+    times: VecDeque<(u64, Ts)>,
+    /// (height, missed_blocks_counter) of recent reads.
+    counters: VecDeque<(u64, u64)>,
+    /// An older block was read once to measure the block time at start.
+    looked_back: bool,
+    /// What is known so far.
+    pub state: SdkState,
+}
+
+impl SdkCollector {
+    /// A collector for `cfg`, reading through `sources` (in failover order), all of
+    /// one kind, `via`.
+    pub fn new(cfg: &ChainConfig, via: Via, sources: Vec<Source>) -> Self {
+        let urls: Vec<String> = sources.iter().map(|r| r.url().to_string()).collect();
+        Self {
+            chain_id: cfg.id.clone(),
+            sources,
+            times: VecDeque::new(),
+            counters: VecDeque::new(),
+            looked_back: false,
+            state: SdkState::new(
+                via,
+                &urls,
+                cfg.operator_address.clone(),
+                crate::sdk::consensus_address(cfg),
+            ),
+        }
+    }
+
+    /// One poll.
+    pub async fn poll(&mut self, now: Ts) {
+        let mut heads: Vec<(usize, Head)> = Vec::new();
+        for i in 0..self.sources.len() {
+            let res = self.sources[i].head().await.and_then(|h| {
+                if h.chain_id == self.chain_id {
+                    Ok(h)
+                } else {
+                    Err(SdkError::WrongChain {
+                        expected: self.chain_id.clone(),
+                        got: h.chain_id,
+                    })
+                }
+            });
+            match res {
+                Ok(h) => {
+                    self.mark(i, None, now);
+                    heads.push((i, h));
+                }
+                Err(e) => self.mark(i, Some(e), now),
+            }
+        }
+        let best = heads.iter().map(|(_, h)| h.height).max().unwrap_or(0);
+        let mut read = false;
+        for (i, head) in heads {
+            if best - head.height > MAX_LAG {
+                let e = SdkError::Behind {
+                    behind: best - head.height,
+                    height: head.height,
+                    best,
+                };
+                self.mark(i, Some(e), now);
+                continue;
+            }
+            if read {
+                continue;
+            }
+            match self.read(i).await {
+                Ok(r) => {
+                    self.apply(i, &head, r, now).await;
+                    read = true;
+                }
+                Err(e) => self.mark(i, Some(e), now),
+            }
+        }
+        self.state.fresh = read;
+        // A source stays unhealthy until a whole poll (head and data) succeeds.
+        self.state.sources.iter_mut().for_each(SourceState::settle);
+    }
+
+    fn mark(&mut self, i: usize, err: Option<SdkError>, now: Ts) {
+        let s = &mut self.state.sources[i];
+        if let Some(e) = &err {
+            tracing::debug!(chain = %self.chain_id, url = %s.url, "Cosmos SDK source unhealthy: {e}");
+        }
+        s.record(err.map(|e| e.to_string()), now);
+    }
+
+    /// Every query from endpoint `i`.
+    async fn read(&self, i: usize) -> Result<Read, SdkError> {
+        let src = &self.sources[i];
+        let mut r = Read::default();
+        match src.slashing_params().await? {
+            Reply::Data(p) => r.params = Some(p),
+            Reply::Unavailable | Reply::NotFound(_) => r.unavailable("slashing"),
+        }
+        if let Some(addr) = &self.state.consensus_address {
+            match src.signing_info(addr).await? {
+                Reply::Data(s) => r.signing = Some(s),
+                Reply::Unavailable => r.unavailable("slashing"),
+                Reply::NotFound(m) => r.not_found.push(format!("signing info: {m}")),
+            }
+        }
+        if let Some(op) = &self.state.operator_address {
+            match src.validator(op).await? {
+                Reply::Data(v) => r.validator = Some(v),
+                Reply::Unavailable => r.unavailable("staking"),
+                Reply::NotFound(m) => r.not_found.push(format!("validator: {m}")),
+            }
+        }
+        match src.upgrade_plan().await? {
+            Reply::Data(p) => r.plan = p,
+            Reply::Unavailable | Reply::NotFound(_) => r.unavailable("upgrade"),
+        }
+        Ok(r)
+    }
+
+    /// Keep what endpoint `i` answered.
+    async fn apply(&mut self, i: usize, head: &Head, r: Read, now: Ts) {
+        let st = &mut self.state;
+        st.updated_at = Some(now);
+        st.height = Some(head.height);
+        if self.times.back().is_none_or(|(h, _)| head.height > *h) {
+            self.times.push_back((head.height, head.time));
+        }
+        if !self.looked_back && head.height > 1 {
+            // One older header gives the block time at once instead of after SPAN blocks.
+            self.looked_back = true;
+            let back = head.height.saturating_sub(SPAN).max(1);
+            match self.sources[i].head_at(back).await {
+                Ok(old) if old.height == back && old.time < head.time => {
+                    self.times.push_front((old.height, old.time));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(chain = %self.chain_id, "no block {back} for the block time: {e}")
+                }
+            }
+        }
+        trim(&mut self.times, head.height);
+        st.block_time_seconds = match (self.times.front(), self.times.back()) {
+            (Some((h0, t0)), Some((h1, t1))) if h1 > h0 && t1 > t0 => {
+                Some((t1 - t0) / (h1 - h0) as f64)
+            }
+            _ => st.block_time_seconds,
+        };
+        match &r.signing {
+            Some(s) => {
+                if self
+                    .counters
+                    .back()
+                    .is_some_and(|(_, c)| s.missed_blocks_counter + 1 < *c)
+                {
+                    // The counter was reset (a jail): start over.
+                    self.counters.clear();
+                }
+                if self.counters.back().is_none_or(|(h, _)| head.height > *h) {
+                    self.counters
+                        .push_back((head.height, s.missed_blocks_counter));
+                }
+                trim(&mut self.counters, head.height);
+                st.counter_miss_rate = match (self.counters.front(), self.counters.back()) {
+                    (Some((h0, c0)), Some((h1, c1))) if h1 >= &(h0 + 5) => {
+                        Some((c1.saturating_sub(*c0) as f64 / (h1 - h0) as f64).min(1.0))
+                    }
+                    _ => None,
+                };
+            }
+            None => {
+                self.counters.clear();
+                st.counter_miss_rate = None;
+            }
+        }
+        st.inactive_since = match &r.validator {
+            Some(v) if !v.bonded() && !v.jailed => Some(st.inactive_since.unwrap_or(now)),
+            _ => None,
+        };
+        st.slashing_params = r.params;
+        st.signing_info = r.signing;
+        st.validator = r.validator;
+        st.upgrade_plan = r.plan;
+        st.unavailable = r.unavailable;
+        st.not_found = r.not_found;
+    }
+}
+
+/// Drop samples older than needed to span [`SPAN`] blocks back from `latest`.
+fn trim<T>(q: &mut VecDeque<(u64, T)>, latest: u64) {
+    while q.len() > 2
+        && q.get(1)
+            .is_some_and(|(h, _)| latest.saturating_sub(*h) >= SPAN)
+    {
+        q.pop_front();
+    }
+}

@@ -1,0 +1,6 @@
+//! Tests of the collectors against scripted endpoints and sample data.
+
+mod collector;
+mod exporter;
+mod node_metrics;
+mod signer;

@@ -1,0 +1,155 @@
+//! `watch.toml`: chains, nodes, hosts, rules, channels and routes.
+
+//!
+//! This room is the whole configuration schema: its types, their defaults and
+//! `validate()`. It is a leaf: nothing here imports the watch's runtime (collectors,
+//! rules, notifiers, server), which all read their settings from here.
+
+mod channel;
+pub(crate) mod duration;
+mod email;
+mod rule_defaults;
+mod rules;
+mod sdk;
+mod secret;
+mod sections;
+mod tls;
+mod validate;
+
+pub use channel::ChannelConfig;
+pub use email::{EmailConfig, Security};
+pub use rules::{CountRule, DurationRule, PercentRule, RatioRule, RulesConfig};
+pub use secret::Secret;
+pub use sections::{
+    ChainConfig, HeartbeatConfig, HostConfig, NodeConfig, Role, RouteConfig, SignerConfig,
+};
+pub use tls::TlsError;
+pub(crate) use tls::{read_ca_file, root_store};
+pub(crate) use validate::check_url;
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// SQLite database holding alert state across restarts.
+    pub state_path: PathBuf,
+    /// Where `/metrics` and `/api/status` are served.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// How often chains, nodes and hosts are polled.
+    #[serde(default = "default_poll_interval", with = "duration")]
+    pub poll_interval: Duration,
+    /// Timeout of every outgoing request (RPC, exporters, notifications).
+    #[serde(default = "default_request_timeout", with = "duration")]
+    pub request_timeout: Duration,
+    /// Repeat a critical alert that is still firing this often.
+    #[serde(default = "default_repeat_interval", with = "duration")]
+    pub repeat_interval: Duration,
+    /// Chains whose blocks are followed.
+    #[serde(default, rename = "chain")]
+    pub chains: Vec<ChainConfig>,
+    /// Nodes whose health is checked.
+    #[serde(default, rename = "node")]
+    pub nodes: Vec<NodeConfig>,
+    /// Hosts scraped through node_exporter.
+    #[serde(default, rename = "host")]
+    pub hosts: Vec<HostConfig>,
+    /// Bulwark signers whose metrics are checked.
+    #[serde(default, rename = "signer")]
+    pub signers: Vec<SignerConfig>,
+    /// Rule thresholds.
+    #[serde(default)]
+    pub rules: RulesConfig,
+    /// Where notifications can go.
+    #[serde(default, rename = "channel")]
+    pub channels: Vec<ChannelConfig>,
+    /// Which alerts go to which channels.
+    #[serde(default, rename = "route")]
+    pub routes: Vec<RouteConfig>,
+    /// Dead man's switch: a URL called while the watch runs, so silence is noticed.
+    pub heartbeat: Option<HeartbeatConfig>,
+    /// PEM file of CA certificates trusted, on top of the Mozilla root set, by every
+    /// outgoing TLS connection: `https://` RPC and exporters, `wss://` websockets,
+    /// webhooks and SMTP (for nodes behind a private CA).
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+/// How bad an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Look at it soon.
+    Warning,
+    /// Act now.
+    Critical,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9750))
+}
+fn default_poll_interval() -> Duration {
+    Duration::from_secs(2)
+}
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_repeat_interval() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read watch config {path}: {source}; check the path given with --config")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("invalid watch config {path}: {message}; see crates/watch/watch.example.toml")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Parser message.
+        message: String,
+    },
+    /// The values do not make sense together.
+    #[error("invalid watch config:\n  - {}\nfix these and start again", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+impl Config {
+    /// Read, parse and validate a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config = Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+            e => e,
+        })?;
+        Ok(config)
+    }
+
+    /// Parse and validate TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<text>"),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+}

@@ -1,0 +1,279 @@
+//! Rule thresholds: `[rules.NAME]` tables, each with working defaults.
+
+use super::duration;
+use super::rule_defaults::*;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Thresholds on a count (blocks, peers): `warning` and `critical` levels, and how
+/// long the condition must hold before it fires.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountRule {
+    /// Warning level.
+    pub warning: u64,
+    /// Critical level.
+    pub critical: u64,
+    /// The condition must hold this long before it fires.
+    #[serde(default, rename = "for", with = "duration")]
+    pub for_: Duration,
+}
+
+/// Thresholds on how long something has lasted.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DurationRule {
+    /// Warning after this long.
+    #[serde(with = "duration")]
+    pub warning: Duration,
+    /// Critical after this long.
+    #[serde(with = "duration")]
+    pub critical: Duration,
+}
+
+/// Thresholds on a share in percent (0-100).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PercentRule {
+    /// Warning at or above this percentage.
+    pub warning: f64,
+    /// Critical at or above this percentage.
+    pub critical: f64,
+    /// The condition must hold this long before it fires.
+    #[serde(default, rename = "for", with = "duration")]
+    pub for_: Duration,
+}
+
+/// Thresholds on a ratio such as load per CPU.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatioRule {
+    /// Warning at or above this value.
+    pub warning: f64,
+    /// Critical at or above this value.
+    pub critical: f64,
+    /// The condition must hold this long before it fires.
+    #[serde(default, rename = "for", with = "duration")]
+    pub for_: Duration,
+}
+
+/// Every rule's thresholds (`[rules.NAME]` tables; each has working defaults).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Our validator missed this many blocks in a row.
+    #[serde(default = "default_missed_in_a_row")]
+    pub missed_in_a_row: CountRule,
+    /// No new block for this long.
+    #[serde(default = "default_chain_stalled")]
+    pub chain_stalled: DurationRule,
+    /// A node's RPC has not answered (or answered wrongly) for this long.
+    #[serde(default = "default_node_down")]
+    pub node_down: DurationRule,
+    /// A node has been catching up for this long.
+    #[serde(default = "default_node_catching_up")]
+    pub node_catching_up: DurationRule,
+    /// A node is this many blocks behind the best height.
+    #[serde(default = "default_node_behind")]
+    pub node_behind: CountRule,
+    /// A node has fewer peers than this (`critical` <= `warning`).
+    #[serde(default = "default_peers_low")]
+    pub peers_low: CountRule,
+    /// A node's Prometheus metrics endpoint has failed for this long.
+    #[serde(default = "default_node_metrics_down")]
+    pub node_metrics_down: DurationRule,
+    /// A recent height needed this round to commit (0 is normal; each more round is a
+    /// failed proposal or a vote that did not gather), over the chain's last
+    /// `grid_blocks` blocks.
+    #[serde(default = "default_consensus_rounds")]
+    pub consensus_rounds: CountRule,
+    /// Voting power missing from the chain's last commit, percent (at 33.4 the chain
+    /// halts), as its nodes' metrics report it.
+    #[serde(default = "default_missing_power")]
+    pub missing_power: PercentRule,
+    /// A chain RPC endpoint has failed for this long (critical only when all of a
+    /// chain's endpoints fail).
+    #[serde(default = "default_source_unhealthy")]
+    pub source_unhealthy: DurationRule,
+    /// A host's node_exporter has not answered for this long.
+    #[serde(default = "default_exporter_down")]
+    pub exporter_down: DurationRule,
+    /// Disk used, percent.
+    #[serde(default = "default_disk_used")]
+    pub disk_used: PercentRule,
+    /// Disk predicted full within this long (`critical` <= `warning`).
+    #[serde(default = "default_disk_full_in")]
+    pub disk_full_in: DurationRule,
+    /// Samples older than this are not used for the disk-fill prediction.
+    #[serde(default = "default_disk_fill_window", with = "duration")]
+    pub disk_fill_window: Duration,
+    /// Memory used, percent.
+    #[serde(default = "default_memory_used")]
+    pub memory_used: PercentRule,
+    /// 1-minute load average per CPU.
+    #[serde(default = "default_load_per_cpu")]
+    pub load_per_cpu: RatioRule,
+    /// A signer's metrics endpoint has not answered for this long.
+    #[serde(default = "default_signer_down")]
+    pub signer_down: DurationRule,
+    /// A signer has had no connection to a node for this long.
+    #[serde(default = "default_signer_node_disconnected")]
+    pub signer_node_disconnected: DurationRule,
+    /// A signer refused this many requests in the last 10 minutes, counting only
+    /// `signer_refusal_reasons`.
+    #[serde(default = "default_signer_refusals")]
+    pub signer_refusals: CountRule,
+    /// Refusal reasons that count. Regressions and conflicting data are left out by
+    /// default: with redundant validator nodes the slower node is refused routinely.
+    #[serde(default = "default_signer_refusal_reasons")]
+    pub signer_refusal_reasons: Vec<String>,
+    /// Our validator's missed blocks in the slashing window, as a percentage of the
+    /// misses the chain allows before jailing (Cosmos SDK chains with `rest`).
+    #[serde(default = "default_window_missed")]
+    pub window_missed: PercentRule,
+    /// Projected time until our validator is jailed at its current miss rate
+    /// (`critical` <= `warning`).
+    #[serde(default = "default_jail_in")]
+    pub jail_in: DurationRule,
+    /// Our validator has been out of the active set, not jailed, for this long.
+    #[serde(default = "default_validator_inactive")]
+    pub validator_inactive: DurationRule,
+    /// A scheduled software upgrade is this close, at the current block time
+    /// (`critical` <= `warning`).
+    #[serde(default = "default_upgrade_in")]
+    pub upgrade_in: DurationRule,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        Self {
+            missed_in_a_row: default_missed_in_a_row(),
+            chain_stalled: default_chain_stalled(),
+            node_down: default_node_down(),
+            node_catching_up: default_node_catching_up(),
+            node_behind: default_node_behind(),
+            peers_low: default_peers_low(),
+            node_metrics_down: default_node_metrics_down(),
+            consensus_rounds: default_consensus_rounds(),
+            missing_power: default_missing_power(),
+            source_unhealthy: default_source_unhealthy(),
+            exporter_down: default_exporter_down(),
+            disk_used: default_disk_used(),
+            disk_full_in: default_disk_full_in(),
+            disk_fill_window: default_disk_fill_window(),
+            memory_used: default_memory_used(),
+            load_per_cpu: default_load_per_cpu(),
+            signer_down: default_signer_down(),
+            signer_node_disconnected: default_signer_node_disconnected(),
+            signer_refusals: default_signer_refusals(),
+            signer_refusal_reasons: default_signer_refusal_reasons(),
+            window_missed: default_window_missed(),
+            jail_in: default_jail_in(),
+            validator_inactive: default_validator_inactive(),
+            upgrade_in: default_upgrade_in(),
+        }
+    }
+}
+
+impl RulesConfig {
+    /// Append every problem to `p`.
+    pub fn validate(&self, p: &mut Vec<String>) {
+        let up = |p: &mut Vec<String>, name: &str, w: f64, c: f64| {
+            if c < w {
+                p.push(format!(
+                    "rules.{name}: critical ({c}) must not be below warning ({w})"
+                ));
+            }
+        };
+        let down = |p: &mut Vec<String>, name: &str, w: f64, c: f64| {
+            if c > w {
+                p.push(format!(
+                    "rules.{name}: critical ({c}) must not be above warning ({w}); lower is worse here"
+                ));
+            }
+        };
+        let r = self;
+        up(
+            p,
+            "missed_in_a_row",
+            r.missed_in_a_row.warning as f64,
+            r.missed_in_a_row.critical as f64,
+        );
+        if r.missed_in_a_row.warning == 0 {
+            p.push("rules.missed_in_a_row: warning must be at least 1".into());
+        }
+        for (name, d) in [
+            ("chain_stalled", r.chain_stalled),
+            ("node_down", r.node_down),
+            ("node_catching_up", r.node_catching_up),
+            ("source_unhealthy", r.source_unhealthy),
+            ("exporter_down", r.exporter_down),
+            ("node_metrics_down", r.node_metrics_down),
+            ("signer_down", r.signer_down),
+            ("signer_node_disconnected", r.signer_node_disconnected),
+            ("validator_inactive", r.validator_inactive),
+        ] {
+            up(p, name, d.warning.as_secs_f64(), d.critical.as_secs_f64());
+        }
+        up(
+            p,
+            "node_behind",
+            r.node_behind.warning as f64,
+            r.node_behind.critical as f64,
+        );
+        up(
+            p,
+            "consensus_rounds",
+            r.consensus_rounds.warning as f64,
+            r.consensus_rounds.critical as f64,
+        );
+        if r.consensus_rounds.warning == 0 {
+            p.push(
+                "rules.consensus_rounds: warning must be at least 1 (round 0 is every height)"
+                    .into(),
+            );
+        }
+        if r.node_behind.warning == 0 {
+            p.push("rules.node_behind: warning must be at least 1".into());
+        }
+        down(
+            p,
+            "peers_low",
+            r.peers_low.warning as f64,
+            r.peers_low.critical as f64,
+        );
+        down(
+            p,
+            "disk_full_in",
+            r.disk_full_in.warning.as_secs_f64(),
+            r.disk_full_in.critical.as_secs_f64(),
+        );
+        for (name, d) in [("jail_in", r.jail_in), ("upgrade_in", r.upgrade_in)] {
+            down(p, name, d.warning.as_secs_f64(), d.critical.as_secs_f64());
+        }
+        for (name, pr) in [
+            ("disk_used", r.disk_used),
+            ("memory_used", r.memory_used),
+            ("window_missed", r.window_missed),
+            ("missing_power", r.missing_power),
+        ] {
+            up(p, name, pr.warning, pr.critical);
+            for v in [pr.warning, pr.critical] {
+                if !(0.0..=100.0).contains(&v) {
+                    p.push(format!(
+                        "rules.{name}: {v} is not a percentage between 0 and 100"
+                    ));
+                }
+            }
+        }
+        up(
+            p,
+            "load_per_cpu",
+            r.load_per_cpu.warning,
+            r.load_per_cpu.critical,
+        );
+        if r.disk_fill_window.is_zero() {
+            p.push("rules.disk_fill_window must be above 0s".into());
+        }
+    }
+}

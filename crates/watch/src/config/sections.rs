@@ -1,0 +1,179 @@
+//! The sections of `watch.toml`: chains, nodes, hosts, signers, the heartbeat and
+//! routes.
+
+use super::duration;
+use super::rules::CountRule;
+use super::secret::Secret;
+use super::Severity;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A dead man's switch (healthchecks.io, Dead Man's Snitch, Cronitor, ...).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatConfig {
+    /// URL that receives a GET every `interval` while the watch runs (a secret: such
+    /// URLs usually carry the check's key).
+    pub url: Secret,
+    /// How often.
+    #[serde(default = "default_heartbeat_interval", with = "duration")]
+    pub interval: Duration,
+}
+
+/// A chain and our validator on it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// Chain ID as the nodes report it (`node_info.network`).
+    pub id: String,
+    /// Our validator's consensus address (hex, 20 bytes), as in `last_commit.signatures`.
+    pub validator_address: Option<String>,
+    /// CometBFT RPC endpoints, tried in order; the first healthy one is used.
+    pub rpc: Vec<String>,
+    /// How many blocks are kept in the signed/missed grid.
+    #[serde(default = "default_grid_blocks")]
+    pub grid_blocks: usize,
+    /// At most this many missed heights are fetched in one poll (backfill).
+    #[serde(default = "default_max_backfill")]
+    pub max_backfill: u64,
+    /// Also subscribe to `NewBlock` over an endpoint's websocket (`ws://`, or `wss://`
+    /// for an `https://` endpoint; the first that accepts), so new blocks are read as
+    /// soon as they are made. Polling still runs as the fallback.
+    #[serde(default = "default_websocket")]
+    pub websocket: bool,
+    /// Cosmos SDK REST API endpoints (app.toml `[api]`, usually port 1317), tried in
+    /// order: slashing window, jail, staking status and scheduled upgrades (or set
+    /// `abci_query` to read them through `rpc`).
+    #[serde(default)]
+    pub rest: Vec<String>,
+    /// Our validator's operator address (`<prefix>valoper1...`), for its staking status;
+    /// its prefix also gives the consensus address's (`<prefix>valcons1...`).
+    pub operator_address: Option<String>,
+    /// The chain's account prefix (e.g. `cosmos`), when `operator_address` is not given.
+    pub bech32_prefix: Option<String>,
+    /// Read the Cosmos SDK data by ABCI query through the `rpc` endpoints instead of
+    /// REST, for nodes whose REST API is off (the default in app.toml).
+    #[serde(default)]
+    pub abci_query: bool,
+    /// How often the Cosmos SDK data is read.
+    #[serde(default = "default_sdk_interval", with = "duration")]
+    pub sdk_interval: Duration,
+}
+
+/// What a node is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Signs for our validator.
+    Validator,
+    /// Ready to take over from the validator node.
+    Backup,
+    /// Shields the validator from the public network.
+    Sentry,
+    /// Serves RPC to users or tools.
+    Rpc,
+    /// Runs next to a relayer.
+    Relayer,
+    /// Runs next to an oracle.
+    Oracle,
+    /// Anything else.
+    Full,
+}
+
+impl Role {
+    /// The name used in labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Validator => "validator",
+            Role::Backup => "backup",
+            Role::Sentry => "sentry",
+            Role::Rpc => "rpc",
+            Role::Relayer => "relayer",
+            Role::Oracle => "oracle",
+            Role::Full => "full",
+        }
+    }
+}
+
+/// A node whose health is checked.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Unique name, used in alerts and metrics.
+    pub name: String,
+    /// Chain ID the node must be on (one of the `[[chain]]`s).
+    pub chain: String,
+    /// What the node is for.
+    pub role: Role,
+    /// CometBFT RPC URL.
+    pub rpc: String,
+    /// CometBFT's Prometheus endpoint (`[instrumentation] prometheus = true`, usually
+    /// port 26660), e.g. `http://10.0.0.11:26660/metrics`: consensus rounds, voting
+    /// power missing from the last commit, mempool size.
+    #[serde(default)]
+    pub metrics: Option<String>,
+    /// This node's own `peers_low` thresholds, used instead of `[rules.peers_low]`:
+    /// e.g. `{ warning = 1, critical = 1 }` for a validator or backup that peers only
+    /// with its sentry, where one peer is normal and none is critical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers_low: Option<CountRule>,
+}
+
+/// A host scraped through node_exporter.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Unique name, used in alerts and metrics.
+    pub name: String,
+    /// node_exporter metrics URL, e.g. `http://10.0.0.5:9100/metrics`; without it, the
+    /// host the watch runs on is read directly (`/proc` and `statvfs`).
+    #[serde(default)]
+    pub node_exporter: Option<String>,
+    /// Mount points to check (all real filesystems when empty).
+    #[serde(default)]
+    pub mountpoints: Vec<String>,
+}
+
+/// A `bulwark signer` whose metrics endpoint is scraped.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerConfig {
+    /// Unique name, used in alerts.
+    pub name: String,
+    /// The signer's metrics URL (its `[metrics] listen`), e.g. `http://10.0.0.5:9760/metrics`.
+    pub metrics_url: String,
+}
+
+/// Which alerts go to which channels.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Channel names.
+    pub channels: Vec<String>,
+    /// Lowest severity sent (`warning` or `critical`).
+    #[serde(default = "default_min_severity")]
+    pub min_severity: Severity,
+    /// Chains this route is for (all alerts when empty; alerts without a chain, such
+    /// as host alerts, match only routes without `chains`).
+    #[serde(default)]
+    pub chains: Vec<String>,
+}
+
+fn default_heartbeat_interval() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_grid_blocks() -> usize {
+    100
+}
+fn default_websocket() -> bool {
+    true
+}
+fn default_sdk_interval() -> Duration {
+    Duration::from_secs(6)
+}
+fn default_max_backfill() -> u64 {
+    50
+}
+fn default_min_severity() -> Severity {
+    Severity::Warning
+}

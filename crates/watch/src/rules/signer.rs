@@ -1,0 +1,74 @@
+//! Signer rules: metrics unreachable, a node connection down, refusals.
+
+use crate::config::RulesConfig;
+use crate::rules::{level_up, push, push_held, Condition, Outcome};
+use crate::state::{Observed, Ts};
+use crate::time::human;
+use std::time::Duration;
+
+pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+    for s in &obs.signers {
+        let base = |rule: &'static str,
+                    key: String,
+                    severity,
+                    chain: Option<String>,
+                    node: Option<String>,
+                    summary: String| Condition {
+            key,
+            rule,
+            severity,
+            chain,
+            node,
+            host: None,
+            summary,
+            hold: Duration::ZERO,
+        };
+        let key = format!("signer_down/{}", s.name);
+        if s.up {
+            out.push(Outcome::Clear(key));
+        } else if let Some(since) = s.down_since {
+            let r = cfg.signer_down;
+            let age = now - since;
+            let sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
+            push_held(out, sev, |sev| {
+                base("signer_down", key, sev, None, None, format!(
+                    "signer {}: metrics have not answered for {}: {}; the signer may be down, and then no validator node it serves can sign",
+                    s.name, human(age), s.error.as_deref().unwrap_or("no answer")
+                ))
+            });
+        }
+        if !s.up {
+            continue;
+        }
+        for n in &s.nodes {
+            let key = format!("signer_node_disconnected/{}/{}/{}", s.name, n.chain, n.node);
+            let Some(since) = n.disconnected_since else {
+                out.push(Outcome::Clear(key));
+                continue;
+            };
+            let r = cfg.signer_node_disconnected;
+            let age = now - since;
+            let sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
+            push_held(out, sev, |sev| {
+                base("signer_node_disconnected", key, sev, Some(n.chain.clone()), Some(n.node.clone()), format!(
+                    "signer {}: no connection to node {} ({}) for {}; that node cannot sign: if it is the active validator node, blocks are being missed",
+                    s.name, n.node, n.chain, human(age)
+                ))
+            });
+        }
+        let r = cfg.signer_refusals;
+        let key = format!("signer_refusals/{}", s.name);
+        let n = s.recent_refusals;
+        push(
+            out,
+            key.clone(),
+            level_up(n as f64, r.warning as f64, r.critical as f64),
+            |sev| {
+                base("signer_refusals", key, sev, None, None, format!(
+                "signer {}: refused {n} signing requests in the last 10 minutes ({}); check the signer's log: a node is misconfigured or its state is behind",
+                s.name, cfg.signer_refusal_reasons.join(", ")
+            ))
+            },
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! Prometheus metrics of the Cosmos SDK data (`bulwark_watch_*`), part of [`crate::serve::metrics::Metrics`].
+
+use crate::state::Observed;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+type Labels = Vec<(&'static str, String)>;
+type FGauge = Gauge<f64, AtomicU64>;
+
+/// Slashing, staking and upgrade gauges per chain.
+#[derive(Debug, Default)]
+pub struct SdkMetrics {
+    source_up: Family<Labels, Gauge>,
+    window_blocks: Family<Labels, Gauge>,
+    allowed_missed: Family<Labels, Gauge>,
+    window_missed: Family<Labels, Gauge>,
+    window_missed_ratio: Family<Labels, FGauge>,
+    jail_in_blocks: Family<Labels, Gauge>,
+    jail_in_seconds: Family<Labels, FGauge>,
+    jailed: Family<Labels, Gauge>,
+    tombstoned: Family<Labels, Gauge>,
+    bonded: Family<Labels, Gauge>,
+    block_time: Family<Labels, FGauge>,
+    upgrade_height: Family<Labels, Gauge>,
+    upgrade_blocks: Family<Labels, Gauge>,
+    upgrade_seconds: Family<Labels, FGauge>,
+}
+
+impl SdkMetrics {
+    /// Create the metrics and register them in `r`.
+    pub fn register(r: &mut Registry) -> Self {
+        let m = Self::default();
+        r.register(
+            "bulwark_watch_sdk_source_up",
+            "1 when the endpoint the chain's Cosmos SDK data is read from (via rest or abci) answers with sane data",
+            m.source_up.clone(),
+        );
+        r.register(
+            "bulwark_watch_slashing_window_blocks",
+            "Blocks in the chain's slashing window (signed_blocks_window)",
+            m.window_blocks.clone(),
+        );
+        r.register(
+            "bulwark_watch_slashing_allowed_missed_blocks",
+            "Missed blocks the chain allows in its window; one more jails the validator",
+            m.allowed_missed.clone(),
+        );
+        r.register(
+            "bulwark_watch_validator_window_missed_blocks",
+            "Our validator's missed blocks in the slashing window (missed_blocks_counter)",
+            m.window_missed.clone(),
+        );
+        r.register(
+            "bulwark_watch_validator_window_missed_ratio",
+            "Our validator's missed blocks over the misses the chain allows (1: the brink of jail)",
+            m.window_missed_ratio.clone(),
+        );
+        r.register(
+            "bulwark_watch_validator_jail_in_blocks",
+            "Projected blocks until our validator is jailed at its current miss rate (absent when not heading there)",
+            m.jail_in_blocks.clone(),
+        );
+        r.register(
+            "bulwark_watch_validator_jail_in_seconds",
+            "Projected seconds until our validator is jailed at its current miss rate (absent when not heading there)",
+            m.jail_in_seconds.clone(),
+        );
+        r.register(
+            "bulwark_watch_validator_jailed",
+            "1 while our validator is jailed",
+            m.jailed.clone(),
+        );
+        r.register(
+            "bulwark_watch_validator_tombstoned",
+            "1 when our validator is tombstoned",
+            m.tombstoned.clone(),
+        );
+        r.register(
+            "bulwark_watch_validator_bonded",
+            "1 while our validator is in the active set (BOND_STATUS_BONDED)",
+            m.bonded.clone(),
+        );
+        r.register(
+            "bulwark_watch_block_time_seconds",
+            "Average time between recent blocks, from block headers",
+            m.block_time.clone(),
+        );
+        r.register(
+            "bulwark_watch_upgrade_height",
+            "Height of the scheduled software upgrade (absent when none)",
+            m.upgrade_height.clone(),
+        );
+        r.register(
+            "bulwark_watch_upgrade_blocks_remaining",
+            "Blocks until the scheduled software upgrade (absent when none)",
+            m.upgrade_blocks.clone(),
+        );
+        r.register(
+            "bulwark_watch_upgrade_in_seconds",
+            "Estimated seconds until the scheduled software upgrade (absent when none)",
+            m.upgrade_seconds.clone(),
+        );
+        m
+    }
+
+    /// Refresh from what was observed.
+    pub fn update(&self, obs: &Observed) {
+        for c in &obs.chains {
+            let Some(s) = &c.sdk else {
+                continue;
+            };
+            for src in &s.sources {
+                let l = vec![
+                    ("chain", c.id.clone()),
+                    ("url", src.url.clone()),
+                    ("via", s.via.name().to_string()),
+                ];
+                self.source_up.get_or_create(&l).set(src.healthy as i64);
+            }
+            let l = vec![("chain", c.id.clone())];
+            let a = &s.assessment;
+            let int = |f: &Family<Labels, Gauge>, v: Option<i64>| match v {
+                Some(v) => {
+                    f.get_or_create(&l).set(v);
+                }
+                None => {
+                    f.remove(&l);
+                }
+            };
+            let float = |f: &Family<Labels, FGauge>, v: Option<f64>| match v {
+                Some(v) => {
+                    f.get_or_create(&l).set(v);
+                }
+                None => {
+                    f.remove(&l);
+                }
+            };
+            let p = s.slashing_params.as_ref();
+            int(
+                &self.window_blocks,
+                p.map(|p| p.signed_blocks_window as i64),
+            );
+            int(
+                &self.allowed_missed,
+                p.map(|p| p.allowed_missed_blocks as i64),
+            );
+            int(&self.window_missed, a.missed_in_window.map(|v| v as i64));
+            float(
+                &self.window_missed_ratio,
+                a.window_missed_ratio.filter(|r| r.is_finite()),
+            );
+            int(&self.jail_in_blocks, a.jail_in_blocks.map(|v| v as i64));
+            float(&self.jail_in_seconds, a.jail_in_seconds);
+            int(&self.jailed, a.jailed.map(i64::from));
+            int(&self.tombstoned, a.tombstoned.map(i64::from));
+            int(&self.bonded, a.bonded.map(i64::from));
+            float(&self.block_time, s.block_time_seconds);
+            int(
+                &self.upgrade_height,
+                s.upgrade_plan.as_ref().map(|p| p.height as i64),
+            );
+            int(&self.upgrade_blocks, a.upgrade_in_blocks);
+            float(&self.upgrade_seconds, a.upgrade_in_seconds);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! What the watch serves: the HTTP router (`/metrics`, `/api/status`, the status
+//! page, `/healthz`), the status page's HTML, and the Prometheus metrics.
+//!
+//! Pages and metrics read `state` and the engine's alerts; nothing here collects,
+//! evaluates or notifies.
+
+pub mod http;
+pub mod metrics;
+mod metrics_sdk;
+pub mod page;
+mod sdk_page;
+
+#[cfg(test)]
+mod tests;

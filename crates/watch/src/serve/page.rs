@@ -1,0 +1,166 @@
+//! The read-only status page at `/`: chains with the grid of our validator's last
+//! blocks, nodes, hosts, signers and firing alerts. Plain HTML, refreshed every 5 s.
+
+use crate::serve::http::StatusDoc;
+use crate::state::Sign;
+use std::fmt::Write;
+
+/// Escape text for HTML.
+pub(crate) fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or("-".into(), |v| v.to_string())
+}
+
+fn state(ok: bool, err: &Option<String>) -> String {
+    if ok {
+        "<span class=ok>up</span>".into()
+    } else {
+        format!(
+            "<span class=bad>down</span> {}",
+            esc(err.as_deref().unwrap_or(""))
+        )
+    }
+}
+
+/// Render the page.
+pub fn render(doc: &StatusDoc) -> String {
+    let mut h = String::from(
+        "<!doctype html><html><head><meta charset=utf-8><meta http-equiv=refresh content=5>\
+         <title>bulwark watch</title><style>\
+         body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 1.5em}\
+         td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}\
+         .ok{color:#080}.bad{color:#c00;font-weight:bold}.warning{color:#b60}.critical{color:#c00;font-weight:bold}\
+         .grid span{display:inline-block;width:8px;height:14px;margin:0 1px}\
+         .signed{background:#3a3}.missed{background:#d22}.not_in_set{background:#bbb}\
+         </style></head><body><h1>bulwark watch</h1>",
+    );
+    let _ = write!(h, "<p>{}</p>", esc(&doc.generated_at));
+    let _ = write!(h, "<h2>Alerts firing: {}</h2><table>", doc.alerts.len());
+    for a in &doc.alerts {
+        let sev = serde_json::to_value(a.severity).ok();
+        let sev = sev.as_ref().and_then(|v| v.as_str()).unwrap_or("");
+        let _ = write!(
+            h,
+            "<tr><td class={sev}>{sev}</td><td>{}</td><td>{}</td></tr>",
+            esc(&a.key),
+            esc(&a.summary)
+        );
+    }
+    h.push_str("</table><h2>Chains</h2>");
+    for c in &doc.observed.chains {
+        let _ = write!(
+            h,
+            "<h3>{}</h3><p>height {} &middot; missed in a row {} &middot; signed {} &middot; missed {}</p><div class=grid title='last blocks, old to new'>",
+            esc(&c.id),
+            opt(c.height),
+            c.missed_in_a_row,
+            c.signed_total,
+            c.missed_total
+        );
+        for e in &c.grid {
+            let class = match e.sign {
+                Sign::Signed => "signed",
+                Sign::Missed => "missed",
+                Sign::NotInSet => "not_in_set",
+            };
+            let _ = write!(
+                h,
+                "<span class={class} title='{} {class}'></span>",
+                e.height
+            );
+        }
+        h.push_str("</div>");
+        h.push_str(&crate::serve::sdk_page::page_fragment(c));
+        h.push_str("<table><tr><th>RPC</th><th>state</th></tr>");
+        for s in &c.sources {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td></tr>",
+                esc(&s.url),
+                state(s.healthy, &s.error)
+            );
+        }
+        h.push_str("</table>");
+    }
+    h.push_str("<h2>Nodes</h2><table><tr><th>node</th><th>role</th><th>chain</th><th>state</th><th>height</th><th>peers</th><th>catching up</th><th>consensus</th></tr>");
+    for n in &doc.observed.nodes {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&n.name),
+            n.role.as_str(),
+            esc(&n.chain),
+            state(n.up, &n.error),
+            opt(n.height),
+            opt(n.peers),
+            opt(n.catching_up),
+            consensus(n)
+        );
+    }
+    h.push_str("</table>");
+    if !doc.observed.hosts.is_empty() {
+        h.push_str("<h2>Hosts</h2><table><tr><th>host</th><th>state</th><th>filesystems</th></tr>");
+        for x in &doc.observed.hosts {
+            let fs: Vec<String> = x
+                .filesystems
+                .iter()
+                .map(|f| format!("{} {:.1}%", esc(&f.mountpoint), f.used_ratio * 100.0))
+                .collect();
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&x.name),
+                state(x.up, &x.error),
+                fs.join(", ")
+            );
+        }
+        h.push_str("</table>");
+    }
+    if !doc.observed.signers.is_empty() {
+        h.push_str("<h2>Signers</h2><table><tr><th>signer</th><th>state</th><th>node connections</th></tr>");
+        for s in &doc.observed.signers {
+            let nodes: Vec<String> = s
+                .nodes
+                .iter()
+                .map(|n| {
+                    let c = if n.connected { "ok" } else { "bad" };
+                    format!("<span class={c}>{}</span>", esc(&n.node))
+                })
+                .collect();
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&s.name),
+                state(s.up, &s.error),
+                nodes.join(" ")
+            );
+        }
+        h.push_str("</table>");
+    }
+    h.push_str("<p><a href=/api/status>/api/status</a> &middot; <a href=/metrics>/metrics</a></p></body></html>\n");
+    h
+}
+
+/// A node's figures from its own metrics: round, missing power, mempool.
+fn consensus(n: &crate::state::NodeState) -> String {
+    match &n.metrics {
+        None => "-".into(),
+        Some(m) if !m.up => state(false, &m.error),
+        Some(m) => {
+            let f = &m.figures;
+            format!(
+                "round {}, {} power missing, mempool {}",
+                opt(f.consensus_rounds),
+                f.missing_power_ratio
+                    .map_or("-".into(), |r| format!("{:.1}%", r * 100.0)),
+                opt(f.mempool_txs)
+            )
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Hosts and signers as observed: filesystems, memory, load; signer connections.
+
+use crate::time::Ts;
+use serde::Serialize;
+
+/// One node connection of a signer.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignerNodeState {
+    /// Chain ID.
+    pub chain: String,
+    /// Node name in the signer's config.
+    pub node: String,
+    /// Connected now.
+    pub connected: bool,
+    /// Since when it has been disconnected.
+    pub disconnected_since: Option<Ts>,
+}
+
+/// A Bulwark signer as its metrics show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignerState {
+    /// Signer name.
+    pub name: String,
+    /// The metrics endpoint answered.
+    pub up: bool,
+    /// Why it is not up.
+    pub error: Option<String>,
+    /// Since when it has been down.
+    pub down_since: Option<Ts>,
+    /// Node connections.
+    pub nodes: Vec<SignerNodeState>,
+    /// Requests refused, for one of the counted reasons, in the last 10 minutes.
+    pub recent_refusals: u64,
+}
+
+/// One filesystem on a host.
+#[derive(Debug, Clone, Serialize)]
+pub struct FsState {
+    /// Mount point.
+    pub mountpoint: String,
+    /// Size in bytes.
+    pub size_bytes: f64,
+    /// Free bytes available to unprivileged users.
+    pub avail_bytes: f64,
+    /// Used share, 0..1.
+    pub used_ratio: f64,
+    /// Predicted seconds until full from recent samples; `None` when not filling.
+    pub full_in_seconds: Option<f64>,
+}
+
+/// A host as node_exporter shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostState {
+    /// Host name.
+    pub name: String,
+    /// The exporter answered.
+    pub up: bool,
+    /// Why it is not up.
+    pub error: Option<String>,
+    /// Since when it has been down.
+    pub down_since: Option<Ts>,
+    /// Filesystems.
+    pub filesystems: Vec<FsState>,
+    /// 1-minute load average divided by the number of CPUs.
+    pub load_per_cpu: Option<f64>,
+    /// Used memory share, 0..1.
+    pub memory_used_ratio: Option<f64>,
+}

@@ -1,0 +1,49 @@
+//! What the collectors last saw: the input of the rules and of `/api/status`.
+//!
+//! This room holds the observed data types (chains, nodes, hosts, signers, and a
+//! chain's Cosmos SDK data as the watch keeps it) and the values derived from them.
+//! Collectors write them, rules and the server read them; nothing here does I/O.
+
+mod chain;
+mod host;
+mod node;
+mod sdk;
+
+pub use crate::time::{now, Ts};
+pub use chain::{ChainState, DoubleSign, GridEntry, Sign, SourceState};
+#[cfg(test)]
+pub(crate) use chain::{CommitRounds, SlowHeight};
+pub use host::{FsState, HostState, SignerNodeState, SignerState};
+pub use node::{NodeMetrics, NodeMetricsState, NodeState};
+pub use sdk::{assess, refresh, SdkState};
+use serde::Serialize;
+
+/// Everything observed, shared between collectors, rules and the HTTP API.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Observed {
+    /// Chains in config order.
+    pub chains: Vec<ChainState>,
+    /// Nodes in config order.
+    pub nodes: Vec<NodeState>,
+    /// Hosts in config order.
+    pub hosts: Vec<HostState>,
+    /// Signers in config order.
+    pub signers: Vec<SignerState>,
+}
+
+impl Observed {
+    /// Best height of a chain: the chain's own latest height and every up node's.
+    pub fn best_height(&self, chain: &str) -> Option<u64> {
+        let chain_h = self
+            .chains
+            .iter()
+            .filter(|c| c.id == chain)
+            .filter_map(|c| c.height);
+        let node_h = self
+            .nodes
+            .iter()
+            .filter(|n| n.chain == chain && n.up)
+            .filter_map(|n| n.height);
+        chain_h.chain(node_h).max()
+    }
+}

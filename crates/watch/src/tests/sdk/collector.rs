@@ -1,0 +1,169 @@
+//! The Cosmos SDK collector against a scripted REST endpoint: reads, failover, stale data.
+
+use super::*;
+
+#[test]
+fn collector_reads_everything_and_measures_block_time() {
+    let f = Arc::new(Mutex::new(Fake {
+        missed: 30,
+        plan: Some(("v2".into(), 800)),
+        ..Default::default()
+    }));
+    let url = serve(f.clone());
+    let mut col = collector(std::slice::from_ref(&url));
+    assert_eq!(col.state.consensus_address.as_deref(), Some(CONS));
+    rt().block_on(col.poll(1000.0));
+    let s = &col.state;
+    assert!(s.fresh && s.sources[0].healthy, "{:?}", s.sources);
+    assert_eq!(s.height, Some(500));
+    assert_eq!(
+        s.slashing_params.as_ref().unwrap().allowed_missed_blocks,
+        50
+    );
+    assert_eq!(s.signing_info.as_ref().unwrap().missed_blocks_counter, 30);
+    assert_eq!(s.validator.as_ref().unwrap().moniker, "ours");
+    assert_eq!(s.upgrade_plan.as_ref().unwrap().height, 800);
+    // One older header gives the block time at once.
+    assert!((s.block_time_seconds.unwrap() - 1.0).abs() < 1e-6, "{s:?}");
+    assert!(s.unavailable.is_empty() && s.not_found.is_empty());
+    assert_eq!(s.inactive_since, None);
+
+    // The counter grows by 5 in 10 blocks: half the blocks are missed.
+    {
+        let mut f = f.lock().unwrap();
+        f.height = 510;
+        f.missed = 35;
+    }
+    rt().block_on(col.poll(1010.0));
+    assert_eq!(col.state.counter_miss_rate, Some(0.5));
+
+    // Out of the active set without a jail: the time is kept across polls.
+    {
+        let mut f = f.lock().unwrap();
+        f.status = "BOND_STATUS_UNBONDED";
+        f.height = 511;
+    }
+    rt().block_on(col.poll(1011.0));
+    rt().block_on(col.poll(1012.0));
+    assert_eq!(col.state.inactive_since, Some(1011.0));
+}
+
+#[test]
+fn garbage_wrong_chain_and_unreachable_endpoints_fail_over_without_data_from_them() {
+    let good = Arc::new(Mutex::new(Fake {
+        missed: 3,
+        ..Default::default()
+    }));
+    let garbage = Arc::new(Mutex::new(Fake {
+        garbage: Some("<html>not the api</html>"),
+        missed: 99,
+        ..Default::default()
+    }));
+    let other = Arc::new(Mutex::new(Fake {
+        chain: "other-1".into(),
+        jailed: true,
+        ..Default::default()
+    }));
+    let dead = dead_url();
+    let urls = [serve(garbage), dead.clone(), serve(other), serve(good)];
+    let mut col = collector(&urls);
+    rt().block_on(col.poll(1000.0));
+    let s = &col.state;
+    let err = |i: usize| s.sources[i].error.clone().unwrap_or_default();
+    assert!(
+        !s.sources[0].healthy && err(0).contains("garbage response"),
+        "{}",
+        err(0)
+    );
+    assert!(
+        !s.sources[1].healthy && err(1).contains("unreachable"),
+        "{}",
+        err(1)
+    );
+    assert!(
+        !s.sources[2].healthy
+            && err(2).contains("wrong chain: expected c-1, the endpoint is on other-1"),
+        "{}",
+        err(2)
+    );
+    assert!(s.sources[3].healthy);
+    assert!(s.fresh);
+    // The data came from the good endpoint only.
+    assert_eq!(s.signing_info.as_ref().unwrap().missed_blocks_counter, 3);
+    assert!(!s.validator.as_ref().unwrap().jailed);
+    for i in 0..3 {
+        assert_eq!(s.sources[i].unhealthy_since, Some(1000.0));
+    }
+}
+
+#[test]
+fn nothing_healthy_leaves_the_data_stale_not_changed() {
+    let f = Arc::new(Mutex::new(Fake {
+        missed: 3,
+        ..Default::default()
+    }));
+    let url = serve(f.clone());
+    let mut col = collector(std::slice::from_ref(&url));
+    rt().block_on(col.poll(1000.0));
+    assert!(col.state.fresh);
+    // The endpoint starts answering garbage: the old data stays, marked not fresh.
+    f.lock().unwrap().garbage = Some("{\"unexpected\": true}");
+    rt().block_on(col.poll(1001.0));
+    let s = &col.state;
+    assert!(!s.fresh && !s.sources[0].healthy);
+    assert!(s.sources[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("missing or malformed /params"));
+    assert_eq!(s.updated_at, Some(1000.0));
+    assert_eq!(s.signing_info.as_ref().unwrap().missed_blocks_counter, 3);
+}
+
+#[test]
+fn modules_not_served_and_unknown_validator_are_reported_not_errors() {
+    let f = Arc::new(Mutex::new(Fake {
+        without: vec!["upgrade"],
+        unknown_validator: true,
+        ..Default::default()
+    }));
+    let url = serve(f);
+    let mut col = collector(std::slice::from_ref(&url));
+    rt().block_on(col.poll(1000.0));
+    let s = &col.state;
+    assert!(s.fresh && s.sources[0].healthy, "{:?}", s.sources);
+    assert_eq!(s.unavailable, ["upgrade"]);
+    assert_eq!(s.not_found.len(), 1);
+    assert!(s.not_found[0].contains("not found"), "{:?}", s.not_found);
+    assert!(s.validator.is_none() && s.upgrade_plan.is_none());
+    assert!(s.signing_info.is_some());
+}
+
+#[test]
+fn an_endpoint_far_behind_is_not_read() {
+    let ahead = Arc::new(Mutex::new(Fake {
+        height: 600,
+        missed: 7,
+        ..Default::default()
+    }));
+    let behind = Arc::new(Mutex::new(Fake {
+        height: 500,
+        missed: 1,
+        ..Default::default()
+    }));
+    let urls = [serve(behind), serve(ahead)];
+    let mut col = collector(&urls);
+    rt().block_on(col.poll(1000.0));
+    let s = &col.state;
+    assert!(!s.sources[0].healthy);
+    assert!(
+        s.sources[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("100 blocks behind"),
+        "{:?}",
+        s.sources[0]
+    );
+    assert_eq!(s.signing_info.as_ref().unwrap().missed_blocks_counter, 7);
+}
