@@ -31,19 +31,5 @@ pub use error::WatchError;
 pub use notify::test_alert;
 pub use time::{now, rfc3339};
 
-/// What the email and websocket tests in `tests/` reach inside the crate: they need
-/// the SMTP sink and test CA of `tests/support/`, so they cannot move into the crate
-/// until the shared test kit replaces it. Not an interface.
-#[doc(hidden)]
-pub mod internal {
-    pub use crate::collect::ws;
-    pub use crate::engine::alert::{Alert, Engine, Kind, Notification};
-    pub use crate::net::tls::Trust;
-    pub use crate::notify::dispatch::{Dispatcher, Sender};
-    pub use crate::notify::email;
-    pub use crate::rules::{Condition, Outcome};
-    pub use crate::serve::metrics::{self, Metrics};
-}
-
 #[cfg(test)]
 mod tests;

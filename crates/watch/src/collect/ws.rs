@@ -139,6 +139,7 @@ pub fn websocket_url(rpc: &str) -> String {
 
 /// Keep a `NewBlock` subscription open until `shutdown`, feeding every event to `feed`
 /// (trusting the Mozilla root set for `wss://`).
+#[cfg(test)]
 pub async fn follow_new_blocks(rpcs: Vec<String>, feed: Arc<Feed>, shutdown: CancellationToken) {
     follow(Subscription::new(rpcs, Trust::system()), feed, shutdown).await
 }

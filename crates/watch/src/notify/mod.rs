@@ -11,4 +11,6 @@ pub mod payload;
 pub mod test_alert;
 
 #[cfg(test)]
-mod tests;
+mod tests_email;
+#[cfg(test)]
+mod tests_payload;

@@ -4,3 +4,4 @@ mod collector;
 mod exporter;
 mod node_metrics;
 mod signer;
+mod ws;

@@ -2,12 +2,12 @@
 //! subscribes with CometBFT's query, wakes the collector per event, and reconnects;
 //! over `wss://` it trusts a private CA given as `tls_ca_file` and nothing else.
 
+use crate::collect::ws::{follow_new_blocks, websocket_url, Feed, SUBSCRIBE};
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use watch::internal::ws::{follow_new_blocks, websocket_url, Feed, SUBSCRIBE};
 
 #[test]
 fn urls() {
@@ -66,10 +66,10 @@ fn subscribes_wakes_and_reconnects() {
 
 #[test]
 fn wss_trusts_the_private_ca_and_nothing_else() {
+    use crate::collect::ws::{follow, Subscription, WsMetrics};
+    use crate::net::tls::Trust;
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use watch::internal::ws::{follow, Subscription, WsMetrics};
-    use watch::internal::Trust;
 
     let dir = tempfile::tempdir().unwrap();
     let ca = testkit::ca::test_ca(dir.path(), "ws");
@@ -146,7 +146,7 @@ fn wss_trusts_the_private_ca_and_nothing_else() {
                 .await
                 .expect("woken by the event");
         }
-        let text = watch::internal::metrics::render(&registry);
+        let text = crate::serve::metrics::render(&registry);
         assert!(
             text.contains("bulwark_watch_websocket_connected{chain=\"c-1\"} 1"),
             "{text}"
@@ -158,7 +158,7 @@ fn wss_trusts_the_private_ca_and_nothing_else() {
         // The socket drops: the gauge goes back to 0.
         drop(ws);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while !watch::internal::metrics::render(&registry)
+        while !crate::serve::metrics::render(&registry)
             .contains("bulwark_watch_websocket_connected{chain=\"c-1\"} 0")
         {
             assert!(std::time::Instant::now() < deadline, "still connected");

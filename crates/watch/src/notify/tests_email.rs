@@ -3,22 +3,22 @@
 //! behind a private CA, and with implicit TLS; refused logins, untrusted certificates
 //! and an unreachable server keep the notification queued until it can be delivered.
 
+use crate::config::Secret;
+use crate::config::{ChannelConfig, RouteConfig};
+use crate::config::{EmailConfig, Security};
+use crate::engine::alert::{Alert, Engine, Kind, Notification};
+use crate::net::tls::Trust;
+use crate::notify::dispatch::{Dispatcher, Sender};
+use crate::notify::email;
+use crate::rules::{Condition, Outcome};
+use crate::serve::metrics::Metrics;
+use crate::Store;
+use crate::{Config, ConfigError, Severity};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::ca::test_ca;
 use testkit::smtp::{Mode, SmtpSink};
-use watch::config::Secret;
-use watch::config::{ChannelConfig, RouteConfig};
-use watch::config::{EmailConfig, Security};
-use watch::internal::email;
-use watch::internal::Metrics;
-use watch::internal::Trust;
-use watch::internal::{Alert, Engine, Kind, Notification};
-use watch::internal::{Condition, Outcome};
-use watch::internal::{Dispatcher, Sender};
-use watch::Store;
-use watch::{Config, ConfigError, Severity};
 
 /// 2025-01-01T00:00:00Z.
 const T0: f64 = 1_735_689_600.0;
@@ -343,7 +343,7 @@ impl Rig {
     }
 
     fn metrics(&self) -> String {
-        watch::internal::metrics::render(&self.registry)
+        crate::serve::metrics::render(&self.registry)
     }
 }
 
