@@ -15,7 +15,7 @@ mod value;
 
 pub use block::{parse_block, parse_event_block, parse_validators, Block, Offence};
 pub use commit::{parse_commit, Commit, Signature, FLAG_ABSENT, FLAG_COMMIT, FLAG_NIL};
-pub use status::{parse_status, Status};
+pub use status::{parse_peer_count, parse_status, Status};
 
 use serde_json::Value;
 

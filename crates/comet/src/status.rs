@@ -45,6 +45,11 @@ pub fn parse_status(r: &Value) -> Result<Status, ParseError> {
     })
 }
 
+/// The number of peers in a `/net_info` result.
+pub fn parse_peer_count(r: &Value) -> Result<u64, ParseError> {
+    u64_at(r, "/n_peers")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

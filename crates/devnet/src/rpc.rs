@@ -3,7 +3,6 @@
 use crate::error::{DevnetError, Result};
 use base64::Engine;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -37,12 +36,8 @@ impl Rpc {
 
     /// Number of peers from `/net_info`.
     pub async fn peer_count(&self) -> Result<u64> {
-        #[derive(Deserialize)]
-        struct R {
-            n_peers: String,
-        }
-        let r: R = self.get("net_info").await?;
-        self.number("net_info", &r.n_peers)
+        let r: Value = self.get("net_info").await?;
+        comet::parse_peer_count(&r).map_err(|e| self.bad("net_info", &e.to_string()))
     }
 
     /// `/commit` at `height`, or the latest when `None`.
@@ -118,11 +113,6 @@ impl Rpc {
             .cloned()
             .ok_or_else(|| fail("no result".into()))?;
         serde_json::from_value(result).map_err(|e| fail(format!("unexpected result: {e}")))
-    }
-
-    fn number(&self, path: &str, s: &str) -> Result<u64> {
-        s.parse()
-            .map_err(|_| self.bad(path, &format!("{s:?} is not a number")))
     }
 
     fn bad(&self, path: &str, reason: &str) -> DevnetError {

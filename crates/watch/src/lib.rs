@@ -31,5 +31,15 @@ pub use error::WatchError;
 pub use notify::test_alert;
 pub use time::{now, rfc3339};
 
+/// The decoders of outside input, for the fuzz targets in `fuzz/` only (feature
+/// `fuzzing`); not an interface.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod decoders {
+    pub use crate::collect::exporter;
+    pub use crate::collect::sdk::{abci as sdk_abci, proto as sdk_proto};
+    pub use crate::collect::sdk::{rest as sdk_rest, source as sdk_source};
+}
+
 #[cfg(test)]
 mod tests;

@@ -64,7 +64,7 @@ impl ChainCollector {
             match res {
                 Ok(s) => {
                     self.mark(i, None, now);
-                    heads.push((i, s.height, s.block_time));
+                    heads.push((i, s.height, s.block_time_unix()));
                 }
                 Err(e) => self.mark(i, Some(e), now),
             }
@@ -118,7 +118,7 @@ impl ChainCollector {
                 continue;
             }
             let h = block.height;
-            if h > next || block.chain_id != self.cfg.id || block.commit_height + 1 != h {
+            if h > next || block.chain_id != self.cfg.id || block.last_commit.height + 1 != h {
                 return false;
             }
             self.read_consensus(&block);
@@ -136,7 +136,7 @@ impl ChainCollector {
             self.next = Some(next);
             if self.state.height.is_none_or(|cur| h > cur) {
                 self.state.height = Some(h);
-                self.state.height_seen_at = Some(block.time.map_or(now, |t| t.min(now)));
+                self.state.height_seen_at = Some(block.time_unix().map_or(now, |t| t.min(now)));
                 self.state.height_observed_at = Some(now);
             }
         }
@@ -197,10 +197,10 @@ impl ChainCollector {
                     expected: self.cfg.id.clone(),
                     got: b.chain_id,
                 })
-            } else if b.commit_height + 1 != h && h > 1 {
+            } else if b.last_commit.height + 1 != h && h > 1 {
                 Err(RpcError::Garbage(format!(
                     "block {h} carries the commit of height {}",
-                    b.commit_height
+                    b.last_commit.height
                 )))
             } else {
                 Ok(b)
@@ -219,8 +219,9 @@ impl ChainCollector {
     /// told (the validator set could not be read).
     async fn our_sign(&mut self, src: usize, block: &Block, now: Ts) -> Option<Sign> {
         let addr = self.state.validator_address.clone()?;
-        if let Some((flag, _)) = block.signatures.iter().find(|(_, a)| *a == addr) {
-            return Some(if *flag == 1 {
+        let sigs = &block.last_commit.signatures;
+        if let Some(s) = sigs.iter().find(|s| s.address == addr) {
+            return Some(if s.flag == comet::FLAG_ABSENT {
                 Sign::Missed
             } else {
                 Sign::Signed
@@ -248,9 +249,10 @@ impl ChainCollector {
         };
         Some(match index {
             None => Sign::NotInSet,
-            Some(i) => match block.signatures.get(i) {
-                Some((1, _)) | None => Sign::Missed,
-                Some((_, a)) if a.is_empty() || *a == addr => Sign::Signed,
+            Some(i) => match sigs.get(i) {
+                Some(s) if s.flag == comet::FLAG_ABSENT => Sign::Missed,
+                None => Sign::Missed,
+                Some(s) if s.address.is_empty() || s.address == addr => Sign::Signed,
                 Some(_) => Sign::Missed,
             },
         })
@@ -260,14 +262,14 @@ impl ChainCollector {
     /// our validator signed twice (forgotten `grid_blocks` blocks later).
     fn read_consensus(&mut self, block: &Block) {
         let window = self.cfg.grid_blocks as u64;
-        if let (Some(r), true) = (block.commit_round, block.height > 1) {
+        if let (Some(r), true) = (block.last_commit.round, block.height > 1) {
             self.state.rounds.record(block.height - 1, r, window);
         }
         let s = &mut self.state;
         if let Some(ours) = &s.validator_address {
-            if let Some((h, _)) = block.evidence.iter().find(|(_, a)| a == ours) {
+            if let Some(o) = block.evidence.iter().find(|o| o.address == *ours) {
                 s.double_sign = Some(crate::state::DoubleSign {
-                    height: *h,
+                    height: o.height,
                     block: block.height,
                 });
             }

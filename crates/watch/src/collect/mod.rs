@@ -14,7 +14,6 @@ pub mod localhost;
 pub mod node_metrics;
 pub mod nodes;
 pub mod rpc;
-mod rpc_parse;
 pub mod sdk;
 pub mod signer;
 pub mod ws;

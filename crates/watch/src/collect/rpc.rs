@@ -1,10 +1,6 @@
 //! A small CometBFT RPC client that checks what it reads: bad data is an error,
 //! never a default value.
 
-use super::rpc_parse::u64_at;
-pub use super::rpc_parse::{
-    parse_block, parse_event_block, parse_result, parse_status, parse_validators,
-};
 use crate::net::root_cause;
 use serde_json::Value;
 use std::time::Duration;
@@ -45,40 +41,15 @@ pub enum RpcError {
     },
 }
 
-/// `/status`, the parts used.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Status {
-    /// `node_info.network`.
-    pub network: String,
-    /// `sync_info.latest_block_height`.
-    pub height: u64,
-    /// `sync_info.catching_up`.
-    pub catching_up: bool,
-    /// `sync_info.latest_block_time` as unix seconds, when it parses.
-    pub block_time: Option<f64>,
-}
+pub use comet::{Block, Status};
 
-/// `/block`, the parts used.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Block {
-    /// Height of this block.
-    pub height: u64,
-    /// `header.chain_id`.
-    pub chain_id: String,
-    /// `header.validators_hash`: the validator set of this height.
-    pub validators_hash: String,
-    /// `last_commit.height` (this height minus one).
-    pub commit_height: u64,
-    /// `last_commit.round`: the consensus round at which that height was committed
-    /// (0 normally), when the commit gives it.
-    pub commit_round: Option<u32>,
-    /// `last_commit.signatures`: (block_id_flag, upper-case validator address).
-    pub signatures: Vec<(u64, String)>,
-    /// `header.time` as unix seconds, when it parses.
-    pub time: Option<f64>,
-    /// Double-signing evidence the block carries: (height of the offence, upper-case
-    /// address of the validator that signed twice).
-    pub evidence: Vec<(u64, String)>,
+impl From<comet::ParseError> for RpcError {
+    fn from(e: comet::ParseError) -> RpcError {
+        match e {
+            comet::ParseError::Garbage(g) => RpcError::Garbage(g),
+            comet::ParseError::Rpc(r) => RpcError::Rpc(r),
+        }
+    }
 }
 
 /// One HTTP endpoint: its base URL, the shared client and a timeout per request.
@@ -167,23 +138,26 @@ impl Rpc {
         if !(200..300).contains(&status) {
             return Err(RpcError::Http(status));
         }
-        parse_result(&body)
+        Ok(comet::parse_result(&body)?)
     }
 
     /// `/status`.
     pub async fn status(&self) -> Result<Status, RpcError> {
-        parse_status(&self.get("status").await?)
+        Ok(comet::parse_status(&self.get("status").await?)?)
     }
 
     /// Number of peers from `/net_info`.
     pub async fn peers(&self) -> Result<u64, RpcError> {
         let r = self.get("net_info").await?;
-        u64_at(&r, "/n_peers")
+        Ok(comet::parse_peer_count(&r)?)
     }
 
     /// `/block?height=H`.
     pub async fn block(&self, height: u64) -> Result<Block, RpcError> {
-        parse_block(&self.get(&format!("block?height={height}")).await?, height)
+        Ok(comet::parse_block(
+            &self.get(&format!("block?height={height}")).await?,
+            height,
+        )?)
     }
 
     /// `/abci_query` of `path` (a gRPC method, e.g. `/cosmos.slashing.v1beta1.Query/Params`)
@@ -211,7 +185,7 @@ impl Rpc {
                     "validators?height={height}&page={page}&per_page=100"
                 ))
                 .await?;
-            let (total, vals) = parse_validators(&r)?;
+            let (total, vals) = comet::parse_validators(&r)?;
             let empty = vals.is_empty();
             out.extend(vals);
             if out.len() as u64 >= total || empty {

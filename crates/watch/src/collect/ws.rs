@@ -5,7 +5,7 @@
 //! and backfill, which stays the source of truth, so a dropped socket or a missed event
 //! costs latency, never a block.
 
-use crate::collect::rpc::{parse_event_block, Block};
+use crate::collect::rpc::Block;
 use crate::net::tls::Trust;
 use futures_util::{SinkExt, StreamExt};
 use prometheus_client::metrics::counter::Counter;
@@ -229,5 +229,5 @@ pub async fn follow(sub: Subscription, feed: Arc<Feed>, shutdown: CancellationTo
 /// The block a `NewBlock` event message carries, if it parses.
 fn event_block(text: &str) -> Option<Block> {
     let v: serde_json::Value = serde_json::from_str(text).ok()?;
-    parse_event_block(v.pointer("/result/data/value")?).ok()
+    comet::parse_event_block(v.pointer("/result/data/value")?).ok()
 }

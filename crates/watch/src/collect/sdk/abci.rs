@@ -45,12 +45,13 @@ impl Abci {
             .status()
             .await
             .map_err(|e| from_rpc("/status", e))?;
+        let time = s
+            .block_time_unix()
+            .ok_or_else(|| garbage("/status", "no latest_block_time"))?;
         Ok(Head {
             chain_id: s.network,
             height: s.height,
-            time: s
-                .block_time
-                .ok_or_else(|| garbage("/status", "no latest_block_time"))?,
+            time,
         })
     }
 
@@ -61,10 +62,13 @@ impl Abci {
             .block(height)
             .await
             .map_err(|e| from_rpc("/block", e))?;
+        let time = b
+            .time_unix()
+            .ok_or_else(|| garbage("/block", "no header time"))?;
         Ok(Head {
             chain_id: b.chain_id,
             height: b.height,
-            time: b.time.ok_or_else(|| garbage("/block", "no header time"))?,
+            time,
         })
     }
 

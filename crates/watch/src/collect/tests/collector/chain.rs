@@ -172,7 +172,7 @@ fn blocks_pushed_by_the_websocket_are_read_in_order_and_anything_else_needs_a_po
     let other = chain("c-2", true);
     assert!(!rt.block_on(col.take_fed(vec![event_block(&other, 13)], 1002.0)));
     let mut wrong = event_block(&c, 13);
-    wrong.commit_height = 5;
+    wrong.last_commit.height = 5;
     assert!(!rt.block_on(col.take_fed(vec![wrong], 1002.0)));
     assert!(
         !rt.block_on(col.take_fed(vec![], 1002.0)),

@@ -190,7 +190,7 @@ fn event_block(c: &Arc<Mutex<Chain>>, h: u64) -> crate::collect::rpc::Block {
         &format!("/block?height={h}"),
     ))
     .unwrap();
-    crate::collect::rpc::parse_event_block(&body["result"]).unwrap()
+    comet::parse_event_block(&body["result"]).unwrap()
 }
 
 mod chain;
