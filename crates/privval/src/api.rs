@@ -176,7 +176,7 @@ impl Request {
     pub fn hrs(&self) -> Result<Option<Hrs>, InvalidVoteType> {
         match self {
             Request::SignVote { vote, .. } => {
-                let step = Step::of_vote(vote.msg_type).ok_or(InvalidVoteType {
+                let step = crate::types::vote_step(vote.msg_type).ok_or(InvalidVoteType {
                     msg_type: vote.msg_type,
                 })?;
                 Ok(Some(Hrs {

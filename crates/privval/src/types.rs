@@ -348,64 +348,16 @@ impl RemoteSignerError {
     }
 }
 
-/// A consensus step. Within one height and round CometBFT's FilePV signs
-/// propose < prevote < precommit; the derived `Ord` follows that order and
-/// the discriminants are FilePV's step numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Step {
-    /// A proposal (FilePV step 1).
-    Propose = 1,
-    /// A prevote (FilePV step 2).
-    Prevote = 2,
-    /// A precommit (FilePV step 3).
-    Precommit = 3,
-}
+/// Height, round and step: the double-sign guard's types, so a request's position
+/// and a stored record's are one type.
+pub use guard::{Hrs, Step};
 
-impl Step {
-    /// The step of a vote type: prevote or precommit, nothing else.
-    pub fn of_vote(msg_type: SignedMsgType) -> Option<Step> {
-        match msg_type {
-            SignedMsgType::Prevote => Some(Step::Prevote),
-            SignedMsgType::Precommit => Some(Step::Precommit),
-            _ => None,
-        }
-    }
-
-    /// FilePV's number for the step.
-    pub fn as_cometbft(self) -> u8 {
-        self as u8
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Step::Propose => "propose",
-            Step::Prevote => "prevote",
-            Step::Precommit => "precommit",
-        })
-    }
-}
-
-/// Height, round and step of a consensus message; ordered as CometBFT
-/// orders them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Hrs {
-    /// Block height.
-    pub height: i64,
-    /// Consensus round.
-    pub round: i32,
-    /// Consensus step.
-    pub step: Step,
-}
-
-impl fmt::Display for Hrs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "height {} round {} step {}",
-            self.height, self.round, self.step
-        )
+/// The step of a vote type: prevote or precommit, nothing else.
+pub fn vote_step(msg_type: SignedMsgType) -> Option<Step> {
+    match msg_type {
+        SignedMsgType::Prevote => Some(Step::Prevote),
+        SignedMsgType::Precommit => Some(Step::Precommit),
+        _ => None,
     }
 }
 
@@ -482,6 +434,6 @@ mod tests {
     fn steps_are_ordered_like_filepv() {
         assert!(Step::Propose < Step::Prevote && Step::Prevote < Step::Precommit);
         assert_eq!(Step::Precommit.as_cometbft(), 3);
-        assert_eq!(Step::of_vote(SignedMsgType::Proposal), None);
+        assert_eq!(vote_step(SignedMsgType::Proposal), None);
     }
 }

@@ -269,11 +269,7 @@ impl ChainSigner {
         }
         let greq = guard::Request {
             chain_id: &self.chain_id,
-            hrs: guard::Hrs::new(
-                signable.hrs.height,
-                signable.hrs.round,
-                to_guard_step(signable.hrs.step),
-            ),
+            hrs: signable.hrs,
             sign_bytes: &signable.sign_bytes,
             unstamped: &signable.unstamped,
         };
@@ -390,14 +386,6 @@ impl ChainSigner {
 fn error(req: &Request, code: i32, description: String) -> Response {
     req.error_response(RemoteSignerError { code, description })
         .unwrap_or(Response::Ping)
-}
-
-fn to_guard_step(s: privval::Step) -> guard::Step {
-    match s {
-        privval::Step::Propose => guard::Step::Propose,
-        privval::Step::Prevote => guard::Step::Prevote,
-        privval::Step::Precommit => guard::Step::Precommit,
-    }
 }
 
 fn request_type(req: &Request) -> &'static str {
