@@ -101,6 +101,19 @@ impl fmt::Display for Line {
     }
 }
 
+impl serde::Serialize for Line {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Line {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Line, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A string that names no supported CometBFT line.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unsupported CometBFT line `{input}`: supported lines are {SUPPORTED_LINES}; use the major.minor version of the node (`cometbft version`)")]

@@ -21,7 +21,6 @@ pub use chain::ChainSigner;
 pub use config::Config;
 pub use shutdown::Shutdown;
 
-use config::Addr;
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,7 +73,7 @@ pub fn open_chains(
 ) -> Result<Vec<Arc<ChainSigner>>, StartError> {
     let mut chains = Vec::new();
     for c in &config.chains {
-        let line = c.protocol.parse().expect("validated");
+        let line = c.protocol;
         let key = keys::SoftKey::load(&c.key).map_err(|error| StartError::Key {
             chain: c.id.clone(),
             error,
@@ -151,9 +150,9 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
     );
     let metrics_listener =
         match &config.metrics {
-            Some(m) => Some(std::net::TcpListener::bind(&m.listen).map_err(|error| {
+            Some(m) => Some(std::net::TcpListener::bind(m.listen).map_err(|error| {
                 StartError::Metrics {
-                    addr: m.listen.clone(),
+                    addr: m.listen.to_string(),
                     error,
                 }
             })?),
@@ -176,7 +175,7 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
         for n in &c.nodes {
             let session = session::NodeSession {
                 name: n.name.clone(),
-                addr: Addr::parse(&n.addr).expect("validated"),
+                addr: n.addr.clone(),
                 chain: chain.clone(),
                 conn_key: conn_key.clone(),
                 request_timeout: c.request_timeout,

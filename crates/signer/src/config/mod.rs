@@ -15,24 +15,35 @@
 //! addr = "tcp://10.0.0.5:26659"
 //! ```
 
-use serde::Deserialize;
+mod addr;
+
+pub use addr::Addr;
+use privval::Line;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The whole signer configuration.
-#[derive(Debug, Clone, Deserialize)]
+/// The whole signer configuration, with every field parsed.
+///
+/// The types are generic over the fields that need parsing (the protocol line, node
+/// addresses, the metrics address) so that the file is first read with those as text
+/// (`Config<String, String, String>`), every problem in it is reported at once, and then
+/// each is parsed exactly once into the typed form the signer uses. The typed form
+/// serializes back to the same TOML, which is how the devnet and the tests write configs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {
+pub struct Config<L = Line, A = Addr, S = SocketAddr> {
     /// Key that authenticates this signer on `tcp://` connections (SecretConnection).
     /// A new one is made at every start when unset (the node cannot pin it anyway).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_key: Option<PathBuf>,
     /// Prometheus endpoint.
-    #[serde(default)]
-    pub metrics: Option<MetricsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsConfig<S>>,
     /// The chains this signer signs for.
     #[serde(default, rename = "chain")]
-    pub chains: Vec<ChainConfig>,
+    pub chains: Vec<ChainConfig<L, A>>,
     /// Skip the chain checks at start (floor and doppelganger); set by
     /// `bulwark signer run --skip-chain-checks`, never from the file.
     #[serde(skip)]
@@ -40,17 +51,17 @@ pub struct Config {
 }
 
 /// Where `/metrics` is served.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct MetricsConfig {
+pub struct MetricsConfig<S = SocketAddr> {
     /// Listen address, e.g. `127.0.0.1:9471`.
-    pub listen: String,
+    pub listen: S,
 }
 
 /// One chain: one key, one sign state, one or more nodes.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct ChainConfig {
+pub struct ChainConfig<L = Line, A = Addr> {
     /// Chain ID; every request must name it.
     pub id: String,
     /// Consensus key file: CometBFT `priv_validator_key.json` or a tmkms softsign key.
@@ -58,9 +69,9 @@ pub struct ChainConfig {
     /// Sign-state file (created by `bulwark signer state import` or `state init`).
     pub state: PathBuf,
     /// CometBFT line the nodes speak: v0.34, v0.37, v0.38, v1.0 or v0.40.
-    pub protocol: String,
+    pub protocol: L,
     /// Stop signing above this height (for upgrades and migrations).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_height: Option<i64>,
     /// Allow v1.0 `SignBytesRequest` (arbitrary bytes). Off unless the chain needs it.
     #[serde(default)]
@@ -100,18 +111,56 @@ pub struct ChainConfig {
     pub doppelganger_blocks: u64,
     /// The nodes to dial; all share this chain's guard and state.
     #[serde(default, rename = "node")]
-    pub nodes: Vec<NodeConfig>,
+    pub nodes: Vec<NodeConfig<A>>,
 }
 
 /// One node to dial.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct NodeConfig {
+pub struct NodeConfig<A = Addr> {
     /// Name used in logs and metrics.
     pub name: String,
     /// `tcp://host:port` (SecretConnection), `noise://<node-peer-id>@ip:port` (libp2p
     /// Noise, CometBFT v0.40) or `unix:///path/to.sock`.
-    pub addr: String,
+    pub addr: A,
+}
+
+impl<L> ChainConfig<L, Addr> {
+    /// A chain with the given key, state, protocol and nodes, and every other setting
+    /// at its default.
+    pub fn new(
+        id: &str,
+        key: PathBuf,
+        state: PathBuf,
+        protocol: L,
+        nodes: Vec<NodeConfig>,
+    ) -> Self {
+        ChainConfig {
+            id: id.to_string(),
+            key,
+            state,
+            protocol,
+            max_height: None,
+            allow_sign_bytes: false,
+            request_timeout: default_request_timeout(),
+            idle_timeout: default_idle_timeout(),
+            rpc: Vec::new(),
+            rpc_max_block_age: default_rpc_max_block_age(),
+            chain_check_wait: default_chain_check_wait(),
+            floor_scan_blocks: default_floor_scan_blocks(),
+            max_height_jump: default_max_height_jump(),
+            doppelganger_blocks: 0,
+            nodes,
+        }
+    }
+}
+
+impl Config {
+    /// The file's TOML text.
+    pub fn to_toml(&self) -> String {
+        // Paths, strings, numbers and durations always serialize.
+        toml::to_string(self).unwrap_or_default()
+    }
 }
 
 fn default_floor_scan_blocks() -> u64 {
@@ -140,69 +189,16 @@ fn default_idle_timeout() -> Duration {
 
 /// Durations written as `"5s"`, `"500ms"`, `"2m"`.
 mod humantime_serde_compat {
-    use serde::{Deserialize, Deserializer};
+    use serde::{Deserialize, Deserializer, Serializer};
     use std::time::Duration;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
         humantime::parse_duration(&s).map_err(|e| serde::de::Error::custom(format!("{s:?}: {e}")))
     }
-}
 
-/// A node address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Addr {
-    /// TCP, with SecretConnection.
-    Tcp(String),
-    /// TCP with libp2p Noise (CometBFT v0.40), pinned to the node's peer ID.
-    Noise {
-        /// The node's libp2p peer ID (from its node key).
-        peer: String,
-        /// `ip:port`.
-        hostport: String,
-    },
-    /// Unix socket, unencrypted.
-    Unix(PathBuf),
-}
-
-impl Addr {
-    /// Parse `tcp://host:port`, `noise://<node-peer-id>@ip:port` or `unix:///path`.
-    pub fn parse(s: &str) -> Result<Addr, String> {
-        if let Some(rest) = s.strip_prefix("noise://") {
-            let (peer, hostport) = rest.rsplit_once('@').ok_or_else(|| {
-                format!("{s:?} names no node; write noise://<node-peer-id>@ip:port")
-            })?;
-            privval::transport::parse_peer_id(peer)?;
-            let ok = hostport
-                .parse::<std::net::SocketAddr>()
-                .is_ok_and(|a| a.port() != 0);
-            if !ok {
-                return Err(format!("{s:?}: the node's address must be ip:port"));
-            }
-            Ok(Addr::Noise {
-                peer: peer.to_string(),
-                hostport: hostport.to_string(),
-            })
-        } else if let Some(rest) = s.strip_prefix("tcp://") {
-            let (host, port) = rest
-                .rsplit_once(':')
-                .ok_or_else(|| format!("{s:?} has no port; write tcp://host:port"))?;
-            if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
-                return Err(format!("{s:?} is not tcp://host:port"));
-            }
-            // tcp://<node_id>@host:port is accepted by CometBFT; the ID is not used here.
-            let rest = rest.rsplit_once('@').map_or(rest, |(_, hp)| hp);
-            Ok(Addr::Tcp(rest.to_string()))
-        } else if let Some(path) = s.strip_prefix("unix://") {
-            if path.is_empty() {
-                return Err(format!("{s:?} has no socket path"));
-            }
-            Ok(Addr::Unix(PathBuf::from(path)))
-        } else {
-            Err(format!(
-                "{s:?}: node addresses start with tcp://, noise:// or unix://"
-            ))
-        }
+    pub fn serialize<S: Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(*v))
     }
 }
 
@@ -216,8 +212,11 @@ pub struct ConfigError {
     pub problems: Vec<String>,
 }
 
+/// A configuration as read from the file, before its fields are parsed.
+pub type TextConfig = Config<String, String, String>;
+
 impl Config {
-    /// Read and validate `path`.
+    /// Read `path`, report every problem in it at once, and parse each field once.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let err = |problems| ConfigError {
             path: path.to_path_buf(),
@@ -225,13 +224,93 @@ impl Config {
         };
         let text =
             std::fs::read_to_string(path).map_err(|e| err(vec![format!("cannot read: {e}")]))?;
-        let config: Config = toml::from_str(&text).map_err(|e| err(vec![e.to_string()]))?;
-        config.validate().map_err(err)?;
-        Ok(config)
+        let config: TextConfig = toml::from_str(&text).map_err(|e| err(vec![e.to_string()]))?;
+        config.parse().map_err(err)
     }
 
-    /// Check everything that can be checked without touching keys or state.
+    /// Check everything that can be checked without touching keys or state (a config
+    /// built in code, which skipped [`TextConfig::parse`]).
     pub fn validate(&self) -> Result<(), Vec<String>> {
+        let p = self.problems(|a| matches!(a, Addr::Noise { .. }));
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(p)
+        }
+    }
+}
+
+impl TextConfig {
+    /// Parse every field once into the typed configuration, or every problem at once.
+    pub fn parse(self) -> Result<Config, Vec<String>> {
+        let mut p = self.problems(|a| a.starts_with("noise://"));
+        let metrics = self.metrics.map(|m| {
+            let listen = m.listen.parse::<SocketAddr>().map_err(|_| {
+                format!(
+                    "metrics.listen {:?} is not host:port (e.g. 127.0.0.1:9471)",
+                    m.listen
+                )
+            });
+            listen.map(|listen| MetricsConfig { listen })
+        });
+        let metrics = match metrics {
+            Some(Err(e)) => {
+                p.push(e);
+                None
+            }
+            Some(Ok(m)) => Some(m),
+            None => None,
+        };
+        let mut chains = Vec::new();
+        for (i, c) in self.chains.into_iter().enumerate() {
+            let at = format!("chain[{i}] ({})", c.id);
+            let protocol = c
+                .protocol
+                .parse::<Line>()
+                .map_err(|e| p.push(format!("{at}: protocol: {e}")))
+                .ok();
+            let mut nodes = Vec::new();
+            for n in c.nodes {
+                match Addr::parse(&n.addr) {
+                    Ok(addr) => nodes.push(NodeConfig { name: n.name, addr }),
+                    Err(e) => p.push(format!("{at}: node {}: {e}", n.name)),
+                }
+            }
+            if let Some(protocol) = protocol {
+                chains.push(ChainConfig {
+                    id: c.id,
+                    key: c.key,
+                    state: c.state,
+                    protocol,
+                    max_height: c.max_height,
+                    allow_sign_bytes: c.allow_sign_bytes,
+                    request_timeout: c.request_timeout,
+                    idle_timeout: c.idle_timeout,
+                    rpc: c.rpc,
+                    rpc_max_block_age: c.rpc_max_block_age,
+                    chain_check_wait: c.chain_check_wait,
+                    floor_scan_blocks: c.floor_scan_blocks,
+                    max_height_jump: c.max_height_jump,
+                    doppelganger_blocks: c.doppelganger_blocks,
+                    nodes,
+                });
+            }
+        }
+        if !p.is_empty() {
+            return Err(p);
+        }
+        Ok(Config {
+            connection_key: self.connection_key,
+            metrics,
+            chains,
+            skip_chain_checks: self.skip_chain_checks,
+        })
+    }
+}
+
+impl<L, A, S> Config<L, A, S> {
+    /// The problems that need no parsing; `is_noise` tells a `noise://` node address.
+    fn problems(&self, is_noise: impl Fn(&A) -> bool) -> Vec<String> {
         let mut p = Vec::new();
         if self.chains.is_empty() {
             p.push("no [[chain]] is configured; add one with id, key, state, protocol and a [[chain.node]]".into());
@@ -251,9 +330,6 @@ impl Config {
                     "{at}: state file {} is used by another chain; each chain needs its own",
                     c.state.display()
                 ));
-            }
-            if let Err(e) = c.protocol.parse::<privval::Line>() {
-                p.push(format!("{at}: protocol: {e}"));
             }
             if c.max_height.is_some_and(|h| h < 1) {
                 p.push(format!("{at}: max_height must be 1 or more"));
@@ -289,32 +365,17 @@ impl Config {
                 if !names.insert(n.name.clone()) {
                     p.push(format!("{at}: node name {:?} appears twice", n.name));
                 }
-                if let Err(e) = Addr::parse(&n.addr) {
-                    p.push(format!("{at}: node {}: {e}", n.name));
-                }
             }
         }
         let noise = self
             .chains
             .iter()
             .flat_map(|c| &c.nodes)
-            .any(|n| n.addr.starts_with("noise://"));
+            .any(|n| is_noise(&n.addr));
         if noise && self.connection_key.is_none() {
             p.push("noise:// nodes admit only the signer's peer ID, so set connection_key to a key file and put its peer ID (`bulwark signer peer-id --key FILE`) in the node's priv_validator_laddr".into());
         }
-        if let Some(m) = &self.metrics {
-            if m.listen.parse::<std::net::SocketAddr>().is_err() {
-                p.push(format!(
-                    "metrics.listen {:?} is not host:port (e.g. 127.0.0.1:9471)",
-                    m.listen
-                ));
-            }
-        }
-        if p.is_empty() {
-            Ok(())
-        } else {
-            Err(p)
-        }
+        p
     }
 }
 
@@ -330,15 +391,36 @@ mod tests {
         assert_eq!(c.chains[0].nodes.len(), 2);
         assert_eq!(c.chains[0].request_timeout, Duration::from_secs(5));
         assert_eq!(
-            Addr::parse(&c.chains[1].nodes[0].addr).unwrap(),
+            c.chains[1].nodes[0].addr,
             Addr::Unix("/run/osmosis/privval.sock".into())
+        );
+    }
+
+    #[test]
+    fn a_config_written_back_reads_the_same() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("signer.example.toml");
+        let c = Config::load(&path).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let again = dir.path().join("again.toml");
+        std::fs::write(&again, c.to_toml()).unwrap();
+        let back = Config::load(&again).unwrap();
+        assert_eq!(back.to_toml(), c.to_toml());
+        assert_eq!(back.chains[0].protocol, Line::V0_38);
+        assert_eq!(back.chains[0].nodes[1].addr, c.chains[0].nodes[1].addr);
+        assert_eq!(
+            back.metrics.unwrap().listen,
+            "127.0.0.1:9471".parse().unwrap()
+        );
+        assert_eq!(
+            back.chains[0].rpc_max_block_age,
+            c.chains[0].rpc_max_block_age
         );
     }
 
     #[test]
     fn unknown_fields_are_refused() {
         let text = "[[chain]]\nid='a'\nkey='k'\nstate='s'\nprotocol='v0.38'\ncolour='red'\n";
-        let err = toml::from_str::<Config>(text).unwrap_err().to_string();
+        let err = toml::from_str::<TextConfig>(text).unwrap_err().to_string();
         assert!(err.contains("unknown field `colour`"), "{err}");
     }
 
@@ -361,8 +443,8 @@ mod tests {
             state = "s"
             protocol = "v0.38"
         "#;
-        let c: Config = toml::from_str(text).unwrap();
-        let p = c.validate().unwrap_err();
+        let c: TextConfig = toml::from_str(text).unwrap();
+        let p = c.parse().unwrap_err();
         let all = p.join("\n");
         for needle in [
             "protocol",
