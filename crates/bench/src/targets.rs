@@ -98,7 +98,13 @@ fn spawn(mut cmd: Command, log: &Path) -> anyhow::Result<Running> {
 }
 
 fn bulwark_config(exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<PathBuf> {
-    let mut text = String::new();
+    use signer::config::{Addr, ChainConfig, Config, NodeConfig};
+    let mut config = Config {
+        connection_key: None,
+        metrics: None,
+        chains: Vec::new(),
+        skip_chain_checks: false,
+    };
     for c in chains {
         let key = dir.join(format!("{}.key", c.id));
         write_secret(&key, &b64(&c.key.to_bytes()))?;
@@ -110,13 +116,20 @@ fn bulwark_config(exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<Pa
         if !out.status.success() {
             bail!("state init: {}", String::from_utf8_lossy(&out.stderr));
         }
-        text.push_str(&format!(
-            "[[chain]]\nid = {:?}\nkey = {key:?}\nstate = {state:?}\nprotocol = \"v0.38\"\n\n[[chain.node]]\nname = \"node\"\naddr = \"tcp://127.0.0.1:{}\"\n\n",
-            c.id, c.port
+        let node = NodeConfig {
+            name: "node".into(),
+            addr: Addr::Tcp(format!("127.0.0.1:{}", c.port)),
+        };
+        config.chains.push(ChainConfig::new(
+            &c.id,
+            key,
+            state,
+            privval::Line::V0_38,
+            vec![node],
         ));
     }
     let path = dir.join("signer.toml");
-    std::fs::write(&path, text)?;
+    std::fs::write(&path, config.to_toml())?;
     Ok(path)
 }
 

@@ -44,7 +44,9 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
         &[node.port],
         None,
     );
-    add_to_chain(&config, &format!("rpc = [\"http://127.0.0.1:1\", {rpc:?}]"));
+    edit_chain(&config, |c| {
+        c.rpc = vec!["http://127.0.0.1:1".into(), rpc.clone()]
+    });
     let tip_before = best_height(&net.status()) as i64;
     let signer = bulwark().signer(&config);
     let mut c = node
@@ -101,10 +103,10 @@ fn a_signer_with_lost_state_takes_its_floor_from_the_chain_and_spots_the_live_ke
     let cfg2 = tmp.path().join("dg");
     std::fs::create_dir_all(&cfg2).unwrap();
     let config2 = write_config(&cfg2, &chain, "v0.38", &key, &state2, &[node2.port], None);
-    add_to_chain(
-        &config2,
-        &format!("rpc = [{rpc:?}]\ndoppelganger_blocks = 3"),
-    );
+    edit_chain(&config2, |c| {
+        c.rpc = vec![rpc.clone()];
+        c.doppelganger_blocks = 3;
+    });
     let mut dg = bulwark().signer(&config2);
     assert_eq!(
         dg.wait_exit(Duration::from_secs(60)),
@@ -180,7 +182,7 @@ fn an_rpc_of_another_chain_stops_the_signer() {
         &[node.port],
         None,
     );
-    add_to_chain(&config, &format!("rpc = [{rpc:?}]"));
+    edit_chain(&config, |c| c.rpc = vec![rpc.clone()]);
     let mut p = bulwark().signer(&config);
     assert_eq!(
         p.wait_exit(Duration::from_secs(20)),

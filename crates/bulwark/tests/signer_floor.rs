@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use privval::{Line, Response};
+use signer::config::ChainConfig;
 use std::path::Path;
 use std::time::Duration;
 use testkit::link::Link;
@@ -194,19 +195,17 @@ fn signer_with(
     chain: &str,
     key: &Path,
     rpc: &[String],
-    extra: &str,
+    edit: impl FnOnce(&mut ChainConfig),
 ) -> (SignerProc, FakeNode) {
     std::fs::create_dir_all(dir).unwrap();
     let state = dir.join("val0.state");
     bulwark().state_init(chain, 0, &state);
     let node = FakeNode::listen();
     let config = write_config(dir, chain, "v0.38", key, &state, &[node.port], None);
-    let list = rpc
-        .iter()
-        .map(|u| format!("{u:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    add_to_chain(&config, &format!("rpc = [{list}]\n{extra}"));
+    edit_chain(&config, |c| {
+        c.rpc = rpc.to_vec();
+        edit(c);
+    });
     (bulwark().signer(&config), node)
 }
 
@@ -237,7 +236,7 @@ fn rpc_sources_catching_up_stale_or_garbage_are_named_and_not_used() {
         down.clone(),
         url("val1"),
     ];
-    let (mut s1, n1) = signer_with(&net.tmp.path().join("s1"), &chain, &key, &rpc, "");
+    let (mut s1, n1) = signer_with(&net.tmp.path().join("s1"), &chain, &key, &rpc, |_| {});
     let c = n1.try_accept(Line::V0_38, MINUTE);
     let log = s1.log_text();
     assert!(c.is_some(), "the signer did not start:\n{log}");
@@ -265,13 +264,9 @@ fn rpc_sources_catching_up_stale_or_garbage_are_named_and_not_used() {
 
     // No usable source at all: it refuses to start and names each.
     let bad = vec![backup.clone(), garbage.url.clone(), down.clone()];
-    let (mut s2, n2) = signer_with(
-        &net.tmp.path().join("s2"),
-        &chain,
-        &key,
-        &bad,
-        "chain_check_wait = \"2s\"",
-    );
+    let (mut s2, n2) = signer_with(&net.tmp.path().join("s2"), &chain, &key, &bad, |c| {
+        c.chain_check_wait = Duration::from_secs(2)
+    });
     assert_eq!(s2.wait_exit(MINUTE), Some(1), "{}", s2.log_text());
     let log = s2.log_text();
     assert!(log.contains("no usable RPC source"), "{log}");
@@ -317,7 +312,10 @@ fn rpc_sources_catching_up_stale_or_garbage_are_named_and_not_used() {
         &chain,
         &key,
         std::slice::from_ref(&backup),
-        "chain_check_wait = \"1s\"\nrpc_max_block_age = \"3s\"",
+        |c| {
+            c.chain_check_wait = Duration::from_secs(1);
+            c.rpc_max_block_age = Duration::from_secs(3);
+        },
     );
     assert_eq!(s3.wait_exit(MINUTE), Some(1), "{}", s3.log_text());
     let log = s3.log_text();

@@ -45,7 +45,7 @@ struct Setup {
     signer: SignerProc,
 }
 
-fn start(tcp: bool, nodes: usize, extra: &str) -> Setup {
+fn start(tcp: bool, nodes: usize, request_timeout: Duration) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let (key_path, key) = write_key(tmp.path());
     let state = tmp.path().join("s.state");
@@ -61,7 +61,15 @@ fn start(tcp: bool, nodes: usize, extra: &str) -> Setup {
         })
         .collect();
     let addrs: Vec<String> = nodes.iter().map(Listener::addr).collect();
-    let config = write_config_addrs(tmp.path(), CHAIN, &key_path, &state, &addrs, extra, None);
+    let config = write_config_addrs(
+        tmp.path(),
+        CHAIN,
+        &key_path,
+        &state,
+        &addrs,
+        |c| c.request_timeout = request_timeout,
+        None,
+    );
     let signer = bulwark().signer(&config);
     Setup {
         _tmp: tmp,
@@ -91,7 +99,7 @@ fn sigterm(p: &SignerProc) {
 /// node0 trickles a frame, a piece every ~400 ms (longer than the signer's 250 ms read
 /// slice, far shorter than its 2 s request_timeout); node1 signs meanwhile.
 fn a_trickled_frame_is_dropped_within_request_timeout(tcp: bool, cut: Cut) {
-    let s = start(tcp, 2, "request_timeout = \"2s\"");
+    let s = start(tcp, 2, Duration::from_secs(2));
     let mut slow = s.nodes[0].accept();
     let mut ok = s.nodes[1].accept();
     assert_eq!(ok.call(LINE, &Request::Ping), Response::Ping);
@@ -158,7 +166,7 @@ fn a_trickled_frame_is_dropped_within_request_timeout_over_tcp_inside_a_sealed_f
 #[test]
 fn a_frame_in_slow_parts_within_request_timeout_is_answered() {
     for tcp in [false, true] {
-        let s = start(tcp, 1, "request_timeout = \"3s\"");
+        let s = start(tcp, 1, Duration::from_secs(3));
         let mut node = s.nodes[0].accept();
         let frame = encode_request_frame(LINE, &prevote(CHAIN, 1, 1, 0)).unwrap();
         // Over tcp, the sealed frame itself arrives in four parts, each after a pause
@@ -176,7 +184,7 @@ fn a_frame_in_slow_parts_within_request_timeout_is_answered() {
 #[test]
 fn sigterm_in_the_middle_of_a_frame_exits_promptly() {
     for tcp in [false, true] {
-        let mut s = start(tcp, 1, "request_timeout = \"60s\"");
+        let mut s = start(tcp, 1, Duration::from_secs(60));
         let mut node = s.nodes[0].accept();
         check_signed(&s.key, node.call(LINE, &prevote(CHAIN, 1, 1, 0)));
         let frame = encode_request_frame(LINE, &prevote(CHAIN, 2, 1, 0)).unwrap();

@@ -537,7 +537,7 @@ fn json_logs_and_metrics_carry_no_key_material() {
 fn max_height_stops_signing_above_it() {
     let node = FakeNode::listen();
     let s = setup("v0.38", &[node.port], Some(0));
-    add_to_chain(&s.config, "max_height = 10");
+    edit_chain(&s.config, |c| c.max_height = Some(10));
     let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V0_38, WAIT);
     signed_vote(c.call(&sign_vote(
@@ -672,7 +672,7 @@ fn tmkms_state_files_import_and_never_lower() {
 fn sign_bytes_when_allowed_never_covers_consensus_messages() {
     let node = FakeNode::listen();
     let s = setup("v1.0", &[node.port], Some(0));
-    add_to_chain(&s.config, "allow_sign_bytes = true");
+    edit_chain(&s.config, |c| c.allow_sign_bytes = true);
     let _signer = bulwark().signer(&s.config);
     let mut c = node.accept(Line::V1_0, WAIT);
     match c.call(&Request::SignBytes {

@@ -36,7 +36,7 @@ fn conflicting_prevotes_sent_at_the_same_instant_get_exactly_one_signature() {
         .iter()
         .map(|p| format!("unix://{}", p.display()))
         .collect();
-    let config = write_config_addrs(tmp.path(), CHAIN, &key_path, &state, &addrs, "", None);
+    let config = write_config_addrs(tmp.path(), CHAIN, &key_path, &state, &addrs, |_| {}, None);
     let signer = bulwark().signer_with(&config, &["--log-level", "error"]);
     let nodes: Vec<Trickler> = listeners.iter().map(Trickler::accept_unix).collect();
 

@@ -8,6 +8,7 @@ use crate::generate::key_path;
 use crate::manifest::{Manifest, SignerMode};
 use crate::process::{self, Spec};
 use crate::topology::{self, OPERATOR};
+use signer::config::{Addr, ChainConfig, Config, MetricsConfig, NodeConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -24,12 +25,12 @@ pub fn state_path(dir: &Path) -> PathBuf {
     dir.join("signer").join("val0.state")
 }
 
-/// Protocol name of a devnet line in the signer's config.
-fn protocol(line: Line) -> &'static str {
+/// The privval protocol of a devnet line.
+fn protocol(line: Line) -> privval::Line {
     match line {
-        Line::V0_38 => "v0.38",
-        Line::V1_0 => "v1.0",
-        Line::V0_40 => "v0.40",
+        Line::V0_38 => privval::Line::V0_38,
+        Line::V1_0 => privval::Line::V1_0,
+        Line::V0_40 => privval::Line::V0_40,
     }
 }
 
@@ -45,50 +46,56 @@ pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
     let sdir = dir.join("signer");
     std::fs::create_dir_all(&sdir).map_err(|e| DevnetError::io(&sdir, e))?;
     let noise = manifest.line == Line::V0_40;
-    let mut header = String::new();
-    let mut nodes = String::new();
-    let signer_peer = if noise {
-        let key = connection_key_path(dir);
-        header = format!("connection_key = {key:?}\n\n");
-        Some(peer_id(bulwark, &key, true)?)
-    } else {
-        None
+    let connection_key = noise.then(|| connection_key_path(dir));
+    let signer_peer = match &connection_key {
+        Some(key) => Some(peer_id(bulwark, key, true)?),
+        None => None,
     };
+    let mut nodes = Vec::new();
     for n in manifest
         .nodes
         .iter()
         .filter(|n| topology::is_operator_node(n))
     {
         let port = n.signer_port.expect("val0 nodes have a signer port");
+        let hostport = format!("127.0.0.1:{port}");
         let addr = match &signer_peer {
             Some(sp) => {
-                let node_peer = peer_id(
+                let peer = peer_id(
                     bulwark,
                     &dir.join(&n.home).join("config/node_key.json"),
                     false,
                 )?;
-                let laddr = format!("noise://{sp}@127.0.0.1:{port}");
+                let laddr = format!("noise://{sp}@{hostport}");
                 crate::generate::set_priv_validator_laddr(dir, n, &laddr)?;
-                format!("noise://{node_peer}@127.0.0.1:{port}")
+                Addr::Noise { peer, hostport }
             }
-            None => format!("tcp://127.0.0.1:{port}"),
+            None => Addr::Tcp(hostport),
         };
-        nodes.push_str(&format!(
-            "\n[[chain.node]]\nname = {:?}\naddr = {addr:?}\n",
-            n.name
-        ));
+        nodes.push(NodeConfig {
+            name: n.name.clone(),
+            addr,
+        });
     }
-    let metrics = manifest
-        .signer_metrics_port
-        .map(|p| format!("[metrics]\nlisten = \"127.0.0.1:{p}\"\n\n"))
-        .unwrap_or_default();
-    let text = format!(
-        "# val0's remote signer, written by `bulwark devnet up`.\n\n{header}{metrics}[[chain]]\nid = {:?}\nkey = {:?}\nstate = {:?}\nprotocol = {:?}\n{}{nodes}",
-        manifest.chain_id,
+    let mut chain = ChainConfig::new(
+        &manifest.chain_id,
         key_path(dir, OPERATOR),
         state_path(dir),
         protocol(manifest.line),
-        rpc_line(manifest),
+        nodes,
+    );
+    chain.rpc = rpc_urls(manifest);
+    let config = Config {
+        connection_key,
+        metrics: manifest.signer_metrics_port.map(|p| MetricsConfig {
+            listen: ([127, 0, 0, 1], p).into(),
+        }),
+        chains: vec![chain],
+        skip_chain_checks: false,
+    };
+    let text = format!(
+        "# val0's remote signer, written by `bulwark devnet up`.\n\n{}",
+        config.to_toml()
     );
     let cfg = config_path(dir);
     std::fs::write(&cfg, text).map_err(|e| DevnetError::io(&cfg, e))?;
@@ -108,18 +115,17 @@ pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
 /// chain can make blocks without val0 (four validators or more: val0 has a quarter of
 /// the power or less). With fewer, the chain halts whenever val0's signer is down, so
 /// no source would be fresh when it starts again, and no height can be skipped anyway.
-fn rpc_line(manifest: &Manifest) -> String {
+fn rpc_urls(manifest: &Manifest) -> Vec<String> {
     if manifest.validators.len() < 4 {
-        return String::new();
+        return Vec::new();
     }
-    let urls: Vec<String> = manifest
+    manifest
         .nodes
         .iter()
         .filter(|n| !topology::is_operator_node(n))
         .take(3)
-        .map(|n| format!("{:?}", n.rpc_url()))
-        .collect();
-    format!("rpc = [{}]\n", urls.join(", "))
+        .map(|n| n.rpc_url())
+        .collect()
 }
 
 /// Import a CometBFT `priv_validator_state.json` into val0's sign state (creating or

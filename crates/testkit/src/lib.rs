@@ -35,7 +35,8 @@ pub mod prelude {
     pub use crate::process::{json, processes_under, spawn, text, Bulwark, Daemon, Proc};
     pub use crate::prom::{alertmanager, promtool, sample};
     pub use crate::signer::{
-        add_to_chain, write_config, write_config_addrs, write_key, SignerProc,
+        add_to_chain, edit_chain, signer_config, write_config, write_config_addrs, write_key,
+        write_signer_config, SignerProc,
     };
     pub use crate::watch_api::{api, count, is, wait_api};
 }

@@ -1,10 +1,11 @@
-//! `bulwark signer`: key files, configs (the one place the kit writes signer TOML by
-//! hand), the daemon as a child process, and `signer state`.
+//! `bulwark signer`: key files, configs (written through the signer's own config types),
+//! the daemon as a child process, and `signer state`.
 
 use crate::process::{json, text, wait_exit, Bulwark};
 use base64::Engine;
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
+use signer::config::{Addr, ChainConfig, Config, MetricsConfig, NodeConfig};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -27,10 +28,46 @@ pub fn write_key(dir: &Path) -> (PathBuf, SigningKey) {
     (path, key)
 }
 
-fn metrics_table(metrics: Option<u16>) -> String {
-    metrics.map_or_else(String::new, |p| {
-        format!("[metrics]\nlisten = \"127.0.0.1:{p}\"\n\n")
-    })
+/// A signer config for one chain with nodes at `addrs` (`tcp://...`, `unix://...`),
+/// named node0, node1, ..., and `/metrics` on 127.0.0.1:`metrics`.
+pub fn signer_config(
+    chain: &str,
+    line: &str,
+    key: &Path,
+    state: &Path,
+    addrs: &[String],
+    metrics: Option<u16>,
+) -> Config {
+    let nodes = addrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| NodeConfig {
+            name: format!("node{i}"),
+            addr: Addr::parse(a).unwrap_or_else(|e| panic!("{e}")),
+        })
+        .collect();
+    let line = line.parse().unwrap_or_else(|e| panic!("{e}"));
+    Config {
+        connection_key: None,
+        metrics: metrics.map(|p| MetricsConfig {
+            listen: ([127, 0, 0, 1], p).into(),
+        }),
+        chains: vec![ChainConfig::new(
+            chain,
+            key.to_path_buf(),
+            state.to_path_buf(),
+            line,
+            nodes,
+        )],
+        skip_chain_checks: false,
+    }
+}
+
+/// Write `config` as `dir/signer.toml`.
+pub fn write_signer_config(dir: &Path, config: &Config) -> PathBuf {
+    let path = dir.join("signer.toml");
+    std::fs::write(&path, config.to_toml()).unwrap();
+    path
 }
 
 /// `dir/signer.toml` for one chain whose nodes listen on `ports` (tcp, 127.0.0.1).
@@ -43,46 +80,41 @@ pub fn write_config(
     ports: &[u16],
     metrics: Option<u16>,
 ) -> PathBuf {
-    let mut text = metrics_table(metrics);
-    text.push_str(&format!(
-        "[[chain]]\nid = {chain:?}\nkey = {key:?}\nstate = {state:?}\nprotocol = {line:?}\nidle_timeout = \"30s\"\n"
-    ));
-    for (i, p) in ports.iter().enumerate() {
-        text.push_str(&format!(
-            "\n[[chain.node]]\nname = \"node{i}\"\naddr = \"tcp://127.0.0.1:{p}\"\n"
-        ));
-    }
-    let path = dir.join("signer.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    let addrs: Vec<String> = ports
+        .iter()
+        .map(|p| format!("tcp://127.0.0.1:{p}"))
+        .collect();
+    let mut c = signer_config(chain, line, key, state, &addrs, metrics);
+    c.chains[0].idle_timeout = Duration::from_secs(30);
+    write_signer_config(dir, &c)
 }
 
 /// `dir/signer.toml` for one v0.38 chain whose nodes are at `addrs` (`tcp://...`,
-/// `unix://...`), named node0, node1, ...; `extra` is TOML for the `[[chain]]` table.
+/// `unix://...`), named node0, node1, ..., with `edit` applied to the chain.
 pub fn write_config_addrs(
     dir: &Path,
     chain: &str,
     key: &Path,
     state: &Path,
     addrs: &[String],
-    extra: &str,
+    edit: impl FnOnce(&mut ChainConfig),
     metrics: Option<u16>,
 ) -> PathBuf {
-    let mut text = metrics_table(metrics);
-    text.push_str(&format!(
-        "[[chain]]\nid = {chain:?}\nkey = {key:?}\nstate = {state:?}\nprotocol = \"v0.38\"\n{extra}\n"
-    ));
-    for (i, a) in addrs.iter().enumerate() {
-        text.push_str(&format!(
-            "\n[[chain.node]]\nname = \"node{i}\"\naddr = {a:?}\n"
-        ));
-    }
-    let path = dir.join("signer.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    let mut c = signer_config(chain, "v0.38", key, state, addrs, metrics);
+    edit(&mut c.chains[0]);
+    write_signer_config(dir, &c)
 }
 
-/// Add `lines` (TOML) to the `[[chain]]` table of a config made by [`write_config`].
+/// Change the (first) chain of the config at `path` and write it back.
+pub fn edit_chain(path: &Path, edit: impl FnOnce(&mut ChainConfig)) {
+    let mut c = Config::load(path).unwrap_or_else(|e| panic!("{e}"));
+    edit(&mut c.chains[0]);
+    std::fs::write(path, c.to_toml()).unwrap();
+}
+
+/// Add raw `lines` (TOML) to the `[[chain]]` table of a config made by
+/// [`write_config`]: for what the config types cannot express (an unknown key); a
+/// setting the types know goes through [`edit_chain`].
 pub fn add_to_chain(config: &Path, lines: &str) {
     let text = std::fs::read_to_string(config).unwrap();
     std::fs::write(
