@@ -216,6 +216,13 @@ pub struct ConfigError {
     pub problems: Vec<String>,
 }
 
+impl ConfigError {
+    /// Always true: a configuration problem is the operator's to fix (the CLI exits with 2).
+    pub fn is_usage(&self) -> bool {
+        true
+    }
+}
+
 impl Config {
     /// Read and validate `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
