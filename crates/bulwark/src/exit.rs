@@ -102,3 +102,57 @@ pub fn describe(e: &anyhow::Error) -> String {
     }
     msg
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    fn code(e: impl Error + Send + Sync + 'static) -> i32 {
+        code_for(&anyhow::Error::new(e).context("while running the command"))
+    }
+
+    #[test]
+    fn usage_errors_exit_2_under_any_context() {
+        assert_eq!(code(UsageError("bad".into())), USAGE);
+        assert_eq!(code(devnet::DevnetError::Mismatch("x".into())), USAGE);
+        assert_eq!(
+            code(signer::config::ConfigError {
+                path: "s.toml".into(),
+                problems: vec!["no [[chain]]".into()],
+            }),
+            USAGE
+        );
+        assert_eq!(code(watch::ConfigError::Invalid(vec!["x".into()])), USAGE);
+        assert_eq!(
+            code(watch::WatchError::Config(watch::ConfigError::Invalid(
+                vec![]
+            ))),
+            USAGE
+        );
+        let lower: anyhow::Result<()> = Err(signer::state::StateError::WouldLower {
+            path: "s".into(),
+            current_height: 9,
+            current_round: 0,
+            current_step: guard::Step::Precommit,
+            height: 3,
+            round: 0,
+            step: guard::Step::Precommit,
+        }
+        .into());
+        assert_eq!(code_for(&lower.context("set").unwrap_err()), USAGE);
+    }
+
+    #[test]
+    fn other_errors_exit_1() {
+        assert_eq!(code(watch::WatchError::Task("panicked".into())), FAILURE);
+        assert_eq!(
+            code(signer::state::StateError::Corrupt {
+                path: "s".into(),
+                reason: "torn".into(),
+            }),
+            FAILURE
+        );
+        assert_eq!(code_for(&anyhow::anyhow!("a node did not answer")), FAILURE);
+    }
+}
