@@ -22,7 +22,7 @@ use ed25519_dalek::SigningKey;
 use privval::Line;
 use serde::Serialize;
 use stats::{median, summarize, Summary};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use targets::{Chain, Kind};
 use testkit::node::FakeNode;
@@ -91,10 +91,22 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// `path` as an absolute path, so that it still names the program when it is started in
+/// another directory (the monitors under test run in their own work directories).
+pub(crate) fn executable(path: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::canonicalize(path).with_context(|| {
+        format!(
+            "{}: no such program; build it first (`cargo build --release -p bulwark` for \
+             target/release/bulwark) or pass its path",
+            path.display()
+        )
+    })
+}
+
 fn signer(args: Args) -> anyhow::Result<()> {
-    let mut kinds = vec![(Kind::Bulwark, args.bulwark.clone())];
+    let mut kinds = vec![(Kind::Bulwark, executable(&args.bulwark)?)];
     if let Some(t) = &args.tmkms {
-        kinds.push((Kind::Tmkms, t.clone()));
+        kinds.push((Kind::Tmkms, executable(t)?));
     }
     let work = std::env::temp_dir().join(format!("bulwark-bench-{}", std::process::id()));
     let mut results = Vec::new();

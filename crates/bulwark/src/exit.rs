@@ -1,5 +1,7 @@
 //! Exit codes: 0 ok, 1 failure, 2 usage or configuration error.
 
+use std::error::Error;
+
 /// Success.
 pub const OK: i32 = 0;
 /// Something failed at run time.
@@ -12,22 +14,74 @@ pub const USAGE: i32 = 2;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// The exit code for an error.
+/// An error that says whether the operator's input caused it (exit 2) or something
+/// failed (exit 1). The libraries' errors answer with their own `is_usage`.
+pub trait UsageClass: Error + 'static {
+    /// True for a usage or configuration error.
+    fn is_usage(&self) -> bool;
+}
+
+impl UsageClass for UsageError {
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
+
+impl UsageClass for devnet::DevnetError {
+    fn is_usage(&self) -> bool {
+        devnet::DevnetError::is_usage(self)
+    }
+}
+
+impl UsageClass for signer::state::StateError {
+    fn is_usage(&self) -> bool {
+        signer::state::StateError::is_usage(self)
+    }
+}
+
+impl UsageClass for signer::config::ConfigError {
+    fn is_usage(&self) -> bool {
+        signer::config::ConfigError::is_usage(self)
+    }
+}
+
+// The watch's errors are classified here, beside the others, so that the watch crate
+// keeps no CLI concern.
+impl UsageClass for watch::ConfigError {
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
+
+impl UsageClass for watch::WatchError {
+    fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            watch::WatchError::Config(_) | watch::WatchError::UnknownChannel { .. }
+        )
+    }
+}
+
+/// Whether `e` is a `T` that is a usage error.
+fn usage_as<T: UsageClass>(e: &(dyn Error + 'static)) -> bool {
+    e.downcast_ref::<T>().is_some_and(T::is_usage)
+}
+
+/// Every error type that can be a usage error.
+const CLASSES: &[fn(&(dyn Error + 'static)) -> bool] = &[
+    usage_as::<UsageError>,
+    usage_as::<devnet::DevnetError>,
+    usage_as::<signer::state::StateError>,
+    usage_as::<signer::config::ConfigError>,
+    usage_as::<watch::ConfigError>,
+    usage_as::<watch::WatchError>,
+];
+
+/// The exit code for an error: 2 when it, or any of its causes, is a usage error.
 pub fn code_for(e: &anyhow::Error) -> i32 {
-    let usage = e.chain().any(|c| {
-        c.downcast_ref::<UsageError>().is_some()
-            || c.downcast_ref::<devnet::DevnetError>()
-                .is_some_and(devnet::DevnetError::is_usage)
-            || c.downcast_ref::<signer::state::StateError>()
-                .is_some_and(|e| matches!(e, signer::state::StateError::WouldLower { .. }))
-            || c.downcast_ref::<watch::ConfigError>().is_some()
-            || c.downcast_ref::<watch::WatchError>().is_some_and(|e| {
-                matches!(
-                    e,
-                    watch::WatchError::Config(_) | watch::WatchError::UnknownChannel { .. }
-                )
-            })
-    });
+    let usage = e
+        .chain()
+        .any(|cause| CLASSES.iter().any(|is_usage| is_usage(cause)));
     if usage {
         USAGE
     } else {
@@ -47,4 +101,58 @@ pub fn describe(e: &anyhow::Error) -> String {
         }
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    fn code(e: impl Error + Send + Sync + 'static) -> i32 {
+        code_for(&anyhow::Error::new(e).context("while running the command"))
+    }
+
+    #[test]
+    fn usage_errors_exit_2_under_any_context() {
+        assert_eq!(code(UsageError("bad".into())), USAGE);
+        assert_eq!(code(devnet::DevnetError::Mismatch("x".into())), USAGE);
+        assert_eq!(
+            code(signer::config::ConfigError {
+                path: "s.toml".into(),
+                problems: vec!["no [[chain]]".into()],
+            }),
+            USAGE
+        );
+        assert_eq!(code(watch::ConfigError::Invalid(vec!["x".into()])), USAGE);
+        assert_eq!(
+            code(watch::WatchError::Config(watch::ConfigError::Invalid(
+                vec![]
+            ))),
+            USAGE
+        );
+        let lower: anyhow::Result<()> = Err(signer::state::StateError::WouldLower {
+            path: "s".into(),
+            current_height: 9,
+            current_round: 0,
+            current_step: guard::Step::Precommit,
+            height: 3,
+            round: 0,
+            step: guard::Step::Precommit,
+        }
+        .into());
+        assert_eq!(code_for(&lower.context("set").unwrap_err()), USAGE);
+    }
+
+    #[test]
+    fn other_errors_exit_1() {
+        assert_eq!(code(watch::WatchError::Task("panicked".into())), FAILURE);
+        assert_eq!(
+            code(signer::state::StateError::Corrupt {
+                path: "s".into(),
+                reason: "torn".into(),
+            }),
+            FAILURE
+        );
+        assert_eq!(code_for(&anyhow::anyhow!("a node did not answer")), FAILURE);
+    }
 }

@@ -60,6 +60,14 @@ pub enum StateError {
     },
 }
 
+impl StateError {
+    /// True when the operator's request is refused rather than something failing (the
+    /// CLI exits with 2 for these).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Self::WouldLower { .. })
+    }
+}
+
 /// A state as shown to operators (no signature bytes).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct StateView {

@@ -193,16 +193,33 @@ async fn trials_with_watch(
 
     let mut out = Vec::new();
     for trial in 0..trials {
+        // A trial starts with val0 signing and no missed_in_a_row alert: val0 can miss the
+        // devnet's first blocks (its node catching up, the signer connecting), and an alert
+        // still firing from those would make the stop a change of that alert, not a firing.
+        wait_no_missed_alert(&http, watch_port, Duration::from_secs(60)).await?;
+        while hooks.try_recv().is_ok() {}
         let stop_height = latest_height(&http, rpc).await?;
         let d = devnet.clone();
         tokio::task::spawn_blocking(move || d.stop("signer")).await??;
         let fired = wait_hook(hooks, "firing", Duration::from_secs(60)).await?;
         let (h, block_time) = first_missing(&http, rpc, val0, stop_height + 1).await?;
-        let appeared = *seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&h)
-            .context("the missing block was never seen on the RPC")?;
+        // The notification can beat the 10 ms poll to the block: give the poll a moment
+        // to see it; such a trial counts 0 ms.
+        let seen_deadline = Instant::now() + Duration::from_secs(2);
+        let appeared = loop {
+            let at = seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&h)
+                .copied();
+            match at {
+                Some(at) => break at,
+                None if Instant::now() < seen_deadline => {
+                    tokio::time::sleep(Duration::from_millis(5)).await
+                }
+                None => anyhow::bail!("the missing block {h} was never seen on the RPC"),
+            }
+        };
         let latency = fired.at.saturating_duration_since(appeared);
         let arrived_sys = SystemTime::now() - fired.at.elapsed();
         let from_block = arrived_sys.duration_since(block_time).unwrap_or_default();
@@ -229,6 +246,40 @@ async fn trials_with_watch(
         while hooks.try_recv().is_ok() {}
     }
     Ok(out)
+}
+
+/// Wait until the watch's `/api/status` shows no `missed_in_a_row` alert.
+async fn wait_no_missed_alert(
+    http: &reqwest::Client,
+    watch_port: u16,
+    within: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + within;
+    loop {
+        let doc: anyhow::Result<Value> = async {
+            Ok(http
+                .get(format!("http://127.0.0.1:{watch_port}/api/status"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await?
+                .json()
+                .await?)
+        }
+        .await;
+        let firing = doc.map(|d| {
+            d["alerts"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|a| a["rule"] == "missed_in_a_row"))
+        });
+        if let Ok(false) = firing {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "val0 was still missing blocks (missed_in_a_row firing) after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 async fn wait_hook(

@@ -136,7 +136,12 @@ pub fn run(cmd: WatchCommand) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cmd {
-        WatchCommand::Record(a) => rt.block_on(record::record(&a.bulwark, &a.out, a.blocks, a.tps)),
+        WatchCommand::Record(a) => rt.block_on(record::record(
+            &crate::executable(&a.bulwark)?,
+            &a.out,
+            a.blocks,
+            a.tps,
+        )),
         WatchCommand::Replay(a) => {
             let f = Arc::new(Fixture::load(&a.fixtures)?);
             rt.block_on(replay::serve_forever(f, a.chains, a.block_time))
@@ -197,7 +202,10 @@ fn marginal(cost: &mut [CostResult]) {
     }
 }
 
-async fn bench(a: BenchArgs) -> anyhow::Result<()> {
+async fn bench(mut a: BenchArgs) -> anyhow::Result<()> {
+    // The monitors run in their own work directories: a relative path would name nothing.
+    a.bulwark = crate::executable(&a.bulwark)?;
+    a.tenderduty = a.tenderduty.as_deref().map(crate::executable).transpose()?;
     let work = std::env::temp_dir().join(format!("bulwark-bench-watch-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let fixture = Arc::new(Fixture::load(&a.fixtures)?);

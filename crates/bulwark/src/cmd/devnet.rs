@@ -1,9 +1,11 @@
 //! `bulwark devnet`: a real local CometBFT network.
 
-use super::{print_json, runtime};
+use super::runtime;
+use crate::output::{Output, OutputArgs, Report};
 use clap::{Args, Subcommand};
 use devnet::status::CommitSigners;
-use devnet::{DevnetStatus, Line, LoadOptions, UpOptions};
+use devnet::{DevnetStatus, Line, LoadOptions, LoadReport, UpOptions, UpReport};
+use serde::{Serialize, Serializer};
 use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -62,9 +64,8 @@ pub struct UpArgs {
     /// How long to wait for the nodes and the first block.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     timeout: Duration,
-    /// Print the result as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Options of `stop`.
@@ -84,9 +85,8 @@ pub struct StopArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     dir: DirArg,
-    /// Print JSON (documented in the README).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Options of `logs`.
@@ -115,9 +115,8 @@ pub struct LoadArgs {
     /// How long to send, e.g. 30s or 5m.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     duration: Duration,
-    /// Print the result as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 fn parse_signer(s: &str) -> Result<devnet::SignerMode, String> {
@@ -135,46 +134,138 @@ fn parse_line(s: &str) -> Result<Line, String> {
 /// Run a devnet verb.
 pub fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
     match cmd {
-        DevnetCommand::Up(a) => up(a),
-        DevnetCommand::Down(a) => {
-            let stopped = devnet::down(&a.dir)?;
-            eprintln!(
-                "stopped {} node(s); data kept in {}",
-                stopped.len(),
-                a.dir.display()
-            );
-            Ok(())
-        }
-        DevnetCommand::Stop(a) => {
-            let was = devnet::stop_one(&a.dir.dir, &a.name, a.kill)?;
-            let how = if a.kill { "killed" } else { "stopped" };
-            if was {
-                eprintln!("{how} {}", a.name);
-            } else {
-                eprintln!("{} was not running", a.name);
-            }
-            Ok(())
-        }
+        DevnetCommand::Up(a) => a.out.output().render(&up(a)?),
+        DevnetCommand::Down(a) => Output::Text.render(&Down {
+            stopped: devnet::down(&a.dir)?,
+            dir: a.dir,
+        }),
+        DevnetCommand::Stop(a) => Output::Text.render(&Stopped {
+            was_running: devnet::stop_one(&a.dir.dir, &a.name, a.kill)?,
+            name: a.name,
+            killed: a.kill,
+        }),
         DevnetCommand::Destroy(a) => {
             devnet::destroy(&a.dir)?;
-            eprintln!("destroyed {}", a.dir.display());
-            Ok(())
+            Output::Text.render(&Destroyed { dir: a.dir })
         }
-        DevnetCommand::Status(a) => {
-            let status = runtime()?.block_on(devnet::status(&a.dir.dir))?;
-            if a.json {
-                print_json(&status)
-            } else {
-                print_status(&status);
-                Ok(())
-            }
-        }
+        DevnetCommand::Status(a) => a
+            .out
+            .output()
+            .render(&runtime()?.block_on(devnet::status(&a.dir.dir))?),
         DevnetCommand::Logs(a) => logs(&a),
-        DevnetCommand::Load(a) => load(&a),
+        DevnetCommand::Load(a) => a.out.output().render(&load(&a)?),
     }
 }
 
-fn up(a: UpArgs) -> anyhow::Result<()> {
+/// What `up` did, and the devnet's status after it.
+struct Up {
+    report: UpReport,
+    status: DevnetStatus,
+}
+
+impl Serialize for Up {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Through a JSON value, whose keys are sorted at every level (the status too):
+        // the form `up --json` has always printed.
+        serde_json::json!({
+            "created": self.report.created,
+            "started": self.report.started,
+            "already_running": self.report.already_running,
+            "status": self.status,
+        })
+        .serialize(s)
+    }
+}
+
+impl Report for Up {
+    fn text(&self) -> String {
+        status_text(&self.status)
+    }
+
+    fn notice(&self) -> Option<String> {
+        let verb = if self.report.created {
+            "created and started"
+        } else {
+            "started"
+        };
+        Some(if self.report.started.is_empty() {
+            "devnet already running".into()
+        } else {
+            format!("{verb} {} node(s)", self.report.started.len())
+        })
+    }
+}
+
+impl Report for DevnetStatus {
+    fn text(&self) -> String {
+        status_text(self)
+    }
+}
+
+/// What `down` stopped.
+#[derive(Serialize)]
+struct Down {
+    stopped: Vec<String>,
+    dir: PathBuf,
+}
+
+impl Report for Down {
+    fn notice(&self) -> Option<String> {
+        Some(format!(
+            "stopped {} node(s); data kept in {}",
+            self.stopped.len(),
+            self.dir.display()
+        ))
+    }
+}
+
+/// What `stop` did.
+#[derive(Serialize)]
+struct Stopped {
+    name: String,
+    killed: bool,
+    was_running: bool,
+}
+
+impl Report for Stopped {
+    fn notice(&self) -> Option<String> {
+        let how = if self.killed { "killed" } else { "stopped" };
+        Some(if self.was_running {
+            format!("{how} {}", self.name)
+        } else {
+            format!("{} was not running", self.name)
+        })
+    }
+}
+
+/// The directory `destroy` deleted.
+#[derive(Serialize)]
+struct Destroyed {
+    dir: PathBuf,
+}
+
+impl Report for Destroyed {
+    fn notice(&self) -> Option<String> {
+        Some(format!("destroyed {}", self.dir.display()))
+    }
+}
+
+impl Report for LoadReport {
+    fn text(&self) -> String {
+        format!(
+            "sent {} txs in {:.1}s: {} accepted, {} rejected, {} failed; kvstore size {} -> {}\n",
+            self.sent,
+            self.elapsed_seconds,
+            self.accepted,
+            self.rejected,
+            self.failed,
+            self.size_before,
+            self.size_after
+        )
+    }
+}
+
+fn up(a: UpArgs) -> anyhow::Result<Up> {
     let opts = UpOptions {
         dir: a.dir.dir.clone(),
         validators: a.validators,
@@ -190,29 +281,10 @@ fn up(a: UpArgs) -> anyhow::Result<()> {
     let rt = runtime()?;
     let report = rt.block_on(devnet::up(&opts))?;
     let status = rt.block_on(devnet::status(&report.dir))?;
-    if a.json {
-        return print_json(&serde_json::json!({
-            "created": report.created,
-            "started": report.started,
-            "already_running": report.already_running,
-            "status": status,
-        }));
-    }
-    let verb = if report.created {
-        "created and started"
-    } else {
-        "started"
-    };
-    if report.started.is_empty() {
-        eprintln!("devnet already running");
-    } else {
-        eprintln!("{verb} {} node(s)", report.started.len());
-    }
-    print_status(&status);
-    Ok(())
+    Ok(Up { report, status })
 }
 
-fn print_status(s: &DevnetStatus) {
+fn status_text(s: &DevnetStatus) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "devnet {} (CometBFT {}, val0 signer: {}) in {}\n",
@@ -262,7 +334,7 @@ fn print_status(s: &DevnetStatus) {
         "-",
         w.url
     ));
-    print!("{out}");
+    out
 }
 
 fn describe_commit(c: &CommitSigners) -> String {
@@ -317,25 +389,11 @@ fn follow(path: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     }
 }
 
-fn load(a: &LoadArgs) -> anyhow::Result<()> {
+fn load(a: &LoadArgs) -> anyhow::Result<LoadReport> {
     let opts = LoadOptions {
         tps: a.tps,
         duration: a.duration,
-        progress: !a.json && std::io::stderr().is_terminal(),
+        progress: a.out.output() == Output::Text && std::io::stderr().is_terminal(),
     };
-    let report = runtime()?.block_on(devnet::load(&a.dir.dir, &opts))?;
-    if a.json {
-        return print_json(&report);
-    }
-    println!(
-        "sent {} txs in {:.1}s: {} accepted, {} rejected, {} failed; kvstore size {} -> {}",
-        report.sent,
-        report.elapsed_seconds,
-        report.accepted,
-        report.rejected,
-        report.failed,
-        report.size_before,
-        report.size_after
-    );
-    Ok(())
+    Ok(runtime()?.block_on(devnet::load(&a.dir.dir, &opts))?)
 }

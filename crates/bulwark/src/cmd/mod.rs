@@ -23,12 +23,6 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Print `value` as pretty JSON on stdout.
-pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
-}
-
 /// Resolve when SIGINT or SIGTERM arrives.
 pub async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};

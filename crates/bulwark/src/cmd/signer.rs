@@ -1,10 +1,11 @@
 //! `bulwark signer`: the remote signer and its sign-state files.
 
-use super::print_json;
 use crate::exit::UsageError;
+use crate::output::{Output, OutputArgs, Report};
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use signer::state::{self, ImportFormat, StateView};
+use serde::Serialize;
+use signer::state::{self, ImportFormat, ImportOutcome, StateView};
 use std::io::BufRead;
 use std::path::PathBuf;
 
@@ -78,9 +79,8 @@ pub struct ShowArgs {
     /// State file.
     #[arg(long)]
     state: PathBuf,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Options of `state init`.
@@ -95,9 +95,8 @@ pub struct InitArgs {
     /// Lowest height that may be signed (0 for a new chain).
     #[arg(long, default_value_t = 0)]
     height: i64,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Import formats.
@@ -124,9 +123,8 @@ pub struct ImportArgs {
     /// Format of the imported file.
     #[arg(long, value_enum, default_value_t = Format::Cometbft)]
     format: Format,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Options of `state set`.
@@ -150,9 +148,8 @@ pub struct SetArgs {
     /// Allow setting a lower state (asks you to type the chain ID to confirm).
     #[arg(long)]
     allow_lower: bool,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Steps.
@@ -175,14 +172,13 @@ pub fn run(cmd: SignerCommand) -> anyhow::Result<()> {
             if a.generate {
                 signer::keys::generate_key_file(&a.key)?;
             }
-            println!("{}", signer::keys::peer_id(&a.key)?);
-            Ok(())
+            Output::Text.render(&PeerId(signer::keys::peer_id(&a.key)?))
         }
     }
 }
 
 fn run_signer(a: &RunArgs) -> anyhow::Result<()> {
-    let mut config = signer::Config::load(&a.config).map_err(|e| UsageError(e.to_string()))?;
+    let mut config = signer::Config::load(&a.config)?;
     config.skip_chain_checks = a.skip_chain_checks;
     let shutdown = signer::Shutdown::new();
     let sd = shutdown.clone();
@@ -199,21 +195,24 @@ fn run_signer(a: &RunArgs) -> anyhow::Result<()> {
 
 fn run_state(cmd: StateCommand) -> anyhow::Result<()> {
     match cmd {
-        StateCommand::Show(a) => emit(&state::show(&a.state)?, a.json),
-        StateCommand::Init(a) => emit(&state::init(&a.state, &a.chain_id, a.height)?, a.json),
+        StateCommand::Show(a) => a.out.output().render(&state::show(&a.state)?),
+        StateCommand::Init(a) => {
+            a.out
+                .output()
+                .render(&state::init(&a.state, &a.chain_id, a.height)?)
+        }
         StateCommand::Import(a) => {
             let format = match a.format {
                 Format::Cometbft => ImportFormat::Cometbft,
                 Format::Tmkms => ImportFormat::Tmkms,
             };
-            let out = state::import(&a.state, &a.chain_id, &a.from, format)?;
-            if a.json {
-                return print_json(&out);
-            }
-            eprintln!("{}: {}", a.state.display(), out.action);
-            emit(&out.state, false)
+            let outcome = state::import(&a.state, &a.chain_id, &a.from, format)?;
+            a.out.output().render(&Imported {
+                outcome,
+                path: a.state,
+            })
         }
-        StateCommand::Repair(a) => repair(&a),
+        StateCommand::Repair(a) => Output::Text.render(&repair(&a)?),
         StateCommand::Set(a) => {
             let step = match a.step {
                 StepArg::Propose => guard::Step::Propose,
@@ -223,17 +222,91 @@ fn run_state(cmd: StateCommand) -> anyhow::Result<()> {
             if a.allow_lower {
                 confirm_lowering(&a, step)?;
             }
-            emit(
-                &state::set(
-                    &a.state,
-                    &a.chain_id,
-                    a.height,
-                    a.round,
-                    step,
-                    a.allow_lower,
-                )?,
-                a.json,
-            )
+            let view = state::set(
+                &a.state,
+                &a.chain_id,
+                a.height,
+                a.round,
+                step,
+                a.allow_lower,
+            )?;
+            a.out.output().render(&view)
+        }
+    }
+}
+
+/// The peer ID `peer-id` prints.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct PeerId(String);
+
+impl Report for PeerId {
+    fn text(&self) -> String {
+        format!("{}\n", self.0)
+    }
+}
+
+impl Report for StateView {
+    fn text(&self) -> String {
+        let mut out = format!(
+            "chain {}: last signed height {} round {} step {:?}{} (record {})\n",
+            self.chain_id,
+            self.height,
+            self.round,
+            self.step,
+            if self.has_signature {
+                ", signature kept"
+            } else {
+                ""
+            },
+            self.sequence
+        );
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        if let Some(d) = &self.damage {
+            out.push_str(&format!("damage: {d}\n"));
+        }
+        out
+    }
+}
+
+/// What `import` did to the state file.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Imported {
+    outcome: ImportOutcome,
+    #[serde(skip)]
+    path: PathBuf,
+}
+
+impl Report for Imported {
+    fn text(&self) -> String {
+        self.outcome.state.text()
+    }
+
+    fn notice(&self) -> Option<String> {
+        Some(format!("{}: {}", self.path.display(), self.outcome.action))
+    }
+}
+
+/// What `state repair` found, and the state after it.
+#[derive(Serialize)]
+enum Repaired {
+    /// Both slots were healthy; nothing changed.
+    Healthy(PathBuf),
+    /// The damaged slot was rewritten.
+    Repaired(StateView),
+}
+
+impl Report for Repaired {
+    fn text(&self) -> String {
+        match self {
+            Repaired::Healthy(path) => format!(
+                "{}: both slots are healthy; nothing to repair, nothing changed\n",
+                path.display()
+            ),
+            Repaired::Repaired(v) => v.text(),
         }
     }
 }
@@ -265,13 +338,9 @@ fn confirm_lowering(a: &SetArgs, step: guard::Step) -> anyhow::Result<()> {
 
 /// Show the damage and the record `state repair` keeps, and rewrite the damaged slot once
 /// the operator types the chain ID.
-fn repair(a: &RepairArgs) -> anyhow::Result<()> {
+fn repair(a: &RepairArgs) -> anyhow::Result<Repaired> {
     let Some(plan) = state::repair_plan(&a.state, &a.chain_id)? else {
-        println!(
-            "{}: both slots are healthy; nothing to repair, nothing changed",
-            a.state.display()
-        );
-        return Ok(());
+        return Ok(Repaired::Healthy(a.state.clone()));
     };
     let v = &plan.state;
     eprintln!(
@@ -297,7 +366,11 @@ fn repair(a: &RepairArgs) -> anyhow::Result<()> {
         a.chain_id
     );
     confirm_chain_id(&a.chain_id)?;
-    emit(&state::repair(&a.state, &a.chain_id, v.sequence)?, false)
+    Ok(Repaired::Repaired(state::repair(
+        &a.state,
+        &a.chain_id,
+        v.sequence,
+    )?))
 }
 
 /// Read one line from stdin; it must be `chain_id`.
@@ -311,32 +384,6 @@ fn confirm_chain_id(chain_id: &str) -> anyhow::Result<()> {
         return Err(
             UsageError("confirmation did not match the chain ID; nothing changed".into()).into(),
         );
-    }
-    Ok(())
-}
-
-fn emit(v: &StateView, json: bool) -> anyhow::Result<()> {
-    if json {
-        return print_json(v);
-    }
-    println!(
-        "chain {}: last signed height {} round {} step {:?}{} (record {})",
-        v.chain_id,
-        v.height,
-        v.round,
-        v.step,
-        if v.has_signature {
-            ", signature kept"
-        } else {
-            ""
-        },
-        v.sequence
-    );
-    for w in &v.warnings {
-        println!("warning: {w}");
-    }
-    if let Some(d) = &v.damage {
-        println!("damage: {d}");
     }
     Ok(())
 }

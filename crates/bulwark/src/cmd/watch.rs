@@ -1,10 +1,14 @@
 //! `bulwark watch`: chain and server monitoring with alerts.
 
-use super::print_json;
+use crate::exit::UsageError;
+use crate::output::{Output, OutputArgs, Report};
 use clap::{Args, Subcommand};
+use serde::Serialize;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
+use watch::test_alert::Outcome;
+use watch::Silence;
 
 /// Watch verbs.
 #[derive(Debug, Subcommand)]
@@ -30,9 +34,8 @@ pub struct CheckArgs {
     /// Configuration file (TOML).
     #[arg(long, short)]
     config: PathBuf,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Options of `test-alert`.
@@ -44,9 +47,8 @@ pub struct TestAlertArgs {
     /// Only this channel (repeat for more).
     #[arg(long = "channel")]
     channels: Vec<String>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Silence verbs (they edit the watch's database; a running watch picks them up).
@@ -87,9 +89,8 @@ pub struct SilenceAddArgs {
     /// Start of the alert key, e.g. `disk_used/val-host/`.
     #[arg(long)]
     key_prefix: Option<String>,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Options of `silence list`.
@@ -98,9 +99,8 @@ pub struct SilenceListArgs {
     /// The watch's configuration file (for `state_path`).
     #[arg(long, short)]
     config: PathBuf,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Options of `silence remove`.
@@ -127,110 +127,151 @@ pub struct StatusArgs {
     /// Base URL of the watch's HTTP listener.
     #[arg(long, default_value = "http://127.0.0.1:9750")]
     url: String,
-    /// Print JSON (the /api/status document).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    out: OutputArgs,
 }
 
 /// Run a watch verb.
 pub fn run(cmd: WatchCommand) -> anyhow::Result<()> {
     match cmd {
         WatchCommand::Run(a) => run_watch(&a),
-        WatchCommand::Status(a) => status(&a),
+        WatchCommand::Status(a) => a.out.output().render(&status(&a)?),
         WatchCommand::Silence(c) => silence(c),
-        WatchCommand::TestAlert(a) => test_alert(&a),
-        WatchCommand::Check(a) => check(&a),
-    }
-}
-
-fn check(a: &CheckArgs) -> anyhow::Result<()> {
-    let c = watch::Config::load(&a.config)?;
-    let with = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    let sdk: Vec<&str> = c
-        .chains
-        .iter()
-        .filter(|ch| ch.abci_query || !ch.rest.is_empty())
-        .map(|ch| ch.id.as_str())
-        .collect();
-    let with_metrics = c.nodes.iter().filter(|n| n.metrics.is_some()).count();
-    let summary = serde_json::json!({
-        "config": a.config.display().to_string(),
-        "valid": true,
-        "listen": c.listen.to_string(),
-        "state_path": c.state_path.display().to_string(),
-        "chains": c.chains.iter().map(|ch| &ch.id).collect::<Vec<_>>(),
-        "cosmos_sdk_chains": sdk,
-        "nodes": c.nodes.iter().map(|n| &n.name).collect::<Vec<_>>(),
-        "nodes_with_metrics": with_metrics,
-        "hosts": c.hosts.iter().map(|h| &h.name).collect::<Vec<_>>(),
-        "signers": c.signers.iter().map(|s| &s.name).collect::<Vec<_>>(),
-        "channels": c.channels.iter().map(|ch| format!("{} ({})", ch.name(), ch.kind())).collect::<Vec<_>>(),
-        "routes": c.routes.len(),
-        "heartbeat": c.heartbeat.is_some(),
-    });
-    if a.json {
-        return print_json(&summary);
-    }
-    println!(
-        "{} is valid: {}, {} ({} with metrics), {}, {}, {}, {}{}",
-        a.config.display(),
-        with(c.chains.len(), "chain"),
-        with(c.nodes.len(), "node"),
-        with_metrics,
-        with(c.hosts.len(), "host"),
-        with(c.signers.len(), "signer"),
-        with(c.channels.len(), "channel"),
-        with(c.routes.len(), "route"),
-        if c.heartbeat.is_some() {
-            ", a heartbeat"
-        } else {
-            ""
+        WatchCommand::TestAlert(a) => {
+            let sent = test_alert(&a)?;
+            a.out.output().render(&sent)?;
+            sent.all_delivered()
         }
-    );
-    if c.channels.is_empty() {
-        println!("note: no [[channel]]: alerts show on the status page and in the log only");
+        WatchCommand::Check(a) => a.out.output().render(&check(&a)?),
     }
-    Ok(())
 }
 
-fn test_alert(a: &TestAlertArgs) -> anyhow::Result<()> {
+/// What a valid configuration watches (`check`). The fields are in byte order, the order
+/// of the JSON `check --json` has always printed.
+#[derive(Serialize)]
+struct CheckSummary {
+    chains: Vec<String>,
+    channels: Vec<String>,
+    config: String,
+    cosmos_sdk_chains: Vec<String>,
+    heartbeat: bool,
+    hosts: Vec<String>,
+    listen: String,
+    nodes: Vec<String>,
+    nodes_with_metrics: usize,
+    routes: usize,
+    signers: Vec<String>,
+    state_path: String,
+    valid: bool,
+}
+
+impl Report for CheckSummary {
+    fn text(&self) -> String {
+        let with = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+        let mut out = format!(
+            "{} is valid: {}, {} ({} with metrics), {}, {}, {}, {}{}\n",
+            self.config,
+            with(self.chains.len(), "chain"),
+            with(self.nodes.len(), "node"),
+            self.nodes_with_metrics,
+            with(self.hosts.len(), "host"),
+            with(self.signers.len(), "signer"),
+            with(self.channels.len(), "channel"),
+            with(self.routes, "route"),
+            if self.heartbeat { ", a heartbeat" } else { "" }
+        );
+        if self.channels.is_empty() {
+            out.push_str(
+                "note: no [[channel]]: alerts show on the status page and in the log only\n",
+            );
+        }
+        out
+    }
+}
+
+fn check(a: &CheckArgs) -> anyhow::Result<CheckSummary> {
+    let c = watch::Config::load(&a.config)?;
+    Ok(CheckSummary {
+        chains: c.chains.iter().map(|ch| ch.id.clone()).collect(),
+        channels: c
+            .channels
+            .iter()
+            .map(|ch| format!("{} ({})", ch.name(), ch.kind()))
+            .collect(),
+        config: a.config.display().to_string(),
+        cosmos_sdk_chains: c
+            .chains
+            .iter()
+            .filter(|ch| ch.abci_query || !ch.rest.is_empty())
+            .map(|ch| ch.id.clone())
+            .collect(),
+        heartbeat: c.heartbeat.is_some(),
+        hosts: c.hosts.iter().map(|h| h.name.clone()).collect(),
+        listen: c.listen.to_string(),
+        nodes: c.nodes.iter().map(|n| n.name.clone()).collect(),
+        nodes_with_metrics: c.nodes.iter().filter(|n| n.metrics.is_some()).count(),
+        routes: c.routes.len(),
+        signers: c.signers.iter().map(|s| s.name.clone()).collect(),
+        state_path: c.state_path.display().to_string(),
+        valid: true,
+    })
+}
+
+/// What each channel did with the test alert (`test-alert`).
+#[derive(Serialize)]
+#[serde(transparent)]
+struct TestAlerts(Vec<Outcome>);
+
+impl TestAlerts {
+    /// An error naming the channels that did not deliver, if any.
+    fn all_delivered(&self) -> anyhow::Result<()> {
+        let failed: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|o| !o.ok())
+            .map(|o| o.channel.as_str())
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            anyhow::bail!(
+                "{} of {} channels did not deliver the test alert: {}; check their URLs, keys and reachability",
+                failed.len(),
+                self.0.len(),
+                failed.join(", ")
+            )
+        }
+    }
+}
+
+impl Report for TestAlerts {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for o in &self.0 {
+            let what = match (&o.firing_error, &o.resolved_error) {
+                (None, None) => "firing and resolved delivered".to_string(),
+                (Some(e), _) => format!("FAILED: {e}"),
+                (None, Some(e)) => format!("firing delivered, resolve FAILED: {e}"),
+            };
+            out.push_str(&format!("{} ({}): {what}\n", o.channel, o.kind));
+        }
+        out
+    }
+}
+
+fn test_alert(a: &TestAlertArgs) -> anyhow::Result<TestAlerts> {
     let config = watch::Config::load(&a.config)?;
     if config.channels.is_empty() {
-        return Err(crate::exit::UsageError(format!(
+        return Err(UsageError(format!(
             "{} has no [[channel]]: add one (see crates/watch/watch.example.toml)",
             a.config.display()
         ))
         .into());
     }
     let rt = super::runtime()?;
-    let out = rt.block_on(watch::test_alert::run(&config, &a.channels))?;
-    if a.json {
-        print_json(&out)?;
-    } else {
-        for o in &out {
-            let what = match (&o.firing_error, &o.resolved_error) {
-                (None, None) => "firing and resolved delivered".to_string(),
-                (Some(e), _) => format!("FAILED: {e}"),
-                (None, Some(e)) => format!("firing delivered, resolve FAILED: {e}"),
-            };
-            println!("{} ({}): {what}", o.channel, o.kind);
-        }
-    }
-    let failed: Vec<&str> = out
-        .iter()
-        .filter(|o| !o.ok())
-        .map(|o| o.channel.as_str())
-        .collect();
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        anyhow::bail!(
-            "{} of {} channels did not deliver the test alert: {}; check their URLs, keys and reachability",
-            failed.len(),
-            out.len(),
-            failed.join(", ")
-        )
-    }
+    Ok(TestAlerts(
+        rt.block_on(watch::test_alert::run(&config, &a.channels))?,
+    ))
 }
 
 fn store(config: &std::path::Path) -> anyhow::Result<watch::Store> {
@@ -242,7 +283,7 @@ fn silence(cmd: SilenceCommand) -> anyhow::Result<()> {
     let now = watch::now();
     match cmd {
         SilenceCommand::Add(a) => {
-            let s = watch::Silence {
+            let s = Silence {
                 id: 0,
                 rule: a.rule,
                 chain: a.chain,
@@ -254,56 +295,86 @@ fn silence(cmd: SilenceCommand) -> anyhow::Result<()> {
                 created_at: now,
             };
             if !s.has_matcher() {
-                return Err(crate::exit::UsageError(
+                return Err(UsageError(
                     "give at least one of --rule, --chain, --node, --host, --key-prefix".into(),
                 )
                 .into());
             }
             let id = store(&a.config)?.add_silence(&s)?;
-            let s = watch::Silence { id, ..s };
-            if a.json {
-                return print_json(&s);
-            }
-            println!("silence {id} until {}", watch::rfc3339(s.until));
-            Ok(())
+            a.out.output().render(&SilenceAdded(Silence { id, ..s }))
         }
-        SilenceCommand::List(a) => {
-            let list = store(&a.config)?.silences(now)?;
-            if a.json {
-                return print_json(&list);
-            }
-            for s in list {
-                let m: Vec<String> = [
-                    ("rule", &s.rule),
-                    ("chain", &s.chain),
-                    ("node", &s.node),
-                    ("host", &s.host),
-                    ("key_prefix", &s.key_prefix),
-                ]
-                .iter()
-                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-                .collect();
-                println!(
-                    "{}  until {}  {}  ({})",
-                    s.id,
-                    watch::rfc3339(s.until),
-                    m.join(" "),
-                    s.reason
-                );
-            }
-            Ok(())
-        }
+        SilenceCommand::List(a) => a
+            .out
+            .output()
+            .render(&Silences(store(&a.config)?.silences(now)?)),
         SilenceCommand::Remove(a) => {
             if !store(&a.config)?.remove_silence(a.id)? {
-                return Err(crate::exit::UsageError(format!(
+                return Err(UsageError(format!(
                     "no silence {}; see `bulwark watch silence list`",
                     a.id
                 ))
                 .into());
             }
-            println!("silence {} removed", a.id);
-            Ok(())
+            Output::Text.render(&SilenceRemoved { id: a.id })
         }
+    }
+}
+
+/// The silence `silence add` stored.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct SilenceAdded(Silence);
+
+impl Report for SilenceAdded {
+    fn text(&self) -> String {
+        format!(
+            "silence {} until {}\n",
+            self.0.id,
+            watch::rfc3339(self.0.until)
+        )
+    }
+}
+
+/// The silences that have not ended (`silence list`).
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Silences(Vec<Silence>);
+
+impl Report for Silences {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for s in &self.0 {
+            let m: Vec<String> = [
+                ("rule", &s.rule),
+                ("chain", &s.chain),
+                ("node", &s.node),
+                ("host", &s.host),
+                ("key_prefix", &s.key_prefix),
+            ]
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+            .collect();
+            out.push_str(&format!(
+                "{}  until {}  {}  ({})\n",
+                s.id,
+                watch::rfc3339(s.until),
+                m.join(" "),
+                s.reason
+            ));
+        }
+        out
+    }
+}
+
+/// The silence `silence remove` removed.
+#[derive(Serialize)]
+struct SilenceRemoved {
+    id: i64,
+}
+
+impl Report for SilenceRemoved {
+    fn text(&self) -> String {
+        format!("silence {} removed\n", self.id)
     }
 }
 
@@ -322,17 +393,26 @@ fn run_watch(a: &RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn status(a: &StatusArgs) -> anyhow::Result<()> {
-    let rt = super::runtime()?;
-    let doc = rt.block_on(watch::fetch_status(&a.url, Duration::from_secs(5)))?;
-    if a.json {
-        return print_json(&doc);
+/// A running watch's `/api/status` document (`status`).
+#[derive(Serialize)]
+#[serde(transparent)]
+struct WatchStatus(Value);
+
+impl Report for WatchStatus {
+    fn text(&self) -> String {
+        status_text(&self.0)
     }
-    print!("{}", render(&doc));
-    Ok(())
 }
 
-fn render(doc: &Value) -> String {
+fn status(a: &StatusArgs) -> anyhow::Result<WatchStatus> {
+    let rt = super::runtime()?;
+    Ok(WatchStatus(rt.block_on(watch::fetch_status(
+        &a.url,
+        Duration::from_secs(5),
+    ))?))
+}
+
+fn status_text(doc: &Value) -> String {
     let mut out = String::new();
     let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
     let opt = |v: &Value| match v {

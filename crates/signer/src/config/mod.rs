@@ -212,6 +212,13 @@ pub struct ConfigError {
     pub problems: Vec<String>,
 }
 
+impl ConfigError {
+    /// Always true: a configuration problem is the operator's to fix (the CLI exits with 2).
+    pub fn is_usage(&self) -> bool {
+        true
+    }
+}
+
 /// A configuration as read from the file, before its fields are parsed.
 pub type TextConfig = Config<String, String, String>;
 
