@@ -169,19 +169,6 @@ fn a_fresh_state_behind_the_chain_signs_from_tip_plus_2_and_a_far_jump_is_refuse
     assert!(scan.evidence.is_empty(), "evidence: {:?}", scan.evidence);
 }
 
-/// Cut a node off: no peers, no peer exchange, an empty address book. It starts in
-/// block sync and waits there for peers: catching up.
-fn isolate(home: &Path) {
-    let path = home.join("config/config.toml");
-    let mut doc: toml_edit::DocumentMut = std::fs::read_to_string(&path).unwrap().parse().unwrap();
-    doc["p2p"]["laddr"] = toml_edit::value(format!("tcp://127.0.0.1:{}", free_port()));
-    doc["p2p"]["persistent_peers"] = toml_edit::value("");
-    doc["p2p"]["seeds"] = toml_edit::value("");
-    doc["p2p"]["pex"] = toml_edit::value(false);
-    std::fs::write(&path, doc.to_string()).unwrap();
-    let _ = std::fs::remove_file(home.join("config/addrbook.json"));
-}
-
 fn restart_isolated(net: &Devnet, name: &str) {
     let o = net.cmd("stop", &[name]);
     assert!(o.status.success(), "{}", text(&o));

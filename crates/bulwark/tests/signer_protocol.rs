@@ -699,7 +699,6 @@ fn sign_bytes_when_allowed_never_covers_consensus_messages() {
 
 #[test]
 fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
-    use std::io::Write;
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("s.state");
     let st = state.to_str().unwrap();
@@ -737,31 +736,18 @@ fn state_set_lowers_only_with_allow_lower_and_the_typed_chain_id() {
     );
 
     let set_with = |position: &[&str], typed: &str| {
-        let mut child = bulwark()
-            .command()
-            .args([
-                "signer",
-                "state",
-                "set",
-                "--allow-lower",
-                "--chain-id",
-                CHAIN,
-                "--state",
-                st,
-            ])
-            .args(position)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(typed.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        let mut args = vec![
+            "signer",
+            "state",
+            "set",
+            "--allow-lower",
+            "--chain-id",
+            CHAIN,
+            "--state",
+            st,
+        ];
+        args.extend_from_slice(position);
+        bulwark().run_typed(&args, typed)
     };
     let o = set_with(&["--height", "50"], "some-other-chain\n");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));

@@ -5,10 +5,8 @@ mod common;
 
 use common::*;
 use privval::Line;
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 use testkit::node::*;
 use testkit::votes::*;
@@ -99,22 +97,19 @@ fn a_state_file_removed_while_the_signer_runs_stops_signing() {
 }
 
 fn repair(state: &Path, typed: &str) -> std::process::Output {
-    let mut child = bulwark()
-        .command()
-        .args(["signer", "state", "repair", "--chain-id", CHAIN, "--state"])
-        .arg(state)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(typed.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    let state = state.to_str().expect("utf-8 path");
+    bulwark().run_typed(
+        &[
+            "signer",
+            "state",
+            "repair",
+            "--chain-id",
+            CHAIN,
+            "--state",
+            state,
+        ],
+        typed,
+    )
 }
 
 #[test]

@@ -73,21 +73,6 @@ channels = ["hook"]
     )
 }
 
-/// Cut val3 off: a p2p address nobody dials, no persistent peers, no peer exchange and
-/// an empty address book. Returns the original config.toml.
-fn isolate(home: &Path) -> String {
-    let path = home.join("config/config.toml");
-    let original = std::fs::read_to_string(&path).unwrap();
-    let mut doc: toml_edit::DocumentMut = original.parse().unwrap();
-    doc["p2p"]["laddr"] = toml_edit::value(format!("tcp://127.0.0.1:{}", free_port()));
-    doc["p2p"]["persistent_peers"] = toml_edit::value("");
-    doc["p2p"]["seeds"] = toml_edit::value("");
-    doc["p2p"]["pex"] = toml_edit::value(false);
-    std::fs::write(&path, doc.to_string()).unwrap();
-    let _ = std::fs::remove_file(home.join("config/addrbook.json"));
-    original
-}
-
 fn up_again(net: &Devnet) {
     let o = net.cmd("up", &["--json"]);
     if !o.status.success() {

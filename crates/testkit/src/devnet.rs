@@ -1,9 +1,10 @@
 //! A devnet driven through `bulwark devnet`, and readers of its status and chain.
 
 use crate::http::rpc_get;
+use crate::port::free_port;
 use crate::process::{json, Bulwark};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -166,4 +167,21 @@ pub fn validator_address(status: &Value, name: &str) -> String {
         .and_then(|v| v["address"].as_str())
         .unwrap_or_else(|| panic!("no validator {name}"))
         .to_string()
+}
+
+/// Cut a devnet node off (its node home, stopped): a p2p address nobody dials, no
+/// persistent peers or seeds, no peer exchange and an empty address book. Restarted, it
+/// sits in block sync waiting for peers (catching up). Returns the original
+/// config.toml, to put back.
+pub fn isolate(home: &Path) -> String {
+    let path = home.join("config/config.toml");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let mut doc: toml_edit::DocumentMut = original.parse().unwrap();
+    doc["p2p"]["laddr"] = toml_edit::value(format!("tcp://127.0.0.1:{}", free_port()));
+    doc["p2p"]["persistent_peers"] = toml_edit::value("");
+    doc["p2p"]["seeds"] = toml_edit::value("");
+    doc["p2p"]["pex"] = toml_edit::value(false);
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let _ = std::fs::remove_file(home.join("config/addrbook.json"));
+    original
 }

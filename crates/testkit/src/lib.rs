@@ -27,8 +27,8 @@ pub use process::Bulwark;
 /// What most tests use, for one glob import.
 pub mod prelude {
     pub use crate::devnet::{
-        best_height, commit_signers, kvstore_size, node, nodes, scan_chain, validator_address,
-        ChainScan, Devnet,
+        best_height, commit_signers, isolate, kvstore_size, node, nodes, scan_chain,
+        validator_address, ChainScan, Devnet,
     };
     pub use crate::http::{http_body, rpc_get, HttpStub};
     pub use crate::port::free_port;

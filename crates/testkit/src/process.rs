@@ -34,6 +34,27 @@ impl Bulwark {
         self.command().args(args).output().expect("bulwark runs")
     }
 
+    /// Run `bulwark ARGS` with `typed` on its standard input (an operator answering a
+    /// prompt) and collect its output.
+    pub fn run_typed(&self, args: &[&str], typed: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("bulwark runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(typed.as_bytes())
+            .expect("writing the answer");
+        child.wait_with_output().expect("bulwark exits")
+    }
+
     /// Start `bulwark ARGS` as a daemon with stderr in `log`.
     pub fn daemon(&self, args: &[&str], log: &Path) -> Daemon {
         let err = std::fs::File::create(log).expect("log file");
