@@ -9,17 +9,9 @@ use std::path::{Path, PathBuf};
 pub const MANIFEST: &str = "devnet.json";
 const FORMAT: u32 = 1;
 
-/// What a node does in the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// A validator's signing node.
-    Validator,
-    /// The operator validator's backup node: a full node ready to take over signing.
-    Backup,
-    /// A sentry that shields the operator's validator nodes from the network.
-    Sentry,
-}
+/// What a node does in the network: the watch's roles (the devnet makes validators,
+/// val0's backup and a sentry).
+pub use watch::config::Role;
 
 /// Where the operator validator (`val0`) gets its signatures from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

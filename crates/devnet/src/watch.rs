@@ -2,10 +2,12 @@
 //! its status page, so a newcomer sees alerts fire and resolve on a real network.
 
 use crate::error::{DevnetError, Result};
-use crate::manifest::{Manifest, Role};
+use crate::manifest::Manifest;
 use crate::process::{self, Spec};
 use crate::topology;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+use watch::config::{ChainConfig, Config, CountRule, HostConfig, NodeConfig, SignerConfig};
 
 /// Process name of the devnet watch (`run/watch.pid`, `logs/watch.log`).
 pub const NAME: &str = "watch";
@@ -41,41 +43,48 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
         .filter(|n| !topology::is_operator_node(n))
         .map(|n| n.rpc_url())
         .collect();
-    let mut text = format!(
-        "# The devnet's watch, written by `bulwark devnet up`.\n\nstate_path = {:?}\nlisten = \"127.0.0.1:{}\"\npoll_interval = \"1s\"\n\n[[chain]]\nid = {:?}\nvalidator_address = {val0:?}\nrpc = {rpcs:?}\n",
-        wdir.join("watch.sqlite"),
-        port(manifest),
-        manifest.chain_id,
-    );
+    let mut config = Config::new(wdir.join("watch.sqlite"));
+    config.listen = ([127, 0, 0, 1], port(manifest)).into();
+    config.poll_interval = Duration::from_secs(1);
+    let mut chain = ChainConfig::new(&manifest.chain_id, rpcs);
+    chain.validator_address = Some(val0);
+    config.chains.push(chain);
     for n in &manifest.nodes {
-        let role = match n.role {
-            Role::Validator => "validator",
-            Role::Backup => "backup",
-            Role::Sentry => "sentry",
-        };
-        text.push_str(&format!(
-            "\n[[node]]\nname = {:?}\nchain = {:?}\nrole = {role:?}\nrpc = {:?}\nmetrics = {:?}\n",
-            n.name,
-            manifest.chain_id,
-            n.rpc_url(),
-            n.metrics_url()
-        ));
-        // val0 and its backup peer only with the sentry, by design: one peer is
-        // normal for them, none is critical.
-        if topology::is_operator_node(n) {
-            text.push_str("peers_low = { warning = 1, critical = 1, for = \"1m\" }\n");
-        }
+        config.nodes.push(NodeConfig {
+            name: n.name.clone(),
+            chain: manifest.chain_id.clone(),
+            role: n.role,
+            rpc: n.rpc_url(),
+            metrics: Some(n.metrics_url()),
+            // val0 and its backup peer only with the sentry, by design: one peer is
+            // normal for them, none is critical.
+            peers_low: topology::is_operator_node(n).then_some(CountRule {
+                warning: 1,
+                critical: 1,
+                for_: Duration::from_secs(60),
+            }),
+        });
     }
     if let (true, Some(p)) = (
         crate::signer::runs_signer(manifest),
         manifest.signer_metrics_port,
     ) {
-        text.push_str(&format!(
-            "\n[[signer]]\nname = \"signer\"\nmetrics_url = \"http://127.0.0.1:{p}/metrics\"\n"
-        ));
+        config.signers.push(SignerConfig {
+            name: "signer".into(),
+            metrics_url: format!("http://127.0.0.1:{p}/metrics"),
+        });
     }
     // The machine the devnet runs on: its disks, load and memory.
-    text.push_str("\n[[host]]\nname = \"local\"\n");
+    config.hosts.push(HostConfig {
+        name: "local".into(),
+        node_exporter: None,
+        mountpoints: Vec::new(),
+    });
+    let toml = config.to_toml().map_err(|e| DevnetError::Command {
+        command: "writing the watch config".into(),
+        output: e.to_string(),
+    })?;
+    let text = format!("# The devnet's watch, written by `bulwark devnet up`.\n\n{toml}");
     let cfg = config_path(dir);
     std::fs::write(&cfg, text).map_err(|e| DevnetError::io(&cfg, e))
 }

@@ -89,6 +89,34 @@ pub enum Severity {
     Critical,
 }
 
+impl Config {
+    /// A watch keeping its state in `state_path`, watching nothing yet, every setting
+    /// at its default (the devnet and the tests build their configs from this).
+    pub fn new(state_path: PathBuf) -> Config {
+        Config {
+            state_path,
+            listen: default_listen(),
+            poll_interval: default_poll_interval(),
+            request_timeout: default_request_timeout(),
+            repeat_interval: default_repeat_interval(),
+            chains: Vec::new(),
+            nodes: Vec::new(),
+            hosts: Vec::new(),
+            signers: Vec::new(),
+            rules: RulesConfig::default(),
+            channels: Vec::new(),
+            routes: Vec::new(),
+            heartbeat: None,
+            tls_ca_file: None,
+        }
+    }
+
+    /// The file's TOML text.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
+    }
+}
+
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 9750))
 }

@@ -60,6 +60,25 @@ pub struct ChainConfig {
     pub sdk_interval: Duration,
 }
 
+impl ChainConfig {
+    /// Chain `id` read through `rpc`, every other setting at its default.
+    pub fn new(id: &str, rpc: Vec<String>) -> ChainConfig {
+        ChainConfig {
+            id: id.to_string(),
+            validator_address: None,
+            rpc,
+            grid_blocks: default_grid_blocks(),
+            max_backfill: default_max_backfill(),
+            websocket: default_websocket(),
+            rest: Vec::new(),
+            operator_address: None,
+            bech32_prefix: None,
+            abci_query: false,
+            sdk_interval: default_sdk_interval(),
+        }
+    }
+}
+
 /// What a node is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
