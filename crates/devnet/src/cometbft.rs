@@ -6,61 +6,32 @@
 //! `<cache>/cometbft`.
 
 use crate::error::{DevnetError, Result};
-use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-/// A CometBFT release line the devnet can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Line {
-    /// v0.38.x, the line most chains run.
-    #[serde(rename = "v0.38")]
-    V0_38,
-    /// v1.0.x.
-    #[serde(rename = "v1.0")]
-    V1_0,
-    /// v0.40.x.
-    #[serde(rename = "v0.40")]
-    V0_40,
-}
+/// A CometBFT release line: privval's, the one vocabulary for lines. The devnet runs
+/// [`DEVNET_LINES`].
+pub use privval::Line;
 
-impl Line {
-    /// Every line, in the order they are preferred.
-    pub const ALL: [Line; 3] = [Line::V0_38, Line::V1_0, Line::V0_40];
+/// The lines the devnet can run, in the order they are preferred.
+pub const DEVNET_LINES: [Line; 3] = [Line::V0_38, Line::V1_0, Line::V0_40];
 
-    /// The version prefix of this line, e.g. `v0.38`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Line::V0_38 => "v0.38",
-            Line::V1_0 => "v1.0",
-            Line::V0_40 => "v0.40",
-        }
-    }
-}
-
-impl fmt::Display for Line {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Line {
-    type Err = DevnetError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        let t = s.trim();
-        let t = t.strip_prefix('v').unwrap_or(t);
-        Line::ALL
-            .into_iter()
-            .find(|l| {
-                let p = &l.as_str()[1..];
-                t == p || t.strip_prefix(p).is_some_and(|rest| rest.starts_with('.'))
-            })
-            .ok_or_else(|| DevnetError::UnknownLine {
-                requested: s.to_string(),
-                supported: Line::ALL.map(Line::as_str).join(", "),
-            })
+/// Parse a line the devnet can run (`v0.38`, `0.38`, `v0.38.26`, `v1.0`, `v0.40`).
+pub fn parse_line(s: &str) -> Result<Line> {
+    let unknown = || DevnetError::UnknownLine {
+        requested: s.to_string(),
+        supported: DEVNET_LINES.map(Line::as_str).join(", "),
+    };
+    let line: Line = s.parse().map_err(|_| unknown())?;
+    // v0.39 speaks v0.38's protocol, but no v0.39 binary is installed.
+    let minor_matches = {
+        let t = s.trim().trim_start_matches(['v', 'V']);
+        let p = &line.as_str()[1..];
+        t == p || t.strip_prefix(p).is_some_and(|rest| rest.starts_with('.'))
+    };
+    if DEVNET_LINES.contains(&line) && minor_matches {
+        Ok(line)
+    } else {
+        Err(unknown())
     }
 }
 
@@ -142,21 +113,24 @@ mod tests {
 
     #[test]
     fn parses_lines_and_versions() {
-        assert_eq!("v0.38".parse::<Line>().unwrap(), Line::V0_38);
-        assert_eq!("0.38".parse::<Line>().unwrap(), Line::V0_38);
-        assert_eq!("v0.38.26".parse::<Line>().unwrap(), Line::V0_38);
-        assert_eq!("v1.0".parse::<Line>().unwrap(), Line::V1_0);
-        assert_eq!("v1.0.1".parse::<Line>().unwrap(), Line::V1_0);
-        assert_eq!("v0.40".parse::<Line>().unwrap(), Line::V0_40);
+        assert_eq!(parse_line("v0.38").unwrap(), Line::V0_38);
+        assert_eq!(parse_line("0.38").unwrap(), Line::V0_38);
+        assert_eq!(parse_line("v0.38.26").unwrap(), Line::V0_38);
+        assert_eq!(parse_line("v1.0").unwrap(), Line::V1_0);
+        assert_eq!(parse_line("v1.0.1").unwrap(), Line::V1_0);
+        assert_eq!(parse_line("v0.40").unwrap(), Line::V0_40);
     }
 
     #[test]
     fn unknown_line_lists_supported_ones() {
-        let err = "v0.99".parse::<Line>().unwrap_err().to_string();
+        let err = parse_line("v0.99").unwrap_err().to_string();
         assert!(err.contains("v0.99"), "{err}");
         assert!(err.contains("v0.38, v1.0, v0.40"), "{err}");
-        assert!("v0.3".parse::<Line>().is_err());
-        assert!("v1.01".parse::<Line>().is_err());
+        assert!(parse_line("v0.3").is_err());
+        assert!(parse_line("v1.01").is_err());
+        // Lines privval speaks that the devnet cannot run.
+        assert!(parse_line("v0.34").is_err());
+        assert!(parse_line("v0.39").is_err());
     }
 
     #[test]

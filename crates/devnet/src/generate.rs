@@ -178,7 +178,7 @@ fn make_genesis(dir: &Path, manifest: &Manifest, spec: &Spec) -> Result<String> 
         .collect();
     if let Some(h) = spec.vote_extensions_height {
         let section = match manifest.line {
-            Line::V0_38 => "abci",
+            Line::V0_34 | Line::V0_38 => "abci",
             Line::V1_0 | Line::V0_40 => "feature",
         };
         g["consensus_params"][section]["vote_extensions_enable_height"] =

@@ -25,15 +25,6 @@ pub fn state_path(dir: &Path) -> PathBuf {
     dir.join("signer").join("val0.state")
 }
 
-/// The privval protocol of a devnet line.
-fn protocol(line: Line) -> privval::Line {
-    match line {
-        Line::V0_38 => privval::Line::V0_38,
-        Line::V1_0 => privval::Line::V1_0,
-        Line::V0_40 => privval::Line::V0_40,
-    }
-}
-
 /// The signer's connection key (its libp2p identity on `noise://`).
 pub fn connection_key_path(dir: &Path) -> PathBuf {
     dir.join("signer").join("connection_key")
@@ -81,7 +72,7 @@ pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
         &manifest.chain_id,
         key_path(dir, OPERATOR),
         state_path(dir),
-        protocol(manifest.line),
+        manifest.line,
         nodes,
     );
     chain.rpc = rpc_urls(manifest);

@@ -128,7 +128,7 @@ fn parse_signer(s: &str) -> Result<devnet::SignerMode, String> {
 }
 
 fn parse_line(s: &str) -> Result<Line, String> {
-    s.parse().map_err(|e: devnet::DevnetError| e.to_string())
+    devnet::cometbft::parse_line(s).map_err(|e| e.to_string())
 }
 
 /// Run a devnet verb.
