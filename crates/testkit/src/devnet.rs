@@ -138,7 +138,15 @@ pub fn scan_chain(rpc: &str, address: &str, from: u64, to: u64) -> ChainScan {
         evidence: vec![],
     };
     for h in from..=to {
-        let block = rpc_get(rpc, &format!("block?height={}", h + 1));
+        // The node may be a block behind the one that reported the height: wait for it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let block = loop {
+            let b = rpc_get(rpc, &format!("block?height={}", h + 1));
+            if !b["block"].is_null() || Instant::now() > deadline {
+                break b;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
         let ev = &block["block"]["evidence"]["evidence"];
         if ev.as_array().is_some_and(|a| !a.is_empty()) {
             scan.evidence.push((h + 1, ev.clone()));
