@@ -76,7 +76,7 @@ pub async fn run_once(
     let (mut child, status_url) = match tool {
         Tool::Bulwark(exe) => {
             let port = try_free_port()?;
-            let cfg = bulwark_config(&dir, port, &replay.urls, &val, opts.nodes);
+            let cfg = bulwark_config(&dir, port, &replay.urls, &val, opts.nodes)?;
             let path = dir.join("watch.toml");
             std::fs::write(&path, cfg)?;
             let mut c = Command::new(exe);
@@ -236,29 +236,41 @@ pub fn stop(child: &mut Child) {
 /// Bulwark's config: one `[[chain]]` per replayed chain (its one RPC endpoint, with the
 /// `NewBlock` websocket), defaults elsewhere, a webhook channel that nothing reaches in
 /// steady state.
-fn bulwark_config(dir: &Path, port: u16, urls: &[String], val: &str, nodes: bool) -> String {
-    let mut t = format!(
-        "state_path = {:?}\nlisten = \"127.0.0.1:{port}\"\n",
-        dir.join("watch.sqlite")
-    );
+fn bulwark_config(
+    dir: &Path,
+    port: u16,
+    urls: &[String],
+    val: &str,
+    nodes: bool,
+) -> anyhow::Result<String> {
+    use watch::config::{ChainConfig, ChannelConfig, Config, NodeConfig, Role, RouteConfig};
+    let mut c = Config::new(dir.join("watch.sqlite"));
+    c.listen = ([127, 0, 0, 1], port).into();
     for (i, u) in urls.iter().enumerate() {
-        let _ = write!(
-            t,
-            "\n[[chain]]\nid = \"{}\"\nvalidator_address = \"{val}\"\nrpc = [\"{u}\"]\n",
-            chain_id(i)
-        );
+        let mut chain = ChainConfig::new(&chain_id(i), vec![u.clone()]);
+        chain.validator_address = Some(val.to_string());
+        c.chains.push(chain);
         if nodes {
-            let _ = write!(
-                t,
-                "\n[[node]]\nname = \"node-{i:03}\"\nchain = \"{}\"\nrole = \"validator\"\nrpc = \"{u}\"\n",
-                chain_id(i)
-            );
+            c.nodes.push(NodeConfig {
+                name: format!("node-{i:03}"),
+                chain: chain_id(i),
+                role: Role::Validator,
+                rpc: u.clone(),
+                metrics: None,
+                peers_low: None,
+            });
         }
     }
-    t.push_str(
-        "\n[[channel]]\nname = \"ops\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/alerts\"\n\n[[route]]\nchannels = [\"ops\"]\nmin_severity = \"warning\"\n",
-    );
-    t
+    c.channels.push(ChannelConfig::Webhook {
+        name: "ops".into(),
+        url: "http://127.0.0.1:9/alerts".into(),
+    });
+    c.routes.push(RouteConfig {
+        channels: vec!["ops".into()],
+        min_severity: watch::config::Severity::Warning,
+        chains: Vec::new(),
+    });
+    Ok(c.to_toml()?)
 }
 
 /// tenderduty's config: one chain per replayed chain with its one node, the alerts of

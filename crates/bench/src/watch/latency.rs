@@ -96,15 +96,30 @@ async fn with_devnet(
     let port = try_free_port()?;
     let rpcs = devnet.watch_rpcs();
     let val0 = devnet.val0_address();
-    let cfg = format!(
-        "state_path = {:?}\nlisten = \"127.0.0.1:{port}\"\npoll_interval = \"1s\"\n\n\
-         [[chain]]\nid = {:?}\nvalidator_address = {val0:?}\nrpc = {rpcs:?}\n\n\
-         [rules.missed_in_a_row]\nwarning = 1\ncritical = 10\n\n\
-         [[channel]]\nname = \"bench\"\ntype = \"webhook\"\nurl = {hook_url:?}\n\n\
-         [[route]]\nchannels = [\"bench\"]\nmin_severity = \"warning\"\n",
-        dir.join("watch.sqlite"),
-        devnet.manifest.chain_id,
-    );
+    let cfg = {
+        use watch::config::{ChainConfig, ChannelConfig, Config, CountRule, RouteConfig};
+        let mut c = Config::new(dir.join("watch.sqlite"));
+        c.listen = ([127, 0, 0, 1], port).into();
+        c.poll_interval = Duration::from_secs(1);
+        let mut chain = ChainConfig::new(&devnet.manifest.chain_id, rpcs.clone());
+        chain.validator_address = Some(val0.clone());
+        c.chains.push(chain);
+        c.rules.missed_in_a_row = CountRule {
+            warning: 1,
+            critical: 10,
+            for_: Duration::ZERO,
+        };
+        c.channels.push(ChannelConfig::Webhook {
+            name: "bench".into(),
+            url: hook_url.clone(),
+        });
+        c.routes.push(RouteConfig {
+            channels: vec!["bench".into()],
+            min_severity: watch::config::Severity::Warning,
+            chains: Vec::new(),
+        });
+        c.to_toml()?
+    };
     let cfg_path = dir.join("watch.toml");
     std::fs::write(&cfg_path, cfg)?;
     let log = std::fs::File::create(dir.join("watch.log"))?;
