@@ -8,69 +8,62 @@ mod common;
 use common::*;
 use std::path::Path;
 use std::time::Duration;
+use watch::config::{
+    ChainConfig, ChannelConfig, Config, CountRule, DurationRule, NodeConfig, Role, RouteConfig,
+    Severity,
+};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
 fn watch_toml(status: &serde_json::Value, port: u16, state: &Path, hook: &str) -> String {
     let chain = status["chain_id"].as_str().unwrap();
     let rpc = |n: &str| node(status, n)["rpc_url"].as_str().unwrap().to_string();
-    let mut nodes = String::new();
+    let secs = Duration::from_secs;
+    let mut c = Config::new(state.to_path_buf());
+    c.listen = ([127, 0, 0, 1], port).into();
+    c.poll_interval = Duration::from_millis(300);
+    c.request_timeout = secs(2);
+    // The cut-off node first: the watch must not keep reading the chain through it.
+    let mut ch = ChainConfig::new(chain, vec![rpc("val3"), rpc("val1"), rpc("val2")]);
+    ch.validator_address = Some(validator_address(status, "val0"));
+    ch.websocket = false;
+    c.chains.push(ch);
     for n in ["val1", "val2", "val3"] {
-        nodes.push_str(&format!(
-            "[[node]]\nname = \"{n}\"\nchain = \"{chain}\"\nrole = \"validator\"\nrpc = \"{}\"\n\n",
-            rpc(n)
-        ));
+        c.nodes.push(NodeConfig {
+            name: n.into(),
+            chain: chain.into(),
+            role: Role::Validator,
+            rpc: rpc(n),
+            metrics: None,
+            peers_low: None,
+        });
     }
-    format!(
-        r#"state_path = "{state}"
-listen = "127.0.0.1:{port}"
-poll_interval = "300ms"
-request_timeout = "2s"
-
-[[chain]]
-id = "{chain}"
-validator_address = "{addr}"
-# The cut-off node first: the watch must not keep reading the chain through it.
-rpc = ["{val3}", "{val1}", "{val2}"]
-websocket = false
-
-{nodes}
-[rules.node_behind]
-warning = 3
-critical = 100000
-for = "0s"
-
-[rules.peers_low]
-warning = 1
-critical = 0
-for = "0s"
-
-[rules.source_unhealthy]
-warning = "1s"
-critical = "1h"
-
-[rules.missed_in_a_row]
-warning = 3
-critical = 1000
-
-[rules.chain_stalled]
-warning = "20s"
-critical = "1h"
-
-[[channel]]
-name = "hook"
-type = "webhook"
-url = "{hook}/alerts"
-
-[[route]]
-channels = ["hook"]
-"#,
-        state = state.display(),
-        addr = validator_address(status, "val0"),
-        val1 = rpc("val1"),
-        val2 = rpc("val2"),
-        val3 = rpc("val3"),
-    )
+    let count = |warning, critical| CountRule {
+        warning,
+        critical,
+        for_: Duration::ZERO,
+    };
+    c.rules.node_behind = count(3, 100_000);
+    c.rules.peers_low = count(1, 0);
+    c.rules.source_unhealthy = DurationRule {
+        warning: secs(1),
+        critical: secs(3600),
+    };
+    c.rules.missed_in_a_row = count(3, 1000);
+    c.rules.chain_stalled = DurationRule {
+        warning: secs(20),
+        critical: secs(3600),
+    };
+    c.channels.push(ChannelConfig::Webhook {
+        name: "hook".into(),
+        url: format!("{hook}/alerts"),
+    });
+    c.routes.push(RouteConfig {
+        channels: vec!["hook".into()],
+        min_severity: Severity::Warning,
+        chains: Vec::new(),
+    });
+    c.to_toml().unwrap()
 }
 
 fn up_again(net: &Devnet) {
