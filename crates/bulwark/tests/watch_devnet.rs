@@ -7,6 +7,10 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::time::Duration;
+use watch::config::{
+    ChainConfig, ChannelConfig, Config, CountRule, DurationRule, HostConfig, NodeConfig,
+    PercentRule, RouteConfig, Severity, SignerConfig,
+};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -46,99 +50,77 @@ struct Urls<'a> {
 }
 
 fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
-    let (hook, garbage, am, exporter) = (u.hook, u.garbage, u.am, u.exporter);
     let chain = status["chain_id"].as_str().unwrap();
-    let addr = validator_address(status, "val0");
     let rpc = |n: &str| node(status, n)["rpc_url"].as_str().unwrap().to_string();
-    let mut nodes = String::new();
+    let secs = Duration::from_secs;
+    let count = |warning, critical| CountRule {
+        warning,
+        critical,
+        for_: Duration::ZERO,
+    };
+    let lasting = |warning, critical| DurationRule { warning, critical };
+    let mut c = Config::new(state.into());
+    c.listen = ([127, 0, 0, 1], port).into();
+    c.poll_interval = Duration::from_millis(300);
+    c.request_timeout = secs(2);
+    c.repeat_interval = secs(3600);
+    let mut ch = ChainConfig::new(chain, vec![u.garbage.into(), rpc("val1"), rpc("val2")]);
+    ch.validator_address = Some(validator_address(status, "val0"));
+    // A short window, so that a height's second round leaves it soon after val0 is back.
+    ch.grid_blocks = 20;
+    c.chains.push(ch);
     for n in nodes_of(status) {
         let name = n["name"].as_str().unwrap();
-        nodes.push_str(&format!(
-            "[[node]]\nname = \"{name}\"\nchain = \"{chain}\"\nrole = \"{}\"\nrpc = \"{}\"\nmetrics = \"{}\"\n\n",
-            n["role"].as_str().unwrap(),
-            rpc(name),
-            n["metrics_url"].as_str().unwrap()
-        ));
+        c.nodes.push(NodeConfig {
+            name: name.into(),
+            chain: chain.into(),
+            role: serde_json::from_value(n["role"].clone()).unwrap(),
+            rpc: rpc(name),
+            metrics: Some(n["metrics_url"].as_str().unwrap().into()),
+            peers_low: None,
+        });
     }
-    format!(
-        r#"state_path = "{state}"
-listen = "127.0.0.1:{port}"
-poll_interval = "300ms"
-request_timeout = "2s"
-repeat_interval = "1h"
-
-[[chain]]
-id = "{chain}"
-validator_address = "{addr}"
-rpc = ["{garbage}", "{val1}", "{val2}"]
-# A short window, so that a height's second round leaves it soon after val0 is back.
-grid_blocks = 20
-
-{nodes}
-[rules.missed_in_a_row]
-warning = 2
-critical = 1000
-
-[rules.node_down]
-warning = "1s"
-critical = "1h"
-
-[rules.source_unhealthy]
-warning = "1s"
-critical = "1h"
-
-[rules.node_behind]
-warning = 1000
-critical = 2000
-
-[rules.peers_low]
-warning = 1
-critical = 0
-
-[rules.chain_stalled]
-warning = "20s"
-critical = "1h"
-
-[rules.consensus_rounds]
-warning = 1
-critical = 1000
-
-[rules.missing_power]
-warning = 20.0
-critical = 50.0
-for = "0s"
-
-[[signer]]
-name = "signer"
-metrics_url = "{signer}"
-
-[rules.signer_node_disconnected]
-warning = "1s"
-critical = "1h"
-
-[[host]]
-name = "local"
-node_exporter = "{exporter}/metrics"
-mountpoints = ["/"]
-
-[[channel]]
-name = "hook"
-type = "webhook"
-url = "{hook}/alerts"
-
-[[channel]]
-name = "am"
-type = "alertmanager"
-url = "{am}"
-resend_interval = "5s"
-
-[[route]]
-channels = ["hook", "am"]
-"#,
-        val1 = rpc("val1"),
-        signer = status["signer_process"]["metrics_url"].as_str().unwrap(),
-        val2 = rpc("val2"),
-    )
+    let r = &mut c.rules;
+    r.missed_in_a_row = count(2, 1000);
+    r.node_down = lasting(secs(1), secs(3600));
+    r.source_unhealthy = lasting(secs(1), secs(3600));
+    r.node_behind = count(1000, 2000);
+    r.peers_low = count(1, 0);
+    r.chain_stalled = lasting(secs(20), secs(3600));
+    r.consensus_rounds = count(1, 1000);
+    r.missing_power = PercentRule {
+        warning: 20.0,
+        critical: 50.0,
+        for_: Duration::ZERO,
+    };
+    r.signer_node_disconnected = lasting(secs(1), secs(3600));
+    c.signers.push(SignerConfig {
+        name: "signer".into(),
+        metrics_url: status["signer_process"]["metrics_url"]
+            .as_str()
+            .unwrap()
+            .into(),
+    });
+    c.hosts.push(HostConfig {
+        name: "local".into(),
+        node_exporter: Some(format!("{}/metrics", u.exporter)),
+        mountpoints: vec!["/".into()],
+    });
+    c.channels.push(ChannelConfig::Webhook {
+        name: "hook".into(),
+        url: format!("{}/alerts", u.hook),
+    });
+    c.channels.push(ChannelConfig::Alertmanager {
+        name: "am".into(),
+        url: u.am.into(),
+        resend_interval: secs(5),
+    });
+    c.routes.push(RouteConfig {
+        channels: vec!["hook".into(), "am".into()],
+        min_severity: Severity::Warning,
+        chains: Vec::new(),
+    });
+    c.to_toml().unwrap()
 }
 
 /// `devnet up` on the stopped nodes. A node that exits while starting (seen now and
