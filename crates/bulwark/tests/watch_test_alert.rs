@@ -8,42 +8,33 @@ mod common;
 
 use common::*;
 use serde_json::Value;
+use std::time::Duration;
+use watch::config::{ChainConfig, ChannelConfig, Config, RouteConfig, Secret, Severity};
 
 fn config(state: &str, hook: &str, pd: &str, am: &str, dead: &str) -> String {
-    format!(
-        r#"state_path = "{state}"
-listen = "127.0.0.1:9750"
-request_timeout = "2s"
-
-[[chain]]
-id = "c-1"
-rpc = ["http://127.0.0.1:1"]
-
-[[channel]]
-name = "hook"
-type = "webhook"
-url = "{hook}/alerts"
-
-[[channel]]
-name = "pd"
-type = "pagerduty"
-routing_key = "R0UTINGKEY"
-url = "{pd}/v2/enqueue"
-
-[[channel]]
-name = "am"
-type = "alertmanager"
-url = "{am}"
-
-[[channel]]
-name = "down"
-type = "webhook"
-url = "{dead}/alerts"
-
-[[route]]
-channels = ["hook", "pd", "am", "down"]
-"#
-    )
+    let mut c = Config::new(state.into());
+    c.listen = ([127, 0, 0, 1], 9750).into();
+    c.request_timeout = Duration::from_secs(2);
+    c.chains
+        .push(ChainConfig::new("c-1", vec!["http://127.0.0.1:1".into()]));
+    let webhook = |name: &str, base: &str| ChannelConfig::Webhook {
+        name: name.into(),
+        url: format!("{base}/alerts"),
+    };
+    c.channels.push(webhook("hook", hook));
+    c.channels.push(ChannelConfig::Pagerduty {
+        name: "pd".into(),
+        routing_key: Secret::new("R0UTINGKEY"),
+        url: format!("{pd}/v2/enqueue"),
+    });
+    c.channels.push(ChannelConfig::alertmanager("am", am));
+    c.channels.push(webhook("down", dead));
+    c.routes.push(RouteConfig {
+        channels: ["hook", "pd", "am", "down"].map(String::from).to_vec(),
+        min_severity: Severity::Warning,
+        chains: Vec::new(),
+    });
+    c.to_toml().unwrap()
 }
 
 /// A counter of Alertmanager's own metrics.

@@ -12,44 +12,42 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use testkit::ca::test_ca;
 use testkit::single_node::SingleNode;
+use watch::config::{ChainConfig, Config, CountRule, DurationRule, NodeConfig, Role};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
 fn config(state: &Path, port: u16, chain: &str, rpc: &str, ca: Option<&Path>) -> String {
-    let ca = ca.map_or(String::new(), |p| {
-        format!("tls_ca_file = \"{}\"\n", p.display())
+    let secs = Duration::from_secs;
+    let mut c = Config::new(state.to_path_buf());
+    c.listen = ([127, 0, 0, 1], port).into();
+    c.poll_interval = Duration::from_millis(300);
+    c.request_timeout = secs(2);
+    c.tls_ca_file = ca.map(Path::to_path_buf);
+    let mut ch = ChainConfig::new(chain, vec![rpc.into()]);
+    ch.websocket = true;
+    c.chains.push(ch);
+    c.nodes.push(NodeConfig {
+        name: "node0".into(),
+        chain: chain.into(),
+        role: Role::Validator,
+        rpc: rpc.into(),
+        metrics: None,
+        peers_low: None,
     });
-    format!(
-        r#"state_path = "{state}"
-listen = "127.0.0.1:{port}"
-poll_interval = "300ms"
-request_timeout = "2s"
-{ca}
-[[chain]]
-id = "{chain}"
-rpc = ["{rpc}"]
-websocket = true
-
-[[node]]
-name = "node0"
-chain = "{chain}"
-role = "validator"
-rpc = "{rpc}"
-
-[rules.source_unhealthy]
-warning = "1s"
-critical = "1h"
-
-[rules.node_down]
-warning = "1s"
-critical = "1h"
-
-[rules.peers_low]
-warning = 0
-critical = 0
-"#,
-        state = state.display()
-    )
+    c.rules.source_unhealthy = DurationRule {
+        warning: secs(1),
+        critical: secs(3600),
+    };
+    c.rules.node_down = DurationRule {
+        warning: secs(1),
+        critical: secs(3600),
+    };
+    c.rules.peers_low = CountRule {
+        warning: 0,
+        critical: 0,
+        for_: Duration::ZERO,
+    };
+    c.to_toml().unwrap()
 }
 
 fn start_watch(dir: &Path, name: &str, chain: &str, rpc: &str, ca: Option<&Path>) -> (Daemon, u16) {

@@ -68,6 +68,15 @@ pub enum ChannelConfig {
 }
 
 impl ChannelConfig {
+    /// An Alertmanager channel with the default resend interval.
+    pub fn alertmanager(name: &str, url: &str) -> ChannelConfig {
+        ChannelConfig::Alertmanager {
+            name: name.into(),
+            url: url.into(),
+            resend_interval: default_resend_interval(),
+        }
+    }
+
     /// The channel's name.
     pub fn name(&self) -> &str {
         match self {
