@@ -428,7 +428,11 @@ fn check(state: &SignState, limits: &Limits, req: &Request<'_>) -> Result<Decisi
     }
 }
 
-fn height_jump(state: &SignState, limits: &Limits, requested: i64) -> Result<(), Refusal> {
+/// The height-jump rule alone: whether a request at `requested` is more than
+/// `max_height_jump` above the last signed height with no chain tip near it. Part of
+/// [`decide`]; callers use it on its own to learn, without building a permit, whether
+/// the chain's tip is worth asking for.
+pub fn height_jump(state: &SignState, limits: &Limits, requested: i64) -> Result<(), Refusal> {
     let Some(max_jump) = limits.max_height_jump else {
         return Ok(());
     };

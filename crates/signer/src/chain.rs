@@ -7,7 +7,7 @@
 use crate::floor::TipProbe;
 use crate::keys::KeyBackend;
 use crate::metrics::{ChainLabels, Metrics, RefusalLabels, RequestLabels};
-use guard::{Decision, Limits, Refusal, StateStore};
+use guard::{Decision, Limits, StateStore};
 use privval::{Line, RemoteSignerError, Request, Response, SignedMsgType};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -152,10 +152,7 @@ impl ChainSigner {
             let Ok(store) = self.store.lock() else {
                 return;
             };
-            matches!(
-                store.decide(&self.limits(), req),
-                Decision::Refuse(Refusal::HeightJump { .. })
-            )
+            guard::height_jump(store.state(), &self.limits(), req.hrs.height).is_err()
         };
         if jumps {
             if let Some(tip) = probe.tip() {
