@@ -24,7 +24,8 @@ mod store_error;
 
 pub use import::{import_cometbft_state, import_tmkms_state, ImportError};
 pub use rules::{
-    decide, height_jump, Decision, Hrs, Limits, Refusal, Request, SignPermit, SignState, Step,
+    decide, decide_share, height_jump, Decision, Hrs, Limits, Refusal, Request, SignPermit,
+    SignState, Step,
 };
 pub use slots::{parse_state_file, CorruptFile, ParsedStateFile, SlotDamage};
 pub use store::{StateStore, StoreError};

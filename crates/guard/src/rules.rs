@@ -399,6 +399,31 @@ pub fn decide(state: &SignState, limits: &Limits, req: &Request<'_>) -> Decision
     }
 }
 
+/// The rules for one share of a threshold key. A cosigner records what it accepted
+/// before its share leaves, but never learns the final signature of a share it gave to
+/// another cosigner, so its record at a height/round/step often holds sign bytes and no
+/// signature. [`decide`] refuses the same step then; this accepts it when the request is
+/// the same data (identical, or only the timestamp differs), with
+/// `Decision::ReturnStored` whose `signature` may be empty. Another share over the same
+/// data is safe: two signatures over one block ID are not a double-sign. Everything else
+/// is exactly [`decide`].
+pub fn decide_share(state: &SignState, limits: &Limits, req: &Request<'_>) -> Decision {
+    let share_record = !state.sign_bytes.is_empty() && state.signature.is_empty();
+    if share_record && req.hrs == state.hrs() && req.chain_id == state.chain_id {
+        if let Err(r) = malformed(req) {
+            return Decision::Refuse(r);
+        }
+        return match same_data(state, req) {
+            true => Decision::ReturnStored {
+                signature: Vec::new(),
+                sign_bytes: state.sign_bytes.clone(),
+            },
+            false => Decision::Refuse(Refusal::ConflictingData { hrs: req.hrs }),
+        };
+    }
+    decide(state, limits, req)
+}
+
 fn check(state: &SignState, limits: &Limits, req: &Request<'_>) -> Result<Decision, Refusal> {
     malformed(req)?;
     if req.chain_id != state.chain_id {
@@ -498,10 +523,7 @@ fn same_step(state: &SignState, req: &Request<'_>) -> Result<Decision, Refusal> 
     if !state.has_signature() {
         return Err(Refusal::NoStoredSignature { hrs: req.hrs });
     }
-    let identical = req.sign_bytes == state.sign_bytes.as_slice();
-    let only_timestamp_differs =
-        !state.unstamped.is_empty() && req.unstamped == state.unstamped.as_slice();
-    if identical || only_timestamp_differs {
+    if same_data(state, req) {
         Ok(Decision::ReturnStored {
             signature: state.signature.clone(),
             sign_bytes: state.sign_bytes.clone(),
@@ -509,4 +531,13 @@ fn same_step(state: &SignState, req: &Request<'_>) -> Result<Decision, Refusal> 
     } else {
         Err(Refusal::ConflictingData { hrs: req.hrs })
     }
+}
+
+/// Whether `req` is the data `state` recorded: identical sign bytes, or only the
+/// timestamp differs.
+fn same_data(state: &SignState, req: &Request<'_>) -> bool {
+    let identical = req.sign_bytes == state.sign_bytes.as_slice();
+    let only_timestamp_differs =
+        !state.unstamped.is_empty() && req.unstamped == state.unstamped.as_slice();
+    identical || only_timestamp_differs
 }

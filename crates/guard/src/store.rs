@@ -28,7 +28,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::netfs::{self, Remote};
-use crate::rules::{decide, Decision, Limits, Request, SignPermit, SignState};
+use crate::rules::{decide, decide_share, Decision, Limits, Request, SignPermit, SignState};
 use crate::slots::{self, ParsedStateFile, SlotDamage, FILE_SIZE, MAX_PAYLOAD, SLOT_SIZE};
 pub use crate::store_error::StoreError;
 
@@ -231,6 +231,27 @@ impl StateStore {
     /// Runs the double-sign rules against the persisted state.
     pub fn decide(&self, limits: &Limits, req: &Request<'_>) -> Decision {
         decide(&self.state, limits, req)
+    }
+
+    /// [`crate::decide_share`] against the persisted state: the rules for a threshold
+    /// cosigner's share.
+    pub fn decide_share(&self, limits: &Limits, req: &Request<'_>) -> Decision {
+        decide_share(&self.state, limits, req)
+    }
+
+    /// Adds `signature` to the persisted record when it is the share record (sign bytes,
+    /// no signature) of exactly `sign_bytes`, so that a node asking again gets it back;
+    /// returns once that is durable. Returns `false`, writing nothing, when the record has
+    /// moved on or already holds a signature.
+    pub fn complete(&mut self, sign_bytes: &[u8], signature: Vec<u8>) -> Result<bool, StoreError> {
+        if self.state.sign_bytes != sign_bytes || !self.state.signature.is_empty() {
+            return Ok(false);
+        }
+        let mut state = self.state.clone();
+        state.signature = signature;
+        self.check_writable(&state)?;
+        self.write(&state)?;
+        Ok(true)
     }
 
     /// Persists the state for `permit` signed with `signature`, and only

@@ -575,3 +575,91 @@ fn the_jump_rule_comes_after_the_floor_and_stop_height_and_before_the_steps() {
         Decision::Sign(_)
     ));
 }
+
+/// A cosigner's record of a share it released: sign bytes, no signature.
+fn share_record(at: Hrs, m: &(Vec<u8>, Vec<u8>)) -> SignState {
+    SignState::signed(&req(at, m), Vec::new())
+}
+
+#[test]
+fn share_rules_accept_the_same_data_again_and_nothing_else() {
+    use guard::decide_share;
+    let at = hrs(7, 1, Step::Prevote);
+    let m = msg(1, 1);
+    let state = share_record(at, &m);
+    // The plain rules cannot prove the data without a signature.
+    assert_eq!(
+        refusal(decide(&state, &none(), &req(at, &m))),
+        Refusal::NoStoredSignature { hrs: at }
+    );
+    // The share rules match it by its sign bytes, exactly or but for the timestamp.
+    for again in [msg(1, 1), msg(1, 9)] {
+        let d = decide_share(&state, &none(), &req(at, &again));
+        assert_eq!(
+            d,
+            Decision::ReturnStored {
+                signature: vec![],
+                sign_bytes: m.0.clone()
+            }
+        );
+    }
+    // Other data at the same step is a double-sign.
+    assert_eq!(
+        refusal(decide_share(&state, &none(), &req(at, &msg(2, 1)))),
+        Refusal::ConflictingData { hrs: at }
+    );
+    // Everything else is the plain rules: regressions, floors, the next step.
+    assert!(matches!(
+        refusal(decide_share(
+            &state,
+            &none(),
+            &req(hrs(7, 0, Step::Precommit), &m)
+        )),
+        Refusal::RoundRegression { .. }
+    ));
+    let floor = Limits {
+        floor_height: Some(8),
+        ..none()
+    };
+    assert!(matches!(
+        refusal(decide_share(
+            &state,
+            &floor,
+            &req(hrs(7, 2, Step::Propose), &m)
+        )),
+        Refusal::BelowFloor { .. }
+    ));
+    assert!(matches!(
+        decide_share(
+            &state,
+            &none(),
+            &req(hrs(7, 1, Step::Precommit), &msg(2, 1))
+        ),
+        Decision::Sign(_)
+    ));
+    // An imported state without sign bytes proves nothing, for shares too.
+    let bare = SignState {
+        sign_bytes: vec![],
+        unstamped: vec![],
+        ..state.clone()
+    };
+    assert_eq!(
+        refusal(decide_share(&bare, &none(), &req(at, &m))),
+        Refusal::NoStoredSignature { hrs: at }
+    );
+    // A record with a signature behaves as under the plain rules.
+    let full = signed_at(at, &m);
+    assert_eq!(
+        decide_share(&full, &none(), &req(at, &m)),
+        decide(&full, &none(), &req(at, &m))
+    );
+    // Another chain is refused.
+    let other = Request {
+        chain_id: "other",
+        ..req(at, &m)
+    };
+    assert!(matches!(
+        refusal(decide_share(&state, &none(), &other)),
+        Refusal::WrongChain { .. }
+    ));
+}

@@ -318,3 +318,28 @@ fn invalid_initial_state_is_refused() {
     assert!(matches!(err, StoreError::InvalidState { .. }), "{err:?}");
     assert!(!dir.path().join("s.bin").exists());
 }
+
+#[test]
+fn complete_adds_the_signature_to_a_share_record_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut store, path) = new_store(dir.path());
+    let mut share = signed(5, 0, Step::Prevote, 7);
+    share.signature.clear();
+    store.persist(&share).expect("persist share record");
+    // Other sign bytes: nothing written.
+    assert!(!store.complete(&[9, 9], vec![1; 64]).expect("complete"));
+    assert!(store.state().signature.is_empty());
+    // The record's own sign bytes: the signature is added and durable.
+    assert!(store
+        .complete(&share.sign_bytes, vec![0x55; 64])
+        .expect("complete"));
+    assert_eq!(store.state(), &signed(5, 0, Step::Prevote, 7));
+    drop(store);
+    let (mut store, _) = StateStore::open(&path, CHAIN).expect("reopen");
+    assert_eq!(store.state(), &signed(5, 0, Step::Prevote, 7));
+    // A record that already holds a signature is left alone.
+    assert!(!store
+        .complete(&share.sign_bytes, vec![0x66; 64])
+        .expect("complete"));
+    assert_eq!(store.state().signature, vec![0x55; 64]);
+}

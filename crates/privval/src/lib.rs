@@ -36,9 +36,9 @@ pub use error::{DecodeError, Direction, EncodeError};
 pub use frame::{encode_frame, FrameDecoder, FrameError, DEFAULT_MAX_FRAME_SIZE};
 pub use line::{Line, ParseLineError, SUPPORTED_LINES};
 pub use sign_bytes::{
-    proposal_sign_bytes, unstamped_proposal_sign_bytes, unstamped_sign_bytes,
-    unstamped_vote_sign_bytes, vote_extension_from_sign_bytes, vote_extension_sign_bytes,
-    vote_sign_bytes, SignBytesError, Unstamped,
+    proposal_sign_bytes, read_consensus_sign_bytes, unstamped_proposal_sign_bytes,
+    unstamped_sign_bytes, unstamped_vote_sign_bytes, vote_extension_from_sign_bytes,
+    vote_extension_sign_bytes, vote_sign_bytes, ConsensusSignBytes, SignBytesError, Unstamped,
 };
 pub use types::{
     BlockId, Hrs, PartSetHeader, Proposal, PublicKey, RemoteSignerError, SignedMsgType, Step,

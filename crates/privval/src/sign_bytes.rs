@@ -22,7 +22,7 @@ use crate::proto::canonical::{
     CanonicalVoteExtension,
 };
 use crate::proto::common as pc;
-use crate::types::{BlockId, Proposal, SignedMsgType, Timestamp, Vote};
+use crate::types::{vote_step, BlockId, Hrs, Proposal, SignedMsgType, Step, Timestamp, Vote};
 
 /// The canonical block ID, or `None` for the nil block ID
 /// (`CanonicalizeBlockID`).
@@ -171,6 +171,79 @@ pub fn vote_extension_from_sign_bytes(bytes: &[u8]) -> Option<CanonicalVoteExten
     (ext.encode_length_delimited_to_vec() == bytes).then_some(ext)
 }
 
+/// What canonical vote or proposal sign bytes commit to, read back from the bytes alone:
+/// what a cosigner that is sent sign bytes (not the node's request) checks before it
+/// releases its share of a signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsensusSignBytes {
+    /// The chain ID inside the bytes.
+    pub chain_id: String,
+    /// Height, round and step.
+    pub hrs: Hrs,
+    /// Prevote, precommit or proposal.
+    pub msg_type: SignedMsgType,
+    /// Whether the message is for a block (a non-nil block ID).
+    pub for_block: bool,
+    /// The bytes with the timestamp set to the Unix epoch, as [`unstamped_sign_bytes`]
+    /// makes them.
+    pub unstamped: Vec<u8>,
+}
+
+/// Reads `bytes` as canonical vote or proposal sign bytes. Only the exact canonical
+/// encoding passes (decoding and encoding again must give the same bytes), so what the
+/// caller checks is exactly what would be signed.
+pub fn read_consensus_sign_bytes(bytes: &[u8]) -> Result<ConsensusSignBytes, SignBytesError> {
+    let body = strip_length_prefix(bytes)?;
+    let bad = |reason: String| SignBytesError { reason };
+    let err = |e: prost::DecodeError| bad(e.to_string());
+    let msg_type = SignedMsgType::from_code(TypeOnly::decode(body).map_err(err)?.r#type);
+    let (chain_id, height, round, step, for_block, again) = if msg_type == SignedMsgType::Proposal {
+        let p = CanonicalProposal::decode(body).map_err(err)?;
+        let again = p.encode_length_delimited_to_vec();
+        (
+            p.chain_id,
+            p.height,
+            p.round,
+            Step::Propose,
+            p.block_id.is_some(),
+            again,
+        )
+    } else {
+        let v = CanonicalVote::decode(body).map_err(err)?;
+        let step = vote_step(msg_type).ok_or_else(|| {
+            bad(format!(
+                "message type {} is not a vote or proposal",
+                v.r#type
+            ))
+        })?;
+        let again = v.encode_length_delimited_to_vec();
+        (
+            v.chain_id,
+            v.height,
+            v.round,
+            step,
+            v.block_id.is_some(),
+            again,
+        )
+    };
+    if again != bytes {
+        return Err(bad("not the canonical encoding".into()));
+    }
+    let round = i32::try_from(round).map_err(|_| bad(format!("round {round} is out of range")))?;
+    let unstamped = unstamped_sign_bytes(bytes)?.unstamped;
+    Ok(ConsensusSignBytes {
+        chain_id,
+        hrs: Hrs {
+            height,
+            round,
+            step,
+        },
+        msg_type,
+        for_block,
+        unstamped,
+    })
+}
+
 /// The message after the varint length prefix, which must cover exactly
 /// the rest of the bytes.
 fn strip_length_prefix(bytes: &[u8]) -> Result<&[u8], SignBytesError> {
@@ -209,6 +282,58 @@ mod tests {
             },
             ..Vote::default()
         }
+    }
+
+    #[test]
+    fn consensus_sign_bytes_read_back() {
+        let v = vote();
+        let r = read_consensus_sign_bytes(&vote_sign_bytes("chain-a", &v)).unwrap();
+        assert_eq!(r.chain_id, "chain-a");
+        assert_eq!(
+            r.hrs,
+            Hrs {
+                height: 10,
+                round: 2,
+                step: Step::Precommit
+            }
+        );
+        assert!(r.for_block);
+        assert_eq!(r.unstamped, unstamped_vote_sign_bytes("chain-a", &v));
+        let nil = Vote {
+            block_id: BlockId::default(),
+            ..vote()
+        };
+        assert!(
+            !read_consensus_sign_bytes(&vote_sign_bytes("c", &nil))
+                .unwrap()
+                .for_block
+        );
+        let p = Proposal {
+            height: 4,
+            round: 1,
+            block_id: v.block_id.clone(),
+            ..Proposal::default()
+        };
+        let r = read_consensus_sign_bytes(&proposal_sign_bytes("c", &p)).unwrap();
+        assert_eq!(
+            r.hrs,
+            Hrs {
+                height: 4,
+                round: 1,
+                step: Step::Propose
+            }
+        );
+        // A non-canonical encoding (a field repeated) and extension bytes are refused.
+        let mut body = strip_length_prefix(&vote_sign_bytes("c", &v))
+            .unwrap()
+            .to_vec();
+        body.extend_from_slice(&[0x11, 9, 0, 0, 0, 0, 0, 0, 0]);
+        let mut twice = Vec::new();
+        prost::encoding::encode_varint(body.len() as u64, &mut twice);
+        twice.extend_from_slice(&body);
+        let e = read_consensus_sign_bytes(&twice).unwrap_err();
+        assert!(e.reason.contains("canonical"), "{e}");
+        assert!(read_consensus_sign_bytes(&vote_extension_sign_bytes("c", &v)).is_err());
     }
 
     #[test]
