@@ -14,3 +14,8 @@
 //!   in one round trip.
 
 #![forbid(unsafe_code)]
+
+pub mod coordinate;
+pub mod nonces;
+pub mod serve;
+pub mod wire;
