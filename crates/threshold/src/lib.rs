@@ -14,3 +14,5 @@
 //!   in one round trip.
 
 #![forbid(unsafe_code)]
+
+pub mod link;
