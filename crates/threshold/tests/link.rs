@@ -10,12 +10,11 @@ use threshold::link::{accept, dial, Link, LinkError, LinkKey, LinkPublic, MAX_ME
 
 const T: Duration = Duration::from_secs(10);
 
+/// What a test listener's `accept` returned.
+type Accepted = JoinHandle<Result<(Link, LinkPublic), LinkError>>;
+
 /// A listener that accepts one connection with `key`, admitting `allowed`.
-fn listen(
-    key: LinkKey,
-    allowed: Vec<LinkPublic>,
-    timeout: Duration,
-) -> (SocketAddr, JoinHandle<Result<(Link, LinkPublic), LinkError>>) {
+fn listen(key: LinkKey, allowed: Vec<LinkPublic>, timeout: Duration) -> (SocketAddr, Accepted) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     let h = thread::spawn(move || accept(l.accept().unwrap().0, &key, &allowed, timeout));
@@ -47,7 +46,9 @@ fn within<R: Send + 'static>(limit: Duration, f: impl FnOnce() -> R + Send + 'st
 }
 
 fn messages(seed: u8) -> Vec<Vec<u8>> {
-    let mut out = vec![(0..MAX_MESSAGE).map(|i| (i as u8) ^ seed).collect::<Vec<u8>>()];
+    let mut out = vec![(0..MAX_MESSAGE)
+        .map(|i| (i as u8) ^ seed)
+        .collect::<Vec<u8>>()];
     out.push(Vec::new());
     out.push(vec![seed; 70_000]);
     out.extend((0..2000usize).map(|i| vec![seed.wrapping_add(i as u8); i % 97]));
@@ -64,8 +65,16 @@ fn messages_go_both_ways_at_once_on_the_split_halves() {
     let threads = [
         thread::spawn(move || messages(1).iter().for_each(|m| aw.send(m).unwrap())),
         thread::spawn(move || messages(2).iter().for_each(|m| bw.send(m).unwrap())),
-        thread::spawn(move || messages(2).iter().for_each(|m| assert_eq!(&ar.recv().unwrap(), m))),
-        thread::spawn(move || messages(1).iter().for_each(|m| assert_eq!(&br.recv().unwrap(), m))),
+        thread::spawn(move || {
+            messages(2)
+                .iter()
+                .for_each(|m| assert_eq!(&ar.recv().unwrap(), m))
+        }),
+        thread::spawn(move || {
+            messages(1)
+                .iter()
+                .for_each(|m| assert_eq!(&br.recv().unwrap(), m))
+        }),
     ];
     for t in threads {
         t.join().unwrap();
@@ -78,7 +87,10 @@ fn a_message_over_the_limit_is_refused_and_the_link_stays_up() {
     let (mut aw, _ar) = a.split();
     let (_bw, mut br) = b.split();
     let err = aw.send(&vec![0; MAX_MESSAGE + 1]).unwrap_err();
-    assert!(matches!(err, LinkError::TooLarge { len } if len == MAX_MESSAGE + 1), "{err}");
+    assert!(
+        matches!(err, LinkError::TooLarge { len } if len == MAX_MESSAGE + 1),
+        "{err}"
+    );
     aw.send(b"still here").unwrap();
     br.set_read_timeout(Some(T)).unwrap();
     assert_eq!(br.recv().unwrap(), b"still here");
@@ -105,10 +117,16 @@ fn an_unknown_dialer_is_refused_by_name_and_told_so() {
     let refused = h.join().unwrap().unwrap_err();
     assert!(matches!(refused, LinkError::UnknownPeer { key } if key == d.public()));
     let text = refused.to_string();
-    assert!(text.contains(&d.public().to_string()) && text.contains("peers"), "{text}");
+    assert!(
+        text.contains(&d.public().to_string()) && text.contains("peers"),
+        "{text}"
+    );
     assert!(matches!(dialed, LinkError::Handshake(_)), "{dialed}");
     let text = dialed.to_string();
-    assert!(text.contains("refused") && text.contains(&d.public().to_string()), "{text}");
+    assert!(
+        text.contains("refused") && text.contains(&d.public().to_string()),
+        "{text}"
+    );
 }
 
 #[test]
@@ -275,7 +293,10 @@ fn a_key_file_is_written_private_once_and_loads_back() {
     assert_eq!(LinkKey::load(&path).unwrap().public(), key.public());
     let secret = std::fs::read_to_string(&path).unwrap();
     let shown = format!("{key:?}");
-    assert!(shown.contains("<redacted>") && !shown.contains(secret.trim()), "{shown}");
+    assert!(
+        shown.contains("<redacted>") && !shown.contains(secret.trim()),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -285,9 +306,15 @@ fn a_key_file_others_can_read_is_refused_with_the_fix() {
     LinkKey::generate().write_new(&path).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = LinkKey::load(&path).unwrap_err();
-    assert!(matches!(err, LinkError::LoosePermissions { mode: 0o644, .. }), "{err}");
+    assert!(
+        matches!(err, LinkError::LoosePermissions { mode: 0o644, .. }),
+        "{err}"
+    );
     let text = err.to_string();
-    assert!(text.contains(&format!("chmod 600 {}", path.display())), "{text}");
+    assert!(
+        text.contains(&format!("chmod 600 {}", path.display())),
+        "{text}"
+    );
 }
 
 #[test]
@@ -309,7 +336,10 @@ fn garbage_in_a_key_file_gives_a_clear_error_without_the_contents() {
         let err = LinkKey::load(&path).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, LinkError::KeyFile { .. }), "{text}");
-        assert!(text.contains(expected) && text.contains("32-byte X25519 secret"), "{text}");
+        assert!(
+            text.contains(expected) && text.contains("32-byte X25519 secret"),
+            "{text}"
+        );
         assert!(contents.len() < 8 || !text.contains(&*String::from_utf8_lossy(contents)));
     }
     let missing = LinkKey::load(&dir.path().join("none.key")).unwrap_err();
@@ -330,11 +360,24 @@ fn a_public_key_reads_back_from_text_and_serde() {
 #[test]
 fn a_bad_public_key_says_what_is_wrong() {
     let short = "abc".parse::<LinkPublic>().unwrap_err().to_string();
-    assert!(short.contains("3 characters") && short.contains("44 characters"), "{short}");
-    let not_b64 = "!".repeat(44).parse::<LinkPublic>().unwrap_err().to_string();
+    assert!(
+        short.contains("3 characters") && short.contains("44 characters"),
+        "{short}"
+    );
+    let not_b64 = "!"
+        .repeat(44)
+        .parse::<LinkPublic>()
+        .unwrap_err()
+        .to_string();
     assert!(not_b64.contains("not standard base64"), "{not_b64}");
-    let long = "A".repeat(44).parse::<LinkPublic>().unwrap_err().to_string();
+    let long = "A"
+        .repeat(44)
+        .parse::<LinkPublic>()
+        .unwrap_err()
+        .to_string();
     assert!(long.contains("decodes to 33 bytes"), "{long}");
-    let serde = serde_json::from_str::<LinkPublic>("\"abc\"").unwrap_err().to_string();
+    let serde = serde_json::from_str::<LinkPublic>("\"abc\"")
+        .unwrap_err()
+        .to_string();
     assert!(serde.contains("3 characters"), "{serde}");
 }

@@ -84,6 +84,7 @@ pub fn accept(
     timeout: Duration,
 ) -> Result<(Link, LinkPublic), LinkError> {
     let deadline = Deadline(Instant::now() + timeout);
+    stream.set_nonblocking(false)?;
     stream.set_nodelay(true)?;
     let from = stream
         .peer_addr()
