@@ -19,3 +19,4 @@ pub mod coordinate;
 pub mod nonces;
 pub mod serve;
 pub mod wire;
+pub mod link;
