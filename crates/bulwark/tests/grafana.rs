@@ -9,6 +9,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use watch::config::{ChainConfig, Config, HostConfig, NodeConfig, Role};
 
 fn grafana_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../watch/grafana")
@@ -93,36 +94,30 @@ fn metric_names(expr: &str) -> Vec<String> {
 /// The watch's real `/metrics`, from the binary with a chain, a node and a host.
 fn watch_exposition(dir: &Path) -> String {
     let port = free_port();
-    let dead = free_port();
+    let dead = format!("http://127.0.0.1:{}", free_port());
     let cfg = dir.join("watch.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            r#"state_path = "{state}"
-listen = "127.0.0.1:{port}"
-poll_interval = "200ms"
-
-[[chain]]
-id = "grafana-1"
-validator_address = "BA3843B0667609B5B8E10C4BD14DE862034004C2"
-rpc = ["http://127.0.0.1:{dead}"]
-rest = ["http://127.0.0.1:{dead}"]
-bech32_prefix = "cosmos"
-
-[[node]]
-name = "n0"
-chain = "grafana-1"
-role = "validator"
-rpc = "http://127.0.0.1:{dead}"
-
-[[host]]
-name = "h0"
-node_exporter = "http://127.0.0.1:{dead}/metrics"
-"#,
-            state = dir.join("watch.sqlite").display()
-        ),
-    )
-    .unwrap();
+    let mut c = Config::new(dir.join("watch.sqlite"));
+    c.listen = ([127, 0, 0, 1], port).into();
+    c.poll_interval = Duration::from_millis(200);
+    let mut ch = ChainConfig::new("grafana-1", vec![dead.clone()]);
+    ch.validator_address = Some("BA3843B0667609B5B8E10C4BD14DE862034004C2".into());
+    ch.rest = vec![dead.clone()];
+    ch.bech32_prefix = Some("cosmos".into());
+    c.chains.push(ch);
+    c.nodes.push(NodeConfig {
+        name: "n0".into(),
+        chain: "grafana-1".into(),
+        role: Role::Validator,
+        rpc: dead.clone(),
+        metrics: None,
+        peers_low: None,
+    });
+    c.hosts.push(HostConfig {
+        name: "h0".into(),
+        node_exporter: Some(format!("{dead}/metrics")),
+        mountpoints: Vec::new(),
+    });
+    std::fs::write(&cfg, c.to_toml().unwrap()).unwrap();
     let mut d = bulwark().daemon(
         &["watch", "run", "--config", cfg.to_str().unwrap()],
         &dir.join("watch.log"),

@@ -8,10 +8,15 @@ mod common;
 
 use common::*;
 use serde_json::Value;
+use std::path::Path;
 use std::time::{Duration, Instant};
 use testkit::ca::test_ca;
 use testkit::single_node::SingleNode;
 use testkit::smtp::{Mode, SmtpSink};
+use watch::config::{
+    ChainConfig, ChannelConfig, Config, CountRule, DurationRule, EmailConfig, NodeConfig, Role,
+    RouteConfig, Secret, Security, Severity,
+};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -42,6 +47,55 @@ fn fixed(body: &str) -> String {
     out.join("\n") + "\n"
 }
 
+/// One node, its node_down alert mailed through the SMTP server at `smtp_port`.
+fn config(state: &Path, port: u16, ca: &Path, chain: &str, rpc: &str, smtp_port: u16) -> String {
+    let secs = Duration::from_secs;
+    let mut c = Config::new(state.to_path_buf());
+    c.listen = ([127, 0, 0, 1], port).into();
+    c.poll_interval = Duration::from_millis(300);
+    c.request_timeout = secs(2);
+    c.tls_ca_file = Some(ca.to_path_buf());
+    let mut ch = ChainConfig::new(chain, vec![rpc.into()]);
+    ch.websocket = false;
+    c.chains.push(ch);
+    c.nodes.push(NodeConfig {
+        name: "node0".into(),
+        chain: chain.into(),
+        role: Role::Validator,
+        rpc: rpc.into(),
+        metrics: None,
+        peers_low: None,
+    });
+    c.rules.node_down = DurationRule {
+        warning: secs(1),
+        critical: secs(3600),
+    };
+    c.rules.source_unhealthy = DurationRule {
+        warning: secs(3600),
+        critical: secs(2 * 3600),
+    };
+    c.rules.peers_low = CountRule {
+        warning: 0,
+        critical: 0,
+        for_: Duration::ZERO,
+    };
+    let from = "Bulwark Watch <watch@example.com>";
+    c.channels.push(ChannelConfig::Email(EmailConfig {
+        port: Some(smtp_port),
+        security: Security::Starttls,
+        username: Some("watch".into()),
+        password: Some(Secret::new("s3cret")),
+        subject_prefix: Some("[devnet]".into()),
+        ..EmailConfig::new("mail", "127.0.0.1", from, &["oncall@example.com"])
+    }));
+    c.routes.push(RouteConfig {
+        channels: vec!["mail".into()],
+        min_severity: Severity::Warning,
+        chains: Vec::new(),
+    });
+    c.to_toml().unwrap()
+}
+
 #[test]
 fn alert_email_waits_for_the_smtp_server_and_resolves_in_the_same_thread() {
     let tmp = tempfile::tempdir().unwrap();
@@ -55,53 +109,13 @@ fn alert_email_waits_for_the_smtp_server_and_resolves_in_the_same_thread() {
     let cfg = dir.join("watch.toml");
     std::fs::write(
         &cfg,
-        format!(
-            r#"state_path = "{state}"
-listen = "127.0.0.1:{port}"
-poll_interval = "300ms"
-request_timeout = "2s"
-tls_ca_file = "{ca}"
-
-[[chain]]
-id = "{chain}"
-rpc = ["{rpc}"]
-websocket = false
-
-[[node]]
-name = "node0"
-chain = "{chain}"
-role = "validator"
-rpc = "{rpc}"
-
-[rules.node_down]
-warning = "1s"
-critical = "1h"
-
-[rules.source_unhealthy]
-warning = "1h"
-critical = "2h"
-
-[rules.peers_low]
-warning = 0
-critical = 0
-
-[[channel]]
-name = "mail"
-type = "email"
-server = "127.0.0.1"
-port = {smtp_port}
-security = "starttls"
-username = "watch"
-password = "s3cret"
-from = "Bulwark Watch <watch@example.com>"
-to = ["oncall@example.com"]
-subject_prefix = "[devnet]"
-
-[[route]]
-channels = ["mail"]
-"#,
-            state = dir.join("watch.sqlite").display(),
-            ca = ca.ca.display(),
+        config(
+            &dir.join("watch.sqlite"),
+            port,
+            &ca.ca,
+            &chain,
+            &rpc,
+            smtp_port,
         ),
     )
     .unwrap();

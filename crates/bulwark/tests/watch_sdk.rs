@@ -18,6 +18,10 @@ use common::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use testkit::simd::{SdkChain, SdkOptions};
+use watch::config::{
+    ChainConfig, ChannelConfig, Config, DurationRule, NodeConfig, PercentRule, Role, RouteConfig,
+    Severity,
+};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -27,71 +31,73 @@ fn position(hook: &HttpStub, pred: impl Fn(&Value) -> bool) -> Option<usize> {
 }
 
 fn config(chain: &SdkChain, port: u16, state: &str, hook: &str, rest: &[String]) -> String {
+    rest_config(chain, port, state, hook, rest)
+        .to_toml()
+        .unwrap()
+}
+
+/// The watch reading the Cosmos SDK data from the `rest` endpoints.
+fn rest_config(chain: &SdkChain, port: u16, state: &str, hook: &str, rest: &[String]) -> Config {
     let big = chain.node("big");
     let ours = chain.node("ours");
-    let rest: Vec<String> = rest.iter().map(|u| format!("\"{u}\"")).collect();
-    format!(
-        r#"state_path = "{state}"
-listen = "127.0.0.1:{port}"
-poll_interval = "300ms"
-request_timeout = "2s"
-repeat_interval = "1h"
-
-[[chain]]
-id = "{id}"
-validator_address = "{cons}"
-rpc = ["{rpc}"]
-rest = [{rest}]
-operator_address = "{op}"
-sdk_interval = "300ms"
-
-[rules.source_unhealthy]
-warning = "1s"
-critical = "3s"
-
-[rules.window_missed]
-warning = 30.0
-critical = 60.0
-
-[rules.jail_in]
-warning = "10m"
-critical = "1m"
-
-[rules.upgrade_in]
-warning = "48h"
-critical = "5m"
-
-[[channel]]
-name = "hook"
-type = "webhook"
-url = "{hook}/alerts"
-
-[[route]]
-channels = ["hook"]
-"#,
-        id = chain.chain_id,
-        cons = ours.cons_hex,
-        rpc = big.rpc,
-        op = ours.operator,
-        rest = rest.join(", "),
-    )
+    let secs = Duration::from_secs;
+    let mut c = Config::new(state.into());
+    c.listen = ([127, 0, 0, 1], port).into();
+    c.poll_interval = Duration::from_millis(300);
+    c.request_timeout = secs(2);
+    c.repeat_interval = secs(3600);
+    let mut ch = ChainConfig::new(&chain.chain_id, vec![big.rpc.clone()]);
+    ch.validator_address = Some(ours.cons_hex.clone());
+    ch.rest = rest.to_vec();
+    ch.operator_address = Some(ours.operator.clone());
+    ch.sdk_interval = Duration::from_millis(300);
+    c.chains.push(ch);
+    c.rules.source_unhealthy = DurationRule {
+        warning: secs(1),
+        critical: secs(3),
+    };
+    c.rules.window_missed = PercentRule {
+        warning: 30.0,
+        critical: 60.0,
+        for_: Duration::ZERO,
+    };
+    c.rules.jail_in = DurationRule {
+        warning: secs(10 * 60),
+        critical: secs(60),
+    };
+    c.rules.upgrade_in = DurationRule {
+        warning: secs(48 * 3600),
+        critical: secs(5 * 60),
+    };
+    c.channels.push(ChannelConfig::Webhook {
+        name: "hook".into(),
+        url: format!("{hook}/alerts"),
+    });
+    c.routes.push(RouteConfig {
+        channels: vec!["hook".into()],
+        min_severity: Severity::Warning,
+        chains: Vec::new(),
+    });
+    c
 }
 
 /// The same watch reading the Cosmos SDK data by ABCI query through `rpcs`, and the
 /// big validator's node with its CometBFT metrics.
 fn abci_config(chain: &SdkChain, port: u16, state: &str, hook: &str, rpcs: &[String]) -> String {
-    let rest = config(chain, port, state, hook, &[]);
+    let mut c = rest_config(chain, port, state, hook, &[]);
     let big = chain.node("big");
-    let rpc = format!("rpc = [\"{}\"]", big.rpc);
-    let rpcs: Vec<String> = rpcs.iter().map(|u| format!("\"{u}\"")).collect();
-    assert!(rest.contains(&rpc) && rest.contains("rest = []"));
-    let node = format!(
-        "\n[[node]]\nname = \"big\"\nchain = \"{}\"\nrole = \"validator\"\nrpc = \"{}\"\nmetrics = \"{}\"\n",
-        chain.chain_id, big.rpc, big.metrics
-    );
-    rest.replace(&rpc, &format!("rpc = [{}]", rpcs.join(", ")))
-        .replace("rest = []", "abci_query = true")
-        + &node
+    let ch = &mut c.chains[0];
+    ch.rpc = rpcs.to_vec();
+    ch.abci_query = true;
+    c.nodes.push(NodeConfig {
+        name: "big".into(),
+        chain: chain.chain_id.clone(),
+        role: Role::Validator,
+        rpc: big.rpc.clone(),
+        metrics: Some(big.metrics.clone()),
+        peers_low: None,
+    });
+    c.to_toml().unwrap()
 }
 
 #[test]

@@ -77,10 +77,10 @@ pub struct ChainConfig<L = Line, A = Addr> {
     #[serde(default)]
     pub allow_sign_bytes: bool,
     /// Per-request limit: a frame started but not finished within it drops the connection.
-    #[serde(default = "default_request_timeout", with = "humantime_serde_compat")]
+    #[serde(default = "default_request_timeout", with = "confkit::duration")]
     pub request_timeout: Duration,
     /// A connection with no request or ping for this long is dropped and redialed.
-    #[serde(default = "default_idle_timeout", with = "humantime_serde_compat")]
+    #[serde(default = "default_idle_timeout", with = "confkit::duration")]
     pub idle_timeout: Duration,
     /// CometBFT RPC endpoints of the chain, for the chain checks at start and for
     /// confirming height jumps. Every endpoint is asked; one is used only when it is
@@ -90,10 +90,10 @@ pub struct ChainConfig<L = Line, A = Addr> {
     #[serde(default)]
     pub rpc: Vec<String>,
     /// An RPC endpoint whose latest block is older than this is not used.
-    #[serde(default = "default_rpc_max_block_age", with = "humantime_serde_compat")]
+    #[serde(default = "default_rpc_max_block_age", with = "confkit::duration")]
     pub rpc_max_block_age: Duration,
     /// At start, how long to wait for a usable RPC endpoint before refusing to start.
-    #[serde(default = "default_chain_check_wait", with = "humantime_serde_compat")]
+    #[serde(default = "default_chain_check_wait", with = "confkit::duration")]
     pub chain_check_wait: Duration,
     /// How many blocks back from the tip to look for this key's last signature (logged,
     /// and a state found behind the chain is reported).
@@ -185,21 +185,6 @@ fn default_request_timeout() -> Duration {
 
 fn default_idle_timeout() -> Duration {
     Duration::from_secs(60)
-}
-
-/// Durations written as `"5s"`, `"500ms"`, `"2m"`.
-mod humantime_serde_compat {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map_err(|e| serde::de::Error::custom(format!("{s:?}: {e}")))
-    }
-
-    pub fn serialize<S: Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&humantime::format_duration(*v))
-    }
 }
 
 /// Every problem in a configuration, reported at once.
@@ -429,6 +414,16 @@ mod tests {
         let text = "[[chain]]\nid='a'\nkey='k'\nstate='s'\nprotocol='v0.38'\ncolour='red'\n";
         let err = toml::from_str::<TextConfig>(text).unwrap_err().to_string();
         assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_duration_says_what_to_write() {
+        let text = "[[chain]]\nid='a'\nkey='k'\nstate='s'\nprotocol='v0.38'\nidle_timeout='soon'\n";
+        let err = toml::from_str::<TextConfig>(text).unwrap_err().to_string();
+        assert!(
+            err.contains("\"soon\" is not a duration") && err.contains("e.g. \"30s\""),
+            "{err}"
+        );
     }
 
     #[test]

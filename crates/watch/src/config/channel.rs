@@ -1,6 +1,5 @@
 //! `[[channel]]`: where notifications can go.
 
-use super::duration;
 use super::email::EmailConfig;
 use super::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -24,7 +23,7 @@ pub enum ChannelConfig {
         /// Alertmanager base URL, e.g. `http://127.0.0.1:9093`.
         url: String,
         /// Firing alerts are re-sent this often so Alertmanager keeps them.
-        #[serde(default = "default_resend_interval", with = "duration")]
+        #[serde(default = "default_resend_interval", with = "confkit::duration")]
         resend_interval: Duration,
     },
     /// Slack incoming webhook.

@@ -43,6 +43,23 @@ pub struct EmailConfig {
 }
 
 impl EmailConfig {
+    /// An email channel `name` that sends from `from` to `to` through `server`, with
+    /// STARTTLS on its usual port, no SMTP AUTH and no subject prefix (the devnet and
+    /// the tests set the rest on the value).
+    pub fn new(name: &str, server: &str, from: &str, to: &[&str]) -> EmailConfig {
+        EmailConfig {
+            name: name.into(),
+            server: server.into(),
+            port: None,
+            security: Security::default(),
+            username: None,
+            password: None,
+            from: from.into(),
+            to: to.iter().map(|t| t.to_string()).collect(),
+            subject_prefix: None,
+        }
+    }
+
     /// The port used: the configured one or the usual one for `security`.
     pub fn port(&self) -> u16 {
         self.port.unwrap_or(match self.security {

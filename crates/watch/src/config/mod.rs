@@ -6,7 +6,6 @@
 //! rules, notifiers, server), which all read their settings from here.
 
 mod channel;
-pub(crate) mod duration;
 mod email;
 mod rule_defaults;
 mod rules;
@@ -42,13 +41,13 @@ pub struct Config {
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
     /// How often chains, nodes and hosts are polled.
-    #[serde(default = "default_poll_interval", with = "duration")]
+    #[serde(default = "default_poll_interval", with = "confkit::duration")]
     pub poll_interval: Duration,
     /// Timeout of every outgoing request (RPC, exporters, notifications).
-    #[serde(default = "default_request_timeout", with = "duration")]
+    #[serde(default = "default_request_timeout", with = "confkit::duration")]
     pub request_timeout: Duration,
     /// Repeat a critical alert that is still firing this often.
-    #[serde(default = "default_repeat_interval", with = "duration")]
+    #[serde(default = "default_repeat_interval", with = "confkit::duration")]
     pub repeat_interval: Duration,
     /// Chains whose blocks are followed.
     #[serde(default, rename = "chain")]

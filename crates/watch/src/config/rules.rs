@@ -1,6 +1,5 @@
 //! Rule thresholds: `[rules.NAME]` tables, each with working defaults.
 
-use super::duration;
 use super::rule_defaults::*;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -15,7 +14,7 @@ pub struct CountRule {
     /// Critical level.
     pub critical: u64,
     /// The condition must hold this long before it fires.
-    #[serde(default, rename = "for", with = "duration")]
+    #[serde(default, rename = "for", with = "confkit::duration")]
     pub for_: Duration,
 }
 
@@ -24,10 +23,10 @@ pub struct CountRule {
 #[serde(deny_unknown_fields)]
 pub struct DurationRule {
     /// Warning after this long.
-    #[serde(with = "duration")]
+    #[serde(with = "confkit::duration")]
     pub warning: Duration,
     /// Critical after this long.
-    #[serde(with = "duration")]
+    #[serde(with = "confkit::duration")]
     pub critical: Duration,
 }
 
@@ -40,7 +39,7 @@ pub struct PercentRule {
     /// Critical at or above this percentage.
     pub critical: f64,
     /// The condition must hold this long before it fires.
-    #[serde(default, rename = "for", with = "duration")]
+    #[serde(default, rename = "for", with = "confkit::duration")]
     pub for_: Duration,
 }
 
@@ -53,7 +52,7 @@ pub struct RatioRule {
     /// Critical at or above this value.
     pub critical: f64,
     /// The condition must hold this long before it fires.
-    #[serde(default, rename = "for", with = "duration")]
+    #[serde(default, rename = "for", with = "confkit::duration")]
     pub for_: Duration,
 }
 
@@ -105,7 +104,7 @@ pub struct RulesConfig {
     #[serde(default = "default_disk_full_in")]
     pub disk_full_in: DurationRule,
     /// Samples older than this are not used for the disk-fill prediction.
-    #[serde(default = "default_disk_fill_window", with = "duration")]
+    #[serde(default = "default_disk_fill_window", with = "confkit::duration")]
     pub disk_fill_window: Duration,
     /// Memory used, percent.
     #[serde(default = "default_memory_used")]

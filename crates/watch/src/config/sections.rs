@@ -1,7 +1,6 @@
 //! The sections of `watch.toml`: chains, nodes, hosts, signers, the heartbeat and
 //! routes.
 
-use super::duration;
 use super::rules::CountRule;
 use super::secret::Secret;
 use super::Severity;
@@ -16,7 +15,7 @@ pub struct HeartbeatConfig {
     /// URLs usually carry the check's key).
     pub url: Secret,
     /// How often.
-    #[serde(default = "default_heartbeat_interval", with = "duration")]
+    #[serde(default = "default_heartbeat_interval", with = "confkit::duration")]
     pub interval: Duration,
 }
 
@@ -56,7 +55,7 @@ pub struct ChainConfig {
     #[serde(default)]
     pub abci_query: bool,
     /// How often the Cosmos SDK data is read.
-    #[serde(default = "default_sdk_interval", with = "duration")]
+    #[serde(default = "default_sdk_interval", with = "confkit::duration")]
     pub sdk_interval: Duration,
 }
 
