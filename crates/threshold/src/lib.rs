@@ -16,7 +16,9 @@
 #![forbid(unsafe_code)]
 
 pub mod coordinate;
+pub mod cosigner;
+pub mod link;
+pub mod metrics;
 pub mod nonces;
 pub mod serve;
 pub mod wire;
-pub mod link;
