@@ -14,3 +14,6 @@
 //!   in one round trip.
 
 #![forbid(unsafe_code)]
+
+pub mod share;
+pub mod split;
