@@ -252,12 +252,12 @@ impl Share {
         hex::decode_to_slice(hex_secret, &mut raw[..]).map_err(|_| {
             format_error(path, "signing_share is not 64 hex digits (32 bytes)".into())
         })?;
-        let signing = SigningShare::deserialize(&raw[..]).map_err(|_| {
+        let signing = Zeroizing::new(SigningShare::deserialize(&raw[..]).map_err(|_| {
             format_error(
                 path,
                 "signing_share is not a scalar below the group order".into(),
             )
-        })?;
+        })?);
         Self::assemble(
             Parts {
                 path,

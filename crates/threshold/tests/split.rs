@@ -160,3 +160,21 @@ fn thresholds_of_half_or_less_one_or_too_many_shares_are_refused() {
         check_parameters(t, n).unwrap();
     }
 }
+
+#[test]
+fn a_split_with_many_groups_still_signs_with_any_of_them() {
+    // 7 of 12 has 792 groups; the split's self-check signs with a few that cover every
+    // share, and any group signs.
+    let key = fresh_key();
+    let shares = split(key_file(&key).as_bytes(), 7, 12).unwrap();
+    let original = key.verifying_key();
+    for group in [
+        [0, 1, 2, 3, 4, 5, 6],
+        [5, 6, 7, 8, 9, 10, 11],
+        [0, 2, 4, 6, 8, 10, 11],
+    ] {
+        let signers: Vec<_> = group.iter().map(|i| &shares[*i]).collect();
+        let sig = ed25519_dalek::Signature::from_bytes(&frost_sign(&signers, MSG));
+        original.verify_strict(MSG, &sig).unwrap();
+    }
+}

@@ -98,7 +98,7 @@ mod tests {
     fn a_point_off_the_polynomial_or_a_wrong_group_key_is_named() {
         let p = points();
         let mut shares = p[1..].to_vec();
-        shares[3].1 = shares[3].1 + b();
+        shares[3].1 += b();
         assert_eq!(
             polynomial(3, &p[0].1, &shares),
             Err(Inconsistency::OffPolynomial(vec![4]))
