@@ -43,6 +43,9 @@ pub enum Command {
     /// Remote signer for CometBFT validators, guarded against double-signing.
     #[command(subcommand)]
     Signer(crate::cmd::signer::SignerCommand),
+    /// Threshold signing: split a validator key into t-of-n FROST shares for cosigners.
+    #[command(subcommand)]
+    Threshold(crate::cmd::threshold::ThresholdCommand),
     /// Chain and server monitoring with alerts, Prometheus metrics and a status API.
     #[command(subcommand)]
     Watch(crate::cmd::watch::WatchCommand),

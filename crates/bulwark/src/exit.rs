@@ -45,6 +45,18 @@ impl UsageClass for signer::config::ConfigError {
     }
 }
 
+impl UsageClass for threshold::share::ShareError {
+    fn is_usage(&self) -> bool {
+        threshold::share::ShareError::is_usage(self)
+    }
+}
+
+impl UsageClass for threshold::split::SplitError {
+    fn is_usage(&self) -> bool {
+        threshold::split::SplitError::is_usage(self)
+    }
+}
+
 // The watch's errors are classified here, beside the others, so that the watch crate
 // keeps no CLI concern.
 impl UsageClass for watch::ConfigError {
@@ -73,6 +85,8 @@ const CLASSES: &[fn(&(dyn Error + 'static)) -> bool] = &[
     usage_as::<devnet::DevnetError>,
     usage_as::<signer::state::StateError>,
     usage_as::<signer::config::ConfigError>,
+    usage_as::<threshold::share::ShareError>,
+    usage_as::<threshold::split::SplitError>,
     usage_as::<watch::ConfigError>,
     usage_as::<watch::WatchError>,
 ];
@@ -125,6 +139,10 @@ mod tests {
         );
         assert_eq!(code(watch::ConfigError::Invalid(vec!["x".into()])), USAGE);
         assert_eq!(
+            code(threshold::split::SplitError::Parameters("1 of 3".into())),
+            USAGE
+        );
+        assert_eq!(
             code(watch::WatchError::Config(watch::ConfigError::Invalid(
                 vec![]
             ))),
@@ -146,6 +164,10 @@ mod tests {
     #[test]
     fn other_errors_exit_1() {
         assert_eq!(code(watch::WatchError::Task("panicked".into())), FAILURE);
+        assert_eq!(
+            code(threshold::split::SplitError::Check("x".into())),
+            FAILURE
+        );
         assert_eq!(
             code(signer::state::StateError::Corrupt {
                 path: "s".into(),

@@ -21,4 +21,6 @@ pub mod link;
 pub mod metrics;
 pub mod nonces;
 pub mod serve;
+pub mod share;
+pub mod split;
 pub mod wire;

@@ -2,6 +2,7 @@
 
 pub mod devnet;
 pub mod signer;
+pub mod threshold;
 pub mod watch;
 
 use crate::cli::Command;
@@ -11,6 +12,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Devnet(c) => devnet::run(c),
         Command::Signer(c) => signer::run(c),
+        Command::Threshold(c) => threshold::run(c),
         Command::Watch(c) => watch::run(c),
     }
 }
