@@ -81,6 +81,7 @@ pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
         metrics: manifest.signer_metrics_port.map(|p| MetricsConfig {
             listen: ([127, 0, 0, 1], p).into(),
         }),
+        threshold: None,
         chains: vec![chain],
         skip_chain_checks: false,
     };
