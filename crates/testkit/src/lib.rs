@@ -18,6 +18,7 @@ pub mod simd;
 pub mod single_node;
 pub mod smtp;
 pub mod sshfs;
+pub mod threshold;
 pub mod trickle;
 pub mod votes;
 pub mod watch_api;
@@ -38,5 +39,6 @@ pub mod prelude {
         add_to_chain, edit_chain, signer_config, write_config, write_config_addrs, write_key,
         write_signer_config, SignerProc,
     };
+    pub use crate::threshold::cosigner_configs;
     pub use crate::watch_api::{api, count, is, wait_api};
 }
