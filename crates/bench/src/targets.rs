@@ -100,6 +100,7 @@ fn spawn(mut cmd: Command, log: &Path) -> anyhow::Result<Running> {
 fn bulwark_config(exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<PathBuf> {
     use signer::config::{Addr, ChainConfig, Config, NodeConfig};
     let mut config = Config {
+        threshold: None,
         connection_key: None,
         metrics: None,
         chains: Vec::new(),

@@ -12,6 +12,7 @@ use privval::{Line, RemoteSignerError, Request, Response, SignedMsgType};
 use std::sync::Mutex;
 use std::time::Instant;
 
+pub mod cosign;
 mod poison;
 
 /// Error codes in `RemoteSignerError` (CometBFT logs them; it does not act on them).
@@ -37,6 +38,7 @@ pub struct ChainSigner {
     allow_sign_bytes: bool,
     metrics: Metrics,
     tip_probe: Option<TipProbe>,
+    threshold: Option<cosign::ThresholdSide>,
 }
 
 /// What happened to a request, for logs and metrics.
@@ -88,6 +90,7 @@ impl ChainSigner {
             allow_sign_bytes,
             metrics,
             tip_probe: None,
+            threshold: None,
         };
         s.metrics
             .last_height
@@ -220,49 +223,90 @@ impl ChainSigner {
                     let r = Outcome::Refused("sign_bytes_vote_extension");
                     return (error(&req, codes::REFUSED, msg), r);
                 }
-                match self.key.sign(value) {
+                let signed = match &self.threshold {
+                    Some(t) => t.sign_raw(value),
+                    None => self.key.sign(value).map_err(|e| e.to_string()),
+                };
+                match signed {
                     Ok(signature) => (Response::SignBytes { signature }, Outcome::Signed),
-                    Err(e) => (error(&req, codes::INTERNAL, e.to_string()), Outcome::Error),
+                    Err(e) => (error(&req, codes::INTERNAL, e), Outcome::Error),
                 }
             }
             Request::SignVote { .. } | Request::SignProposal { .. } => self.sign_consensus(req),
         }
     }
 
-    fn sign_consensus(&self, req: Request) -> (Response, Outcome) {
-        let start = Instant::now();
+    /// The checks every vote or proposal passes before the guard sees it; the request's
+    /// sign bytes when it passes.
+    fn signable(&self, req: &Request) -> Result<privval::Signable, Box<(Response, Outcome)>> {
         let signable = match req.signable() {
             Ok(Some(s)) => s,
             Ok(None) => unreachable!("votes and proposals are signable"),
             Err(e) => {
-                return (
-                    error(&req, codes::BAD_REQUEST, e.to_string()),
+                return Err(Box::new((
+                    error(req, codes::BAD_REQUEST, e.to_string()),
                     Outcome::Error,
-                )
+                )))
             }
         };
-        let block_id = match &req {
+        let block_id = match req {
             Request::SignVote { vote, .. } => &vote.block_id,
             Request::SignProposal { proposal, .. } => &proposal.block_id,
             _ => unreachable!("only consensus requests get here"),
         };
         if let Err(e) = block_id.validate() {
             let msg = format!("malformed block ID ({e}); refusing");
-            return (error(&req, codes::BAD_REQUEST, msg), Outcome::Error);
+            return Err(Box::new((
+                error(req, codes::BAD_REQUEST, msg),
+                Outcome::Error,
+            )));
         }
-        if let Request::SignVote { vote, .. } = &req {
+        if let Request::SignVote { vote, .. } = req {
             if !self.line.has_vote_extensions() && !vote.extension.is_empty() {
                 let msg = format!(
                     "vote extensions do not exist in CometBFT {}; refusing",
                     self.line
                 );
-                return (error(&req, codes::BAD_REQUEST, msg), Outcome::Error);
+                return Err(Box::new((
+                    error(req, codes::BAD_REQUEST, msg),
+                    Outcome::Error,
+                )));
             }
             if !vote.signs_extension() && !vote.extension.is_empty() {
                 let msg = "a vote extension is only allowed on a precommit for a block; refusing"
                     .to_string();
-                return (error(&req, codes::BAD_REQUEST, msg), Outcome::Error);
+                return Err(Box::new((
+                    error(req, codes::BAD_REQUEST, msg),
+                    Outcome::Error,
+                )));
             }
+        }
+        Ok(signable)
+    }
+
+    /// Whether the node wants the vote extension of `req` signed (every precommit for a
+    /// block on lines with extensions, unless the node asks to skip it).
+    fn wants_extension(&self, req: &Request) -> bool {
+        match req {
+            Request::SignVote {
+                vote,
+                skip_extension_signing,
+                ..
+            } => {
+                self.line.has_vote_extensions() && !skip_extension_signing && vote.signs_extension()
+            }
+            _ => false,
+        }
+    }
+
+    fn sign_consensus(&self, req: Request) -> (Response, Outcome) {
+        let start = Instant::now();
+        let signable = match self.signable(&req) {
+            Ok(s) => s,
+            Err(answer) => return *answer,
+        };
+        if let Some(t) = &self.threshold {
+            return self.sign_threshold(t, req, signable, start);
         }
         let greq = guard::Request {
             chain_id: &self.chain_id,
@@ -336,10 +380,10 @@ impl ChainSigner {
                 vote.signature = signature;
                 // Extension signatures are not slashable and CometBFT's own signer makes
                 // them afresh each time; they go with every precommit for a block.
-                let wants_ext = self.line.has_vote_extensions()
+                if self.line.has_vote_extensions()
                     && !skip_extension_signing
-                    && vote.signs_extension();
-                if wants_ext {
+                    && vote.signs_extension()
+                {
                     match self
                         .key
                         .sign(&privval::vote_extension_sign_bytes(&chain_id, &vote))

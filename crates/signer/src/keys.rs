@@ -50,6 +50,9 @@ pub enum KeyError {
         /// What is wrong.
         reason: String,
     },
+    /// A threshold key was asked to sign alone.
+    #[error("a threshold key signs only through its cosigners")]
+    ThresholdOnly,
     /// The key type is known but not supported by this backend.
     #[error("key file {path}: {key_type} keys are not supported; use an Ed25519 or secp256k1 key")]
     Unsupported {
@@ -58,6 +61,32 @@ pub enum KeyError {
         /// The type found.
         key_type: String,
     },
+}
+
+/// The public half of a threshold key: the signer signs with it only through its
+/// cosigners (`chain::cosign`), never alone.
+#[derive(Debug, Clone)]
+pub struct GroupKey {
+    public: privval::PublicKey,
+}
+
+impl GroupKey {
+    /// The group key of `share`.
+    pub fn of(share: &threshold::share::Share) -> GroupKey {
+        GroupKey {
+            public: privval::PublicKey::Ed25519(share.group_public_key().to_vec()),
+        }
+    }
+}
+
+impl KeyBackend for GroupKey {
+    fn public_key(&self) -> privval::PublicKey {
+        self.public.clone()
+    }
+
+    fn sign(&self, _msg: &[u8]) -> Result<Vec<u8>, KeyError> {
+        Err(KeyError::ThresholdOnly)
+    }
 }
 
 /// A consensus key held in memory (zeroized on drop): Ed25519, or secp256k1 for chains

@@ -52,6 +52,9 @@ pub enum StartError {
         /// Why.
         error: floor::FloorError,
     },
+    /// A threshold share or the cosigner links could not be used.
+    #[error("{0}")]
+    Threshold(String),
     /// The connection key could not be used.
     #[error("connection_key: {0}")]
     ConnectionKey(keys::KeyError),
@@ -65,25 +68,39 @@ pub enum StartError {
     },
 }
 
+/// A chain signer, and its share when its key is a threshold key.
+type Opened = (Arc<ChainSigner>, Option<threshold::share::Share>);
+
 /// Build every chain signer from `config`: keys and states are opened (and locked) here,
 /// so a second signer on the same state fails now, before any node is dialed.
-pub fn open_chains(
+fn open_chains(
     config: &Config,
     metrics: &metrics::Metrics,
-) -> Result<Vec<Arc<ChainSigner>>, StartError> {
+    tmetrics: Option<&threshold::metrics::Metrics>,
+) -> Result<Vec<Opened>, StartError> {
     let mut chains = Vec::new();
     for c in &config.chains {
         let line = c.protocol;
-        let key = keys::SoftKey::load(&c.key).map_err(|error| StartError::Key {
-            chain: c.id.clone(),
-            error,
-        })?;
-        let pk = keys::KeyBackend::public_key(&key);
+        let (key, share): (Box<dyn keys::KeyBackend>, _) = match (&c.key, &c.share) {
+            (Some(path), _) => {
+                let key = keys::SoftKey::load(path).map_err(|error| StartError::Key {
+                    chain: c.id.clone(),
+                    error,
+                })?;
+                (Box::new(key), None)
+            }
+            (None, Some(path)) => {
+                let share = open_share(config, c, path)?;
+                (Box::new(keys::GroupKey::of(&share)), Some(share))
+            }
+            (None, None) => unreachable!("a validated config names a key or a share"),
+        };
+        let pk = key.public_key();
         if !pk.supported_in(line) {
             return Err(StartError::Key {
                 chain: c.id.clone(),
                 error: keys::KeyError::Unsupported {
-                    path: c.key.clone(),
+                    path: c.key.clone().or(c.share.clone()).unwrap_or_default(),
                     key_type: format!(
                         "{} (CometBFT {line} carries it in {})",
                         pk.type_name(),
@@ -116,7 +133,7 @@ pub fn open_chains(
         let mut chain = ChainSigner::new(
             c.id.clone(),
             line,
-            Box::new(key),
+            key,
             store,
             limits,
             c.allow_sign_bytes,
@@ -134,16 +151,140 @@ pub fn open_chains(
                  configure rpc so the signer can confirm the chain's tip"
             );
         }
-        chains.push(Arc::new(chain));
+        if let (Some(_), Some(t), Some(tm)) = (&share, &config.threshold, tmetrics) {
+            let names = t.peers.iter().map(|p| (p.id, p.name.clone())).collect();
+            chain =
+                chain.with_threshold(chain::cosign::ThresholdSide::new(&c.id, tm.clone(), names));
+        }
+        chains.push((Arc::new(chain), share));
     }
     Ok(chains)
+}
+
+/// Load a chain's share and check it against `[threshold]`.
+fn open_share(
+    config: &Config,
+    c: &config::ChainConfig,
+    path: &std::path::Path,
+) -> Result<threshold::share::Share, StartError> {
+    let fail = |m: String| StartError::Threshold(format!("chain {}: {m}", c.id));
+    let share = threshold::share::Share::load(path).map_err(|e| fail(e.to_string()))?;
+    let t = config
+        .threshold
+        .as_ref()
+        .ok_or_else(|| fail("a share needs a [threshold] section".into()))?;
+    if share.id() != t.id {
+        return Err(fail(format!(
+            "share file {} is share {} but this cosigner is threshold.id = {}; give each cosigner its own share",
+            path.display(),
+            share.id(),
+            t.id
+        )));
+    }
+    if usize::from(share.total()) != t.peers.len() + 1 {
+        return Err(fail(format!(
+            "the key is split into {} shares but [threshold] names {} cosigners (this one and {} peers); configure every other cosigner as a [[threshold.peer]]",
+            share.total(),
+            t.peers.len() + 1,
+            t.peers.len()
+        )));
+    }
+    if let Some(p) = t.peers.iter().find(|p| p.id == 0 || p.id > share.total()) {
+        return Err(fail(format!(
+            "peer {} has share id {}, outside 1..={}",
+            p.name,
+            p.id,
+            share.total()
+        )));
+    }
+    Ok(share)
+}
+
+/// Start the cosigner links when `[threshold]` is set, and attach a coordinator to each
+/// threshold chain.
+fn start_cosigner(
+    config: &Config,
+    chains: &[Opened],
+    tmetrics: Option<threshold::metrics::Metrics>,
+) -> Result<Option<threshold::cosigner::Cosigner>, StartError> {
+    let (Some(t), Some(tmetrics)) = (&config.threshold, tmetrics) else {
+        return Ok(None);
+    };
+    let fail = |m: String| StartError::Threshold(m);
+    let key = threshold::link::LinkKey::load(&t.link_key)
+        .map_err(|e| fail(format!("threshold.link_key: {e}")))?;
+    let mut server = threshold::serve::Server::default();
+    let mut ids = Vec::new();
+    for (chain, share) in chains {
+        if let Some(share) = share {
+            let guard: Arc<dyn threshold::serve::ShareGuard> = chain.clone();
+            server.add(
+                chain.chain_id(),
+                threshold::serve::ServedChain {
+                    key: share.key_package().clone(),
+                    guard,
+                },
+            );
+            ids.push(chain.chain_id().to_string());
+        }
+    }
+    let settings = threshold::cosigner::Settings {
+        id: t.id,
+        listen: t.listen,
+        key,
+        peers: t
+            .peers
+            .iter()
+            .map(|p| threshold::cosigner::Peer {
+                id: p.id,
+                name: p.name.clone(),
+                addr: p.addr,
+                public: p.link_public_key,
+            })
+            .collect(),
+        chains: ids,
+    };
+    let cosigner =
+        threshold::cosigner::Cosigner::start(settings, Arc::new(server), tmetrics.clone())
+            .map_err(|e| {
+                fail(format!(
+                    "threshold.listen {}: {e}; pick a free address",
+                    t.listen
+                ))
+            })?;
+    for (chain, share) in chains {
+        let (Some(share), Some(side)) = (share, chain.threshold()) else {
+            continue;
+        };
+        let coordinator = threshold::coordinate::Coordinator::new(
+            chain.chain_id(),
+            share.key_package().clone(),
+            share.public_key_package().clone(),
+            cosigner.peers(),
+            t.share_timeout,
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        side.attach(coordinator);
+        tmetrics
+            .threshold
+            .get_or_create(&threshold::metrics::ChainLabels {
+                chain: chain.chain_id().to_string(),
+            })
+            .set(i64::from(share.threshold()));
+    }
+    Ok(Some(cosigner))
 }
 
 /// Run the signer until `shutdown` fires.
 pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
     let mut registry = Registry::default();
     let metrics = metrics::Metrics::register(&mut registry);
-    let chains = open_chains(&config, &metrics)?;
+    let tmetrics = config
+        .threshold
+        .as_ref()
+        .map(|_| threshold::metrics::Metrics::register(&mut registry));
+    let opened = open_chains(&config, &metrics, tmetrics.as_ref())?;
+    let chains: Vec<Arc<ChainSigner>> = opened.iter().map(|(c, _)| c.clone()).collect();
     let conn_key = Arc::new(
         keys::connection_key(config.connection_key.as_deref())
             .map_err(StartError::ConnectionKey)?,
@@ -170,6 +311,9 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
             return Ok(());
         }
     }
+    // Peers are served only after the chain checks: a share leaves under the same floor
+    // as a signature.
+    let cosigner = start_cosigner(&config, &opened, tmetrics)?;
     let mut threads = Vec::new();
     for (chain, c) in chains.iter().zip(&config.chains) {
         for n in &c.nodes {
@@ -205,6 +349,9 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
     }
     for t in threads {
         let _ = t.join();
+    }
+    if let Some(c) = cosigner {
+        c.stop();
     }
     tracing::info!("signer stopped");
     Ok(())

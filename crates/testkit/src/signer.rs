@@ -49,6 +49,7 @@ pub fn signer_config(
     let line = line.parse().unwrap_or_else(|e| panic!("{e}"));
     Config {
         connection_key: None,
+        threshold: None,
         metrics: metrics.map(|p| MetricsConfig {
             listen: ([127, 0, 0, 1], p).into(),
         }),

@@ -209,14 +209,7 @@ impl Coordinator {
                 continue;
             }
             let idx = sets.len();
-            let make = |part: Part| -> Result<
-                (
-                    SigningPackage,
-                    SigningNonces,
-                    Vec<(u16, SigningCommitments)>,
-                ),
-                CoordError,
-            > {
+            let make = |part: Part| -> Result<Made, CoordError> {
                 let (nonces, mine) =
                     round1::commit(self.key.signing_share(), &mut rand_core::OsRng);
                 let mut list = vec![(me, mine)];
@@ -385,10 +378,10 @@ impl Pending {
             return None;
         }
         let main = self.combine(i, Part::Main);
-        let ext = match self.sets[i].extension {
-            Some(_) => Some(self.combine(i, Part::Extension)),
-            None => None,
-        };
+        let ext = self.sets[i]
+            .extension
+            .as_ref()
+            .map(|_| self.combine(i, Part::Extension));
         match (main, ext.transpose()) {
             (Ok(main), Ok(extension)) => Some(Signed {
                 main,
@@ -452,6 +445,13 @@ fn id_bytes(id: &Identifier) -> [u8; 2] {
         b.first().copied().unwrap_or(0),
     ]
 }
+
+/// A package, this cosigner's nonces for it, and everyone's commitments.
+type Made = (
+    SigningPackage,
+    SigningNonces,
+    Vec<(u16, SigningCommitments)>,
+);
 
 /// Every `k`-subset of `items`, in order (best peers first).
 fn combinations(items: &[u16], k: usize) -> impl Iterator<Item = Vec<u16>> + '_ {

@@ -16,6 +16,7 @@
 //! ```
 
 mod addr;
+mod threshold;
 
 pub use addr::Addr;
 use privval::Line;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+pub use threshold::{PeerConfig, ThresholdConfig};
 
 /// The whole signer configuration, with every field parsed.
 ///
@@ -41,6 +43,9 @@ pub struct Config<L = Line, A = Addr, S = SocketAddr> {
     /// Prometheus endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<MetricsConfig<S>>,
+    /// This process as one cosigner of threshold keys (chains with `share`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<ThresholdConfig<S>>,
     /// The chains this signer signs for.
     #[serde(default, rename = "chain")]
     pub chains: Vec<ChainConfig<L, A>>,
@@ -65,7 +70,12 @@ pub struct ChainConfig<L = Line, A = Addr> {
     /// Chain ID; every request must name it.
     pub id: String,
     /// Consensus key file: CometBFT `priv_validator_key.json` or a tmkms softsign key.
-    pub key: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// Instead of `key`: this cosigner's share of a threshold key (`bulwark threshold
+    /// split`); needs `[threshold]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<PathBuf>,
     /// Sign-state file (created by `bulwark signer state import` or `state init`).
     pub state: PathBuf,
     /// CometBFT line the nodes speak: v0.34, v0.37, v0.38, v1.0 or v0.40.
@@ -137,7 +147,8 @@ impl<L> ChainConfig<L, Addr> {
     ) -> Self {
         ChainConfig {
             id: id.to_string(),
-            key,
+            key: Some(key),
+            share: None,
             state,
             protocol,
             max_height: None,
@@ -272,6 +283,7 @@ impl TextConfig {
                 chains.push(ChainConfig {
                     id: c.id,
                     key: c.key,
+                    share: c.share,
                     state: c.state,
                     protocol,
                     max_height: c.max_height,
@@ -291,8 +303,13 @@ impl TextConfig {
         if !p.is_empty() {
             return Err(p);
         }
+        let threshold = self.threshold.and_then(|t| t.parse(&mut p));
+        if !p.is_empty() {
+            return Err(p);
+        }
         Ok(Config {
             connection_key: self.connection_key,
+            threshold,
             metrics,
             chains,
             skip_chain_checks: self.skip_chain_checks,
@@ -352,12 +369,22 @@ impl<L, A, S> Config<L, A, S> {
             if c.nodes.is_empty() {
                 p.push(format!("{at}: no [[chain.node]]; add the node(s) to dial"));
             }
+            match (&c.key, &c.share) {
+                (Some(_), Some(_)) => p.push(format!("{at}: set key or share, not both")),
+                (None, None) => p.push(format!("{at}: no key; set key (a key file) or share (a threshold share file)")),
+                (None, Some(_)) if self.threshold.is_none() => p.push(format!("{at}: share needs a [threshold] section (this cosigner's id, listen address, link key and peers)")),
+                (None, Some(_)) if c.doppelganger_blocks > 0 => p.push(format!("{at}: doppelganger_blocks must be 0 for a threshold key: the other cosigners sign with the same key")),
+                _ => {}
+            }
             let mut names = std::collections::HashSet::new();
             for n in &c.nodes {
                 if !names.insert(n.name.clone()) {
                     p.push(format!("{at}: node name {:?} appears twice", n.name));
                 }
             }
+        }
+        if let Some(t) = &self.threshold {
+            t.problems(&mut p);
         }
         let noise = self
             .chains
