@@ -37,6 +37,17 @@ fn kill(net: &Devnet, name: &str) -> u64 {
     best_height(&s)
 }
 
+/// The last lines of every cosigner's log, for failure messages.
+fn cosigner_logs(net: &Devnet) -> String {
+    ["cosigner-1", "cosigner-2", "cosigner-3"]
+        .iter()
+        .map(|name| {
+            let o = net.cmd("logs", &[name, "-n", "15"]);
+            format!("--- {name}\n{}", text(&o))
+        })
+        .collect()
+}
+
 /// The whole drill on one CometBFT line.
 fn drill(line: &str) {
     let net = bulwark().devnet();
@@ -78,9 +89,10 @@ fn drill(line: &str) {
     let one_down = scan_chain(&rpc, &val0, k1 + 2, k1 + 16);
     assert!(
         one_down.signed.len() >= 12,
-        "with cosigner-2 down val0 signed {} of 15 heights (missed {:?})",
+        "with cosigner-2 down val0 signed {} of 15 heights (missed {:?}); cosigner logs:\n{}",
         one_down.signed.len(),
-        one_down.missed
+        one_down.missed,
+        cosigner_logs(&net)
     );
 
     // A second one killed: one share cannot sign.
@@ -116,14 +128,17 @@ fn drill(line: &str) {
         .collect();
     started.sort();
     assert_eq!(started, ["cosigner-2", "cosigner-3"], "{restarted:#}");
-    let all_back = best_height(&net.status());
-    let end = wait_height(&net, all_back + 14, "12 heights with every cosigner up");
-    let all_up = scan_chain(&rpc, &val0, all_back + 2, all_back + 13);
+    // The restarted cosigners check the chain and raise their floors before they sign.
+    let restarted_at = best_height(&net.status());
+    let all_back = wait_val0_signs_after(&net, restarted_at, "val0 signing after `up`");
+    let end = wait_height(&net, all_back + 13, "12 heights with every cosigner up");
+    let all_up = scan_chain(&rpc, &val0, all_back + 1, all_back + 12);
     assert!(
         all_up.signed.len() >= 10,
-        "with every cosigner up val0 signed {} of 12 heights (missed {:?})",
+        "with every cosigner up val0 signed {} of 12 heights (missed {:?}); cosigner logs:\n{}",
         all_up.signed.len(),
-        all_up.missed
+        all_up.missed,
+        cosigner_logs(&net)
     );
 
     // Never a duplicate vote, over the whole run.

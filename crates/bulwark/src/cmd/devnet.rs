@@ -96,7 +96,7 @@ pub struct StatusArgs {
 pub struct LogsArgs {
     #[command(flatten)]
     dir: DirArg,
-    /// Node name, e.g. val0, val0-backup, sentry0, val1.
+    /// Node name, e.g. val0, val0-backup, sentry0, val1; or signer, cosigner-1, watch.
     node: String,
     /// Number of lines from the end.
     #[arg(short = 'n', long, default_value_t = 50)]
@@ -365,7 +365,13 @@ fn describe_commit(c: &CommitSigners) -> String {
 fn logs(a: &LogsArgs) -> anyhow::Result<()> {
     let dir = devnet::manifest::absolute(&a.dir.dir);
     let manifest = devnet::Manifest::load(&dir)?;
-    manifest.node(&a.node)?;
+    let service = a.node == devnet::watch::NAME
+        || devnet::signer::processes(&dir, &manifest)
+            .iter()
+            .any(|(name, _)| *name == a.node);
+    if !service {
+        manifest.node(&a.node)?;
+    }
     let path = devnet::process::log_file(&dir, &a.node);
     let mut out = std::io::stdout().lock();
     let tail = devnet::process::tail(&path, a.lines);
