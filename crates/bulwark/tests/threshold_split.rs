@@ -210,3 +210,42 @@ fn a_secp256k1_key_exits_2() {
     assert!(text(&out).contains("secp256k1"), "{}", text(&out));
     assert!(!out_dir.exists());
 }
+
+#[test]
+fn link_key_writes_a_private_key_and_prints_its_public_half() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("link.key");
+    let k = key.to_str().unwrap();
+
+    let out = bulwark().run(&["threshold", "link-key", "--out", k, "--json"]);
+    let v = json(&out);
+    assert_eq!(v["file"], k, "{v}");
+    let public = v["public_key"].as_str().unwrap().to_string();
+    assert_eq!(mode(&key), 0o600);
+    let loaded = threshold::link::LinkKey::load(&key).unwrap();
+    assert_eq!(loaded.public().to_string(), public);
+    assert!(public.parse::<threshold::link::LinkPublic>().is_ok());
+    // The secret is never printed.
+    let secret = std::fs::read_to_string(&key).unwrap();
+    assert!(!text(&out).contains(secret.trim()));
+
+    // Never over an existing file: exit 2, the key untouched.
+    let again = bulwark().run(&["threshold", "link-key", "--out", k]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(
+        text(&again).contains("refusing to overwrite"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), secret);
+
+    // Text output: the public key and where it goes.
+    let other = tmp.path().join("other.key");
+    let t = bulwark().run(&["threshold", "link-key", "--out", other.to_str().unwrap()]);
+    assert!(t.status.success(), "{}", text(&t));
+    let stdout = String::from_utf8_lossy(&t.stdout);
+    let other_public = threshold::link::LinkKey::load(&other).unwrap().public();
+    assert!(stdout.contains(&other_public.to_string()), "{stdout}");
+    assert!(stdout.contains("[[threshold.peer]]"), "{stdout}");
+    assert_ne!(other_public.to_string(), public);
+}

@@ -129,6 +129,15 @@ pub enum DevnetError {
         reason: String,
     },
 
+    /// val0's threshold setup (shares, link keys) failed.
+    #[error("threshold signer for val0: {what}: {reason}")]
+    Threshold {
+        /// What was being made or read.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

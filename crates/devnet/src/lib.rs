@@ -6,6 +6,7 @@
 //! that started it; `down` stops them by pid.
 
 pub mod cometbft;
+pub mod cosigner;
 pub mod error;
 pub mod generate;
 pub mod load;

@@ -22,6 +22,9 @@ pub enum SignerMode {
     /// The devnet runs a `bulwark signer` for val0; both val0 nodes listen on
     /// `priv_validator_laddr` for it, and neither holds the validator key.
     Bulwark,
+    /// The devnet runs three `bulwark signer` cosigners for val0, each holding one share
+    /// of a 2-of-3 split of its key; both val0 nodes listen for each of them.
+    Threshold,
 }
 
 impl SignerMode {
@@ -30,11 +33,12 @@ impl SignerMode {
         !matches!(self, SignerMode::File)
     }
 
-    /// `file` or `bulwark`.
+    /// `file`, `bulwark` or `threshold`.
     pub fn as_str(self) -> &'static str {
         match self {
             SignerMode::File => "file",
             SignerMode::Bulwark => "bulwark",
+            SignerMode::Threshold => "threshold",
         }
     }
 }

@@ -93,21 +93,26 @@ pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
     std::fs::write(&cfg, text).map_err(|e| DevnetError::io(&cfg, e))?;
     let state = state_path(dir);
     if !state.exists() {
-        run_bulwark(
-            bulwark,
-            &["signer", "state", "init", "--chain-id", &manifest.chain_id],
-            &state,
-            &[],
-        )?;
+        init_state(bulwark, &manifest.chain_id, &state)?;
     }
     Ok(())
+}
+
+/// Create a new sign state for `chain_id` at `state` with `bulwark signer state init`.
+pub(crate) fn init_state(bulwark: &Path, chain_id: &str, state: &Path) -> Result<()> {
+    run_bulwark(
+        bulwark,
+        &["signer", "state", "init", "--chain-id", chain_id],
+        state,
+        &[],
+    )
 }
 
 /// The chain's RPC for the signer's chain checks, from nodes other than val0's, when the
 /// chain can make blocks without val0 (four validators or more: val0 has a quarter of
 /// the power or less). With fewer, the chain halts whenever val0's signer is down, so
 /// no source would be fresh when it starts again, and no height can be skipped anyway.
-fn rpc_urls(manifest: &Manifest) -> Vec<String> {
+pub(crate) fn rpc_urls(manifest: &Manifest) -> Vec<String> {
     if manifest.validators.len() < 4 {
         return Vec::new();
     }
@@ -196,6 +201,23 @@ pub fn pid(dir: &Path) -> Option<u32> {
 /// Stop the signer if it runs.
 pub fn stop(dir: &Path, grace: std::time::Duration) -> bool {
     process::stop(dir, NAME, &config_path(dir), grace)
+}
+
+/// val0's signer processes this devnet runs, by name with the config file that marks
+/// each: `signer`, or `cosigner-1` .. `cosigner-3`, or none.
+pub fn processes(dir: &Path, manifest: &Manifest) -> Vec<(String, PathBuf)> {
+    match manifest.signer {
+        SignerMode::File => Vec::new(),
+        SignerMode::Bulwark => vec![(NAME.to_string(), config_path(dir))],
+        SignerMode::Threshold => crate::cosigner::ids()
+            .map(|id| {
+                (
+                    crate::cosigner::name(id),
+                    crate::cosigner::config_path(dir, id),
+                )
+            })
+            .collect(),
+    }
 }
 
 /// Whether this devnet runs its own signer.

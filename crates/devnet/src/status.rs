@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::manifest::{self, Manifest, Node, Role};
 use crate::rpc::{Commit, Rpc, FLAG_COMMIT, FLAG_NIL};
-use crate::{process, signer, watch};
+use crate::{cosigner, process, signer, watch};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,6 +22,8 @@ pub struct DevnetStatus {
     pub signer: String,
     /// The devnet's `bulwark signer` process, when `signer` is `bulwark`.
     pub signer_process: Option<SignerProcess>,
+    /// val0's threshold cosigners, when `signer` is `threshold`.
+    pub cosigners: Vec<CosignerProcess>,
     /// The devnet's `bulwark watch` process.
     pub watch_process: WatchProcess,
     /// Genesis validators.
@@ -42,6 +44,27 @@ pub struct SignerProcess {
     /// Its config file.
     pub config: PathBuf,
     /// val0's sign-state file.
+    pub state: PathBuf,
+}
+
+/// One of val0's threshold cosigners.
+#[derive(Debug, Clone, Serialize)]
+pub struct CosignerProcess {
+    /// Process name, `cosigner-1` .. `cosigner-3` (for `stop`).
+    pub name: String,
+    /// Its share id.
+    pub id: u16,
+    /// Whether it runs.
+    pub running: bool,
+    /// Its pid, when running.
+    pub pid: Option<u32>,
+    /// Where it listens for the other cosigners.
+    pub link_addr: String,
+    /// Its Prometheus endpoint.
+    pub metrics_url: String,
+    /// Its config file.
+    pub config: PathBuf,
+    /// Its sign-state file.
     pub state: PathBuf,
 }
 
@@ -157,6 +180,28 @@ pub async fn status(dir: &Path) -> Result<DevnetStatus> {
                 state: signer::state_path(&dir),
             }
         }),
+        cosigners: if cosigner::runs_cosigners(&m) {
+            cosigner::ids()
+                .map(|id| {
+                    let pid = cosigner::pid(&dir, id);
+                    CosignerProcess {
+                        name: cosigner::name(id),
+                        id,
+                        running: pid.is_some(),
+                        pid,
+                        link_addr: format!("127.0.0.1:{}", cosigner::listen_port(&m, id)),
+                        metrics_url: format!(
+                            "http://127.0.0.1:{}/metrics",
+                            cosigner::metrics_port(&m, id)
+                        ),
+                        config: cosigner::config_path(&dir, id),
+                        state: cosigner::state_path(&dir, id),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         watch_process: {
             let pid = watch::pid(&dir);
             WatchProcess {

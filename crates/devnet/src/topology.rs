@@ -23,8 +23,9 @@ pub fn node_count(validators: usize) -> usize {
     validators + 2
 }
 
-/// Ports for devnet services after the nodes' ports: the signer's metrics, and spares.
-pub const SERVICE_PORTS: u16 = 4;
+/// Ports for devnet services after the nodes' ports: the signer's metrics, the watch,
+/// the three cosigners' link listeners and their metrics, and a spare.
+pub const SERVICE_PORTS: u16 = 9;
 
 /// Number of ports the devnet needs.
 pub fn port_count(validators: usize) -> u16 {
@@ -45,12 +46,24 @@ pub fn watch_port(validators: usize, base: u16) -> u16 {
     base + node_ports(validators) + 1
 }
 
+/// Port threshold cosigner `id` (1..=3) listens on for its peers.
+pub fn cosigner_port(validators: usize, base: u16, id: u16) -> u16 {
+    base + node_ports(validators) + 1 + id
+}
+
+/// Port of threshold cosigner `id`'s (1..=3) metrics endpoint.
+pub fn cosigner_metrics_port(validators: usize, base: u16, id: u16) -> u16 {
+    base + node_ports(validators) + 4 + id
+}
+
 /// What a port at `offset` from the base is for, for error messages.
 pub fn port_purpose(validators: usize, offset: u16) -> String {
     if offset >= node_ports(validators) {
         return match offset - node_ports(validators) {
             0 => "metrics port of the devnet signer".into(),
             1 => "status port of the devnet watch".into(),
+            o @ 2..=4 => format!("link port of cosigner-{}", o - 1),
+            o @ 5..=7 => format!("metrics port of cosigner-{}", o - 4),
             _ => "spare devnet service port".into(),
         };
     }
@@ -179,6 +192,11 @@ mod tests {
         assert_eq!(port_purpose(4, 24), "metrics port of the devnet signer");
         assert_eq!(watch_port(4, 20_000), 20_025);
         assert_eq!(port_purpose(4, 25), "status port of the devnet watch");
+        assert_eq!(cosigner_port(4, 20_000, 1), 20_026);
+        assert_eq!(port_purpose(4, 28), "link port of cosigner-3");
+        assert_eq!(cosigner_metrics_port(4, 20_000, 3), 20_031);
+        assert_eq!(port_purpose(4, 31), "metrics port of cosigner-3");
+        assert_eq!(port_purpose(4, 32), "spare devnet service port");
         assert_eq!(nodes[0].signer_port, Some(20_003));
         assert_eq!(nodes[2].signer_port, None);
     }

@@ -4,7 +4,7 @@ use crate::cometbft::{self, Binary, Line};
 use crate::error::{DevnetError, Result};
 use crate::generate::{self, Spec};
 use crate::manifest::{self, Manifest, Node, SignerMode};
-use crate::{ports, process, rpc::Rpc, signer, topology, watch};
+use crate::{cosigner, ports, process, rpc::Rpc, signer, topology, watch};
 use rand::distributions::{Alphanumeric, DistString};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -77,12 +77,13 @@ pub async fn up(opts: &UpOptions) -> Result<UpReport> {
 
     let mut already_running = Vec::new();
     let mut to_start = Vec::new();
-    let runs_signer = signer::runs_signer(&manifest);
-    if runs_signer {
-        if signer::pid(&dir).is_some() {
-            already_running.push(signer::NAME.to_string());
-        } else if let Some(port) = manifest.signer_metrics_port {
-            check_port(port, "metrics port of the devnet signer")?;
+    let mut signers_to_start = Vec::new();
+    for (name, config) in signer::processes(&dir, &manifest) {
+        if process::running_pid(&dir, &name, &config).is_some() {
+            already_running.push(name);
+        } else {
+            check_signer_ports(&manifest, &name)?;
+            signers_to_start.push(name);
         }
     }
     for node in &manifest.nodes {
@@ -97,12 +98,11 @@ pub async fn up(opts: &UpOptions) -> Result<UpReport> {
     let mut started = Vec::new();
     let deadline = Instant::now() + opts.ready_timeout;
     let mut result = Ok(());
-    // The signer goes first: a node that waits for a remote signer gives up after a few
+    // The signers go first: a node that waits for a remote signer gives up after a few
     // seconds without one.
-    if runs_signer && signer::pid(&dir).is_none() {
-        result = signer::setup(&dir, &manifest, &opts.bulwark_exe)
-            .and_then(|()| process::start(&dir, &signer::spec(&dir, &opts.bulwark_exe)))
-            .map(|_| started.push(signer::NAME.to_string()));
+    if !signers_to_start.is_empty() {
+        result = start_signers(&dir, &manifest, &opts.bulwark_exe, &signers_to_start)
+            .map(|()| started.extend(signers_to_start.iter().cloned()));
     }
     if result.is_ok() {
         result = start_and_wait(&dir, &bin, &to_start, deadline, &mut started).await;
@@ -126,7 +126,11 @@ pub async fn up(opts: &UpOptions) -> Result<UpReport> {
                 process::stop_node(&dir, node, Duration::from_secs(5));
             }
         }
-        signer::stop(&dir, Duration::from_secs(5));
+        for (name, config) in signer::processes(&dir, &manifest) {
+            if signers_to_start.contains(&name) {
+                process::stop(&dir, &name, &config, Duration::from_secs(5));
+            }
+        }
         watch::stop(&dir, Duration::from_secs(5));
         return Err(e);
     }
@@ -152,19 +156,25 @@ pub fn down(dir: &Path) -> Result<Vec<String>> {
             stopped.push(node.name.clone());
         }
     }
-    if signer::stop(&dir, Duration::from_secs(10)) {
-        stopped.push(signer::NAME.to_string());
+    for (name, config) in signer::processes(&dir, &manifest) {
+        if process::stop(&dir, &name, &config, Duration::from_secs(10)) {
+            stopped.push(name);
+        }
     }
     Ok(stopped)
 }
 
-/// Stop one process of the devnet (a node, or `signer`): SIGTERM, or SIGKILL at once
+/// Stop one process of the devnet (a node, `signer`, a `cosigner-N`, or `watch`): SIGTERM, or SIGKILL at once
 /// with `kill` (for failure drills). `up` starts it again. Returns whether it was running.
 pub fn stop_one(dir: &Path, name: &str, kill: bool) -> Result<bool> {
     let dir = manifest::absolute(dir);
     let manifest = Manifest::load(&dir)?;
-    let marker = if name == signer::NAME && signer::runs_signer(&manifest) {
-        signer::config_path(&dir)
+    let signer_config = signer::processes(&dir, &manifest)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, config)| config);
+    let marker = if let Some(config) = signer_config {
+        config
     } else if name == watch::NAME {
         watch::config_path(&dir)
     } else {
@@ -220,7 +230,15 @@ fn create(dir: &Path, opts: &UpOptions) -> Result<Manifest> {
             )));
         }
     }
-    let bin = cometbft::find(opts.line.unwrap_or(Line::V0_38), &opts.cometbft_dir)?;
+    let line = opts.line.unwrap_or(Line::V0_38);
+    if opts.signer == Some(SignerMode::Threshold) && line == Line::V0_40 {
+        return Err(DevnetError::InvalidOption(
+            "--signer threshold runs on CometBFT v0.38 and v1.0; the devnet's v0.40 nodes \
+             want the noise:// signer transport, which its cosigners do not set up yet"
+                .into(),
+        ));
+    }
+    let bin = cometbft::find(line, &opts.cometbft_dir)?;
     let count = topology::port_count(validators);
     let base_port = match opts.base_port {
         Some(base) => {
@@ -361,6 +379,42 @@ fn check_node_ports(node: &Node, signer: SignerMode) -> Result<()> {
         check_port(port, &format!("{what} port of node {}", node.name))?;
     }
     Ok(())
+}
+
+/// The ports a signer process of the devnet needs, checked free before it starts.
+fn check_signer_ports(manifest: &Manifest, name: &str) -> Result<()> {
+    if let Some(id) = cosigner::id_of(name) {
+        check_port(
+            cosigner::listen_port(manifest, id),
+            &format!("link port of {name}"),
+        )?;
+        check_port(
+            cosigner::metrics_port(manifest, id),
+            &format!("metrics port of {name}"),
+        )
+    } else if let Some(port) = manifest.signer_metrics_port {
+        check_port(port, "metrics port of the devnet signer")
+    } else {
+        Ok(())
+    }
+}
+
+/// Set up and start val0's signer processes named in `names` (all of them are set up).
+fn start_signers(dir: &Path, manifest: &Manifest, bulwark: &Path, names: &[String]) -> Result<()> {
+    match manifest.signer {
+        SignerMode::File => Ok(()),
+        SignerMode::Bulwark => {
+            signer::setup(dir, manifest, bulwark)?;
+            process::start(dir, &signer::spec(dir, bulwark)).map(|_| ())
+        }
+        SignerMode::Threshold => {
+            cosigner::setup(dir, manifest, bulwark)?;
+            for id in cosigner::ids().filter(|id| names.contains(&cosigner::name(*id))) {
+                process::start(dir, &cosigner::spec(dir, id, bulwark))?;
+            }
+            Ok(())
+        }
+    }
 }
 
 fn check_port(port: u16, what: &str) -> Result<()> {

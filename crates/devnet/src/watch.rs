@@ -74,6 +74,17 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
             metrics_url: format!("http://127.0.0.1:{p}/metrics"),
         });
     }
+    if crate::cosigner::runs_cosigners(manifest) {
+        for id in crate::cosigner::ids() {
+            config.signers.push(SignerConfig {
+                name: crate::cosigner::name(id),
+                metrics_url: format!(
+                    "http://127.0.0.1:{}/metrics",
+                    crate::cosigner::metrics_port(manifest, id)
+                ),
+            });
+        }
+    }
     // The machine the devnet runs on: its disks, load and memory.
     config.hosts.push(HostConfig {
         name: "local".into(),

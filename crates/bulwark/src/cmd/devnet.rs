@@ -17,7 +17,8 @@ pub enum DevnetCommand {
     Up(UpArgs),
     /// Stop this devnet's nodes; data is kept.
     Down(DirArg),
-    /// Stop one node (or `signer`, `watch`), e.g. for a failover drill; `up` starts it again.
+    /// Stop one node (or `signer`, `cosigner-N`, `watch`), e.g. for a failover drill; `up`
+    /// starts it again.
     Stop(StopArgs),
     /// Stop this devnet's nodes and delete its directory.
     Destroy(DirArg),
@@ -54,8 +55,9 @@ pub struct UpArgs {
     /// Chain ID (default: bulwark-devnet- and a random suffix).
     #[arg(long)]
     chain_id: Option<String>,
-    /// Where val0 signs: `file` (its key file on the primary node) or `bulwark` (a
-    /// `bulwark signer` serving both val0 nodes).
+    /// Where val0 signs: `file` (its key file on the primary node), `bulwark` (a
+    /// `bulwark signer` serving both val0 nodes) or `threshold` (its key split 2-of-3
+    /// among three cosigners, `cosigner-1` .. `cosigner-3`, each serving both nodes).
     #[arg(long, value_parser = parse_signer)]
     signer: Option<devnet::SignerMode>,
     /// Turn vote extensions on from this height.
@@ -73,7 +75,7 @@ pub struct UpArgs {
 pub struct StopArgs {
     #[command(flatten)]
     dir: DirArg,
-    /// Node name, `signer` or `watch`.
+    /// Node name, `signer`, `cosigner-1` .. `cosigner-3` or `watch`.
     name: String,
     /// SIGKILL at once instead of a clean stop.
     #[arg(long)]
@@ -94,7 +96,7 @@ pub struct StatusArgs {
 pub struct LogsArgs {
     #[command(flatten)]
     dir: DirArg,
-    /// Node name, e.g. val0, val0-backup, sentry0, val1.
+    /// Node name, e.g. val0, val0-backup, sentry0, val1; or signer, cosigner-1, watch.
     node: String,
     /// Number of lines from the end.
     #[arg(short = 'n', long, default_value_t = 50)]
@@ -123,7 +125,8 @@ fn parse_signer(s: &str) -> Result<devnet::SignerMode, String> {
     match s {
         "file" => Ok(devnet::SignerMode::File),
         "bulwark" => Ok(devnet::SignerMode::Bulwark),
-        other => Err(format!("{other:?}: use file or bulwark")),
+        "threshold" => Ok(devnet::SignerMode::Threshold),
+        other => Err(format!("{other:?}: use file, bulwark or threshold")),
     }
 }
 
@@ -325,6 +328,17 @@ fn status_text(s: &DevnetStatus) -> String {
             p.metrics_url.as_deref().unwrap_or("-")
         ));
     }
+    for c in &s.cosigners {
+        out.push_str(&format!(
+            "{:<12} {:<9} {:>7} {:<9} {:>5}  {}\n",
+            c.name,
+            "cosigner",
+            "-",
+            if c.running { "ok" } else { "stopped" },
+            "-",
+            c.metrics_url
+        ));
+    }
     let w = &s.watch_process;
     out.push_str(&format!(
         "watch        {:<9} {:>7} {:<9} {:>5}  {} (status page; /api/status, /metrics)\n",
@@ -351,7 +365,13 @@ fn describe_commit(c: &CommitSigners) -> String {
 fn logs(a: &LogsArgs) -> anyhow::Result<()> {
     let dir = devnet::manifest::absolute(&a.dir.dir);
     let manifest = devnet::Manifest::load(&dir)?;
-    manifest.node(&a.node)?;
+    let service = a.node == devnet::watch::NAME
+        || devnet::signer::processes(&dir, &manifest)
+            .iter()
+            .any(|(name, _)| *name == a.node);
+    if !service {
+        manifest.node(&a.node)?;
+    }
     let path = devnet::process::log_file(&dir, &a.node);
     let mut out = std::io::stdout().lock();
     let tail = devnet::process::tail(&path, a.lines);

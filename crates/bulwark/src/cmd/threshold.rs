@@ -1,5 +1,5 @@
-//! `bulwark threshold`: split a validator key into FROST shares for cosigners, and show a
-//! share.
+//! `bulwark threshold`: split a validator key into FROST shares for cosigners, show a
+//! share, and make a cosigner's link key.
 
 use crate::exit::UsageError;
 use crate::output::{OutputArgs, Report};
@@ -21,6 +21,19 @@ pub enum ThresholdCommand {
     Split(SplitArgs),
     /// Print what a share file is for (id, threshold, group key, address), never its secret.
     Show(ShowArgs),
+    /// Write a new link key for a cosigner (mode 0600, never over an existing file) and
+    /// print its public key, which goes into the other cosigners' `[[threshold.peer]]`.
+    LinkKey(LinkKeyArgs),
+}
+
+/// Options of `link-key`.
+#[derive(Debug, Args)]
+pub struct LinkKeyArgs {
+    /// File for the new link key (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Options of `split`.
@@ -67,7 +80,48 @@ pub fn run(cmd: ThresholdCommand) -> anyhow::Result<()> {
                 address: address(share.group_public_key()),
             })
         }
+        ThresholdCommand::LinkKey(a) => a.output.output().render(&link_key(&a.out)?),
     }
+}
+
+/// What `link-key` made.
+#[derive(Debug, Serialize)]
+struct LinkKeyMade {
+    file: PathBuf,
+    public_key: String,
+}
+
+impl Report for LinkKeyMade {
+    fn text(&self) -> String {
+        format!(
+            "link key     {}\npublic key   {}\n\nPut the public key in every other cosigner's \
+             [[threshold.peer]] link_public_key for this cosigner.\n",
+            self.file.display(),
+            self.public_key
+        )
+    }
+
+    fn notice(&self) -> Option<String> {
+        Some(format!("wrote link key {}", self.file.display()))
+    }
+}
+
+fn link_key(out: &Path) -> anyhow::Result<LinkKeyMade> {
+    if out.symlink_metadata().is_ok() {
+        return Err(UsageError(format!(
+            "refusing to overwrite {}: it may be a cosigner's only link key. Move it away \
+             first, or choose another --out",
+            out.display()
+        ))
+        .into());
+    }
+    let key = threshold::link::LinkKey::generate();
+    key.write_new(out)
+        .with_context(|| format!("writing link key {}", out.display()))?;
+    Ok(LinkKeyMade {
+        file: out.to_path_buf(),
+        public_key: key.public().to_string(),
+    })
 }
 
 /// What `split` made.

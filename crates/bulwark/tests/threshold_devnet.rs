@@ -1,0 +1,169 @@
+//! val0 signing through a 2-of-3 threshold signer on a real CometBFT devnet
+//! (`bulwark devnet up --signer threshold`): it signs with all three cosigners, keeps
+//! signing with one killed, stops with two killed, signs again when one comes back, and
+//! the chain never shows duplicate-vote evidence.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+/// Wait until the chain is at `height` or above; returns the best height.
+fn wait_height(net: &Devnet, height: u64, what: &str) -> u64 {
+    let s = net.wait_status(what, Duration::from_secs(120), |s| best_height(s) >= height);
+    best_height(&s)
+}
+
+/// Wait until a commit above `height` carries val0's signature; returns its height.
+fn wait_val0_signs_after(net: &Devnet, height: u64, what: &str) -> u64 {
+    let s = net.wait_status(what, Duration::from_secs(90), |s| {
+        commit_signers(s, height + 1).is_some_and(|(_, who)| who.iter().any(|n| n == "val0"))
+    });
+    commit_signers(&s, height + 1).unwrap().0
+}
+
+fn cosigner<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    status["cosigners"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no {name} in {status:#}"))
+}
+
+fn kill(net: &Devnet, name: &str) -> u64 {
+    let o = net.cmd("stop", &[name, "--kill"]);
+    assert!(o.status.success(), "stop {name}: {}", text(&o));
+    let s = net.status();
+    assert_eq!(cosigner(&s, name)["running"], false, "{s:#}");
+    best_height(&s)
+}
+
+/// The last lines of every cosigner's log, for failure messages.
+fn cosigner_logs(net: &Devnet) -> String {
+    ["cosigner-1", "cosigner-2", "cosigner-3"]
+        .iter()
+        .map(|name| {
+            let o = net.cmd("logs", &[name, "-n", "15"]);
+            format!("--- {name}\n{}", text(&o))
+        })
+        .collect()
+}
+
+/// The whole drill on one CometBFT line.
+fn drill(line: &str) {
+    let net = bulwark().devnet();
+    let up = net.up(&[
+        "--validators",
+        "4",
+        "--cometbft",
+        line,
+        "--signer",
+        "threshold",
+    ]);
+    let s = up["status"].clone();
+    assert_eq!(s["signer"], "threshold", "{s:#}");
+    for name in ["cosigner-1", "cosigner-2", "cosigner-3"] {
+        assert_eq!(cosigner(&s, name)["running"], true, "{s:#}");
+    }
+    assert!(s["signer_process"].is_null(), "{s:#}");
+    // val0's nodes do not hold its key: they sign through the cosigners.
+    let key = std::fs::read_to_string(net.dir.join("keys/val0/priv_validator_key.json")).unwrap();
+    for n in ["val0", "val0-backup"] {
+        let path = net
+            .dir
+            .join(format!("nodes/{n}/config/priv_validator_key.json"));
+        assert!(
+            std::fs::read_to_string(&path).map_or(true, |k| k != key),
+            "{} holds val0's key",
+            path.display()
+        );
+    }
+    let rpc = node(&s, "val1")["rpc_url"].as_str().unwrap().to_string();
+    let val0 = validator_address(&s, "val0");
+
+    // All three up: val0 signs.
+    let first = wait_val0_signs_after(&net, 2, "val0 signing through the cosigners");
+
+    // One cosigner killed: the other two still make val0's signatures.
+    let k1 = kill(&net, "cosigner-2");
+    let end1 = wait_height(&net, k1 + 17, "15 heights with cosigner-2 down");
+    let one_down = scan_chain(&rpc, &val0, k1 + 2, k1 + 16);
+    assert!(
+        one_down.signed.len() >= 12,
+        "with cosigner-2 down val0 signed {} of 15 heights (missed {:?}); cosigner logs:\n{}",
+        one_down.signed.len(),
+        one_down.missed,
+        cosigner_logs(&net)
+    );
+
+    // A second one killed: one share cannot sign.
+    let k2 = kill(&net, "cosigner-3").max(end1);
+    wait_height(&net, k2 + 12, "10 heights with two cosigners down");
+    let two_down = scan_chain(&rpc, &val0, k2 + 2, k2 + 11);
+    assert!(
+        two_down.signed.is_empty(),
+        "val0 signed {:?} with only cosigner-1 up",
+        two_down.signed
+    );
+
+    // One comes back (run from the config the devnet wrote): two shares again.
+    let config = cosigner(&net.status(), "cosigner-2")["config"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let log = net.tmp.path().join("cosigner-2.again.log");
+    let mut again = bulwark().daemon(&["signer", "run", "--config", &config], &log);
+    let back_at = best_height(&net.status());
+    let resumed = wait_val0_signs_after(&net, back_at, "val0 signing after cosigner-2 came back");
+    assert!(resumed > first);
+    again.terminate();
+    drop(again);
+
+    // `up` starts the cosigners that are down, and nothing else.
+    let restarted = net.up(&[]);
+    let mut started: Vec<String> = restarted["started"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    started.sort();
+    assert_eq!(started, ["cosigner-2", "cosigner-3"], "{restarted:#}");
+    // The restarted cosigners check the chain and raise their floors before they sign.
+    let restarted_at = best_height(&net.status());
+    let all_back = wait_val0_signs_after(&net, restarted_at, "val0 signing after `up`");
+    let end = wait_height(&net, all_back + 13, "12 heights with every cosigner up");
+    let all_up = scan_chain(&rpc, &val0, all_back + 1, all_back + 12);
+    assert!(
+        all_up.signed.len() >= 10,
+        "with every cosigner up val0 signed {} of 12 heights (missed {:?}); cosigner logs:\n{}",
+        all_up.signed.len(),
+        all_up.missed,
+        cosigner_logs(&net)
+    );
+
+    // Never a duplicate vote, over the whole run.
+    let scan = scan_chain(&rpc, &val0, 2, end - 1);
+    assert!(
+        scan.evidence.is_empty(),
+        "evidence on chain: {:?}",
+        scan.evidence
+    );
+
+    // `down` stops every cosigner.
+    let down = net.cmd("down", &[]);
+    assert!(down.status.success(), "{}", text(&down));
+    let after = net.status();
+    for name in ["cosigner-1", "cosigner-2", "cosigner-3"] {
+        assert_eq!(cosigner(&after, name)["running"], false, "{after:#}");
+    }
+}
+
+#[test]
+fn v038_val0_signs_through_two_of_three_cosigners() {
+    drill("v0.38");
+}
+
+#[test]
+fn v1_val0_signs_through_two_of_three_cosigners() {
+    drill("v1.0");
+}
