@@ -9,6 +9,7 @@ pub mod ca;
 pub mod devnet;
 pub mod http;
 pub mod link;
+pub mod netns;
 pub mod node;
 pub mod port;
 pub mod process;

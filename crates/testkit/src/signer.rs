@@ -158,9 +158,22 @@ impl Bulwark {
 
     /// Start with global options (`--log-format json`, ...) before `signer run`.
     pub fn signer_with(&self, config: &Path, global: &[&str]) -> SignerProc {
+        self.signer_under(&[], config, global)
+    }
+
+    /// Start through `prefix` (e.g. `ip netns exec NAME`), with global options.
+    pub fn signer_under(&self, prefix: &[String], config: &Path, global: &[&str]) -> SignerProc {
         let log = config.with_extension("log");
         let f = std::fs::File::create(&log).unwrap();
-        let child = Command::new(self.path())
+        let mut cmd = match prefix.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(self.path());
+                c
+            }
+            None => Command::new(self.path()),
+        };
+        let child = cmd
             .args(global)
             .args(["signer", "run", "--config"])
             .arg(config)

@@ -2,6 +2,7 @@
 //! cosigner, written through the signer's config types.
 
 use signer::config::{Addr, ChainConfig, Config, NodeConfig, PeerConfig, ThresholdConfig};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use threshold::link::LinkKey;
@@ -9,7 +10,7 @@ use threshold::link::LinkKey;
 /// Split the CometBFT key at `key` into `n` shares (threshold `t`) and write, for each
 /// cosigner `i` (1-based), `dir/cosigner-i/{share.json, link.key, signer.toml}` with its
 /// own sign state (initialised by `init_state`) and the nodes `nodes[i-1]`
-/// (`tcp://...`/`unix://...`). Returns the configs.
+/// (`tcp://...`/`unix://...`), all on loopback. Returns the configs.
 pub fn cosigner_configs(
     dir: &Path,
     chain: &str,
@@ -19,10 +20,49 @@ pub fn cosigner_configs(
     nodes: &[Vec<String>],
     init_state: impl Fn(&Path),
 ) -> Vec<PathBuf> {
+    let ports: Vec<u16> = nodes.iter().map(|_| crate::port::free_port()).collect();
+    let listen: Vec<SocketAddr> = ports.iter().map(|p| ([127, 0, 0, 1], *p).into()).collect();
+    let topology = Topology {
+        peer_addr: &|_, j| listen[j],
+        listen: listen.clone(),
+        edit: &|_| {},
+    };
+    cosigners_in(dir, chain, line, key, t, nodes, init_state, &topology)
+}
+
+/// Where cosigners listen and how each reaches the others (0-based indices).
+pub struct Topology<'a> {
+    /// Cosigner `i` listens on `listen[i]`.
+    pub listen: Vec<SocketAddr>,
+    /// Cosigner `i` reaches cosigner `j` at `peer_addr(i, j)` (e.g. through a link).
+    pub peer_addr: &'a dyn Fn(usize, usize) -> SocketAddr,
+    /// A change to each cosigner's chain config.
+    pub edit: &'a dyn Fn(&mut ChainConfig),
+}
+
+impl std::fmt::Debug for Topology<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Topology")
+            .field("listen", &self.listen)
+            .finish()
+    }
+}
+
+/// [`cosigner_configs`] with the addresses of `topology`.
+#[allow(clippy::too_many_arguments)]
+pub fn cosigners_in(
+    dir: &Path,
+    chain: &str,
+    line: &str,
+    key: &Path,
+    t: u16,
+    nodes: &[Vec<String>],
+    init_state: impl Fn(&Path),
+    topology: &Topology<'_>,
+) -> Vec<PathBuf> {
     let n = u16::try_from(nodes.len()).expect("few cosigners");
     let shares = threshold::split::split(&std::fs::read(key).expect("key file"), t, n)
         .unwrap_or_else(|e| panic!("{e}"));
-    let ports: Vec<u16> = (0..n).map(|_| crate::port::free_port()).collect();
     let keys: Vec<LinkKey> = (0..n).map(|_| LinkKey::generate()).collect();
     let mut configs = Vec::new();
     for (i, share) in shares.iter().enumerate() {
@@ -46,7 +86,7 @@ pub fn cosigner_configs(
             .map(|(j, s)| PeerConfig {
                 id: s.id(),
                 name: format!("cosigner-{}", s.id()),
-                addr: ([127, 0, 0, 1], ports[j]).into(),
+                addr: (topology.peer_addr)(i, j),
                 link_public_key: keys[j].public(),
             })
             .collect();
@@ -68,11 +108,12 @@ pub fn cosigner_configs(
         c.key = None;
         c.share = Some(share_path);
         c.idle_timeout = Duration::from_secs(30);
+        (topology.edit)(&mut c);
         let config = Config {
             connection_key: None,
             threshold: Some(ThresholdConfig {
                 id,
-                listen: ([127, 0, 0, 1], ports[i]).into(),
+                listen: topology.listen[i],
                 link_key,
                 share_timeout: Duration::from_millis(1500),
                 peers,
