@@ -76,6 +76,8 @@ struct Node {
 struct MemPeers {
     sessions: HashMap<u16, Mutex<(Session, Pool, u64)>>,
     down: Mutex<Vec<u16>>,
+    /// Every peer commitment named in a package sent, to catch a nonce used twice.
+    used: Mutex<std::collections::HashSet<Vec<u8>>>,
 }
 
 impl MemPeers {
@@ -108,6 +110,15 @@ impl MemPeers {
     }
 }
 
+impl MemPeers {
+    /// `peer` restarted: the sessions with it, and every nonce in them, are gone.
+    fn restart(&self, peer: u16, server: &Arc<Server>, me: u16) {
+        if let Some(s) = self.sessions.get(&peer) {
+            *s.lock().unwrap() = (server.session(me), Pool::default(), 0);
+        }
+    }
+}
+
 impl PeerSet for MemPeers {
     fn ready(&self) -> Vec<u16> {
         let down = self.down.lock().unwrap();
@@ -126,6 +137,14 @@ impl PeerSet for MemPeers {
     }
 
     fn send(&self, peer: u16, req: SignRequest, reply: Sender<Reply>) {
+        for p in &req.packages {
+            let mine = p.commitments.iter().find(|(id, _)| *id == peer).unwrap();
+            let bytes = mine.1.serialize().unwrap();
+            assert!(
+                self.used.lock().unwrap().insert(bytes),
+                "a nonce of cosigner {peer} named twice"
+            );
+        }
         if self.down.lock().unwrap().contains(&peer) {
             let _ = reply.send((peer, Err("link down".into())));
             return;
@@ -186,6 +205,7 @@ impl Group {
         let peers = Arc::new(MemPeers {
             sessions,
             down: Mutex::new(vec![]),
+            used: Mutex::default(),
         });
         for p in peers.ready() {
             peers.refill(p, 32);
@@ -434,6 +454,7 @@ fn a_bad_share_is_caught_and_named() {
     let liars = Arc::new(MemPeers {
         sessions,
         down: Mutex::new(vec![]),
+        used: Mutex::default(),
     });
     liars.refill(liar, 4);
     let c = Coordinator::new(
@@ -455,16 +476,21 @@ proptest! {
 
     /// Any interleaving of requests from three coordinators (each a different node's
     /// request at a random step, block or nil, random timestamp), with cosigners going
-    /// down: no two signatures at one height/round/step over different data.
+    /// down, restarting (their nonces lost, their records kept), and coordinators dying
+    /// after their own record but before combining: no two signatures at one
+    /// height/round/step over different data, and no nonce named twice.
     #[test]
     fn no_conflicting_signatures(
-        ops in proptest::collection::vec((0usize..3, 1i64..=3, 0i32..=1, 0u8..=2, 0i64..3, proptest::option::of(0usize..3)), 1..24)
+        ops in proptest::collection::vec(
+            (0usize..3, 1i64..=3, 0i32..=1, 0u8..=2, 0i64..3, proptest::option::of(0usize..3), 0u8..8),
+            1..32,
+        )
     ) {
         let g = group(2, 3);
         let coords: Vec<_> = (0..3).map(|i| g.coordinator(i)).collect();
         let vk = g.verifying_key();
         let mut signed: HashMap<(i64, i32), Vec<u8>> = HashMap::new();
-        for (who, h, r, block, ts, down) in ops {
+        for (who, h, r, block, ts, down, event) in ops {
             for (i, (_, peers)) in coords.iter().enumerate() {
                 let mut d = peers.down.lock().unwrap();
                 d.clear();
@@ -474,11 +500,27 @@ proptest! {
                     }
                 }
             }
+            if event == 0 {
+                // Cosigner `block % 3` restarts.
+                let x = usize::from(block) % 3;
+                for (i, (_, peers)) in coords.iter().enumerate() {
+                    if i != x {
+                        peers.restart(id_of(&g.nodes[x]), &g.nodes[x].server, id_of(&g.nodes[i]));
+                    }
+                }
+            }
             let v = vote(h, r, block, ts);
             let j = job(&v);
             let (c, peers) = &coords[who];
             for p in peers.ready() {
                 peers.refill(p, 4);
+            }
+            if event == 1 {
+                // The coordinator dies after its record, before combining anything.
+                if g.nodes[who].guard.own(&j) {
+                    drop(c.start(&j));
+                }
+                continue;
             }
             if let Ok(sig) = sign(&g, who, c, &j) {
                 let bytes = privval::vote_sign_bytes(CHAIN, &v);
