@@ -7,6 +7,9 @@
 //! tmkms softsign holds one consensus key per process, so with several chains (each with
 //! its own key) it runs one process per chain.
 //!
+//! `threshold`: 2-of-3 threshold signing latency with a set round trip between cosigners
+//! in network namespaces. See `threshold.rs`.
+//!
 //! `watch`: what `bulwark watch run` costs per monitored chain (CPU and memory over 100
 //! chains replayed from recorded devnet responses, beside tenderduty), and how fast a
 //! missed signature reaches a webhook on a real devnet. See `watch/mod.rs`.
@@ -14,6 +17,7 @@
 mod stats;
 mod stream;
 mod targets;
+mod threshold;
 mod watch;
 
 use anyhow::Context;
@@ -42,6 +46,8 @@ enum Cmd {
     /// The watch: cost per monitored chain, and block-to-notification latency.
     #[command(subcommand)]
     Watch(watch::WatchCommand),
+    /// Threshold signing: 2-of-3 latency with a set round trip between cosigners.
+    Threshold(threshold::ThresholdArgs),
 }
 
 /// Benchmark the signer against tmkms.
@@ -87,6 +93,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Some(Cmd::Watch(w)) => watch::run(w),
+        Some(Cmd::Threshold(t)) => threshold::run(t),
         None => signer(cli.signer),
     }
 }

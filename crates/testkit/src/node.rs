@@ -45,7 +45,12 @@ pub struct FakeNode {
 impl FakeNode {
     /// Bind 127.0.0.1:0.
     pub fn bind() -> io::Result<FakeNode> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        Self::bind_at("127.0.0.1:0")
+    }
+
+    /// Bind `addr` (e.g. the test's side of a network namespace's veth).
+    pub fn bind_at(addr: &str) -> io::Result<FakeNode> {
+        let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         Ok(FakeNode { listener, port })
