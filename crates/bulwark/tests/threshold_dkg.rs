@@ -19,12 +19,19 @@ use testkit::votes::{block, sign_vote, vote_at};
 const CHAIN: &str = "threshold-dkg-1";
 const LINE: Line = Line::V0_38;
 
-/// `bulwark threshold dkg` for every config at once; their outputs.
+/// `bulwark threshold dkg` for every config at once, the last one with text output and
+/// the others with `--json`; their outputs.
 fn dkg_all(configs: &[PathBuf], outs: &[PathBuf]) -> Vec<Output> {
     let children: Vec<_> = configs
         .iter()
         .zip(outs)
-        .map(|(c, o)| {
+        .enumerate()
+        .map(|(i, (c, o))| {
+            let format: &[&str] = if i + 1 < configs.len() {
+                &["--json"]
+            } else {
+                &[]
+            };
             bulwark()
                 .command()
                 .args(["threshold", "dkg", "--threshold", "2", "--timeout", "60s"])
@@ -32,7 +39,7 @@ fn dkg_all(configs: &[PathBuf], outs: &[PathBuf]) -> Vec<Output> {
                 .arg(c)
                 .arg("--out")
                 .arg(o)
-                .arg("--json")
+                .args(format)
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -66,14 +73,27 @@ fn three_cosigners_make_a_key_together_and_sign_with_it() {
     let outs: Vec<PathBuf> = configs.iter().map(|c| share_path(c)).collect();
 
     let outputs = dkg_all(&configs, &outs);
-    let reports: Vec<serde_json::Value> = outputs
-        .iter()
-        .map(|o| {
-            assert!(o.status.success(), "dkg failed: {}", text(o));
-            json(o)
-        })
-        .collect();
+    for o in &outputs {
+        assert!(o.status.success(), "dkg failed: {}", text(o));
+    }
+    let reports: Vec<serde_json::Value> = outputs[..2].iter().map(json).collect();
     let group = reports[0]["group_public_key"].as_str().unwrap().to_string();
+    // The third printed text: the same key, and the pub_key object for create-validator.
+    let third = String::from_utf8_lossy(&outputs[2].stdout).to_string();
+    assert!(
+        third.contains(&format!("group public key  {group}")),
+        "{third}"
+    );
+    assert!(
+        third.contains(&format!(
+            r#"pub_key           {{"type":"tendermint/PubKeyEd25519","value":"{group}"}}"#
+        )),
+        "{third}"
+    );
+    assert!(
+        third.contains("share             3 of 3 (any 2 sign)"),
+        "{third}"
+    );
     for (i, r) in reports.iter().enumerate() {
         assert_eq!(r["id"], i + 1, "{r}");
         assert_eq!(
@@ -86,7 +106,9 @@ fn three_cosigners_make_a_key_together_and_sign_with_it() {
         assert_eq!(r["pub_key"]["value"], group, "{r}");
         let printed = r.to_string();
         assert!(!printed.contains("priv_key") && !printed.contains("signing_share"));
-        let mode = std::fs::metadata(&outs[i]).unwrap().permissions().mode() & 0o777;
+    }
+    for out in &outs {
+        let mode = std::fs::metadata(out).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "share file mode");
     }
     let key_bytes: [u8; 32] = base64_decode(&group).try_into().unwrap();

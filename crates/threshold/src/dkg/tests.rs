@@ -113,7 +113,7 @@ fn a_participant_with_a_wrong_peer_key_is_refused() {
     );
     let errors: Vec<String> = results
         .into_iter()
-        .map(|r| r.err().expect("no share may come out").to_string())
+        .map(|r| r.expect_err("no share may come out").to_string())
         .collect();
     assert!(
         errors[0].contains("refused our link key"),
@@ -140,7 +140,7 @@ fn a_participant_sending_different_round1_packages_aborts_everyone() {
     let results = run_all(nodes(3, 2, Duration::from_secs(30), &[]), tamper);
     let errors: Vec<String> = results
         .into_iter()
-        .map(|r| r.err().expect("no share may come out").to_string())
+        .map(|r| r.expect_err("no share may come out").to_string())
         .collect();
     for (i, e) in errors.iter().enumerate() {
         assert!(
