@@ -175,3 +175,66 @@ fn a_threshold_of_half_or_less_is_refused() {
     assert!(e.is_usage(), "{e}");
     assert!(e.to_string().contains("not more than half"), "{e}");
 }
+
+/// Participant 1 of a 2-of-2 run against a scripted cosigner-2, which accepts the link,
+/// exchanges hellos and then does what `script` does with the session id it would use.
+/// Participant 1's error.
+fn against_script(
+    timeout: Duration,
+    script: impl FnOnce(&mut crate::link::LinkWriter, &mut crate::link::LinkReader) + Send,
+) -> DkgError {
+    let mut n = nodes(2, 2, timeout, &[]);
+    let peer = n.pop().unwrap();
+    let mut me = n.pop().unwrap();
+    me.settings.peers[0].addr = peer.listener.local_addr().unwrap();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let stream = peer.listener.accept().unwrap().0;
+            // Cosigner-2's pinned key for participant 1.
+            let allowed = [peer.settings.peers[0].public];
+            let (link, _) =
+                crate::link::accept(stream, &peer.settings.key, &allowed, timeout).unwrap();
+            let (mut w, mut r) = link.split();
+            let hello = Message::Hello {
+                version: message::VERSION,
+                id: 2,
+                threshold: 2,
+                ids: vec![1, 2],
+                nonce: hex::encode([7u8; 32]),
+            };
+            w.send(&serde_json::to_vec(&hello).unwrap()).unwrap();
+            r.recv().unwrap();
+            script(&mut w, &mut r);
+            // Hold the link until participant 1 gives up.
+            while r.recv().is_ok() {}
+        });
+        run(&me.listener, &me.settings).expect_err("no share may come out")
+    })
+}
+
+#[test]
+fn a_message_of_another_session_is_refused() {
+    let e = against_script(Duration::from_secs(10), |w, _| {
+        let (_, package) = frost_dkg::part1(identifier(2), 2, 2, OsRng).unwrap();
+        let msg = Message::Round1 {
+            session: hex::encode([0u8; 32]),
+            package,
+        };
+        w.send(&serde_json::to_vec(&msg).unwrap()).unwrap();
+    });
+    assert!(matches!(e, DkgError::Session { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("cosigner-2 sent a message of another DKG run"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_silent_peer_is_named_when_the_timeout_passes() {
+    let e = against_script(Duration::from_millis(500), |_, _| {});
+    assert_eq!(
+        e.to_string(),
+        "cosigner-2 did not send its round-1 package within 500ms"
+    );
+}
