@@ -43,7 +43,7 @@ pub enum Command {
     /// Remote signer for CometBFT validators, guarded against double-signing.
     #[command(subcommand)]
     Signer(crate::cmd::signer::SignerCommand),
-    /// Threshold signing: split a validator key into t-of-n FROST shares for cosigners.
+    /// Threshold signing: t-of-n FROST shares for cosigners, split from a key or made by DKG.
     #[command(subcommand)]
     Threshold(crate::cmd::threshold::ThresholdCommand),
     /// Chain and server monitoring with alerts, Prometheus metrics and a status API.

@@ -1,5 +1,6 @@
-//! Threshold cosigners: a key split into shares, one link key and one signer config per
-//! cosigner, written through the signer's config types.
+//! Threshold cosigners: a key split into shares (or shares still to be made by
+//! `bulwark threshold dkg`), one link key and one signer config per cosigner, written
+//! through the signer's config types.
 
 use signer::config::{Addr, ChainConfig, Config, NodeConfig, PeerConfig, ThresholdConfig};
 use std::net::SocketAddr;
@@ -63,29 +64,64 @@ pub fn cosigners_in(
     let n = u16::try_from(nodes.len()).expect("few cosigners");
     let shares = threshold::split::split(&std::fs::read(key).expect("key file"), t, n)
         .unwrap_or_else(|e| panic!("{e}"));
+    write_configs(dir, chain, line, nodes, init_state, topology, |i, path| {
+        shares[i].write_new(path).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// Like [`cosigner_configs`] for `nodes.len()` cosigners whose key does not exist yet:
+/// each config names `dir/cosigner-i/share.json`, which `bulwark threshold dkg` is to
+/// write. Returns the configs.
+pub fn dkg_cosigner_configs(
+    dir: &Path,
+    chain: &str,
+    line: &str,
+    nodes: &[Vec<String>],
+    init_state: impl Fn(&Path),
+) -> Vec<PathBuf> {
+    let listen: Vec<SocketAddr> = nodes
+        .iter()
+        .map(|_| ([127, 0, 0, 1], crate::port::free_port()).into())
+        .collect();
+    let topology = Topology {
+        peer_addr: &|_, j| listen[j],
+        listen: listen.clone(),
+        edit: &|_| {},
+    };
+    write_configs(dir, chain, line, nodes, init_state, &topology, |_, _| {})
+}
+
+/// The configs of cosigners 1..=nodes.len(), `write_share(i, path)` writing the share of
+/// the `i`-th (0-based), if there is one yet.
+fn write_configs(
+    dir: &Path,
+    chain: &str,
+    line: &str,
+    nodes: &[Vec<String>],
+    init_state: impl Fn(&Path),
+    topology: &Topology<'_>,
+    write_share: impl Fn(usize, &Path),
+) -> Vec<PathBuf> {
+    let n = u16::try_from(nodes.len()).expect("few cosigners");
     let keys: Vec<LinkKey> = (0..n).map(|_| LinkKey::generate()).collect();
     let mut configs = Vec::new();
-    for (i, share) in shares.iter().enumerate() {
-        let id = share.id();
+    for i in 0..usize::from(n) {
+        let id = i as u16 + 1;
         let home = dir.join(format!("cosigner-{id}"));
         std::fs::create_dir_all(&home).expect("cosigner dir");
         let share_path = home.join("share.json");
-        share
-            .write_new(&share_path)
-            .unwrap_or_else(|e| panic!("{e}"));
+        write_share(i, &share_path);
         let link_key = home.join("link.key");
         keys[i]
             .write_new(&link_key)
             .unwrap_or_else(|e| panic!("{e}"));
         let state = home.join("sign.state");
         init_state(&state);
-        let peers = shares
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(j, s)| PeerConfig {
-                id: s.id(),
-                name: format!("cosigner-{}", s.id()),
+        let peers = (0..usize::from(n))
+            .filter(|j| *j != i)
+            .map(|j| PeerConfig {
+                id: j as u16 + 1,
+                name: format!("cosigner-{}", j + 1),
                 addr: (topology.peer_addr)(i, j),
                 link_public_key: keys[j].public(),
             })

@@ -10,6 +10,7 @@
 //! - `nonces`: nonces made ahead, in memory only, each used at most once;
 //! - `serve`: the cosigner side, which releases a share only after its guard has made
 //!   the record durable;
+//! - `dkg`: distributed key generation of a new key by the cosigners, over their links;
 //! - `coordinate`: the coordinator side, which turns a node's request into a signature
 //!   in one round trip.
 
@@ -17,6 +18,7 @@
 
 pub mod coordinate;
 pub mod cosigner;
+pub mod dkg;
 pub mod link;
 pub mod metrics;
 pub mod nonces;

@@ -222,7 +222,7 @@ fn secret_scalar(seed: &[u8; 32]) -> Zeroizing<Scalar> {
 }
 
 /// One FROST signing round (commit, sign, aggregate) of `signers` over `msg`.
-fn sign(signers: &[&Share], msg: &[u8]) -> Result<ed25519_dalek::Signature, String> {
+pub(crate) fn sign(signers: &[&Share], msg: &[u8]) -> Result<ed25519_dalek::Signature, String> {
     let mut nonces = BTreeMap::new();
     let mut commitments = BTreeMap::new();
     for s in signers {

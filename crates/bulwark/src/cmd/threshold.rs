@@ -1,5 +1,7 @@
-//! `bulwark threshold`: split a validator key into FROST shares for cosigners, show a
-//! share, and make a cosigner's link key.
+//! `bulwark threshold`: split a validator key into FROST shares for cosigners, make a new
+//! one with them (DKG), show a share, and make a cosigner's link key.
+
+mod dkg;
 
 use crate::exit::UsageError;
 use crate::output::{OutputArgs, Report};
@@ -19,6 +21,10 @@ pub enum ThresholdCommand {
     /// Split a CometBFT Ed25519 key (priv_validator_key.json) into t-of-n shares, one per
     /// cosigner, any t of which sign for the key. Leaves the key file in place.
     Split(SplitArgs),
+    /// Make a new validator key with the other cosigners (distributed key generation):
+    /// each ends with its own share, and the whole key never exists anywhere. Run it on
+    /// every cosigner at about the same time.
+    Dkg(dkg::DkgArgs),
     /// Print what a share file is for (id, threshold, group key, address), never its secret.
     Show(ShowArgs),
     /// Write a new link key for a cosigner (mode 0600, never over an existing file) and
@@ -69,6 +75,7 @@ pub struct ShowArgs {
 pub fn run(cmd: ThresholdCommand) -> anyhow::Result<()> {
     match cmd {
         ThresholdCommand::Split(a) => a.output.output().render(&split(&a)?),
+        ThresholdCommand::Dkg(a) => a.output.output().render(&dkg::dkg(&a)?),
         ThresholdCommand::Show(a) => {
             let share = Share::load(&a.share)?;
             a.output.output().render(&ShareView {
