@@ -69,20 +69,24 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
         crate::signer::runs_signer(manifest),
         manifest.signer_metrics_port,
     ) {
-        config.signers.push(SignerConfig {
-            name: "signer".into(),
-            metrics_url: format!("http://127.0.0.1:{p}/metrics"),
-        });
+        config.signers.push(SignerConfig::new(
+            "signer",
+            format!("http://127.0.0.1:{p}/metrics"),
+        ));
     }
     if crate::cosigner::runs_cosigners(manifest) {
         for id in crate::cosigner::ids() {
-            config.signers.push(SignerConfig {
-                name: crate::cosigner::name(id),
-                metrics_url: format!(
+            // One group: the cosigners of val0's key, known to each other by their
+            // process names (their peers' names in their configs), so the cosigner
+            // rules (down, threshold at risk or lost, refusals, slow links) apply.
+            config.signers.push(SignerConfig::cosigner(
+                crate::cosigner::name(id),
+                format!(
                     "http://127.0.0.1:{}/metrics",
                     crate::cosigner::metrics_port(manifest, id)
                 ),
-            });
+                topology::OPERATOR,
+            ));
         }
     }
     // The machine the devnet runs on: its disks, load and memory.
