@@ -118,3 +118,58 @@ pub fn pid(dir: &Path) -> Option<u32> {
 pub fn stop(dir: &Path, grace: std::time::Duration) -> bool {
     process::stop(dir, NAME, &config_path(dir), grace)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cometbft::Line;
+    use crate::manifest::{SignerMode, Validator};
+
+    #[test]
+    fn a_threshold_devnet_watches_its_three_cosigners_as_one_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Manifest::new(
+            "c".into(),
+            Line::V0_38,
+            "v0.38.26".into(),
+            SignerMode::Threshold,
+        );
+        for i in 0..4 {
+            m.validators.push(Validator {
+                name: format!("val{i}"),
+                address: "AA".repeat(20),
+                pub_key: String::new(),
+                power: 10,
+            });
+        }
+        m.nodes = topology::plan(4, 20_000);
+        setup(dir.path(), &m).unwrap();
+        let c = Config::load(&config_path(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+        let cosigners: Vec<(&str, &str, Option<&str>)> = c
+            .signers
+            .iter()
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.metrics_url.as_str(),
+                    s.cosigners.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            cosigners,
+            [
+                ("cosigner-1", "http://127.0.0.1:20029/metrics", Some("val0")),
+                ("cosigner-2", "http://127.0.0.1:20030/metrics", Some("val0")),
+                ("cosigner-3", "http://127.0.0.1:20031/metrics", Some("val0")),
+            ]
+        );
+        // The names the cosigners give each other in their configs.
+        for s in &c.signers {
+            assert_eq!(
+                s.peer_name(),
+                crate::cosigner::name(s.name[9..].parse().unwrap())
+            );
+        }
+    }
+}
