@@ -94,13 +94,10 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
         for_: Duration::ZERO,
     };
     r.signer_node_disconnected = lasting(secs(1), secs(3600));
-    c.signers.push(SignerConfig {
-        name: "signer".into(),
-        metrics_url: status["signer_process"]["metrics_url"]
-            .as_str()
-            .unwrap()
-            .into(),
-    });
+    c.signers.push(SignerConfig::new(
+        "signer",
+        status["signer_process"]["metrics_url"].as_str().unwrap(),
+    ));
     c.hosts.push(HostConfig {
         name: "local".into(),
         node_exporter: Some(format!("{}/metrics", u.exporter)),

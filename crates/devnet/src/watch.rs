@@ -69,20 +69,24 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
         crate::signer::runs_signer(manifest),
         manifest.signer_metrics_port,
     ) {
-        config.signers.push(SignerConfig {
-            name: "signer".into(),
-            metrics_url: format!("http://127.0.0.1:{p}/metrics"),
-        });
+        config.signers.push(SignerConfig::new(
+            "signer",
+            format!("http://127.0.0.1:{p}/metrics"),
+        ));
     }
     if crate::cosigner::runs_cosigners(manifest) {
         for id in crate::cosigner::ids() {
-            config.signers.push(SignerConfig {
-                name: crate::cosigner::name(id),
-                metrics_url: format!(
+            // One group: the cosigners of val0's key, known to each other by their
+            // process names (their peers' names in their configs), so the cosigner
+            // rules (down, threshold at risk or lost, refusals, slow links) apply.
+            config.signers.push(SignerConfig::cosigner(
+                crate::cosigner::name(id),
+                format!(
                     "http://127.0.0.1:{}/metrics",
                     crate::cosigner::metrics_port(manifest, id)
                 ),
-            });
+                topology::OPERATOR,
+            ));
         }
     }
     // The machine the devnet runs on: its disks, load and memory.
@@ -113,4 +117,59 @@ pub fn pid(dir: &Path) -> Option<u32> {
 /// Stop the watch if it runs.
 pub fn stop(dir: &Path, grace: std::time::Duration) -> bool {
     process::stop(dir, NAME, &config_path(dir), grace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cometbft::Line;
+    use crate::manifest::{SignerMode, Validator};
+
+    #[test]
+    fn a_threshold_devnet_watches_its_three_cosigners_as_one_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = Manifest::new(
+            "c".into(),
+            Line::V0_38,
+            "v0.38.26".into(),
+            SignerMode::Threshold,
+        );
+        for i in 0..4 {
+            m.validators.push(Validator {
+                name: format!("val{i}"),
+                address: "AA".repeat(20),
+                pub_key: String::new(),
+                power: 10,
+            });
+        }
+        m.nodes = topology::plan(4, 20_000);
+        setup(dir.path(), &m).unwrap();
+        let c = Config::load(&config_path(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+        let cosigners: Vec<(&str, &str, Option<&str>)> = c
+            .signers
+            .iter()
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.metrics_url.as_str(),
+                    s.cosigners.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            cosigners,
+            [
+                ("cosigner-1", "http://127.0.0.1:20029/metrics", Some("val0")),
+                ("cosigner-2", "http://127.0.0.1:20030/metrics", Some("val0")),
+                ("cosigner-3", "http://127.0.0.1:20031/metrics", Some("val0")),
+            ]
+        );
+        // The names the cosigners give each other in their configs.
+        for s in &c.signers {
+            assert_eq!(
+                s.peer_name(),
+                crate::cosigner::name(s.name[9..].parse().unwrap())
+            );
+        }
+    }
 }

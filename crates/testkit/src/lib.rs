@@ -40,6 +40,6 @@ pub mod prelude {
         add_to_chain, edit_chain, signer_config, write_config, write_config_addrs, write_key,
         write_signer_config, SignerProc,
     };
-    pub use crate::threshold::{cosigner_configs, dkg_cosigner_configs};
+    pub use crate::threshold::{cosigner_configs, dkg_cosigner_configs, metrics_url};
     pub use crate::watch_api::{api, count, is, wait_api};
 }

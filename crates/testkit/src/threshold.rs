@@ -2,7 +2,9 @@
 //! `bulwark threshold dkg`), one link key and one signer config per cosigner, written
 //! through the signer's config types.
 
-use signer::config::{Addr, ChainConfig, Config, NodeConfig, PeerConfig, ThresholdConfig};
+use signer::config::{
+    Addr, ChainConfig, Config, MetricsConfig, NodeConfig, PeerConfig, ThresholdConfig,
+};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,7 +13,8 @@ use threshold::link::LinkKey;
 /// Split the CometBFT key at `key` into `n` shares (threshold `t`) and write, for each
 /// cosigner `i` (1-based), `dir/cosigner-i/{share.json, link.key, signer.toml}` with its
 /// own sign state (initialised by `init_state`) and the nodes `nodes[i-1]`
-/// (`tcp://...`/`unix://...`), all on loopback. Returns the configs.
+/// (`tcp://...`/`unix://...`), all on loopback, its `/metrics` on a free loopback port
+/// ([`metrics_url`]). Returns the configs.
 pub fn cosigner_configs(
     dir: &Path,
     chain: &str,
@@ -154,11 +157,20 @@ fn write_configs(
                 share_timeout: Duration::from_millis(1500),
                 peers,
             }),
-            metrics: None,
+            metrics: Some(MetricsConfig {
+                listen: ([127, 0, 0, 1], crate::port::free_port()).into(),
+            }),
             chains: vec![c],
             skip_chain_checks: false,
         };
         configs.push(crate::signer::write_signer_config(&home, &config));
     }
     configs
+}
+
+/// The `/metrics` URL of the signer config at `config`.
+pub fn metrics_url(config: &Path) -> String {
+    let c = Config::load(config).unwrap_or_else(|e| panic!("{e}"));
+    let m = c.metrics.expect("the config has [metrics]");
+    format!("http://{}/metrics", m.listen)
 }

@@ -196,3 +196,39 @@ fn a_config_written_back_reads_the_same() {
     // Secrets are written as they are, so the file still works.
     assert!(text.contains("SMTP-PASSW0RD"), "{text}");
 }
+
+#[test]
+fn cosigner_groups_need_two_cosigners_known_by_different_names() {
+    let signer = |name: &str, extra: &str| {
+        format!("[[signer]]\nname = \"{name}\"\nmetrics_url = \"http://a:9760/metrics\"\n{extra}")
+    };
+    let text = format!(
+        "state_path = \"w.sqlite\"\n{}{}{}{}",
+        signer("a", "cosigners = \"g1\"\n"),
+        signer("b", "cosigners = \"g1\"\npeer_name = \"a\"\n"),
+        signer("c", "cosigners = \"g2\"\n"),
+        signer("d", "")
+    );
+    let Err(ConfigError::Invalid(p)) = Config::parse(&text) else {
+        panic!("accepted")
+    };
+    assert_eq!(
+        p,
+        [
+            "cosigners \"g1\": two cosigners are known as \"a\"; set peer_name to the name the other cosigners give each",
+            "cosigners \"g2\": only one [[signer]] is in this group; list every cosigner of the key with cosigners = \"g2\"",
+        ]
+    );
+    let c = Config::parse(
+        &text
+            .replace("peer_name = \"a\"\n", "")
+            .replace("\"g2\"", "\"g1\""),
+    )
+    .unwrap();
+    assert_eq!(c.signers[0].cosigners.as_deref(), Some("g1"));
+    assert_eq!(c.signers[1].peer_name(), "b");
+    assert!(c
+        .rules
+        .cosigner_refusals_ignored
+        .contains(&"step_regression".to_string()));
+}

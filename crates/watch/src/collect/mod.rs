@@ -1,7 +1,7 @@
 //! Collectors: everything that reads the outside world into `state`. CometBFT RPC
 //! ([`rpc`]) and its websocket ([`ws`]) for chains ([`chain`]) and nodes
 //! ([`nodes`]), node_exporter and the local host ([`exporter`], [`localhost`]),
-//! CometBFT's own metrics ([`node_metrics`]), signer metrics ([`signer`]) and the
+//! CometBFT's own metrics ([`node_metrics`]), signer metrics ([`signer`], with a threshold cosigner's in [`cosigner`]) and the
 //! Cosmos SDK modules ([`sdk`]).
 //!
 //! A new collector goes here, as a file with a type that reads one source and
@@ -9,6 +9,7 @@
 //! rules, alerts or notifiers.
 
 pub mod chain;
+pub mod cosigner;
 pub mod exporter;
 pub mod localhost;
 pub mod node_metrics;

@@ -1,5 +1,7 @@
-//! Scrapes a `bulwark signer`'s metrics: node connections and refusals.
+//! Scrapes a `bulwark signer`'s metrics: node connections and refusals, and for a
+//! threshold cosigner its `bulwark_threshold_*` figures ([`crate::collect::cosigner`]).
 
+use crate::collect::cosigner::CosignerTracker;
 use crate::collect::exporter;
 use crate::config::SignerConfig;
 use crate::state::{SignerNodeState, SignerState, Ts};
@@ -18,6 +20,7 @@ pub struct SignerCollector {
     reasons: Vec<String>,
     last_refusals: Option<f64>,
     refusals: VecDeque<(Ts, f64)>,
+    cosigner: CosignerTracker,
     /// What is known so far.
     pub state: SignerState,
 }
@@ -37,6 +40,7 @@ impl SignerCollector {
             timeout,
             last_refusals: None,
             refusals: VecDeque::new(),
+            cosigner: CosignerTracker::default(),
             state: SignerState {
                 name: cfg.name.clone(),
                 up: false,
@@ -44,6 +48,9 @@ impl SignerCollector {
                 down_since: None,
                 nodes: vec![],
                 recent_refusals: 0,
+                cosigners: cfg.cosigners.clone(),
+                peer_name: cfg.peer_name().to_string(),
+                threshold: None,
             },
         }
     }
@@ -57,7 +64,14 @@ impl SignerCollector {
         let samples = self.scrape().await.map(|t| exporter::parse(&t));
         let st = &mut self.state;
         let samples = match samples {
-            Ok(s) if s.iter().any(|s| s.name.starts_with("bulwark_signer_")) => s,
+            Ok(s)
+                if s.iter().any(|s| {
+                    s.name.starts_with("bulwark_signer_")
+                        || s.name.starts_with("bulwark_threshold_")
+                }) =>
+            {
+                s
+            }
             other => {
                 if st.up || st.down_since.is_none() {
                     st.down_since = Some(now);
@@ -73,6 +87,7 @@ impl SignerCollector {
         st.up = true;
         st.error = None;
         st.down_since = None;
+        st.threshold = self.cosigner.read(&samples, st.threshold.as_ref(), now);
         let mut connected: BTreeMap<(String, String), bool> = BTreeMap::new();
         let mut refusals = 0.0;
         for s in &samples {

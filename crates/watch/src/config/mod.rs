@@ -17,7 +17,7 @@ mod validate;
 
 pub use channel::ChannelConfig;
 pub use email::{EmailConfig, Security};
-pub use rules::{CountRule, DurationRule, PercentRule, RatioRule, RulesConfig};
+pub use rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule, RulesConfig};
 pub use secret::Secret;
 pub use sections::{
     ChainConfig, HeartbeatConfig, HostConfig, NodeConfig, Role, RouteConfig, SignerConfig,

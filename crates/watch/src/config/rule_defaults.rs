@@ -1,6 +1,6 @@
 //! The default thresholds of every rule.
 
-use super::rules::{CountRule, DurationRule, PercentRule, RatioRule};
+use super::rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule};
 use std::time::Duration;
 
 pub(super) fn secs(s: u64) -> Duration {
@@ -159,5 +159,36 @@ pub(super) fn default_load_per_cpu() -> RatioRule {
         warning: 2.0,
         critical: 4.0,
         for_: secs(300),
+    }
+}
+pub(super) fn default_cosigner_down() -> DurationRule {
+    DurationRule {
+        warning: secs(30),
+        critical: secs(300),
+    }
+}
+pub(super) fn default_threshold_at_risk() -> HoldRule {
+    // A cosigner restarting is not worth a page; one gone for longer is.
+    HoldRule { for_: secs(30) }
+}
+pub(super) fn default_threshold_lost() -> HoldRule {
+    HoldRule { for_: secs(5) }
+}
+pub(super) fn default_cosigner_refusals() -> CountRule {
+    CountRule {
+        warning: 1,
+        critical: 10,
+        for_: Duration::ZERO,
+    }
+}
+pub(super) fn default_cosigner_refusals_ignored() -> Vec<String> {
+    ["height_regression", "round_regression", "step_regression"]
+        .map(String::from)
+        .to_vec()
+}
+pub(super) fn default_cosigner_slow() -> DurationRule {
+    DurationRule {
+        warning: Duration::from_millis(250),
+        critical: secs(1),
     }
 }

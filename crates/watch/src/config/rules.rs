@@ -56,6 +56,16 @@ pub struct RatioRule {
     pub for_: Duration,
 }
 
+/// A condition without levels (its severity is fixed): how long it must hold before
+/// it fires.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldRule {
+    /// The condition must hold this long before it fires.
+    #[serde(default, rename = "for", with = "confkit::duration")]
+    pub for_: Duration,
+}
+
 /// Every rule's thresholds (`[rules.NAME]` tables; each has working defaults).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -126,6 +136,29 @@ pub struct RulesConfig {
     /// default: with redundant validator nodes the slower node is refused routinely.
     #[serde(default = "default_signer_refusal_reasons")]
     pub signer_refusal_reasons: Vec<String>,
+    /// A threshold cosigner's metrics have not answered, or every other cosigner has
+    /// had its link to it down, for this long.
+    #[serde(default = "default_cosigner_down")]
+    pub cosigner_down: DurationRule,
+    /// Fewer than t + 1 cosigners of a group reachable (one more loss stops signing):
+    /// a warning once it has held this long.
+    #[serde(default = "default_threshold_at_risk")]
+    pub threshold_at_risk: HoldRule,
+    /// Fewer than t cosigners reachable from the cosigners that answer (the key cannot
+    /// sign): critical once it has held this long.
+    #[serde(default = "default_threshold_lost")]
+    pub threshold_lost: HoldRule,
+    /// Share requests a cosigner refused (or bad shares it received) for one reason in
+    /// the last 10 minutes; `conflicting_data` is critical from the first.
+    #[serde(default = "default_cosigner_refusals")]
+    pub cosigner_refusals: CountRule,
+    /// Refusal reasons `cosigner_refusals` leaves out: regressions, which racing
+    /// coordinators of redundant validator nodes cause routinely.
+    #[serde(default = "default_cosigner_refusals_ignored")]
+    pub cosigner_refusals_ignored: Vec<String>,
+    /// Mean round trip of a cosigner's share requests to a peer over the last 5 minutes.
+    #[serde(default = "default_cosigner_slow")]
+    pub cosigner_slow: DurationRule,
     /// Our validator's missed blocks in the slashing window, as a percentage of the
     /// misses the chain allows before jailing (Cosmos SDK chains with `rest`).
     #[serde(default = "default_window_missed")]
@@ -166,6 +199,12 @@ impl Default for RulesConfig {
             signer_node_disconnected: default_signer_node_disconnected(),
             signer_refusals: default_signer_refusals(),
             signer_refusal_reasons: default_signer_refusal_reasons(),
+            cosigner_down: default_cosigner_down(),
+            threshold_at_risk: default_threshold_at_risk(),
+            threshold_lost: default_threshold_lost(),
+            cosigner_refusals: default_cosigner_refusals(),
+            cosigner_refusals_ignored: default_cosigner_refusals_ignored(),
+            cosigner_slow: default_cosigner_slow(),
             window_missed: default_window_missed(),
             jail_in: default_jail_in(),
             validator_inactive: default_validator_inactive(),
@@ -210,6 +249,8 @@ impl RulesConfig {
             ("node_metrics_down", r.node_metrics_down),
             ("signer_down", r.signer_down),
             ("signer_node_disconnected", r.signer_node_disconnected),
+            ("cosigner_down", r.cosigner_down),
+            ("cosigner_slow", r.cosigner_slow),
             ("validator_inactive", r.validator_inactive),
         ] {
             up(p, name, d.warning.as_secs_f64(), d.critical.as_secs_f64());
@@ -271,6 +312,15 @@ impl RulesConfig {
             r.load_per_cpu.warning,
             r.load_per_cpu.critical,
         );
+        up(
+            p,
+            "cosigner_refusals",
+            r.cosigner_refusals.warning as f64,
+            r.cosigner_refusals.critical as f64,
+        );
+        if r.cosigner_refusals.warning == 0 {
+            p.push("rules.cosigner_refusals: warning must be at least 1".into());
+        }
         if r.disk_fill_window.is_zero() {
             p.push("rules.disk_fill_window must be above 0s".into());
         }

@@ -160,6 +160,46 @@ pub struct SignerConfig {
     pub name: String,
     /// The signer's metrics URL (its `[metrics] listen`), e.g. `http://10.0.0.5:9760/metrics`.
     pub metrics_url: String,
+    /// For a threshold cosigner: the name of its group, the cosigners holding shares of
+    /// the same keys (every `[[signer]]` with this `cosigners` is one of them). The
+    /// cosigner rules (`cosigner_down`, `threshold_at_risk`, `threshold_lost`,
+    /// `cosigner_refusals`, `cosigner_slow`) apply to it, and `cosigner_down` stands in
+    /// for `signer_down`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cosigners: Option<String>,
+    /// The name the other cosigners give this one in their `[threshold] peers` (the
+    /// `peer` label of their metrics); the signer's `name` when not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_name: Option<String>,
+}
+
+impl SignerConfig {
+    /// A plain signer `name` scraped at `metrics_url`.
+    pub fn new(name: impl Into<String>, metrics_url: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            metrics_url: metrics_url.into(),
+            cosigners: None,
+            peer_name: None,
+        }
+    }
+
+    /// Cosigner `name` of the group `group`, scraped at `metrics_url`.
+    pub fn cosigner(
+        name: impl Into<String>,
+        metrics_url: impl Into<String>,
+        group: impl Into<String>,
+    ) -> Self {
+        Self {
+            cosigners: Some(group.into()),
+            ..Self::new(name, metrics_url)
+        }
+    }
+
+    /// The name the other cosigners know this one by.
+    pub fn peer_name(&self) -> &str {
+        self.peer_name.as_deref().unwrap_or(&self.name)
+    }
 }
 
 /// Which alerts go to which channels.

@@ -92,6 +92,25 @@ impl Config {
                 &s.metrics_url,
             );
         }
+        let mut groups: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for s in &self.signers {
+            if let Some(g) = &s.cosigners {
+                groups.entry(g).or_default().push(s.peer_name());
+            }
+        }
+        for (g, peers) in &groups {
+            if peers.len() < 2 {
+                p.push(format!(
+                    "cosigners {g:?}: only one [[signer]] is in this group; list every cosigner of the key with cosigners = {g:?}"
+                ));
+            }
+            let mut seen = HashSet::new();
+            for n in peers {
+                if !seen.insert(n) {
+                    p.push(format!("cosigners {g:?}: two cosigners are known as {n:?}; set peer_name to the name the other cosigners give each"));
+                }
+            }
+        }
         let mut channels = HashSet::new();
         for c in &self.channels {
             if !channels.insert(c.name()) {

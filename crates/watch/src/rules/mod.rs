@@ -4,13 +4,15 @@
 //! never resolved (or raised) because a source went quiet.
 //!
 //! One file per family: [`chain`] (blocks, signatures, nodes), [`consensus`] (rounds,
-//! missing power), [`host`] (disks, memory, load), [`signer`] and [`sdk`] (window, jail,
+//! missing power), [`host`] (disks, memory, load), [`signer`], [`cosigner`] (threshold
+//! cosigner groups) and [`sdk`] (window, jail,
 //! staking, upgrades). A new rule goes in its family's file, with its thresholds in
 //! `config::RulesConfig`. Rules read `state` and `config` only: they neither store,
 //! notify nor serve.
 
 mod chain;
 mod consensus;
+mod cosigner;
 mod host;
 mod sdk;
 mod signer;
@@ -113,6 +115,7 @@ pub fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts) -> Vec<Outcome> {
     consensus::evaluate(cfg, obs, now, &mut out);
     host::evaluate(cfg, obs, now, &mut out);
     signer::evaluate(cfg, obs, now, &mut out);
+    cosigner::evaluate(cfg, obs, now, &mut out);
     sdk::evaluate(cfg, obs, now, &mut out);
     out
 }

@@ -24,7 +24,8 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             hold: Duration::ZERO,
         };
         let key = format!("signer_down/{}", s.name);
-        if s.up {
+        // A cosigner's `cosigner_down` stands in for it.
+        if s.up || s.cosigners.is_some() {
             out.push(Outcome::Clear(key));
         } else if let Some(since) = s.down_since {
             let r = cfg.signer_down;

@@ -38,6 +38,10 @@ pub struct Metrics {
     fs_used: Family<Labels, FGauge>,
     fs_full_in: Family<Labels, FGauge>,
     alerts_firing: Family<Labels, Gauge>,
+    cosigner_up: Family<Labels, Gauge>,
+    cosigners_reachable: Family<Labels, Gauge>,
+    cosigner_threshold: Family<Labels, Gauge>,
+    cosigner_round_trip: Family<Labels, FGauge>,
     notifications: Family<Labels, Counter>,
     heartbeats: Family<Labels, Counter>,
     last_totals: Mutex<HashMap<String, (u64, u64)>>,
@@ -149,6 +153,26 @@ impl Metrics {
             "bulwark_watch_filesystem_full_in_seconds",
             "Predicted seconds until a filesystem is full (absent when not filling)",
             m.fs_full_in.clone(),
+        );
+        r.register(
+            "bulwark_watch_cosigner_up",
+            "1 when a threshold cosigner's metrics answer",
+            m.cosigner_up.clone(),
+        );
+        r.register(
+            "bulwark_watch_cosigners_reachable",
+            "Most cosigners of a group one answering cosigner reaches, itself included",
+            m.cosigners_reachable.clone(),
+        );
+        r.register(
+            "bulwark_watch_cosigner_threshold",
+            "Cosigners of a group a signature needs",
+            m.cosigner_threshold.clone(),
+        );
+        r.register(
+            "bulwark_watch_cosigner_round_trip_seconds",
+            "Mean round trip of a cosigner's share requests to a peer over the last 5 minutes",
+            m.cosigner_round_trip.clone(),
         );
         r.register(
             "bulwark_watch_alerts_firing",
@@ -266,6 +290,7 @@ impl Metrics {
                 }
             }
         }
+        self.cosigners(obs);
         let (mut w, mut c) = (0, 0);
         for a in firing {
             match a.severity {
@@ -279,6 +304,36 @@ impl Metrics {
         self.alerts_firing
             .get_or_create(&vec![("severity", "critical".into())])
             .set(c);
+    }
+
+    /// Cosigner groups: who answers, what is reachable, round trips.
+    fn cosigners(&self, obs: &Observed) {
+        for g in crate::state::groups(obs) {
+            for c in &g.chains {
+                let l = vec![("group", g.name.clone()), ("chain", c.chain.clone())];
+                self.cosigners_reachable
+                    .get_or_create(&l)
+                    .set(c.reachable as i64);
+                self.cosigner_threshold
+                    .get_or_create(&l)
+                    .set(c.threshold as i64);
+            }
+            for s in &g.members {
+                let l = vec![("group", g.name.clone()), ("cosigner", s.name.clone())];
+                self.cosigner_up.get_or_create(&l).set(i64::from(s.up));
+                for p in s.threshold.iter().flat_map(|t| &t.peers) {
+                    let l = vec![("cosigner", s.name.clone()), ("peer", p.peer.clone())];
+                    match p.round_trip_seconds.filter(|_| s.up) {
+                        Some(r) => {
+                            self.cosigner_round_trip.get_or_create(&l).set(r);
+                        }
+                        None => {
+                            self.cosigner_round_trip.remove(&l);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Count a heartbeat call.

@@ -143,6 +143,7 @@ pub fn render(doc: &StatusDoc) -> String {
         }
         h.push_str("</table>");
     }
+    cosigners(&mut h, &doc.observed);
     h.push_str("<p><a href=/api/status>/api/status</a> &middot; <a href=/metrics>/metrics</a></p></body></html>\n");
     h
 }
@@ -162,5 +163,82 @@ fn consensus(n: &crate::state::NodeState) -> String {
                 opt(f.mempool_txs)
             )
         }
+    }
+}
+
+/// Each cosigner group: per chain the threshold and the cosigners that reach each other,
+/// then each cosigner's links (round trip), nonces and recent refusals.
+fn cosigners(h: &mut String, obs: &crate::state::Observed) {
+    for g in crate::state::groups(obs) {
+        let _ = write!(h, "<h2>Cosigners of {}</h2>", esc(&g.name));
+        for c in &g.chains {
+            let cls = if c.reachable > c.threshold {
+                "ok"
+            } else {
+                "bad"
+            };
+            let _ = write!(
+                h,
+                "<p>{}: <span class={cls}>{} of {} reach each other</span>, a signature needs {}</p>",
+                esc(&c.chain),
+                c.reachable,
+                g.members.len(),
+                c.threshold
+            );
+        }
+        h.push_str("<table><tr><th>cosigner</th><th>state</th><th>peer links (mean round trip)</th><th>nonces ready</th><th>last 10 min</th></tr>");
+        for s in &g.members {
+            let (links, nonces, recent) = match &s.threshold {
+                Some(t) if s.up => {
+                    let links: Vec<String> = t
+                        .peers
+                        .iter()
+                        .map(|p| {
+                            let c = if p.up { "ok" } else { "bad" };
+                            let rt = p
+                                .round_trip_seconds
+                                .map_or(String::new(), |r| format!(" {:.1} ms", r * 1000.0));
+                            format!("<span class={c}>{}</span>{rt}", esc(&p.peer))
+                        })
+                        .collect();
+                    let nonces: Vec<String> = t
+                        .chains
+                        .iter()
+                        .flat_map(|c| {
+                            c.nonces_ready
+                                .iter()
+                                .map(move |(p, n)| format!("{} {}: {n}", esc(&c.chain), esc(p)))
+                        })
+                        .collect();
+                    let mut recent: Vec<String> = t
+                        .chains
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{}: {} signed, {} failed",
+                                esc(&c.chain),
+                                c.recent_signed,
+                                c.recent_failed
+                            )
+                        })
+                        .collect();
+                    recent.extend(
+                        t.recent_refusals
+                            .iter()
+                            .filter(|(_, n)| **n > 0)
+                            .map(|(r, n)| format!("{n} refused ({})", esc(r))),
+                    );
+                    (links.join(" "), nonces.join(", "), recent.join("; "))
+                }
+                _ => ("-".into(), "-".into(), "-".into()),
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{links}</td><td>{nonces}</td><td>{recent}</td></tr>",
+                esc(&s.name),
+                state(s.up, &s.error)
+            );
+        }
+        h.push_str("</table>");
     }
 }

@@ -31,6 +31,13 @@ pub struct SignerState {
     pub nodes: Vec<SignerNodeState>,
     /// Requests refused, for one of the counted reasons, in the last 10 minutes.
     pub recent_refusals: u64,
+    /// The cosigner group it belongs to (`cosigners` in its config).
+    pub cosigners: Option<String>,
+    /// The name the other cosigners know it by.
+    pub peer_name: String,
+    /// Its threshold figures, when its metrics show it is a cosigner
+    /// (`bulwark_threshold_threshold` present); kept from the last answer while down.
+    pub threshold: Option<crate::state::CosignerState>,
 }
 
 /// One filesystem on a host.

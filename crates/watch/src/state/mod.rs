@@ -5,6 +5,7 @@
 //! Collectors write them, rules and the server read them; nothing here does I/O.
 
 mod chain;
+mod cosigner;
 mod host;
 mod node;
 mod sdk;
@@ -13,6 +14,7 @@ pub use crate::time::{now, Ts};
 pub use chain::{ChainState, DoubleSign, GridEntry, Sign, SourceState};
 #[cfg(test)]
 pub(crate) use chain::{CommitRounds, SlowHeight};
+pub use cosigner::{groups, CosignerChainState, CosignerGroup, CosignerPeerState, CosignerState};
 pub use host::{FsState, HostState, SignerNodeState, SignerState};
 pub use node::{NodeMetrics, NodeMetricsState, NodeState};
 pub use sdk::{assess, refresh, SdkState};

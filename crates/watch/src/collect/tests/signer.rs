@@ -25,7 +25,7 @@ fn metrics(val0: u8, backup: u8, refusals: u64) -> String {
     )
 }
 
-fn serve(body: Arc<Mutex<String>>) -> String {
+pub(super) fn serve(body: Arc<Mutex<String>>) -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/metrics", l.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -43,7 +43,7 @@ fn serve(body: Arc<Mutex<String>>) -> String {
     url
 }
 
-fn outcome<'a>(out: &'a [Outcome], key: &str) -> Option<&'a Outcome> {
+pub(super) fn outcome<'a>(out: &'a [Outcome], key: &str) -> Option<&'a Outcome> {
     out.iter().find(|o| match o {
         Outcome::Firing(c) => c.key == key,
         Outcome::Clear(k) => k == key,
@@ -53,10 +53,7 @@ fn outcome<'a>(out: &'a [Outcome], key: &str) -> Option<&'a Outcome> {
 #[test]
 fn node_connections_and_refusals() {
     let body = Arc::new(Mutex::new(metrics(1, 1, 0)));
-    let cfg = SignerConfig {
-        name: "s".into(),
-        metrics_url: serve(body.clone()),
-    };
+    let cfg = SignerConfig::new("s", serve(body.clone()));
     let mut c = SignerCollector::new(
         &cfg,
         RulesConfig::default().signer_refusal_reasons,
