@@ -17,6 +17,7 @@
 
 pub mod coordinate;
 pub mod cosigner;
+pub mod horcrux;
 pub mod link;
 pub mod metrics;
 pub mod nonces;

@@ -222,7 +222,7 @@ fn secret_scalar(seed: &[u8; 32]) -> Zeroizing<Scalar> {
 }
 
 /// One FROST signing round (commit, sign, aggregate) of `signers` over `msg`.
-fn sign(signers: &[&Share], msg: &[u8]) -> Result<ed25519_dalek::Signature, String> {
+pub(crate) fn sign(signers: &[&Share], msg: &[u8]) -> Result<ed25519_dalek::Signature, String> {
     let mut nonces = BTreeMap::new();
     let mut commitments = BTreeMap::new();
     for s in signers {
@@ -252,7 +252,7 @@ fn sign(signers: &[&Share], msg: &[u8]) -> Result<ed25519_dalek::Signature, Stri
 /// The groups of `threshold` share indices (0-based) the self-check signs with: every
 /// group when there are at most `ALL_GROUPS_UP_TO`, else consecutive groups (wrapping
 /// around) that between them use every share.
-fn signing_groups(total: u16, threshold: u16) -> Vec<Vec<usize>> {
+pub(crate) fn signing_groups(total: u16, threshold: u16) -> Vec<Vec<usize>> {
     let (n, t) = (usize::from(total), usize::from(threshold));
     if binomial(n, t) <= ALL_GROUPS_UP_TO {
         let mut groups = Vec::new();
