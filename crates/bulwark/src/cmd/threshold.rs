@@ -1,5 +1,7 @@
-//! `bulwark threshold`: split a validator key into FROST shares for cosigners, and show a
-//! share.
+//! `bulwark threshold`: split a validator key into FROST shares for cosigners, import a
+//! Horcrux key's shards, and show a share.
+
+mod import_horcrux;
 
 use crate::exit::UsageError;
 use crate::output::{OutputArgs, Report};
@@ -21,6 +23,9 @@ pub enum ThresholdCommand {
     Split(SplitArgs),
     /// Print what a share file is for (id, threshold, group key, address), never its secret.
     Show(ShowArgs),
+    /// Turn Horcrux shard files ({chain}_shard.json) into share files, and a cosigner's
+    /// Horcrux sign state into its guard state. Leaves the Horcrux files in place.
+    ImportHorcrux(import_horcrux::ImportHorcruxArgs),
 }
 
 /// Options of `split`.
@@ -56,6 +61,7 @@ pub struct ShowArgs {
 pub fn run(cmd: ThresholdCommand) -> anyhow::Result<()> {
     match cmd {
         ThresholdCommand::Split(a) => a.output.output().render(&split(&a)?),
+        ThresholdCommand::ImportHorcrux(a) => import_horcrux::run(&a),
         ThresholdCommand::Show(a) => {
             let share = Share::load(&a.share)?;
             a.output.output().render(&ShareView {
