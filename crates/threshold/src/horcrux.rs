@@ -336,7 +336,11 @@ pub fn import(
             )));
         }
     }
-    let signed_groups = if derived { 0 } else { self_check(&out, threshold, &first.public_key)? };
+    let signed_groups = if derived {
+        0
+    } else {
+        self_check(&out, threshold, &first.public_key)?
+    };
     Ok(Imported {
         shares: out,
         derived,

@@ -63,8 +63,8 @@ struct ShardJson<'a> {
 pub fn parse(bytes: &[u8]) -> Result<Shard, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
     // serde_json's messages name a position or a field, never the content.
-    let j: ShardJson = serde_json::from_str(text.trim())
-        .map_err(|e| format!("not a Horcrux shard file ({e})"))?;
+    let j: ShardJson =
+        serde_json::from_str(text.trim()).map_err(|e| format!("not a Horcrux shard file ({e})"))?;
     let id = j.id.ok_or("it has no id")?;
     let id = u16::try_from(id)
         .ok()
@@ -176,13 +176,34 @@ mod tests {
         let cases = [
             ("", "not a Horcrux shard file"),
             ("[]", "not a Horcrux shard file"),
-            (r#"{"pubKey":"CiC4pOYBe7/zo7jPWxyGCjOIF99e+uNmxz4ZSDnfN5F0Kg==","privateShard":"/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA4="}"#, "no id"),
-            (r#"{"pubKey":"CiC4pOYBe7/zo7jPWxyGCjOIF99e+uNmxz4ZSDnfN5F0Kg==","privateShard":"/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA4=","id":0}"#, "id is 0"),
-            (r#"{"privateShard":"/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA4=","id":1}"#, "no pubKey"),
-            (r#"{"pubKey":"uKTmAXu/86O4z1schgoziBffXvrjZsc+GUg53zeRdCo=","privateShard":"/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA4=","id":1}"#, "not a protobuf or amino"),
-            (r#"{"pubKey":"CiC4pOYBe7/zo7jPWxyGCjOIF99e+uNmxz4ZSDnfN5F0Kg==","privateShard":"/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA==","id":1}"#, "31 bytes"),
-            (r#"{"pubKey":"CiC4pOYBe7/zo7jPWxyGCjOIF99e+uNmxz4ZSDnfN5F0Kg==","privateShard":"//////////////////////////////////////////8=","id":1}"#, "below the Ed25519 group order"),
-            (r#"{"pubKey":"CiC4pOYBe7/zo7jPWxyGCjOIF99e+uNmxz4ZSDnfN5F0Kg==","privateShard":"\/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA4=","id":1}"#, "JSON escapes"),
+            (
+                r#"{"pubKey":"CiC4pOYBe7/zo7jPWxyGCjOIF99e+uNmxz4ZSDnfN5F0Kg==","privateShard":"/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA4="}"#,
+                "no id",
+            ),
+            (
+                r#"{"pubKey":"CiC4pOYBe7/zo7jPWxyGCjOIF99e+uNmxz4ZSDnfN5F0Kg==","privateShard":"/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA4=","id":0}"#,
+                "id is 0",
+            ),
+            (
+                r#"{"privateShard":"/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA4=","id":1}"#,
+                "no pubKey",
+            ),
+            (
+                r#"{"pubKey":"uKTmAXu/86O4z1schgoziBffXvrjZsc+GUg53zeRdCo=","privateShard":"/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA4=","id":1}"#,
+                "not a protobuf or amino",
+            ),
+            (
+                r#"{"pubKey":"CiC4pOYBe7/zo7jPWxyGCjOIF99e+uNmxz4ZSDnfN5F0Kg==","privateShard":"/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA==","id":1}"#,
+                "31 bytes",
+            ),
+            (
+                r#"{"pubKey":"CiC4pOYBe7/zo7jPWxyGCjOIF99e+uNmxz4ZSDnfN5F0Kg==","privateShard":"//////////////////////////////////////////8=","id":1}"#,
+                "below the Ed25519 group order",
+            ),
+            (
+                r#"{"pubKey":"CiC4pOYBe7/zo7jPWxyGCjOIF99e+uNmxz4ZSDnfN5F0Kg==","privateShard":"\/V1EagP5wcz1zm4K1aJXI2oDYhw/6UyY8dfaa/90HA4=","id":1}"#,
+                "JSON escapes",
+            ),
         ];
         for (text, want) in cases {
             let e = parse(text.as_bytes()).unwrap_err();

@@ -10,14 +10,9 @@ use frost_ed25519::SigningKey;
 /// The shards of a fresh key, t of n, and the key's public bytes.
 fn deal(threshold: u16, total: u16) -> (Vec<(PathBuf, Shard)>, [u8; 32]) {
     let key = SigningKey::new(&mut OsRng);
-    let (secret, _) = frost_ed25519::keys::split(
-        &key,
-        total,
-        threshold,
-        IdentifierList::Default,
-        &mut OsRng,
-    )
-    .unwrap();
+    let (secret, _) =
+        frost_ed25519::keys::split(&key, total, threshold, IdentifierList::Default, &mut OsRng)
+            .unwrap();
     let public: [u8; 32] = VerifyingKey::from(&key)
         .serialize()
         .unwrap()

@@ -116,9 +116,13 @@ impl Report for Imported {
             ));
         }
         let how = match self.verifying_shares_from {
-            "derived" => "derived from the shard and the key (not checked against the others)"
-                .to_string(),
-            _ => format!("checked; {} groups signed a test message", self.signed_groups),
+            "derived" => {
+                "derived from the shard and the key (not checked against the others)".to_string()
+            }
+            _ => format!(
+                "checked; {} groups signed a test message",
+                self.signed_groups
+            ),
         };
         out.push_str(&format!("verifying shares  {how}\n"));
         for (id, v) in &self.verifying_shares {
@@ -131,7 +135,11 @@ impl Report for Imported {
                 s.height,
                 s.round,
                 s.step,
-                if s.sign_bytes { " (with its sign bytes)" } else { "" }
+                if s.sign_bytes {
+                    " (with its sign bytes)"
+                } else {
+                    ""
+                }
             ));
             for src in &s.sources {
                 out.push_str(&format!(
@@ -168,8 +176,7 @@ fn import(a: &ImportHorcruxArgs) -> anyhow::Result<Imported> {
     }
     let imported = horcrux::import(&shards, a.threshold, a.shares)?;
     let shares = &imported.shares;
-    let by_shard: BTreeMap<u16, &Path> =
-        shards.iter().map(|(p, s)| (s.id, p.as_path())).collect();
+    let by_shard: BTreeMap<u16, &Path> = shards.iter().map(|(p, s)| (s.id, p.as_path())).collect();
 
     // Which shares go where.
     let chosen: Vec<&Share> = match a.id {
@@ -353,5 +360,7 @@ fn chain_from_shard_name(files: &[PathBuf]) -> Option<String> {
             .map(str::to_string)
     });
     let first = chains.next()??;
-    chains.all(|c| c.as_deref() == Some(&first)).then_some(first)
+    chains
+        .all(|c| c.as_deref() == Some(&first))
+        .then_some(first)
 }
