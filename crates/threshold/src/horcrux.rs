@@ -95,22 +95,18 @@ pub enum HorcruxError {
     },
     /// Shards of different validator keys.
     #[error(
-        "{path} is a shard of validator key {key} (address {address}), but {first_path} is \
-         one of {first_key} (address {first_address}); pass the shards of one key only"
+        "{path} is a shard of validator key {key}, but {first_path} is one of {first_key}; \
+         pass the shards of one key only"
     )]
     OtherKey {
         /// The odd file.
         path: PathBuf,
-        /// Its key, base64.
+        /// Its key, base64, and address.
         key: String,
-        /// Its address.
-        address: String,
         /// The first file.
         first_path: PathBuf,
-        /// The first file's key, base64.
+        /// The first file's key, base64, and address.
         first_key: String,
-        /// Its address.
-        first_address: String,
     },
     /// The shards' secrets do not fit together or with the key they name.
     #[error(
@@ -228,11 +224,9 @@ pub fn import(
         if s.public_key != first.public_key {
             return Err(HorcruxError::OtherKey {
                 path: path.clone(),
-                key: base64(&s.public_key),
-                address: address(&s.public_key),
+                key: describe(&s.public_key),
                 first_path: first_path.clone(),
-                first_key: base64(&first.public_key),
-                first_address: address(&first.public_key),
+                first_key: describe(&first.public_key),
             });
         }
         if let Some((other, _)) = by_id.insert(s.id, entry) {
@@ -378,15 +372,16 @@ fn shard_error(path: &Path, reason: String) -> HorcruxError {
     }
 }
 
-fn base64(key: &[u8; 32]) -> String {
+/// An Ed25519 public key in base64 and its CometBFT address (the first 20 bytes of its
+/// SHA-256).
+fn describe(key: &[u8; 32]) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(key)
-}
-
-/// The CometBFT address of an Ed25519 public key: the first 20 bytes of its SHA-256.
-fn address(key: &[u8; 32]) -> String {
     use sha2::Digest;
-    hex::encode_upper(&sha2::Sha256::digest(key)[..20])
+    format!(
+        "{} (address {})",
+        base64::engine::general_purpose::STANDARD.encode(key),
+        hex::encode_upper(&sha2::Sha256::digest(key)[..20])
+    )
 }
 
 #[cfg(test)]
