@@ -57,6 +57,12 @@ impl UsageClass for threshold::dkg::DkgError {
     }
 }
 
+impl UsageClass for threshold::horcrux::HorcruxError {
+    fn is_usage(&self) -> bool {
+        threshold::horcrux::HorcruxError::is_usage(self)
+    }
+}
+
 impl UsageClass for threshold::split::SplitError {
     fn is_usage(&self) -> bool {
         threshold::split::SplitError::is_usage(self)
@@ -94,6 +100,7 @@ const CLASSES: &[fn(&(dyn Error + 'static)) -> bool] = &[
     usage_as::<threshold::share::ShareError>,
     usage_as::<threshold::split::SplitError>,
     usage_as::<threshold::dkg::DkgError>,
+    usage_as::<threshold::horcrux::HorcruxError>,
     usage_as::<watch::ConfigError>,
     usage_as::<watch::WatchError>,
 ];

@@ -7,6 +7,7 @@
 
 pub mod ca;
 pub mod devnet;
+pub mod horcrux;
 pub mod http;
 pub mod link;
 pub mod netns;

@@ -19,6 +19,7 @@
 pub mod coordinate;
 pub mod cosigner;
 pub mod dkg;
+pub mod horcrux;
 pub mod link;
 pub mod metrics;
 pub mod nonces;

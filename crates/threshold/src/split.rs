@@ -252,7 +252,7 @@ pub(crate) fn sign(signers: &[&Share], msg: &[u8]) -> Result<ed25519_dalek::Sign
 /// The groups of `threshold` share indices (0-based) the self-check signs with: every
 /// group when there are at most `ALL_GROUPS_UP_TO`, else consecutive groups (wrapping
 /// around) that between them use every share.
-fn signing_groups(total: u16, threshold: u16) -> Vec<Vec<usize>> {
+pub(crate) fn signing_groups(total: u16, threshold: u16) -> Vec<Vec<usize>> {
     let (n, t) = (usize::from(total), usize::from(threshold));
     if binomial(n, t) <= ALL_GROUPS_UP_TO {
         let mut groups = Vec::new();

@@ -1,7 +1,9 @@
 //! `bulwark threshold`: split a validator key into FROST shares for cosigners, make a new
-//! one with them (DKG), show a share, and make a cosigner's link key.
+//! one with them (DKG), import a Horcrux key's shards, show a share, and make a
+//! cosigner's link key.
 
 mod dkg;
+mod import_horcrux;
 
 use crate::exit::UsageError;
 use crate::output::{OutputArgs, Report};
@@ -27,6 +29,9 @@ pub enum ThresholdCommand {
     Dkg(dkg::DkgArgs),
     /// Print what a share file is for (id, threshold, group key, address), never its secret.
     Show(ShowArgs),
+    /// Turn Horcrux shard files ({chain}_shard.json) into share files, and a cosigner's
+    /// Horcrux sign state into its guard state. Leaves the Horcrux files in place.
+    ImportHorcrux(import_horcrux::ImportHorcruxArgs),
     /// Write a new link key for a cosigner (mode 0600, never over an existing file) and
     /// print its public key, which goes into the other cosigners' `[[threshold.peer]]`.
     LinkKey(LinkKeyArgs),
@@ -76,6 +81,7 @@ pub fn run(cmd: ThresholdCommand) -> anyhow::Result<()> {
     match cmd {
         ThresholdCommand::Split(a) => a.output.output().render(&split(&a)?),
         ThresholdCommand::Dkg(a) => a.output.output().render(&dkg::dkg(&a)?),
+        ThresholdCommand::ImportHorcrux(a) => import_horcrux::run(&a),
         ThresholdCommand::Show(a) => {
             let share = Share::load(&a.share)?;
             a.output.output().render(&ShareView {
