@@ -119,7 +119,10 @@ impl Cosigner {
     pub fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
         for p in self.links.peers.values() {
-            p.drop_conn(&self.links.metrics, "shutting down");
+            let current = lock(&p.conn).clone();
+            if let Some(c) = current {
+                p.drop_conn(&self.links.metrics, &c, "shutting down");
+            }
         }
         for t in self.threads {
             let _ = t.join();
@@ -139,7 +142,6 @@ struct Links {
 struct PeerLink {
     peer: Peer,
     conn: Mutex<Option<Arc<Conn>>>,
-    pool: Mutex<Pool>,
     /// Smoothed round trip in microseconds, to order peers fastest first.
     rtt_us: AtomicU64,
 }
@@ -150,6 +152,8 @@ struct Conn {
     pending: Mutex<HashMap<u64, Waiting>>,
     next_id: AtomicU64,
     alive: AtomicBool,
+    /// The peer's commitments made for this connection (they die with it).
+    pool: Mutex<Pool>,
 }
 
 #[derive(Debug)]
@@ -168,7 +172,6 @@ impl PeerLink {
         PeerLink {
             peer,
             conn: Mutex::new(None),
-            pool: Mutex::new(Pool::default()),
             rtt_us: AtomicU64::new(u64::MAX),
         }
     }
@@ -185,14 +188,20 @@ impl PeerLink {
             .filter(|c| c.alive.load(Ordering::SeqCst))
     }
 
-    /// Forget the link: its nonces died with it, and every waiting request fails.
-    fn drop_conn(&self, metrics: &Metrics, why: &str) {
-        let Some(conn) = lock(&self.conn).take() else {
-            return;
-        };
+    /// Forget the link `which` (when it is still the current one): its nonces died with
+    /// it, and every waiting request fails.
+    fn drop_conn(&self, metrics: &Metrics, which: &Arc<Conn>, why: &str) {
+        {
+            let mut current = lock(&self.conn);
+            match current.as_ref() {
+                Some(c) if Arc::ptr_eq(c, which) => *current = None,
+                _ => return,
+            }
+        }
+        let conn = which;
         conn.alive.store(false, Ordering::SeqCst);
         lock(&conn.writer).shutdown();
-        lock(&self.pool).clear();
+        lock(&conn.pool).clear();
         for (_, w) in lock(&conn.pending).drain() {
             if let Waiting::Sign(tx, _) = w {
                 let _ = tx.send((self.peer.id, Err(format!("link lost: {why}"))));
@@ -223,8 +232,9 @@ impl Links {
         let mut last_error = String::new();
         while !stop.load(Ordering::SeqCst) {
             let Some(conn) = p.conn() else {
-                if lock(&p.conn).is_some() {
-                    p.drop_conn(&self.metrics, "closed");
+                let stale = lock(&p.conn).clone();
+                if let Some(c) = stale {
+                    p.drop_conn(&self.metrics, &c, "closed");
                 }
                 match link::dial(p.peer.addr, key, &p.peer.public, DIAL_TIMEOUT) {
                     Ok(l) => {
@@ -256,6 +266,7 @@ impl Links {
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             alive: AtomicBool::new(true),
+            pool: Mutex::new(Pool::default()),
         });
         *lock(&p.conn) = Some(conn.clone());
         self.metrics.peer_up.get_or_create(&p.labels()).set(1);
@@ -268,7 +279,7 @@ impl Links {
                 Err(e) => Some(e.to_string()),
             };
             if let Some(e) = failed {
-                links.peers[&peer].drop_conn(&links.metrics, &e);
+                links.peers[&peer].drop_conn(&links.metrics, &conn, &e);
                 return;
             }
         });
@@ -303,7 +314,7 @@ impl Links {
             (Waiting::Commit(chain), Response::Commitments { chain_id, list })
                 if chain == chain_id =>
             {
-                let mut pool = lock(&p.pool);
+                let mut pool = lock(&conn.pool);
                 pool.add(&chain, list);
                 self.nonces_gauge(p, &chain, pool.ready(&chain));
             }
@@ -337,9 +348,9 @@ impl Links {
 
     /// Ask for more commitments for each chain whose pool runs low (one batch in
     /// flight per chain at a time).
-    fn refill(&self, p: &PeerLink, conn: &Conn) {
+    fn refill(&self, p: &PeerLink, conn: &Arc<Conn>) {
         for chain in &self.chains {
-            let ready = lock(&p.pool).ready(chain);
+            let ready = lock(&conn.pool).ready(chain);
             let asked = lock(&conn.pending)
                 .values()
                 .any(|w| matches!(w, Waiting::Commit(c) if c == chain));
@@ -349,7 +360,7 @@ impl Links {
                     count: BATCH,
                 };
                 if let Err(e) = p.send(conn, body, Waiting::Commit(chain.clone())) {
-                    p.drop_conn(&self.metrics, &e);
+                    p.drop_conn(&self.metrics, conn, &e);
                     return;
                 }
             }
@@ -371,7 +382,8 @@ impl PeerSet for Links {
 
     fn take_commitment(&self, peer: u16, chain_id: &str) -> Option<(u64, SigningCommitments)> {
         let p = self.peers.get(&peer)?;
-        let mut pool = lock(&p.pool);
+        let conn = p.conn()?;
+        let mut pool = lock(&conn.pool);
         let c = pool.take(chain_id);
         self.nonces_gauge(p, chain_id, pool.ready(chain_id));
         c
@@ -392,7 +404,7 @@ impl PeerSet for Links {
             Waiting::Sign(reply.clone(), Instant::now()),
         ) {
             let _ = reply.send((peer, Err(format!("sending failed: {e}"))));
-            p.drop_conn(&self.metrics, &e);
+            p.drop_conn(&self.metrics, &conn, &e);
         }
     }
 }
