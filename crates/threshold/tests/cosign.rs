@@ -532,3 +532,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn three_of_five_signs_with_two_down_and_not_with_three() {
+    let g = group(3, 5);
+    let (c, peers) = g.coordinator(0);
+    let v = vote(5, 0, 7, 0);
+    let sig = sign(&g, 0, &c, &job(&v)).unwrap();
+    g.verifying_key()
+        .verify_strict(
+            &privval::vote_sign_bytes(CHAIN, &v),
+            &Signature::from_slice(&sig).unwrap(),
+        )
+        .unwrap();
+    let others = peers.ready();
+    peers.down.lock().unwrap().extend(&others[..2]);
+    sign(&g, 0, &c, &job(&vote(6, 0, 7, 0))).unwrap();
+    peers.down.lock().unwrap().push(others[2]);
+    let e = sign(&g, 0, &c, &job(&vote(7, 0, 7, 0))).unwrap_err();
+    assert!(e.contains("needs 2 more cosigner"), "{e}");
+}
