@@ -26,6 +26,16 @@ const LINE: Line = Line::V0_38;
 const PORT: u16 = 7400;
 const PHASE: i64 = 40;
 
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Every cosigner up.
+    All,
+    /// Cosigner k cut off from the others.
+    Cut(usize),
+    /// Cosigner k killed, its node silent.
+    Kill(usize),
+}
+
 fn signed(r: &Response) -> Option<&Vote> {
     match r {
         Response::SignedVote { vote } => Some(vote),
@@ -95,15 +105,14 @@ fn partitions_of_each_cosigner_in_turn_never_yield_conflicting_signatures() {
         |s| bulwark().state_init(CHAIN, 0, s),
         &topology,
     );
-    let cosigners: Vec<SignerProc> = configs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| bulwark().signer_under(&net.exec_prefix(i), c, &["--log-level", "info"]))
-        .collect();
+    let start = |i: usize| {
+        bulwark().signer_under(&net.exec_prefix(i), &configs[i], &["--log-level", "info"])
+    };
+    let mut cosigners: Vec<Option<SignerProc>> = (0..3).map(|i| Some(start(i))).collect();
     let logs = || {
-        cosigners
+        configs
             .iter()
-            .map(SignerProc::log_text)
+            .map(|c| std::fs::read_to_string(c.with_extension("log")).unwrap_or_default())
             .collect::<Vec<_>>()
             .join("\n----\n")
     };
@@ -142,20 +151,40 @@ fn partitions_of_each_cosigner_in_turn_never_yield_conflicting_signatures() {
             }
         }
     };
-    // Phases: all up, each cosigner cut off in turn, all up again.
-    let phases: [Option<usize>; 5] = [None, Some(0), Some(1), Some(2), None];
+    // Phases: all up, each cosigner cut off in turn, each killed in turn (SIGKILL; its
+    // node gets nothing meanwhile), all up again.
+    let phases = [
+        Phase::All,
+        Phase::Cut(0),
+        Phase::Cut(1),
+        Phase::Cut(2),
+        Phase::Kill(0),
+        Phase::Kill(1),
+        Phase::Kill(2),
+        Phase::All,
+    ];
     let mut h = 1;
     let mut conflicts_signed = 0;
     for phase in phases {
-        if let Some(k) = phase {
-            cut(k, true);
+        match phase {
+            Phase::Cut(k) => cut(k, true),
+            Phase::Kill(k) => {
+                let mut p = cosigners[k].take().unwrap();
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(p.child.id() as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                )
+                .unwrap();
+                let _ = p.wait_exit(Duration::from_secs(5));
+            }
+            Phase::All => {}
         }
+        let silent = match phase {
+            Phase::Kill(k) => Some(k),
+            _ => None,
+        };
         // Let links notice the cut or come back (dial backoff is at most 2 s).
-        std::thread::sleep(Duration::from_millis(if phase.is_some() {
-            300
-        } else {
-            2500
-        }));
+        std::thread::sleep(Duration::from_millis(300));
         let barrier = Arc::new(Barrier::new(3));
         let first = h + 1;
         let threads: Vec<_> = conns
@@ -164,7 +193,7 @@ fn partitions_of_each_cosigner_in_turn_never_yield_conflicting_signatures() {
             .map(|(n, mut node)| {
                 let barrier = barrier.clone();
                 std::thread::spawn(move || {
-                    let answers: Vec<Response> = (first..first + PHASE)
+                    let answers: Vec<Option<Response>> = (first..first + PHASE)
                         .map(|h| {
                             let b = if h % 2 == 0 {
                                 [None, Some(block(7)), Some(block(7))][n].clone()
@@ -172,13 +201,15 @@ fn partitions_of_each_cosigner_in_turn_never_yield_conflicting_signatures() {
                                 Some(block(5))
                             };
                             barrier.wait();
-                            node.call(
-                                LINE,
-                                &sign_vote(
-                                    CHAIN,
-                                    vote_at(SignedMsgType::Prevote, h, 0, b, n as i64),
-                                ),
-                            )
+                            (silent != Some(n)).then(|| {
+                                node.call(
+                                    LINE,
+                                    &sign_vote(
+                                        CHAIN,
+                                        vote_at(SignedMsgType::Prevote, h, 0, b, n as i64),
+                                    ),
+                                )
+                            })
                         })
                         .collect();
                     (node, answers)
@@ -193,7 +224,10 @@ fn partitions_of_each_cosigner_in_turn_never_yield_conflicting_signatures() {
         }
         let mut agreed_signed = 0;
         for (k, h) in (first..first + PHASE).enumerate() {
-            let votes: Vec<&Vote> = answers.iter().filter_map(|a| signed(&a[k])).collect();
+            let votes: Vec<&Vote> = answers
+                .iter()
+                .filter_map(|a| a[k].as_ref().and_then(signed))
+                .collect();
             for v in &votes {
                 let sig = Signature::from_slice(&v.signature).unwrap();
                 key.verify(&privval::vote_sign_bytes(CHAIN, v), &sig)
@@ -221,11 +255,16 @@ fn partitions_of_each_cosigner_in_turn_never_yield_conflicting_signatures() {
             "phase {phase:?}: only {agreed_signed} of {agreed} agreed heights signed\n{}",
             logs()
         );
-        if let Some(k) = phase {
-            cut(k, false);
-            // The cut-off cosigner's links come back (dial backoff is at most 2 s).
-            std::thread::sleep(Duration::from_millis(2500));
+        match phase {
+            Phase::Cut(k) => cut(k, false),
+            Phase::Kill(k) => {
+                cosigners[k] = Some(start(k));
+                conns[k] = Trickler::accept_unix(&listeners[k]);
+            }
+            Phase::All => {}
         }
+        // The cosigner's links come back (dial backoff is at most 2 s).
+        std::thread::sleep(Duration::from_millis(2500));
         h = first + PHASE - 1;
     }
     eprintln!("{conflicts_signed} conflicting heights got a signature");
