@@ -2,9 +2,10 @@
 //! other only through links that add delay and loss. Three nodes of the validator, one
 //! per cosigner, ask at the same instant at every height: on even heights for
 //! conflicting votes (one node nil, the other two a block), on odd heights for the same
-//! block (their timestamps differ). Each cosigner is partitioned from the others in turn, then healed.
-//! Never two signatures over different blocks at one height; with one cosigner cut off,
-//! the other two keep signing the agreed heights.
+//! block (their timestamps differ). Each cosigner is partitioned from the others in turn,
+//! then healed; then each is killed (SIGKILL) in turn and restarted. Never two signatures
+//! over different blocks at one height; with one cosigner cut off or dead, the other two
+//! keep signing the agreed heights.
 
 mod common;
 
