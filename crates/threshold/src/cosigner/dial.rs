@@ -1,138 +1,27 @@
-//! A cosigner process's links: one listener that serves the peers' requests (each link
-//! its own [`Session`](crate::serve::Session)), and one dialed link per peer that this
-//! cosigner's coordinators use, with its pool of the peer's nonce commitments kept
-//! filled off the signing path.
+//! The dialed link to each peer, used by this cosigner's coordinators: kept up, its pool
+//! of the peer's nonce commitments kept filled off the signing path.
 
+use super::{sleep_unless, Peer, DIAL_TIMEOUT};
 use crate::coordinate::{PeerSet, Reply};
-use crate::link::{self, LinkKey, LinkPublic, LinkWriter};
+use crate::link::{self, LinkKey, LinkWriter};
 use crate::metrics::{ChainPeerLabels, Metrics, PeerLabels, RefusalLabels};
 use crate::nonces::Pool;
-use crate::serve::Server;
 use crate::wire::{self, Frame, Request, Response, SignRequest};
 use frost_ed25519::round1::SigningCommitments;
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Commitments asked for at once.
 const BATCH: u16 = 64;
 /// Refill a pool when fewer than this many are ready.
 const LOW_WATER: usize = 48;
-/// How long a dial and handshake may take.
-const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Another cosigner.
-#[derive(Debug, Clone)]
-pub struct Peer {
-    /// Its share id (the same for every chain).
-    pub id: u16,
-    /// Its name, for logs and metrics.
-    pub name: String,
-    /// Where it listens.
-    pub addr: SocketAddr,
-    /// Its pinned link key.
-    pub public: LinkPublic,
-}
-
-/// What the links need.
-#[derive(Debug)]
-pub struct Settings {
-    /// This cosigner's share id.
-    pub id: u16,
-    /// Where this cosigner listens for its peers.
-    pub listen: SocketAddr,
-    /// This cosigner's link key.
-    pub key: LinkKey,
-    /// The other cosigners.
-    pub peers: Vec<Peer>,
-    /// The chains to keep nonces ready for.
-    pub chains: Vec<String>,
-}
-
-/// The running links. Dropping it does not stop them; call [`Cosigner::stop`].
-#[derive(Debug)]
-pub struct Cosigner {
-    links: Arc<Links>,
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-    local: SocketAddr,
-}
-
-impl Cosigner {
-    /// Bind the listener and start dialing every peer.
-    pub fn start(
-        settings: Settings,
-        server: Arc<Server>,
-        metrics: Metrics,
-    ) -> std::io::Result<Cosigner> {
-        let listener = TcpListener::bind(settings.listen)?;
-        let local = listener.local_addr()?;
-        listener.set_nonblocking(true)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let key = Arc::new(settings.key);
-        let links = Arc::new(Links {
-            peers: settings
-                .peers
-                .iter()
-                .map(|p| (p.id, PeerLink::new(p.clone())))
-                .collect(),
-            chains: settings.chains.clone(),
-            metrics: metrics.clone(),
-        });
-        let mut threads = Vec::new();
-        {
-            let (key, stop, metrics) = (key.clone(), stop.clone(), metrics.clone());
-            let peers = settings.peers.clone();
-            threads.push(std::thread::spawn(move || {
-                listen(listener, &key, &peers, &server, &metrics, &stop)
-            }));
-        }
-        for p in &settings.peers {
-            let (links, key, stop) = (links.clone(), key.clone(), stop.clone());
-            let id = p.id;
-            threads.push(std::thread::spawn(move || links.keep_up(id, &key, &stop)));
-        }
-        tracing::info!(listen = %local, peers = settings.peers.len(), "cosigner links started");
-        Ok(Cosigner {
-            links,
-            stop,
-            threads,
-            local,
-        })
-    }
-
-    /// The address the listener is bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local
-    }
-
-    /// The peers, for coordinators.
-    pub fn peers(&self) -> Arc<dyn PeerSet> {
-        self.links.clone()
-    }
-
-    /// Stop listening and dialing, close every link, and wait for the threads.
-    pub fn stop(self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for p in self.links.peers.values() {
-            let current = lock(&p.conn).clone();
-            if let Some(c) = current {
-                p.drop_conn(&self.links.metrics, &c, "shutting down");
-            }
-        }
-        for t in self.threads {
-            let _ = t.join();
-        }
-    }
-}
 
 /// The dialed links, one per peer.
 #[derive(Debug)]
-struct Links {
+pub(super) struct Links {
     peers: HashMap<u16, PeerLink>,
     chains: Vec<String>,
     metrics: Metrics,
@@ -225,8 +114,30 @@ impl PeerLink {
 }
 
 impl Links {
+    /// Links to `peers` (not dialed yet), keeping nonces ready for `chains`.
+    pub(super) fn new(peers: &[Peer], chains: &[String], metrics: &Metrics) -> Links {
+        Links {
+            peers: peers
+                .iter()
+                .map(|p| (p.id, PeerLink::new(p.clone())))
+                .collect(),
+            chains: chains.to_vec(),
+            metrics: metrics.clone(),
+        }
+    }
+
+    /// Close every link.
+    pub(super) fn close_all(&self, why: &str) {
+        for p in self.peers.values() {
+            let current = lock(&p.conn).clone();
+            if let Some(c) = current {
+                p.drop_conn(&self.metrics, &c, why);
+            }
+        }
+    }
+
     /// Keep the link to `id` up and its pools filled, until `stop`.
-    fn keep_up(self: &Arc<Self>, id: u16, key: &LinkKey, stop: &AtomicBool) {
+    pub(super) fn keep_up(self: &Arc<Self>, id: u16, key: &LinkKey, stop: &AtomicBool) {
         let p = &self.peers[&id];
         let mut backoff = Duration::from_millis(100);
         let mut last_error = String::new();
@@ -406,122 +317,5 @@ impl PeerSet for Links {
             let _ = reply.send((peer, Err(format!("sending failed: {e}"))));
             p.drop_conn(&self.metrics, &conn, &e);
         }
-    }
-}
-
-/// Accept peers' links and serve each on its own thread, until `stop`.
-fn listen(
-    listener: TcpListener,
-    key: &Arc<LinkKey>,
-    peers: &[Peer],
-    server: &Arc<Server>,
-    metrics: &Metrics,
-    stop: &Arc<AtomicBool>,
-) {
-    let allowed: Vec<LinkPublic> = peers.iter().map(|p| p.public).collect();
-    while !stop.load(Ordering::SeqCst) {
-        let stream = match listener.accept() {
-            Ok((s, _)) => s,
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                sleep_unless(stop, Duration::from_millis(50));
-                continue;
-            }
-            Err(e) => {
-                tracing::warn!("accepting a cosigner link: {e}");
-                sleep_unless(stop, Duration::from_millis(200));
-                continue;
-            }
-        };
-        let (key, server, metrics, stop) =
-            (key.clone(), server.clone(), metrics.clone(), stop.clone());
-        let allowed = allowed.clone();
-        let peers = peers.to_vec();
-        std::thread::spawn(move || {
-            let from = stream.peer_addr().ok();
-            let (l, who) = match link::accept(stream, &key, &allowed, DIAL_TIMEOUT) {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!(from = ?from, "refused a cosigner link: {e}");
-                    return;
-                }
-            };
-            let Some(peer) = peers.iter().find(|p| p.public == who) else {
-                return;
-            };
-            serve_link(l, peer, &server, &metrics, &stop);
-        });
-    }
-}
-
-fn serve_link(
-    l: link::Link,
-    peer: &Peer,
-    server: &Arc<Server>,
-    metrics: &Metrics,
-    stop: &AtomicBool,
-) {
-    let (mut writer, mut reader) = l.split();
-    let _ = reader.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut session = server.session(peer.id);
-    tracing::info!(peer = %peer.name, "serving cosigner");
-    while !stop.load(Ordering::SeqCst) {
-        let bytes = match reader.recv() {
-            Ok(b) => b,
-            Err(e) if e.is_timeout() => continue,
-            Err(e) => {
-                tracing::info!(peer = %peer.name, "cosigner link closed: {e}");
-                return;
-            }
-        };
-        let frame: Frame<Request> = match wire::decode(&bytes) {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!(peer = %peer.name, "closing the link: {e}");
-                return;
-            }
-        };
-        let chain = match &frame.body {
-            Request::Sign(s) => Some(s.chain_id.clone()),
-            Request::Commit { .. } => None,
-        };
-        let (answer, refusal) = session.handle(frame);
-        match (&refusal, &chain) {
-            (Some(r), _) => {
-                tracing::warn!(peer = %peer.name, chain = chain.as_deref().unwrap_or(""), reason = r.reason, "refused a share: {}", r.message);
-                metrics
-                    .refused
-                    .get_or_create(&RefusalLabels {
-                        chain: chain.clone().unwrap_or_default(),
-                        peer: peer.name.clone(),
-                        reason: r.reason.to_string(),
-                    })
-                    .inc();
-            }
-            (None, Some(c)) => {
-                metrics
-                    .released
-                    .get_or_create(&ChainPeerLabels {
-                        chain: c.clone(),
-                        peer: peer.name.clone(),
-                    })
-                    .inc();
-            }
-            (None, None) => {}
-        }
-        if let Err(e) = writer.send(&wire::encode(&answer)) {
-            tracing::info!(peer = %peer.name, "cosigner link closed: {e}");
-            return;
-        }
-    }
-}
-
-fn sleep_unless(stop: &AtomicBool, d: Duration) {
-    let end = Instant::now() + d;
-    while !stop.load(Ordering::SeqCst) {
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(50)));
     }
 }
