@@ -8,7 +8,7 @@
 //! its own key) it runs one process per chain.
 //!
 //! `threshold`: 2-of-3 threshold signing latency with a set round trip between cosigners
-//! in network namespaces. See `threshold.rs`.
+//! in network namespaces, Bulwark beside Horcrux. See `threshold/mod.rs`.
 //!
 //! `watch`: what `bulwark watch run` costs per monitored chain (CPU and memory over 100
 //! chains replayed from recorded devnet responses, beside tenderduty), and how fast a

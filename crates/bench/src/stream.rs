@@ -82,9 +82,17 @@ pub fn drive(
         let t = Instant::now();
         let resp = conn.try_call(&req)?;
         lat.push(t.elapsed());
-        let Response::SignedVote { vote } = resp else {
+        let Response::SignedVote { vote: signed } = resp else {
             bail!("request {i} on {chain_id} was not signed: {resp:?}");
         };
+        // What CometBFT takes from the answer: the signatures and the timestamp, on its own
+        // vote (Horcrux leaves every other field of the answer empty).
+        let Request::SignVote { mut vote, .. } = req else {
+            bail!("request {i} is not a vote")
+        };
+        vote.timestamp = signed.timestamp;
+        vote.signature = signed.signature;
+        vote.extension_signature = signed.extension_signature;
         let sig = Signature::from_slice(&vote.signature).context("signature length")?;
         key.verify(&privval::vote_sign_bytes(chain_id, &vote), &sig)
             .with_context(|| format!("request {i} on {chain_id}: signature does not verify"))?;

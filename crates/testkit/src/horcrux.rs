@@ -1,7 +1,8 @@
 //! Horcrux (installed by `scripts/install-deps`), for the tests that import its files:
 //! shard files from `horcrux create-ed25519-shards` and sign states from `horcrux state
-//! import`, each in the caller's directory. Nothing here starts a Horcrux signer (it would
-//! bind its p2p port on all interfaces).
+//! import`, each in the caller's directory, and the ECIES keys its cosigners talk with.
+//! Nothing here starts a Horcrux signer (it binds its p2p port on all interfaces; the
+//! threshold bench starts its cosigners inside network namespaces).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,13 +14,7 @@ pub const HORCRUX_VERSION: &str = "v3.3.2";
 /// The `horcrux` binary: `$BULWARK_HORCRUX`, or `<dir>/<version>/horcrux` where `<dir>` is
 /// `$BULWARK_HORCRUX_DIR` or `<cache>/horcrux`, like `scripts/install-deps` installs it.
 pub fn horcrux_binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("BULWARK_HORCRUX") {
-        return PathBuf::from(p);
-    }
-    let dir = std::env::var_os("BULWARK_HORCRUX_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| devnet::cometbft::cache_dir().join("horcrux"));
-    let p = dir.join(HORCRUX_VERSION).join("horcrux");
+    let p = horcrux_path();
     assert!(
         p.is_file(),
         "{} is missing: run scripts/install-deps (it builds Horcrux {HORCRUX_VERSION}), or set BULWARK_HORCRUX",
@@ -28,10 +23,26 @@ pub fn horcrux_binary() -> PathBuf {
     p
 }
 
+/// Where [`horcrux_binary`] looks, whether or not a file is there.
+pub fn horcrux_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("BULWARK_HORCRUX") {
+        return PathBuf::from(p);
+    }
+    let dir = std::env::var_os("BULWARK_HORCRUX_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| devnet::cometbft::cache_dir().join("horcrux"));
+    dir.join(HORCRUX_VERSION).join("horcrux")
+}
+
 /// Run `horcrux ARGS` with `--home HOME`; panics with its output unless it succeeds.
 /// Returns stdout.
 pub fn horcrux(home: &Path, args: &[&str], stdin: &[u8]) -> String {
-    let mut child = Command::new(horcrux_binary())
+    horcrux_with(&horcrux_binary(), home, args, stdin)
+}
+
+/// [`horcrux`] with the binary `bin`.
+pub fn horcrux_with(bin: &Path, home: &Path, args: &[&str], stdin: &[u8]) -> String {
+    let mut child = Command::new(bin)
         .args(args)
         .arg("--home")
         .arg(home)
@@ -62,9 +73,29 @@ pub fn create_shards(
     threshold: u8,
     shards: u8,
 ) -> Vec<PathBuf> {
+    create_shards_with(
+        &horcrux_binary(),
+        out,
+        chain_id,
+        key_file,
+        threshold,
+        shards,
+    )
+}
+
+/// [`create_shards`] with the binary `bin`.
+pub fn create_shards_with(
+    bin: &Path,
+    out: &Path,
+    chain_id: &str,
+    key_file: &Path,
+    threshold: u8,
+    shards: u8,
+) -> Vec<PathBuf> {
     let home = out.join(".horcrux-home");
     std::fs::create_dir_all(&home).unwrap();
-    horcrux(
+    horcrux_with(
+        bin,
         &home,
         &[
             "create-ed25519-shards",
@@ -86,6 +117,32 @@ pub fn create_shards(
             let f = out
                 .join(format!("cosigner_{i}"))
                 .join(format!("{chain_id}_shard.json"));
+            assert!(f.is_file(), "horcrux wrote no {}", f.display());
+            f
+        })
+        .collect()
+}
+
+/// `horcrux create-ecies-shards` for `shards` cosigners into `out`: returns the key files,
+/// `out/cosigner_<id>/ecies_keys.json`, in id order.
+pub fn create_ecies_shards_with(bin: &Path, out: &Path, shards: u8) -> Vec<PathBuf> {
+    let home = out.join(".horcrux-home");
+    std::fs::create_dir_all(&home).unwrap();
+    horcrux_with(
+        bin,
+        &home,
+        &[
+            "create-ecies-shards",
+            "--shards",
+            &shards.to_string(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        b"",
+    );
+    (1..=shards)
+        .map(|i| {
+            let f = out.join(format!("cosigner_{i}")).join("ecies_keys.json");
             assert!(f.is_file(), "horcrux wrote no {}", f.display());
             f
         })
