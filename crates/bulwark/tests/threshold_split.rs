@@ -115,6 +115,7 @@ fn split_writes_private_shares_and_reports_the_validator() {
     }
 
     // `show` prints what the share is for, never its secret.
+    let mut publics = Vec::new();
     for (i, f) in files.iter().enumerate() {
         let f = f.to_str().unwrap();
         for args in [
@@ -133,7 +134,12 @@ fn split_writes_private_shares_and_reports_the_validator() {
         assert_eq!(v["id"].as_u64(), Some(i as u64 + 1));
         assert_eq!(v["threshold"].as_u64(), Some(2));
         assert_eq!(v["group_public_key"], key_json["pub_key"]["value"]);
+        // Every share of one split shows the same public shares, three of them.
+        let public = v["verifying_shares"].clone();
+        assert_eq!(public.as_object().map(|m| m.len()), Some(3), "{v}");
+        publics.push(public);
     }
+    assert!(publics.windows(2).all(|w| w[0] == w[1]), "{publics:?}");
     // No secret in split's own output either.
     for s in &secrets {
         assert!(!text(&out).contains(s.as_str()) && !text(&t).contains(s.as_str()));

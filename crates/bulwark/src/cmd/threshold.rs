@@ -91,6 +91,7 @@ pub fn run(cmd: ThresholdCommand) -> anyhow::Result<()> {
                 total: share.total(),
                 group_public_key: base64(share.group_public_key()),
                 address: address(share.group_public_key()),
+                verifying_shares: verifying_shares(&share),
             })
         }
         ThresholdCommand::LinkKey(a) => a.output.output().render(&link_key(&a.out)?),
@@ -182,15 +183,35 @@ struct ShareView {
     total: u16,
     group_public_key: String,
     address: String,
+    /// Each cosigner's public share (hex), by id: the same on every cosigner of one key,
+    /// so comparing them across hosts shows the shares belong together.
+    verifying_shares: std::collections::BTreeMap<u16, String>,
 }
 
 impl Report for ShareView {
     fn text(&self) -> String {
-        format!(
+        let mut out = format!(
             "share             {} of {} (any {} sign)\ngroup public key  {}\naddress           {}\n",
             self.id, self.total, self.threshold, self.group_public_key, self.address
-        )
+        );
+        for (id, v) in &self.verifying_shares {
+            out.push_str(&format!("public share {id:<4} {v}\n"));
+        }
+        out
     }
+}
+
+/// Each cosigner's verifying share, hex, by share id.
+fn verifying_shares(share: &Share) -> std::collections::BTreeMap<u16, String> {
+    (1..=share.total())
+        .filter_map(|id| {
+            let v = share
+                .public_key_package()
+                .verifying_shares()
+                .get(&threshold::share::identifier(id))?;
+            Some((id, hex::encode(v.serialize().ok()?)))
+        })
+        .collect()
 }
 
 fn split(a: &SplitArgs) -> anyhow::Result<Split> {
