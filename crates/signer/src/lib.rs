@@ -8,6 +8,7 @@
 
 pub mod chain;
 pub mod config;
+mod cosigner;
 pub mod floor;
 mod http;
 pub mod keys;
@@ -69,7 +70,7 @@ pub enum StartError {
 }
 
 /// A chain signer, and its share when its key is a threshold key.
-type Opened = (Arc<ChainSigner>, Option<threshold::share::Share>);
+pub(crate) type Opened = (Arc<ChainSigner>, Option<threshold::share::Share>);
 
 /// Build every chain signer from `config`: keys and states are opened (and locked) here,
 /// so a second signer on the same state fails now, before any node is dialed.
@@ -90,7 +91,7 @@ fn open_chains(
                 (Box::new(key), None)
             }
             (None, Some(path)) => {
-                let share = open_share(config, c, path)?;
+                let share = cosigner::open_share(config, c, path)?;
                 (Box::new(keys::GroupKey::of(&share)), Some(share))
             }
             (None, None) => unreachable!("a validated config names a key or a share"),
@@ -161,120 +162,6 @@ fn open_chains(
     Ok(chains)
 }
 
-/// Load a chain's share and check it against `[threshold]`.
-fn open_share(
-    config: &Config,
-    c: &config::ChainConfig,
-    path: &std::path::Path,
-) -> Result<threshold::share::Share, StartError> {
-    let fail = |m: String| StartError::Threshold(format!("chain {}: {m}", c.id));
-    let share = threshold::share::Share::load(path).map_err(|e| fail(e.to_string()))?;
-    let t = config
-        .threshold
-        .as_ref()
-        .ok_or_else(|| fail("a share needs a [threshold] section".into()))?;
-    if share.id() != t.id {
-        return Err(fail(format!(
-            "share file {} is share {} but this cosigner is threshold.id = {}; give each cosigner its own share",
-            path.display(),
-            share.id(),
-            t.id
-        )));
-    }
-    if usize::from(share.total()) != t.peers.len() + 1 {
-        return Err(fail(format!(
-            "the key is split into {} shares but [threshold] names {} cosigners (this one and {} peers); configure every other cosigner as a [[threshold.peer]]",
-            share.total(),
-            t.peers.len() + 1,
-            t.peers.len()
-        )));
-    }
-    if let Some(p) = t.peers.iter().find(|p| p.id == 0 || p.id > share.total()) {
-        return Err(fail(format!(
-            "peer {} has share id {}, outside 1..={}",
-            p.name,
-            p.id,
-            share.total()
-        )));
-    }
-    Ok(share)
-}
-
-/// Start the cosigner links when `[threshold]` is set, and attach a coordinator to each
-/// threshold chain.
-fn start_cosigner(
-    config: &Config,
-    chains: &[Opened],
-    tmetrics: Option<threshold::metrics::Metrics>,
-) -> Result<Option<threshold::cosigner::Cosigner>, StartError> {
-    let (Some(t), Some(tmetrics)) = (&config.threshold, tmetrics) else {
-        return Ok(None);
-    };
-    let fail = |m: String| StartError::Threshold(m);
-    let key = threshold::link::LinkKey::load(&t.link_key)
-        .map_err(|e| fail(format!("threshold.link_key: {e}")))?;
-    let mut server = threshold::serve::Server::default();
-    let mut ids = Vec::new();
-    for (chain, share) in chains {
-        if let Some(share) = share {
-            let guard: Arc<dyn threshold::serve::ShareGuard> = chain.clone();
-            server.add(
-                chain.chain_id(),
-                threshold::serve::ServedChain {
-                    key: share.key_package().clone(),
-                    guard,
-                },
-            );
-            ids.push(chain.chain_id().to_string());
-        }
-    }
-    let settings = threshold::cosigner::Settings {
-        id: t.id,
-        listen: t.listen,
-        key,
-        peers: t
-            .peers
-            .iter()
-            .map(|p| threshold::cosigner::Peer {
-                id: p.id,
-                name: p.name.clone(),
-                addr: p.addr,
-                public: p.link_public_key,
-            })
-            .collect(),
-        chains: ids,
-    };
-    let cosigner =
-        threshold::cosigner::Cosigner::start(settings, Arc::new(server), tmetrics.clone())
-            .map_err(|e| {
-                fail(format!(
-                    "threshold.listen {}: {e}; pick a free address",
-                    t.listen
-                ))
-            })?;
-    for (chain, share) in chains {
-        let (Some(share), Some(side)) = (share, chain.threshold()) else {
-            continue;
-        };
-        let coordinator = threshold::coordinate::Coordinator::new(
-            chain.chain_id(),
-            share.key_package().clone(),
-            share.public_key_package().clone(),
-            cosigner.peers(),
-            t.share_timeout,
-        )
-        .map_err(|e| fail(e.to_string()))?;
-        side.attach(coordinator);
-        tmetrics
-            .threshold
-            .get_or_create(&threshold::metrics::ChainLabels {
-                chain: chain.chain_id().to_string(),
-            })
-            .set(i64::from(share.threshold()));
-    }
-    Ok(Some(cosigner))
-}
-
 /// Run the signer until `shutdown` fires.
 pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
     let mut registry = Registry::default();
@@ -313,7 +200,7 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
     }
     // Peers are served only after the chain checks: a share leaves under the same floor
     // as a signature.
-    let cosigner = start_cosigner(&config, &opened, tmetrics)?;
+    let cosigner = cosigner::start(&config, &opened, tmetrics)?;
     let mut threads = Vec::new();
     for (chain, c) in chains.iter().zip(&config.chains) {
         for n in &c.nodes {
