@@ -398,8 +398,11 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
         is(v, &jailed_key, "firing")
     });
     assert_eq!(v["severity"], "critical", "{v:#}");
+    // The validator record and the signing info are separate queries: wait for both.
     let a = wait_api(abci_port, "ours jailed by ABCI query", &abci, |s| {
-        s["chains"][0]["sdk"]["validator"]["jailed"] == true
+        let sdk = &s["chains"][0]["sdk"];
+        sdk["validator"]["jailed"] == true
+            && sdk["signing_info"]["jailed_until"].as_f64() > Some(0.0)
     });
     let by_abci = &a["chains"][0]["sdk"];
     assert_eq!(by_abci["assessment"]["jailed"], true, "{by_abci:#}");
