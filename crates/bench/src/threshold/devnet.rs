@@ -36,6 +36,21 @@ pub struct DevnetArgs {
     /// Keep the devnet's directory (logs, configs) and leave it stopped.
     #[arg(long)]
     keep: bool,
+    /// Whose cosigners sign for val0: Bulwark's (the devnet's own, restarted behind the
+    /// links) or Horcrux's (needs root: network namespaces).
+    #[arg(long, value_enum, default_value_t = Cosigners::Bulwark)]
+    signer: Cosigners,
+    /// The horcrux binary (v3.3.2, built by `scripts/install-deps --horcrux`). Default:
+    /// `$BULWARK_HORCRUX`, or the install-deps cache.
+    #[arg(long)]
+    horcrux: Option<PathBuf>,
+}
+
+/// Whose cosigners sign for val0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Cosigners {
+    Bulwark,
+    Horcrux,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,7 +79,18 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.blocks > 0, "--blocks must be at least 1");
     eprintln!("bringing up a devnet with val0 on three 2-of-3 cosigners");
     let net = Devnet::up_with(&bulwark, "threshold-devnet", &["--signer", "threshold"])?;
-    let result = measure(&net, &bulwark, &args);
+    let result = match args.signer {
+        Cosigners::Bulwark => bulwark_cosigners(&net, &bulwark, &args),
+        Cosigners::Horcrux => {
+            let horcrux = crate::executable(
+                &args
+                    .horcrux
+                    .clone()
+                    .unwrap_or_else(testkit::horcrux::horcrux_path),
+            );
+            horcrux.and_then(|h| horcrux_cosigners(&net, &h, &args))
+        }
+    };
     if args.keep {
         let _ = std::process::Command::new(&bulwark)
             .arg("devnet")
@@ -104,7 +130,12 @@ pub fn run(args: DevnetArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn measure(net: &Devnet, bulwark: &std::path::Path, args: &DevnetArgs) -> anyhow::Result<Outcome> {
+/// Bulwark's cosigners: the devnet's own, restarted with every peer behind a link.
+fn bulwark_cosigners(
+    net: &Devnet,
+    bulwark: &std::path::Path,
+    args: &DevnetArgs,
+) -> anyhow::Result<Outcome> {
     let dir = &net.dir;
     let manifest = &net.manifest;
     for id in devnet::cosigner::ids() {
@@ -143,7 +174,116 @@ fn measure(net: &Devnet, bulwark: &std::path::Path, args: &DevnetArgs) -> anyhow
         devnet::process::start(dir, &devnet::cosigner::spec(dir, id, bulwark))
             .map_err(|e| anyhow::anyhow!("starting cosigner {id}: {e}"))?;
     }
+    let metrics: Vec<String> = devnet::cosigner::ids()
+        .map(|id| {
+            format!(
+                "http://127.0.0.1:{}/metrics",
+                devnet::cosigner::metrics_port(manifest, id)
+            )
+        })
+        .collect();
+    let outcome = window(net, args, "bulwark", &metrics);
+    drop(links);
+    outcome
+}
+
+/// Horcrux's cosigners in place of the devnet's: val0's key split by `horcrux
+/// create-ed25519-shards` (2 of 3), each cosigner in its own network namespace (Horcrux
+/// binds its p2p port on all interfaces), its peers' p2p addresses on the delaying
+/// links, and both val0 nodes in every cosigner's `chainNodes` through plain links on
+/// the host side of its veth. Each starts from a sign state just above the chain's tip,
+/// so nothing the Bulwark cosigners signed is signed again.
+fn horcrux_cosigners(
+    net: &Devnet,
+    horcrux: &std::path::Path,
+    args: &DevnetArgs,
+) -> anyhow::Result<Outcome> {
+    use std::process::{Command, Stdio};
+    let dir = &net.dir;
+    let manifest = &net.manifest;
+    for id in devnet::cosigner::ids() {
+        net.stop(&devnet::cosigner::name(id))?;
+    }
     let rpc = manifest
+        .node("val1")
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .rpc_url();
+    let hnet = super::network(Duration::from_millis(args.rtt));
+    let work = dir.join("horcrux");
+    let key = devnet::generate::key_path(dir, devnet::topology::OPERATOR);
+    testkit::horcrux::create_shards_with(horcrux, &work, &manifest.chain_id, &key, 2, 3);
+    testkit::horcrux::create_ecies_shards_with(horcrux, &work, 3);
+    let signer_ports: Vec<u16> = manifest
+        .nodes
+        .iter()
+        .filter(|n| devnet::topology::is_operator_node(n))
+        .filter_map(|n| n.signer_port)
+        .collect();
+    let mut node_links = Vec::new();
+    let floor = height(&rpc)? + 2;
+    let mut procs = super::Procs(Vec::new());
+    for i in 0..3 {
+        let home = work.join(format!("cosigner_{}", i + 1));
+        let mut nodes = Vec::new();
+        for port in &signer_ports {
+            let link = Link::shaped(
+                &format!("{}:0", hnet.netns.host_addr(i)),
+                &format!("127.0.0.1:{port}"),
+                Shape::default(),
+            );
+            nodes.push(format!("tcp://{}", link.addr));
+            node_links.push(link);
+        }
+        let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        std::fs::write(
+            home.join("config.yaml"),
+            super::horcrux::config_yaml(&hnet, i, &nodes),
+        )?;
+        std::fs::create_dir_all(home.join("state"))?;
+        let state = format!(r#"{{"height":"{floor}","round":0,"step":0}}"#);
+        testkit::horcrux::horcrux_with(
+            horcrux,
+            &home,
+            &["state", "import", &manifest.chain_id],
+            format!("{state}\n\n").as_bytes(),
+        );
+    }
+    for i in 0..3 {
+        let home = work.join(format!("cosigner_{}", i + 1));
+        let log = std::fs::File::create(home.join("horcrux.log"))?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", &hnet.netns.name(i)])
+            .arg(horcrux)
+            .arg("start")
+            .arg("--home")
+            .arg(&home)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        procs.0.push(child);
+    }
+    let outcome = window(net, args, "horcrux", &[]);
+    if outcome.is_err() || args.keep {
+        eprintln!("Horcrux's homes and logs are in {}", work.display());
+    }
+    drop(procs);
+    drop(node_links);
+    drop(hnet);
+    outcome
+}
+
+/// Wait until val0 signs again after its cosigners were replaced, then measure the
+/// next `--blocks` heights; `metrics` are the cosigners' `/metrics` URLs to read after.
+fn window(
+    net: &Devnet,
+    args: &DevnetArgs,
+    signer: &str,
+    metrics: &[String],
+) -> anyhow::Result<Outcome> {
+    let dir = &net.dir;
+    let rpc = net
+        .manifest
         .node("val1")
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .rpc_url();
@@ -197,13 +337,10 @@ fn measure(net: &Devnet, bulwark: &std::path::Path, args: &DevnetArgs) -> anyhow
         }
         _ => elapsed.as_secs_f64() * 1000.0 / args.blocks as f64,
     };
-    let cosigner_metrics = devnet::cosigner::ids()
-        .map(|id| {
-            let url = format!(
-                "http://127.0.0.1:{}/metrics",
-                devnet::cosigner::metrics_port(manifest, id)
-            );
-            testkit::http::get(&url)
+    let cosigner_metrics = metrics
+        .iter()
+        .map(|url| {
+            testkit::http::get(url)
                 .map(|(_, body)| {
                     body.lines()
                         .filter(|l| {
@@ -217,9 +354,8 @@ fn measure(net: &Devnet, bulwark: &std::path::Path, args: &DevnetArgs) -> anyhow
                 .unwrap_or_default()
         })
         .collect();
-    drop(links);
     Ok(Outcome {
-        signer: "bulwark".into(),
+        signer: signer.into(),
         rtt_ms: args.rtt,
         blocks: args.blocks,
         first_height: first,
