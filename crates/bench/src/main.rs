@@ -10,6 +10,9 @@
 //! `threshold`: 2-of-3 threshold signing latency with a set round trip between cosigners
 //! in network namespaces, Bulwark beside Horcrux. See `threshold/mod.rs`.
 //!
+//! `threshold-devnet`: val0's missed blocks on a real devnet with its three 2-of-3
+//! cosigners a set round trip apart. See `threshold/devnet.rs`.
+//!
 //! `watch`: what `bulwark watch run` costs per monitored chain (CPU and memory over 100
 //! chains replayed from recorded devnet responses, beside tenderduty), and how fast a
 //! missed signature reaches a webhook on a real devnet. See `watch/mod.rs`.
@@ -48,6 +51,9 @@ enum Cmd {
     Watch(watch::WatchCommand),
     /// Threshold signing: 2-of-3 latency with a set round trip between cosigners.
     Threshold(threshold::ThresholdArgs),
+    /// Threshold signing on a devnet: val0's missed blocks with a set round trip between
+    /// its cosigners.
+    ThresholdDevnet(threshold::devnet::DevnetArgs),
 }
 
 /// Benchmark the signer against tmkms.
@@ -94,6 +100,7 @@ fn main() -> anyhow::Result<()> {
     match cli.cmd {
         Some(Cmd::Watch(w)) => watch::run(w),
         Some(Cmd::Threshold(t)) => threshold::run(t),
+        Some(Cmd::ThresholdDevnet(d)) => threshold::devnet::run(d),
         None => signer(cli.signer),
     }
 }

@@ -19,8 +19,8 @@ const GRPC_TIMEOUT: &str = "500ms";
 const RAFT_TIMEOUT: &str = "500ms";
 
 /// Cosigner `i`'s config.yaml (shard IDs are `i + 1`): its own p2p address inside its
-/// namespace, its peers' through the links, and the node for cosigner 1 only.
-fn config_yaml(net: &Net, i: usize, node: Option<&str>) -> String {
+/// namespace, its peers' through the links, and the nodes it dials (`tcp://ip:port`).
+pub(super) fn config_yaml(net: &Net, i: usize, nodes: &[&str]) -> String {
     let mut y = String::from("signMode: threshold\nthresholdMode:\n  threshold: 2\n  cosigners:\n");
     for j in 0..3 {
         let addr = if i == j {
@@ -34,18 +34,20 @@ fn config_yaml(net: &Net, i: usize, node: Option<&str>) -> String {
         y,
         "  grpcTimeout: {GRPC_TIMEOUT}\n  raftTimeout: {RAFT_TIMEOUT}"
     );
-    match node {
-        Some(n) => {
-            let _ = writeln!(y, "chainNodes:\n- privValAddr: {n}");
+    if nodes.is_empty() {
+        y.push_str("chainNodes: []\n");
+    } else {
+        y.push_str("chainNodes:\n");
+        for n in nodes {
+            let _ = writeln!(y, "- privValAddr: {n}");
         }
-        None => y.push_str("chainNodes: []\n"),
     }
     y.push_str("debugAddr: \"\"\ngrpcAddr: \"\"\nmaxReadSize: 1048576\n");
     y
 }
 
 /// The Raft leader as cosigner `i` sees it (`horcrux leader`), if there is one.
-fn leader(horcrux: &Path, net: &Net, home: &Path) -> Option<usize> {
+pub(super) fn leader(horcrux: &Path, net: &Net, home: &Path) -> Option<usize> {
     let out = Command::new("ip")
         .args(["netns", "exec", &net.netns.name(0)])
         .arg(horcrux)
@@ -112,8 +114,8 @@ pub(super) fn once(horcrux: &Path, spec: &RunSpec, raft_leader: usize) -> anyhow
         .map(|i| shards.join(format!("cosigner_{i}")))
         .collect();
     for (i, home) in homes.iter().enumerate() {
-        let node = (i == 0).then_some(node_addr.as_str());
-        std::fs::write(home.join("config.yaml"), config_yaml(&net, i, node))?;
+        let node: Vec<&str> = (i == 0).then_some(node_addr.as_str()).into_iter().collect();
+        std::fs::write(home.join("config.yaml"), config_yaml(&net, i, &node))?;
         // No state files: Horcrux starts the chain at height 0, round 0, step 0 (what
         // `horcrux state set` would write), so the first request, at height 1, signs.
         std::fs::create_dir_all(home.join("state"))?;

@@ -7,6 +7,7 @@
 //! alternate between the signers.
 
 mod bulwark;
+pub(crate) mod devnet;
 mod horcrux;
 
 use crate::stats::{median, summarize, Summary};

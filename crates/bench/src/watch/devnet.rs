@@ -18,11 +18,18 @@ impl Devnet {
     /// `bulwark devnet up` in a fresh temporary directory (4 validators, val0 signing
     /// through `bulwark signer`).
     pub fn up(bulwark: &Path) -> anyhow::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("bulwark-bench-devnet-{}", std::process::id()));
+        Self::up_with(bulwark, "devnet", &[])
+    }
+
+    /// `bulwark devnet up ARGS...` in a fresh temporary directory named after `tag`.
+    pub fn up_with(bulwark: &Path, tag: &str, args: &[&str]) -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("bulwark-bench-{tag}-{}", std::process::id()));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
-        let up = run(bulwark, &dir, &["up"])
+        let mut all = vec!["up"];
+        all.extend_from_slice(args);
+        let up = run(bulwark, &dir, &all)
             .and_then(|()| devnet::Manifest::load(&dir).context("reading the devnet manifest"));
         match up {
             Ok(manifest) => Ok(Self {

@@ -9,7 +9,7 @@
 
 mod cosmos;
 mod cost;
-mod devnet;
+pub(crate) mod devnet;
 mod fixture;
 mod http;
 mod latency;
