@@ -170,13 +170,7 @@ fn partitions_of_each_cosigner_in_turn_never_yield_conflicting_signatures() {
         match phase {
             Phase::Cut(k) => cut(k, true),
             Phase::Kill(k) => {
-                let mut p = cosigners[k].take().unwrap();
-                nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(p.child.id() as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                )
-                .unwrap();
-                let _ = p.wait_exit(Duration::from_secs(5));
+                cosigners[k].take().unwrap().kill();
             }
             Phase::All => {}
         }

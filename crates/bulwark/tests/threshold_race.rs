@@ -147,13 +147,7 @@ fn two_coordinators_racing_conflicting_votes_make_at_most_one_signature_and_surv
 
     // One cosigner down (SIGKILL): the other two keep signing.
     let mut h = first + HEIGHTS;
-    let mut third = cosigners[2].take().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(third.child.id() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    let _ = third.wait_exit(std::time::Duration::from_secs(5));
+    cosigners[2].take().unwrap().kill();
     let mut ok = 0;
     // Few heights: the killed cosigner comes back within max_height_jump of its state.
     for _ in 0..6 {
@@ -181,13 +175,7 @@ fn two_coordinators_racing_conflicting_votes_make_at_most_one_signature_and_surv
     );
 
     // Two down: nothing can be signed.
-    let mut second = cosigners[1].take().unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(second.child.id() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    let _ = second.wait_exit(std::time::Duration::from_secs(5));
+    cosigners[1].take().unwrap().kill();
     h += 1;
     let r = conns[0].call(
         LINE,

@@ -141,6 +141,11 @@ impl SignerProc {
     pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
         wait_exit(&mut self.child, within)
     }
+
+    /// SIGKILL it (no chance to drain or flush) and reap it.
+    pub fn kill(self) {
+        drop(self);
+    }
 }
 
 impl Drop for SignerProc {
