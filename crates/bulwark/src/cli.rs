@@ -37,9 +37,16 @@ pub enum LogFormat {
 /// Bulwark's parts.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The audit trail: a hash-chained, signed log of every plan, approval and key move.
+    #[command(subcommand)]
+    Audit(crate::cmd::audit::AuditCommand),
     /// A real local CometBFT network for demos, tests and drills.
     #[command(subcommand)]
     Devnet(crate::cmd::devnet::DevnetCommand),
+    /// Manual signer failover: a checked plan, approvals by M of N people's SSH keys,
+    /// fenced execution. Never switches on its own.
+    #[command(subcommand)]
+    Failover(crate::cmd::failover::FailoverCommand),
     /// Remote signer for CometBFT validators, guarded against double-signing.
     #[command(subcommand)]
     Signer(crate::cmd::signer::SignerCommand),

@@ -1,6 +1,8 @@
 //! One module per part; each maps its verbs onto the part's library.
 
+pub mod audit;
 pub mod devnet;
+pub mod failover;
 pub mod signer;
 pub mod threshold;
 pub mod watch;
@@ -10,7 +12,9 @@ use crate::cli::Command;
 /// Run a parsed command.
 pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Audit(c) => audit::run(c),
         Command::Devnet(c) => devnet::run(c),
+        Command::Failover(c) => failover::run(c),
         Command::Signer(c) => signer::run(c),
         Command::Threshold(c) => threshold::run(c),
         Command::Watch(c) => watch::run(c),
