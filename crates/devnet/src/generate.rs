@@ -65,6 +65,10 @@ pub fn generate(dir: &Path, bin: &Binary, spec: &Spec) -> Result<Manifest> {
         spec.validators,
         spec.base_port,
     ));
+    manifest.standby_signer_metrics_port = Some(topology::standby_signer_metrics_port(
+        spec.validators,
+        spec.base_port,
+    ));
 
     let genesis = make_genesis(dir, &manifest, spec)?;
     for node in &manifest.nodes {

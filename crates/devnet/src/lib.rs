@@ -7,6 +7,7 @@
 
 pub mod cometbft;
 pub mod cosigner;
+pub mod door;
 pub mod error;
 pub mod generate;
 pub mod load;
@@ -23,6 +24,6 @@ pub mod watch;
 pub use cometbft::Line;
 pub use error::{DevnetError, Result};
 pub use load::{load, LoadOptions, LoadReport};
-pub use manifest::{Manifest, Node, Role, SignerMode};
+pub use manifest::{Manifest, Node, Role, SignerMode, SignerSide};
 pub use status::{status, DevnetStatus, NodeStatus};
 pub use up::{destroy, down, stop_one, up, UpOptions, UpReport};

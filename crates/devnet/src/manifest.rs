@@ -43,6 +43,37 @@ impl SignerMode {
     }
 }
 
+/// One of the two `bulwark signer` processes a `--signer bulwark` devnet has for val0:
+/// the primary (`signer`) and the standby (`signer-backup`, another "host" with the same
+/// key and its own state, started only after a failover). A val0 node's door lets in one
+/// of them: each has its own port at the node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignerSide {
+    /// `signer`.
+    #[default]
+    Primary,
+    /// `signer-backup`.
+    Standby,
+}
+
+impl SignerSide {
+    /// Its process name: `signer` or `signer-backup`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SignerSide::Primary => "signer",
+            SignerSide::Standby => "signer-backup",
+        }
+    }
+
+    /// The side called `name`.
+    pub fn from_name(name: &str) -> Option<SignerSide> {
+        [SignerSide::Primary, SignerSide::Standby]
+            .into_iter()
+            .find(|s| s.name() == name)
+    }
+}
+
 /// One validator in genesis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Validator {
@@ -75,8 +106,16 @@ pub struct Node {
     pub rpc_port: u16,
     /// CometBFT Prometheus metrics port on 127.0.0.1.
     pub metrics_port: u16,
-    /// Port the node listens on for a remote signer (`priv_validator_laddr`), val0 nodes only.
+    /// Port the node listens on for the devnet signer or the cosigners
+    /// (`priv_validator_laddr`), val0 nodes only.
     pub signer_port: Option<u16>,
+    /// Port the node listens on instead when its door is open to the standby signer
+    /// (`signer-backup`), val0 nodes only.
+    #[serde(default)]
+    pub standby_signer_port: Option<u16>,
+    /// Which devnet signer the node lets in (`bulwark devnet door`).
+    #[serde(default)]
+    pub door: SignerSide,
 }
 
 impl Node {
@@ -95,9 +134,17 @@ impl Node {
         format!("{}@127.0.0.1:{}", self.node_id, self.p2p_port)
     }
 
-    /// `tcp://127.0.0.1:<signer_port>`, for val0 nodes.
+    /// The port the node listens on for a signer now: its door's.
+    pub fn door_port(&self) -> Option<u16> {
+        match self.door {
+            SignerSide::Primary => self.signer_port,
+            SignerSide::Standby => self.standby_signer_port,
+        }
+    }
+
+    /// `tcp://127.0.0.1:<door port>`, for val0 nodes.
     pub fn signer_laddr(&self) -> Option<String> {
-        self.signer_port.map(|p| format!("tcp://127.0.0.1:{p}"))
+        self.door_port().map(|p| format!("tcp://127.0.0.1:{p}"))
     }
 }
 
@@ -121,6 +168,9 @@ pub struct Manifest {
     /// Port of the devnet signer's `/metrics` (used when `signer` is `bulwark`).
     #[serde(default)]
     pub signer_metrics_port: Option<u16>,
+    /// Port of the standby signer's `/metrics`.
+    #[serde(default)]
+    pub standby_signer_metrics_port: Option<u16>,
 }
 
 impl Manifest {
@@ -135,6 +185,7 @@ impl Manifest {
             validators: Vec::new(),
             nodes: Vec::new(),
             signer_metrics_port: None,
+            standby_signer_metrics_port: None,
         }
     }
 

@@ -5,7 +5,7 @@
 use crate::cometbft::Line;
 use crate::error::{DevnetError, Result};
 use crate::generate::key_path;
-use crate::manifest::{Manifest, SignerMode};
+use crate::manifest::{Manifest, Node, SignerMode, SignerSide};
 use crate::process::{self, Spec};
 use crate::topology::{self, OPERATOR};
 use signer::config::{Addr, ChainConfig, Config, MetricsConfig, NodeConfig};
@@ -15,53 +15,94 @@ use std::process::Command;
 /// Process name of the devnet signer (`run/signer.pid`, `logs/signer.log`).
 pub const NAME: &str = "signer";
 
-/// The signer's config file.
+fn side_dir(dir: &Path, side: SignerSide) -> PathBuf {
+    dir.join(side.name())
+}
+
+/// The primary signer's config file.
 pub fn config_path(dir: &Path) -> PathBuf {
-    dir.join("signer").join("signer.toml")
+    config_path_of(dir, SignerSide::Primary)
 }
 
-/// val0's sign-state file.
+/// A signer side's config file (`signer/signer.toml`, `signer-backup/signer.toml`).
+pub fn config_path_of(dir: &Path, side: SignerSide) -> PathBuf {
+    side_dir(dir, side).join("signer.toml")
+}
+
+/// val0's sign-state file of the primary signer.
 pub fn state_path(dir: &Path) -> PathBuf {
-    dir.join("signer").join("val0.state")
+    state_path_of(dir, SignerSide::Primary)
 }
 
-/// The signer's connection key (its libp2p identity on `noise://`).
-pub fn connection_key_path(dir: &Path) -> PathBuf {
-    dir.join("signer").join("connection_key")
+/// val0's sign-state file of a signer side. The standby's is made by a failover.
+pub fn state_path_of(dir: &Path, side: SignerSide) -> PathBuf {
+    side_dir(dir, side).join("val0.state")
 }
 
-/// Write the signer config and create val0's sign state with `bulwark`. On v0.40 the
-/// nodes and the signer use the authenticated `noise://` transport, each pinned to the
-/// other's peer ID.
+/// A signer side's connection key (its libp2p identity on `noise://`).
+pub fn connection_key_path(dir: &Path, side: SignerSide) -> PathBuf {
+    side_dir(dir, side).join("connection_key")
+}
+
+/// Write both signer sides' configs, create the primary's sign state, and point each
+/// val0 node at the side its door is open to. On v0.40 the nodes and the signers use
+/// the authenticated `noise://` transport, each pinned to the other's peer ID.
 pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
-    let sdir = dir.join("signer");
+    for side in [SignerSide::Primary, SignerSide::Standby] {
+        write_side(dir, manifest, bulwark, side)?;
+    }
+    for n in manifest
+        .nodes
+        .iter()
+        .filter(|n| topology::is_operator_node(n))
+    {
+        write_door(dir, manifest, bulwark, n)?;
+    }
+    let state = state_path(dir);
+    if !state.exists() {
+        init_state(bulwark, &manifest.chain_id, &state)?;
+    }
+    Ok(())
+}
+
+fn noise(manifest: &Manifest) -> bool {
+    manifest.line == Line::V0_40
+}
+
+fn write_side(dir: &Path, manifest: &Manifest, bulwark: &Path, side: SignerSide) -> Result<()> {
+    let sdir = side_dir(dir, side);
     std::fs::create_dir_all(&sdir).map_err(|e| DevnetError::io(&sdir, e))?;
-    let noise = manifest.line == Line::V0_40;
-    let connection_key = noise.then(|| connection_key_path(dir));
-    let signer_peer = match &connection_key {
-        Some(key) => Some(peer_id(bulwark, key, true)?),
-        None => None,
-    };
+    let connection_key = noise(manifest).then(|| connection_key_path(dir, side));
+    if let Some(key) = &connection_key {
+        peer_id(bulwark, key, true)?;
+    }
     let mut nodes = Vec::new();
     for n in manifest
         .nodes
         .iter()
         .filter(|n| topology::is_operator_node(n))
     {
-        let port = n.signer_port.expect("val0 nodes have a signer port");
+        let port = match side {
+            SignerSide::Primary => n.signer_port,
+            SignerSide::Standby => n.standby_signer_port,
+        };
+        let Some(port) = port else {
+            return Err(DevnetError::Mismatch(format!(
+                "node {} has no port for the {} (this devnet was made before standby signers; destroy and recreate it)",
+                n.name,
+                side.name()
+            )));
+        };
         let hostport = format!("127.0.0.1:{port}");
-        let addr = match &signer_peer {
-            Some(sp) => {
-                let peer = peer_id(
-                    bulwark,
-                    &dir.join(&n.home).join("config/node_key.json"),
-                    false,
-                )?;
-                let laddr = format!("noise://{sp}@{hostport}");
-                crate::generate::set_priv_validator_laddr(dir, n, &laddr)?;
-                Addr::Noise { peer, hostport }
-            }
-            None => Addr::Tcp(hostport),
+        let addr = if noise(manifest) {
+            let peer = peer_id(
+                bulwark,
+                &dir.join(&n.home).join("config/node_key.json"),
+                false,
+            )?;
+            Addr::Noise { peer, hostport }
+        } else {
+            Addr::Tcp(hostport)
         };
         nodes.push(NodeConfig {
             name: n.name.clone(),
@@ -71,31 +112,59 @@ pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
     let mut chain = ChainConfig::new(
         &manifest.chain_id,
         key_path(dir, OPERATOR),
-        state_path(dir),
+        state_path_of(dir, side),
         manifest.line,
         nodes,
     );
     chain.rpc = rpc_urls(manifest);
+    if side == SignerSide::Standby && !chain.rpc.is_empty() {
+        // A standby that takes over first watches a few blocks for another live signer.
+        chain.doppelganger_blocks = 3;
+    }
+    let metrics = match side {
+        SignerSide::Primary => manifest.signer_metrics_port,
+        SignerSide::Standby => manifest.standby_signer_metrics_port,
+    };
     let config = Config {
         connection_key,
-        metrics: manifest.signer_metrics_port.map(|p| MetricsConfig {
+        metrics: metrics.map(|p| MetricsConfig {
             listen: ([127, 0, 0, 1], p).into(),
         }),
         threshold: None,
         chains: vec![chain],
         skip_chain_checks: false,
     };
+    let what = match side {
+        SignerSide::Primary => "val0's remote signer",
+        SignerSide::Standby => {
+            "val0's standby signer (another host with the same key; started only by a failover)"
+        }
+    };
     let text = format!(
-        "# val0's remote signer, written by `bulwark devnet up`.\n\n{}",
+        "# {what}, written by `bulwark devnet up`.\n\n{}",
         config.to_toml()
     );
-    let cfg = config_path(dir);
-    std::fs::write(&cfg, text).map_err(|e| DevnetError::io(&cfg, e))?;
-    let state = state_path(dir);
-    if !state.exists() {
-        init_state(bulwark, &manifest.chain_id, &state)?;
-    }
-    Ok(())
+    let cfg = config_path_of(dir, side);
+    std::fs::write(&cfg, text).map_err(|e| DevnetError::io(&cfg, e))
+}
+
+/// Point `node`'s `priv_validator_laddr` at its door: the port of the side it lets in
+/// and, on `noise://`, that side's peer ID, so the other side cannot connect.
+pub fn write_door(dir: &Path, manifest: &Manifest, bulwark: &Path, node: &Node) -> Result<()> {
+    let port = node.door_port().ok_or_else(|| {
+        DevnetError::Mismatch(format!(
+            "node {} has no port for the {} (this devnet was made before standby signers; destroy and recreate it)",
+            node.name,
+            node.door.name()
+        ))
+    })?;
+    let laddr = if noise(manifest) {
+        let sp = peer_id(bulwark, &connection_key_path(dir, node.door), true)?;
+        format!("noise://{sp}@127.0.0.1:{port}")
+    } else {
+        format!("tcp://127.0.0.1:{port}")
+    };
+    crate::generate::set_priv_validator_laddr(dir, node, &laddr)
 }
 
 /// Create a new sign state for `chain_id` at `state` with `bulwark signer state init`.
@@ -112,7 +181,7 @@ pub(crate) fn init_state(bulwark: &Path, chain_id: &str, state: &Path) -> Result
 /// chain can make blocks without val0 (four validators or more: val0 has a quarter of
 /// the power or less). With fewer, the chain halts whenever val0's signer is down, so
 /// no source would be fresh when it starts again, and no height can be skipped anyway.
-pub(crate) fn rpc_urls(manifest: &Manifest) -> Vec<String> {
+pub fn rpc_urls(manifest: &Manifest) -> Vec<String> {
     if manifest.validators.len() < 4 {
         return Vec::new();
     }
@@ -188,9 +257,9 @@ fn run_bulwark(
     Ok(())
 }
 
-/// How to run the devnet signer.
-pub fn spec(dir: &Path, bulwark: &Path) -> Spec {
-    Spec::bulwark(NAME, "signer", config_path(dir), bulwark)
+/// How to run a devnet signer side.
+pub fn spec(dir: &Path, side: SignerSide, bulwark: &Path) -> Spec {
+    Spec::bulwark(side.name(), "signer", config_path_of(dir, side), bulwark)
 }
 
 /// The signer's pid when it runs.
@@ -203,12 +272,15 @@ pub fn stop(dir: &Path, grace: std::time::Duration) -> bool {
     process::stop(dir, NAME, &config_path(dir), grace)
 }
 
-/// val0's signer processes this devnet runs, by name with the config file that marks
-/// each: `signer`, or `cosigner-1` .. `cosigner-3`, or none.
+/// val0's signer processes this devnet has, by name with the config file that marks
+/// each: `signer` and `signer-backup`, or `cosigner-1` .. `cosigner-3`, or none.
 pub fn processes(dir: &Path, manifest: &Manifest) -> Vec<(String, PathBuf)> {
     match manifest.signer {
         SignerMode::File => Vec::new(),
-        SignerMode::Bulwark => vec![(NAME.to_string(), config_path(dir))],
+        SignerMode::Bulwark => [SignerSide::Primary, SignerSide::Standby]
+            .into_iter()
+            .map(|s| (s.name().to_string(), config_path_of(dir, s)))
+            .collect(),
         SignerMode::Threshold => crate::cosigner::ids()
             .map(|id| {
                 (
@@ -218,6 +290,28 @@ pub fn processes(dir: &Path, manifest: &Manifest) -> Vec<(String, PathBuf)> {
             })
             .collect(),
     }
+}
+
+/// The signer processes `up` starts: every cosigner, or the one signer side that val0's
+/// nodes let in. When the nodes' doors disagree (a failover stopped half-way), no
+/// signer is started, so two can never be live because of `up`.
+pub fn to_start(dir: &Path, manifest: &Manifest) -> Result<Vec<(String, PathBuf)>> {
+    if manifest.signer != SignerMode::Bulwark {
+        return Ok(processes(dir, manifest));
+    }
+    let doors: Vec<&Node> = manifest
+        .nodes
+        .iter()
+        .filter(|n| topology::is_operator_node(n))
+        .collect();
+    let side = doors.first().map(|n| n.door).unwrap_or_default();
+    if doors.iter().any(|n| n.door != side) {
+        return Err(DevnetError::Mismatch(format!(
+            "val0's nodes let in different signers ({}); no signer is started. Finish the failover, or run `bulwark devnet door --node NODE --to SIGNER` until they agree",
+            doors.iter().map(|n| format!("{} -> {}", n.name, n.door.name())).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(vec![(side.name().to_string(), config_path_of(dir, side))])
 }
 
 /// Whether this devnet runs its own signer.

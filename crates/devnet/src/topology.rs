@@ -24,8 +24,9 @@ pub fn node_count(validators: usize) -> usize {
 }
 
 /// Ports for devnet services after the nodes' ports: the signer's metrics, the watch,
-/// the three cosigners' link listeners and their metrics, and a spare.
-pub const SERVICE_PORTS: u16 = 9;
+/// the three cosigners' link listeners and their metrics, a spare, the standby signer's
+/// metrics and the standby signer's ports at val0's two nodes.
+pub const SERVICE_PORTS: u16 = 12;
 
 /// Number of ports the devnet needs.
 pub fn port_count(validators: usize) -> u16 {
@@ -56,6 +57,17 @@ pub fn cosigner_metrics_port(validators: usize, base: u16, id: u16) -> u16 {
     base + node_ports(validators) + 4 + id
 }
 
+/// Port of the standby signer's metrics endpoint.
+pub fn standby_signer_metrics_port(validators: usize, base: u16) -> u16 {
+    base + node_ports(validators) + 9
+}
+
+/// Port val0's node number `index` (0 primary, 1 backup) listens on when its door is
+/// open to the standby signer.
+pub fn standby_signer_port(validators: usize, base: u16, index: u16) -> u16 {
+    base + node_ports(validators) + 10 + index
+}
+
 /// What a port at `offset` from the base is for, for error messages.
 pub fn port_purpose(validators: usize, offset: u16) -> String {
     if offset >= node_ports(validators) {
@@ -64,6 +76,9 @@ pub fn port_purpose(validators: usize, offset: u16) -> String {
             1 => "status port of the devnet watch".into(),
             o @ 2..=4 => format!("link port of cosigner-{}", o - 1),
             o @ 5..=7 => format!("metrics port of cosigner-{}", o - 4),
+            9 => "metrics port of the standby signer".into(),
+            10 => format!("standby signer port of node {OPERATOR}"),
+            11 => format!("standby signer port of node {BACKUP}"),
             _ => "spare devnet service port".into(),
         };
     }
@@ -112,6 +127,9 @@ pub fn plan(validators: usize, base: u16) -> Vec<Node> {
                 rpc_port: p + 1,
                 metrics_port: p + 2,
                 signer_port: operator_node.then_some(p + 3),
+                standby_signer_port: operator_node
+                    .then(|| standby_signer_port(validators, base, u16::from(i > 0))),
+                door: Default::default(),
             }
         })
         .collect()
@@ -181,6 +199,8 @@ mod tests {
             .iter()
             .flat_map(|n| [n.p2p_port, n.rpc_port, n.metrics_port])
             .chain(nodes.iter().filter_map(|n| n.signer_port))
+            .chain(nodes.iter().filter_map(|n| n.standby_signer_port))
+            .chain([standby_signer_metrics_port(4, 20_000)])
             .collect();
         let count = ports.len();
         ports.sort_unstable();
@@ -197,6 +217,12 @@ mod tests {
         assert_eq!(cosigner_metrics_port(4, 20_000, 3), 20_031);
         assert_eq!(port_purpose(4, 31), "metrics port of cosigner-3");
         assert_eq!(port_purpose(4, 32), "spare devnet service port");
+        assert_eq!(standby_signer_metrics_port(4, 20_000), 20_033);
+        assert_eq!(nodes[1].standby_signer_port, Some(20_035));
+        assert_eq!(
+            port_purpose(4, 35),
+            "standby signer port of node val0-backup"
+        );
         assert_eq!(nodes[0].signer_port, Some(20_003));
         assert_eq!(nodes[2].signer_port, None);
     }

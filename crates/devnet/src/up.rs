@@ -3,7 +3,7 @@
 use crate::cometbft::{self, Binary, Line};
 use crate::error::{DevnetError, Result};
 use crate::generate::{self, Spec};
-use crate::manifest::{self, Manifest, Node, SignerMode};
+use crate::manifest::{self, Manifest, Node, SignerMode, SignerSide};
 use crate::{cosigner, ports, process, rpc::Rpc, signer, topology, watch};
 use rand::distributions::{Alphanumeric, DistString};
 use serde::Serialize;
@@ -78,7 +78,7 @@ pub async fn up(opts: &UpOptions) -> Result<UpReport> {
     let mut already_running = Vec::new();
     let mut to_start = Vec::new();
     let mut signers_to_start = Vec::new();
-    for (name, config) in signer::processes(&dir, &manifest) {
+    for (name, config) in signer::to_start(&dir, &manifest)? {
         if process::running_pid(&dir, &name, &config).is_some() {
             already_running.push(name);
         } else {
@@ -372,7 +372,7 @@ fn check_node_ports(node: &Node, signer: SignerMode) -> Result<()> {
         (node.rpc_port, "rpc"),
         (node.metrics_port, "metrics"),
     ];
-    if let (true, Some(p)) = (signer.is_remote(), node.signer_port) {
+    if let (true, Some(p)) = (signer.is_remote(), node.door_port()) {
         wanted.push((p, "signer"));
     }
     for (port, what) in wanted {
@@ -392,8 +392,11 @@ fn check_signer_ports(manifest: &Manifest, name: &str) -> Result<()> {
             cosigner::metrics_port(manifest, id),
             &format!("metrics port of {name}"),
         )
-    } else if let Some(port) = manifest.signer_metrics_port {
-        check_port(port, "metrics port of the devnet signer")
+    } else if let Some(port) = match SignerSide::from_name(name) {
+        Some(SignerSide::Standby) => manifest.standby_signer_metrics_port,
+        _ => manifest.signer_metrics_port,
+    } {
+        check_port(port, &format!("metrics port of {name}"))
     } else {
         Ok(())
     }
@@ -405,7 +408,10 @@ fn start_signers(dir: &Path, manifest: &Manifest, bulwark: &Path, names: &[Strin
         SignerMode::File => Ok(()),
         SignerMode::Bulwark => {
             signer::setup(dir, manifest, bulwark)?;
-            process::start(dir, &signer::spec(dir, bulwark)).map(|_| ())
+            for side in names.iter().filter_map(|n| SignerSide::from_name(n)) {
+                process::start(dir, &signer::spec(dir, side, bulwark))?;
+            }
+            Ok(())
         }
         SignerMode::Threshold => {
             cosigner::setup(dir, manifest, bulwark)?;
@@ -443,8 +449,26 @@ async fn start_and_wait(
         )?);
         started.push(node.name.clone());
     }
-    for (node, pid) in nodes.iter().zip(pids) {
-        wait_ready(dir, node, pid, deadline).await?;
+    for (node, mut pid) in nodes.iter().zip(pids) {
+        loop {
+            match wait_ready(dir, node, pid, deadline).await {
+                // A node with a remote signer exits when no signer connects within a
+                // few seconds of its start; a signer that first runs its chain checks
+                // (a doppelganger wait) connects later, so the node is started again.
+                Err(DevnetError::NodeStart { tail, .. })
+                    if node.door_port().is_some()
+                        && tail.contains("can't get pubkey")
+                        && Instant::now() < deadline =>
+                {
+                    tracing::info!(node = %node.name, "no signer connected yet; starting the node again");
+                    pid = process::start(dir, &process::Spec::node(dir, &bin.path, node))?;
+                }
+                other => {
+                    other?;
+                    break;
+                }
+            }
+        }
     }
     Ok(())
 }

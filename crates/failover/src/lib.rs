@@ -8,6 +8,7 @@
 
 pub mod approve;
 pub mod config;
+pub mod drill;
 pub mod execute;
 pub mod journal;
 pub mod observe;

@@ -82,6 +82,8 @@ pub struct NodeView {
     pub caught_up: bool,
     /// What is wrong with it.
     pub problem: Option<String>,
+    /// What else was seen (a node stalled without its signer).
+    pub note: Option<String>,
 }
 
 /// Everything a plan's checks saw.
@@ -187,7 +189,16 @@ pub fn observe(
     let nodes = chain
         .nodes
         .iter()
-        .map(|n| node(&chain.id, &n.name, &n.rpc, survey.tip, chain.max_lag))
+        .map(|n| {
+            node(
+                &chain.id,
+                &n.name,
+                &n.rpc,
+                survey.tip,
+                chain.max_lag,
+                signing_at.is_none(),
+            )
+        })
         .collect();
     Ok(Observed {
         at: now(),
@@ -221,7 +232,11 @@ pub fn signing_at(
     Ok(None)
 }
 
-fn node(chain: &str, name: &str, rpc: &str, tip: u64, max_lag: u64) -> NodeView {
+/// A node is caught up when it answers for the right chain, is not syncing, and is
+/// within `max_lag` of the tip. While the validator's key is silent (`silent`), lag is
+/// only noted: a CometBFT node whose remote signer is gone stops at its own votes (each
+/// sign request waits out its retries), so it falls behind until a signer connects.
+fn node(chain: &str, name: &str, rpc: &str, tip: u64, max_lag: u64, silent: bool) -> NodeView {
     let sources = Sources::new(chain, &[rpc.to_string()], RPC_TIMEOUT, MAX_BLOCK_AGE);
     let url = rpc.trim_end_matches('/');
     let (height, problem) = match sources.tip(url) {
@@ -233,16 +248,21 @@ fn node(chain: &str, name: &str, rpc: &str, tip: u64, max_lag: u64) -> NodeView 
         Err(p) => (None, Some(p.to_string())),
     };
     let lag = height.map(|h| tip.saturating_sub(h));
-    let problem = problem.or_else(|| {
-        lag.filter(|l| *l > max_lag)
-            .map(|l| format!("{l} blocks behind the chain (more than max_lag {max_lag})"))
-    });
+    let behind = lag
+        .filter(|l| *l > max_lag)
+        .map(|l| format!("{l} blocks behind the chain (more than max_lag {max_lag})"));
+    let (problem, note) = match (problem, behind) {
+        (Some(p), _) => (Some(p), None),
+        (None, Some(b)) if silent => (None, Some(format!("{b}: stalled without its signer"))),
+        (None, b) => (b, None),
+    };
     NodeView {
         name: name.into(),
         height,
         lag,
         caught_up: problem.is_none(),
         problem,
+        note,
     }
 }
 

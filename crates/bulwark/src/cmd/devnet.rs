@@ -28,6 +28,55 @@ pub enum DevnetCommand {
     Logs(LogsArgs),
     /// Send kvstore transactions at a steady rate.
     Load(LoadArgs),
+    /// Let one val0 node accept only `signer` or only `signer-backup` (each has its own
+    /// port at the node, and its own peer ID on noise://). Stops the node if it runs;
+    /// `up` starts the signer it lets in, then the node. The devnet's door command for
+    /// failovers.
+    Door(DoorArgs),
+    /// Rehearse an operation on the devnet.
+    #[command(subcommand)]
+    Drill(DrillCommand),
+}
+
+/// Options of `door`.
+#[derive(Debug, Args)]
+pub struct DoorArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// val0's node: val0 or val0-backup.
+    #[arg(long)]
+    node: String,
+    /// The signer it lets in: signer or signer-backup.
+    #[arg(long, value_parser = parse_side)]
+    to: devnet::SignerSide,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// Drills.
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// The whole failover on a `--signer bulwark` devnet: val0's signing side is killed,
+    /// a plan sees it silent, two of three generated approvers (ssh-keygen keys) approve,
+    /// execute moves val0 to the other side; a report of each step's time and the
+    /// blocks missed.
+    Failover(DrillFailoverArgs),
+}
+
+/// Options of `drill failover`.
+#[derive(Debug, Args)]
+pub struct DrillFailoverArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// Blocks of silence on chain the fence waits for after the doors close.
+    #[arg(long, default_value_t = 3)]
+    silent_blocks: u64,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+fn parse_side(s: &str) -> Result<devnet::SignerSide, String> {
+    devnet::SignerSide::from_name(s).ok_or_else(|| format!("{s:?}: use signer or signer-backup"))
 }
 
 /// The devnet directory.
@@ -157,6 +206,29 @@ pub fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
             .render(&runtime()?.block_on(devnet::status(&a.dir.dir))?),
         DevnetCommand::Logs(a) => logs(&a),
         DevnetCommand::Load(a) => a.out.output().render(&load(&a)?),
+        DevnetCommand::Door(a) => a.out.output().render(&Door(devnet::door::door(
+            &a.dir.dir,
+            &a.node,
+            a.to,
+            &std::env::current_exe()?,
+        )?)),
+        DevnetCommand::Drill(DrillCommand::Failover(a)) => {
+            let opts = failover::drill::DrillOptions {
+                dir: a.dir.dir.clone(),
+                bulwark: std::env::current_exe()?,
+                silent_blocks: a.silent_blocks,
+            };
+            let json = matches!(a.out.output(), Output::Json);
+            let mut say = |line: &str| {
+                if json {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
+            };
+            let report = failover::drill::run(&opts, &mut say)?;
+            a.out.output().render(&Drilled(report))
+        }
     }
 }
 
@@ -416,4 +488,62 @@ fn load(a: &LoadArgs) -> anyhow::Result<LoadReport> {
         progress: a.out.output() == Output::Text && std::io::stderr().is_terminal(),
     };
     Ok(runtime()?.block_on(devnet::load(&a.dir.dir, &opts))?)
+}
+
+#[derive(Debug, Serialize)]
+struct Door(devnet::door::DoorReport);
+
+impl Report for Door {
+    fn text(&self) -> String {
+        format!(
+            "{} lets in only {} now (port {}){}\n",
+            self.0.node,
+            self.0.open_to,
+            self.0.port,
+            if self.0.stopped {
+                "; stopped, `up` starts it after that signer"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Drilled(failover::drill::DrillReport);
+
+impl Report for Drilled {
+    fn text(&self) -> String {
+        let r = &self.0;
+        let mut s = format!(
+            "\nfailover drill: val0 moved from {} to {}\n  plan      {}\n  approvers {}\n\n  {:<52} {:>7.1} s\n  {:<52} {:>7.1} s\n  {:<52} {:>7.1} s\n",
+            r.from,
+            r.to,
+            r.plan_dir.display(),
+            r.approvers.join(", "),
+            "kill until silent on chain",
+            r.detect_seconds,
+            "plan",
+            r.plan_seconds,
+            "two approvals",
+            r.approve_seconds
+        );
+        for d in &r.steps {
+            s.push_str(&format!(
+                "  {:<52} {:>7.1} s\n",
+                format!("execute: {}", d.step.describe()),
+                d.seconds
+            ));
+        }
+        s.push_str(&format!(
+            "  {:<52} {:>7.1} s\n\n  last signed before  {}\n  first signed after  {}\n  blocks missed       {}\n  evidence against val0 {}\n",
+            "kill until val0 signed again",
+            r.total_seconds,
+            r.last_signed_before.map_or("-".into(), |h| h.to_string()),
+            r.first_signed_after.map_or("-".into(), |h| h.to_string()),
+            r.blocks_missed,
+            r.evidence
+        ));
+        s
+    }
 }
