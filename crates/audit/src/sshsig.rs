@@ -1,7 +1,8 @@
 //! People's signatures in OpenSSH's `sshsig` format, so that `ssh-keygen -Y verify`
 //! checks them and a key in an agent or on a hardware token can make them.
 //!
-//! A private key file is used in-process. A public key file (`id_ed25519.pub`) means
+//! A private key file is used in-process (RSA keys through `ssh-keygen`, see
+//! [`Identity::sign`]). A public key file (`id_ed25519.pub`) means
 //! "the private key is in the agent or on a token": OpenSSH's own `ssh-keygen -Y sign`
 //! makes the signature through `SSH_AUTH_SOCK`, and it is checked here before use.
 
@@ -102,6 +103,11 @@ impl Identity {
             reason,
         };
         let pem = match &self.private {
+            // RSA through OpenSSH: ssh-key 0.6's RSA signing fails with current `rsa`
+            // releases (RustCrypto/SSH#387); ssh-keygen signs with the same file.
+            Some(key) if key.algorithm().is_rsa() => {
+                agent_sign(&self.path, namespace, msg).map_err(fail)?
+            }
             Some(key) => key
                 .sign(namespace, HashAlg::Sha512, msg)
                 .and_then(|s| s.to_pem(LineEnding::LF))
@@ -113,11 +119,12 @@ impl Identity {
     }
 }
 
-/// `ssh-keygen -Y sign` with a public key file: OpenSSH asks the agent (or the token).
-fn agent_sign(public: &Path, namespace: &str, msg: &[u8]) -> Result<String, String> {
+/// `ssh-keygen -Y sign` with `key`: a public key file makes OpenSSH ask the agent (or
+/// the token); a private key file is used directly.
+fn agent_sign(key: &Path, namespace: &str, msg: &[u8]) -> Result<String, String> {
     let mut child = Command::new("ssh-keygen")
         .args(["-q", "-Y", "sign", "-n", namespace, "-f"])
-        .arg(public)
+        .arg(key)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

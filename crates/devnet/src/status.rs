@@ -2,7 +2,7 @@
 //! README and read by other tools and tests; change it only compatibly.
 
 use crate::error::Result;
-use crate::manifest::{self, Manifest, Node, Role};
+use crate::manifest::{self, Manifest, Node, Role, SignerSide};
 use crate::rpc::{Commit, Rpc, FLAG_COMMIT, FLAG_NIL};
 use crate::{cosigner, process, signer, watch};
 use serde::Serialize;
@@ -22,6 +22,9 @@ pub struct DevnetStatus {
     pub signer: String,
     /// The devnet's `bulwark signer` process, when `signer` is `bulwark`.
     pub signer_process: Option<SignerProcess>,
+    /// The standby signer (`signer-backup`), when `signer` is `bulwark`: started only by
+    /// a failover.
+    pub standby_signer_process: Option<SignerProcess>,
     /// val0's threshold cosigners, when `signer` is `threshold`.
     pub cosigners: Vec<CosignerProcess>,
     /// The devnet's `bulwark watch` process.
@@ -35,6 +38,10 @@ pub struct DevnetStatus {
 /// The devnet's signer process.
 #[derive(Debug, Clone, Serialize)]
 pub struct SignerProcess {
+    /// Its process name: `signer`, or `signer-backup` for the standby.
+    pub name: String,
+    /// The val0 nodes whose door is open to it.
+    pub let_in_by: Vec<String>,
     /// Whether it runs.
     pub running: bool,
     /// Its pid, when running.
@@ -168,18 +175,10 @@ pub async fn status(dir: &Path) -> Result<DevnetStatus> {
         chain_id: m.chain_id.clone(),
         cometbft: m.cometbft_version.clone(),
         signer: m.signer.as_str().to_string(),
-        signer_process: signer::runs_signer(&m).then(|| {
-            let pid = signer::pid(&dir);
-            SignerProcess {
-                running: pid.is_some(),
-                pid,
-                metrics_url: m
-                    .signer_metrics_port
-                    .map(|p| format!("http://127.0.0.1:{p}/metrics")),
-                config: signer::config_path(&dir),
-                state: signer::state_path(&dir),
-            }
-        }),
+        signer_process: signer::runs_signer(&m)
+            .then(|| signer_process(&dir, &m, SignerSide::Primary)),
+        standby_signer_process: signer::runs_signer(&m)
+            .then(|| signer_process(&dir, &m, SignerSide::Standby)),
         cosigners: if cosigner::runs_cosigners(&m) {
             cosigner::ids()
                 .map(|id| {
@@ -335,5 +334,28 @@ mod tests {
         assert_eq!(s.signed, ["val1"]);
         assert_eq!(s.absent, ["val2"]);
         assert_eq!(s.nil, ["val0"]);
+    }
+}
+
+fn signer_process(dir: &Path, m: &Manifest, side: SignerSide) -> SignerProcess {
+    let config = signer::config_path_of(dir, side);
+    let pid = crate::process::running_pid(dir, side.name(), &config);
+    let port = match side {
+        SignerSide::Primary => m.signer_metrics_port,
+        SignerSide::Standby => m.standby_signer_metrics_port,
+    };
+    SignerProcess {
+        name: side.name().into(),
+        let_in_by: m
+            .nodes
+            .iter()
+            .filter(|n| crate::topology::is_operator_node(n) && n.door == side)
+            .map(|n| n.name.clone())
+            .collect(),
+        running: pid.is_some(),
+        pid,
+        metrics_url: port.map(|p| format!("http://127.0.0.1:{p}/metrics")),
+        config,
+        state: signer::state_path_of(dir, side),
     }
 }

@@ -390,14 +390,24 @@ fn status_text(s: &DevnetStatus) -> String {
             n.last_commit.as_ref().map_or("-".into(), describe_commit),
         ));
     }
-    if let Some(p) = &s.signer_process {
+    for p in s.signer_process.iter().chain(&s.standby_signer_process) {
+        // The standby shows only once it matters: running, or let in by a node.
+        if p.name != "signer" && !p.running && p.let_in_by.is_empty() {
+            continue;
+        }
         out.push_str(&format!(
-            "signer       {:<9} {:>7} {:<9} {:>5}  {}\n",
+            "{:<12} {:<9} {:>7} {:<9} {:>5}  {}{}\n",
+            p.name,
             "bulwark",
             "-",
             if p.running { "ok" } else { "stopped" },
             "-",
-            p.metrics_url.as_deref().unwrap_or("-")
+            p.metrics_url.as_deref().unwrap_or("-"),
+            if p.let_in_by.is_empty() {
+                " (no node lets it in)".to_string()
+            } else {
+                String::new()
+            }
         ));
     }
     for c in &s.cosigners {
