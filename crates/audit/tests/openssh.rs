@@ -3,61 +3,9 @@
 //! the audit log catches edited, reordered and removed entries.
 
 use audit::{AllowedSigners, AuditLog, Identity};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn keygen(dir: &Path, name: &str, kind: &str) -> PathBuf {
-    let key = dir.join(name);
-    let mut args = vec!["-q", "-t", kind, "-N", "", "-C", name, "-f"];
-    if kind == "rsa" {
-        args.splice(0..0, ["-b", "2048"]);
-    }
-    let out = Command::new("ssh-keygen")
-        .args(&args)
-        .arg(&key)
-        .output()
-        .expect("ssh-keygen runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    key
-}
-
-fn public(key: &Path) -> String {
-    std::fs::read_to_string(format!("{}.pub", key.display()))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
-fn ssh_verify(allowed: &Path, who: &str, ns: &str, sig: &str, msg: &[u8]) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let sig_path = dir.path().join("m.sig");
-    std::fs::write(&sig_path, sig).unwrap();
-    let mut child = Command::new("ssh-keygen")
-        .args(["-Y", "verify", "-f"])
-        .arg(allowed)
-        .args(["-I", who, "-n", ns, "-s"])
-        .arg(&sig_path)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(msg).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
+use testkit::ssh::{keygen, public_key as public, ssh_sign, ssh_verify};
 
 #[test]
 fn our_signatures_verify_with_openssh_and_theirs_with_us() {
@@ -75,20 +23,7 @@ fn our_signatures_verify_with_openssh_and_theirs_with_us() {
         assert!(!ok, "{kind}: another namespace must not verify");
 
         // ssh-keygen -Y sign, checked by us.
-        let file = dir.path().join(format!("msg_{kind}"));
-        std::fs::write(&file, msg).unwrap();
-        let out = Command::new("ssh-keygen")
-            .args(["-q", "-Y", "sign", "-n", "bulwark-failover", "-f"])
-            .arg(&key)
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let theirs = std::fs::read_to_string(format!("{}.sig", file.display())).unwrap();
+        let theirs = ssh_sign(&key, "bulwark-failover", msg);
         let pk = ssh_key::PublicKey::from_openssh(&public(&key)).unwrap();
         audit::sshsig::verify(&pk, "bulwark-failover", msg, &theirs).unwrap();
         let e = audit::sshsig::verify(&pk, "bulwark-failover", b"other", &theirs).unwrap_err();

@@ -102,6 +102,9 @@ pub enum ApproveError {
     /// Signing failed.
     #[error(transparent)]
     Sign(#[from] sshsig::SigError),
+    /// The audit log could not take the approval.
+    #[error(transparent)]
+    Audit(#[from] audit::log::AuditError),
     /// Writing failed.
     #[error("{path}: {source}")]
     Io {
@@ -164,6 +167,12 @@ pub fn approve(
             source,
         })?;
     }
+    audit::AuditLog::new(&cfg.audit_log).append(
+        approver,
+        "failover.approve",
+        serde_json::json!({"plan": a.plan, "digest": a.digest, "expires": a.expires}),
+        Some(identity),
+    )?;
     Ok((a, txt, sig_path))
 }
 

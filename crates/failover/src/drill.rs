@@ -73,8 +73,32 @@ pub enum DrillError {
     Failed(String),
 }
 
-/// Run the drill, printing each step through `say`.
-pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport, DrillError> {
+/// What `prepare` wrote: a failover config for this devnet, its approvers' keys and
+/// `allowed_signers`, in a new directory under the devnet's `drill/`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prepared {
+    /// The drill's directory.
+    pub dir: PathBuf,
+    /// Its `failover.toml`.
+    pub config_path: PathBuf,
+    /// Its `allowed_signers`.
+    pub allowed_signers: PathBuf,
+    /// Each approver's name and private key file.
+    pub approvers: Vec<(String, PathBuf)>,
+    /// The chain ID.
+    pub chain_id: String,
+    /// The side val0 signs from now.
+    pub from: String,
+    /// The other side.
+    pub to: String,
+    #[serde(skip)]
+    config: Config,
+}
+
+/// Write a failover config for the devnet (the devnet's own stop, door and start
+/// commands), three approvers' keys made with `ssh-keygen` and their `allowed_signers`,
+/// for a move from the side val0's nodes let in now to the other.
+pub fn prepare(opts: &DrillOptions) -> Result<Prepared, DrillError> {
     let dir = std::path::absolute(&opts.dir).unwrap_or_else(|_| opts.dir.clone());
     let m = Manifest::load(&dir).map_err(|e| DrillError::Devnet(e.to_string()))?;
     if m.signer != SignerMode::Bulwark {
@@ -99,15 +123,15 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
         SignerSide::Primary => SignerSide::Standby,
         SignerSide::Standby => SignerSide::Primary,
     };
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+    let stamp = humantime::format_rfc3339_micros(std::time::SystemTime::now())
         .to_string()
-        .replace(':', "");
+        .replace([':', '.'], "");
     let work = dir.join("drill").join(&stamp);
     let fail = |what: &str, e: &dyn std::fmt::Display| DrillError::Failed(format!("{what}: {e}"));
     std::fs::create_dir_all(&work).map_err(|e| fail("create the drill directory", &e))?;
-    let approvers = ["alice", "bob", "carol"];
     let mut allowed = String::new();
-    for a in approvers {
+    let mut approvers = Vec::new();
+    for a in ["alice", "bob", "carol"] {
         let key = work.join(format!("{a}_ed25519"));
         let out = Command::new("ssh-keygen")
             .args([
@@ -134,6 +158,7 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
             audit::log::NAMESPACE,
             public.trim()
         ));
+        approvers.push((a.to_string(), key));
     }
     let allowed_path = work.join("allowed_signers");
     std::fs::write(&allowed_path, allowed).map_err(|e| fail("write allowed_signers", &e))?;
@@ -151,6 +176,27 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
         toml::to_string(&cfg).expect("a config serializes"),
     )
     .map_err(|e| fail("write failover.toml", &e))?;
+    Ok(Prepared {
+        dir: work,
+        config_path: cfg_path,
+        allowed_signers: allowed_path,
+        approvers,
+        chain_id: m.chain_id.clone(),
+        from: from.name().into(),
+        to: to.name().into(),
+        config: cfg,
+    })
+}
+
+/// Run the drill, printing each step through `say`.
+pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport, DrillError> {
+    let prep = prepare(opts)?;
+    let dir = std::path::absolute(&opts.dir).unwrap_or_else(|_| opts.dir.clone());
+    let m = Manifest::load(&dir).map_err(|e| DrillError::Devnet(e.to_string()))?;
+    let fail = |what: &str, e: &dyn std::fmt::Display| DrillError::Failed(format!("{what}: {e}"));
+    let (cfg, cfg_path, work) = (&prep.config, prep.config_path.clone(), prep.dir.clone());
+    let from = SignerSide::from_name(&prep.from).expect("prepare names a side");
+    let to = SignerSide::from_name(&prep.to).expect("prepare names a side");
     say(&format!(
         "drill: val0 signs from {}; it moves to {} (config {})",
         from.name(),
@@ -212,15 +258,24 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
         "drill: val0 silent on chain after {detect:.1} s; alice makes the plan"
     ));
 
+    let alice =
+        Identity::load(&work.join("alice_ed25519")).map_err(|e| fail("load alice's key", &e))?;
     let t = Instant::now();
-    let (p, plan_dir) = plan::make(&cfg, &m.chain_id, from.name(), to.name(), "alice")
-        .map_err(|e| fail("plan", &e))?;
+    let (p, plan_dir) = plan::make(
+        cfg,
+        &m.chain_id,
+        from.name(),
+        to.name(),
+        "alice",
+        Some(&alice),
+    )
+    .map_err(|e| fail("plan", &e))?;
     let plan_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
     for a in ["alice", "bob"] {
         let id = Identity::load(&work.join(format!("{a}_ed25519")))
             .map_err(|e| fail("load the approver's key", &e))?;
-        approve::approve(&cfg, &plan_dir, a, &id, None).map_err(|e| fail("approve", &e))?;
+        approve::approve(cfg, &plan_dir, a, &id, None).map_err(|e| fail("approve", &e))?;
         say(&format!("drill: {a} approves {}", p.id));
     }
     let approve_seconds = t.elapsed().as_secs_f64();

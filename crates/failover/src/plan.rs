@@ -118,6 +118,7 @@ pub fn make(
     from: &str,
     to: &str,
     proposer: &str,
+    identity: Option<&audit::Identity>,
 ) -> Result<(Plan, PathBuf), PlanError> {
     crate::approve::check_principal(proposer).map_err(PlanError::Usage)?;
     let c = sides(cfg, chain, from, to)?;
@@ -146,7 +147,18 @@ pub fn make(
         observed: obs,
     };
     let dir = cfg.plans.join(&id);
-    write_new(&dir, &plan)?;
+    let bytes = write_new(&dir, &plan)?;
+    audit::AuditLog::new(&cfg.audit_log)
+        .append(
+            proposer,
+            "failover.plan",
+            serde_json::json!({"plan": plan.id, "digest": digest(&bytes), "chain": plan.chain_id, "from": plan.from, "to": plan.to}),
+            identity,
+        )
+        .map_err(|e| PlanError::File {
+            path: cfg.audit_log.display().to_string(),
+            reason: e.to_string(),
+        })?;
     Ok((plan, dir))
 }
 
@@ -296,7 +308,7 @@ pub fn load(dir: &Path) -> Result<(Plan, Vec<u8>), PlanError> {
     Ok((plan, bytes))
 }
 
-fn write_new(dir: &Path, plan: &Plan) -> Result<(), PlanError> {
+fn write_new(dir: &Path, plan: &Plan) -> Result<Vec<u8>, PlanError> {
     let err = |reason: String| PlanError::File {
         path: dir.display().to_string(),
         reason,
@@ -311,5 +323,6 @@ fn write_new(dir: &Path, plan: &Plan) -> Result<(), PlanError> {
     let mut text = serde_json::to_string_pretty(plan).expect("a plan serializes");
     text.push('\n');
     crate::journal::write_durable(&dir.join(PLAN_FILE), text.as_bytes())
-        .map_err(|e| err(e.to_string()))
+        .map_err(|e| err(e.to_string()))?;
+    Ok(text.into_bytes())
 }

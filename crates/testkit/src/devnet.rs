@@ -30,6 +30,11 @@ impl Bulwark {
 }
 
 impl Devnet {
+    /// The binary driving it.
+    pub fn bulwark(&self) -> &Bulwark {
+        &self.bulwark
+    }
+
     pub fn dir_str(&self) -> &str {
         self.dir.to_str().expect("utf-8 path")
     }

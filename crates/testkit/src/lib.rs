@@ -7,6 +7,7 @@
 
 pub mod ca;
 pub mod devnet;
+pub mod failover;
 pub mod horcrux;
 pub mod http;
 pub mod link;
@@ -19,6 +20,7 @@ pub mod signer;
 pub mod simd;
 pub mod single_node;
 pub mod smtp;
+pub mod ssh;
 pub mod sshfs;
 pub mod threshold;
 pub mod trickle;

@@ -71,6 +71,10 @@ pub struct DrillFailoverArgs {
     /// Blocks of silence on chain the fence waits for after the doors close.
     #[arg(long, default_value_t = 3)]
     silent_blocks: u64,
+    /// Only write the drill's failover config, approver keys and allowed_signers, and
+    /// print the commands to run the failover by hand.
+    #[arg(long)]
+    prepare: bool,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -218,6 +222,12 @@ pub fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
                 bulwark: std::env::current_exe()?,
                 silent_blocks: a.silent_blocks,
             };
+            if a.prepare {
+                return a
+                    .out
+                    .output()
+                    .render(&Prepared(failover::drill::prepare(&opts)?));
+            }
             let json = matches!(a.out.output(), Output::Json);
             let mut say = |line: &str| {
                 if json {
@@ -555,5 +565,29 @@ impl Report for Drilled {
             r.evidence
         ));
         s
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Prepared(failover::drill::Prepared);
+
+impl Report for Prepared {
+    fn text(&self) -> String {
+        let p = &self.0;
+        let c = p.config_path.display();
+        let key = |i: usize| p.approvers[i].1.display().to_string();
+        format!(
+            "failover config  {c}\nallowed signers  {}\napprovers        {}\n\nBy hand:\n  bulwark devnet stop {} --kill            # its host dies\n  bulwark failover plan --config {c} --chain {} --from {} --to {} --as alice --key {}\n  bulwark failover approve PLAN --config {c} --as alice --key {}\n  bulwark failover approve PLAN --config {c} --as bob --key {}\n  bulwark failover execute PLAN --config {c} --as alice --key {}\n",
+            p.allowed_signers.display(),
+            p.approvers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+            p.from,
+            p.chain_id,
+            p.from,
+            p.to,
+            key(0),
+            key(0),
+            key(1),
+            key(0)
+        )
     }
 }

@@ -3,13 +3,12 @@
 
 use crate::exit::UsageError;
 use crate::output::{OutputArgs, Report};
-use audit::{AuditLog, Identity};
+use audit::Identity;
 use clap::{Args, Subcommand};
 use failover::approve::{self, Approval, Quorum};
 use failover::journal::Journal;
 use failover::{plan, Config, Plan};
 use serde::Serialize;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -110,14 +109,8 @@ pub fn run(cmd: FailoverCommand) -> anyhow::Result<()> {
         FailoverCommand::Plan(a) => {
             let cfg = Config::load(&a.common.config)?;
             let id = identity(a.key.as_deref())?;
-            let (p, dir) =
-                plan::make(&cfg, &a.chain, &a.from, &a.to, &a.actor).map_err(plan_error)?;
-            AuditLog::new(&cfg.audit_log).append(
-                &a.actor,
-                "failover.plan",
-                json!({"plan": p.id, "digest": digest_of(&dir)?, "chain": p.chain_id, "from": p.from, "to": p.to}),
-                id.as_ref(),
-            )?;
+            let (p, dir) = plan::make(&cfg, &a.chain, &a.from, &a.to, &a.actor, id.as_ref())
+                .map_err(plan_error)?;
             a.common.output.output().render(&PlanMade { dir, plan: p })
         }
         FailoverCommand::Approve(a) => {
@@ -126,12 +119,6 @@ pub fn run(cmd: FailoverCommand) -> anyhow::Result<()> {
             let id = Identity::load(&a.key)?;
             let (approval, txt, sig) =
                 approve::approve(&cfg, &dir, &a.actor, &id, a.ttl).map_err(approve_error)?;
-            AuditLog::new(&cfg.audit_log).append(
-                &a.actor,
-                "failover.approve",
-                json!({"plan": approval.plan, "digest": approval.digest, "expires": approval.expires}),
-                Some(&id),
-            )?;
             a.common.output.output().render(&Approved {
                 approval,
                 message: txt,
@@ -183,10 +170,6 @@ fn identity(key: Option<&Path>) -> anyhow::Result<Option<Identity>> {
         Some(k) => Some(Identity::load(k)?),
         None => None,
     })
-}
-
-fn digest_of(dir: &Path) -> anyhow::Result<String> {
-    Ok(plan::digest(&std::fs::read(dir.join(plan::PLAN_FILE))?))
 }
 
 fn plan_error(e: plan::PlanError) -> anyhow::Error {
