@@ -132,7 +132,18 @@ pub fn make(
         .chars()
         .filter(|ch| ch.is_ascii_alphanumeric())
         .collect();
-    let id = format!("{chain}-{from}-to-{to}-{stamp}");
+    let base = format!("{chain}-{from}-to-{to}-{stamp}");
+    // Two plans in one second get -2, -3, ...: a plan directory is never reused.
+    let id = (1..)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|id| !cfg.plans.join(id).exists())
+        .expect("a free plan ID");
     let plan = Plan {
         format: FORMAT,
         checks: checks(c, &obs),
