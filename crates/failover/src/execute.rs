@@ -512,7 +512,13 @@ pub fn changes(plan: &Observed, now: &Observed) -> Vec<String> {
             hrs(&plan.to.state)
         ));
     }
-    if plan.from.state.is_some() && now.from.state.is_some() && now.from.state != plan.from.state {
+    // A signer the plan saw live moves on; one it saw silent must not have.
+    let silent = plan.signing_at.is_none();
+    if silent
+        && plan.from.state.is_some()
+        && now.from.state.is_some()
+        && now.from.state != plan.from.state
+    {
         c.push(format!(
             "{}'s state is {} now, {} in the plan: the old signer signed since",
             now.from.name,
