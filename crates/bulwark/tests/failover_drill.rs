@@ -120,6 +120,19 @@ fn the_drill_moves_val0_and_the_returning_old_signer_is_shut_out() {
         2
     );
 
+    // The door: nothing listens where the old signer dials any more.
+    let old_cfg: toml::Value =
+        toml::from_str(&std::fs::read_to_string(net.dir.join("signer/signer.toml")).unwrap())
+            .unwrap();
+    for n in old_cfg["chain"][0]["node"].as_array().unwrap() {
+        let addr = n["addr"].as_str().unwrap().trim_start_matches("tcp://");
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "{} still listens at {addr} for the old signer",
+            n["name"]
+        );
+    }
+
     // The old signer's host comes back: its process restarted with its old config and
     // state. Its door is closed at both nodes: it never connects, never signs.
     let old_state = net.dir.join("signer/val0.state");
