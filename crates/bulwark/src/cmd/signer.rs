@@ -33,6 +33,31 @@ pub struct PeerIdArgs {
     generate: bool,
 }
 
+/// Where state changes and signer starts are recorded.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Append this action to the audit log (hash-chained, see `bulwark audit`).
+    #[arg(long, env = "BULWARK_AUDIT_LOG")]
+    audit_log: Option<PathBuf>,
+}
+
+impl AuditArgs {
+    /// Record `action` as this host's user, when a log is set.
+    fn record(&self, action: &str, detail: serde_json::Value) -> anyhow::Result<()> {
+        if let Some(path) = &self.audit_log {
+            audit::AuditLog::new(path).append(&local_actor(), action, detail, None)?;
+        }
+        Ok(())
+    }
+}
+
+/// `user@host` of this process, for audit entries without an SSH key.
+fn local_actor() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{user}@{}", host.trim())
+}
+
 /// Options of `run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -44,6 +69,8 @@ pub struct RunArgs {
     /// bulwark_signer_chain_checks_skipped.
     #[arg(long)]
     skip_chain_checks: bool,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 /// State verbs.
@@ -71,6 +98,8 @@ pub struct RepairArgs {
     /// Chain ID.
     #[arg(long)]
     chain_id: String,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 /// Options of `state show`.
@@ -97,6 +126,8 @@ pub struct InitArgs {
     height: i64,
     #[command(flatten)]
     out: OutputArgs,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 /// Import formats.
@@ -125,6 +156,8 @@ pub struct ImportArgs {
     format: Format,
     #[command(flatten)]
     out: OutputArgs,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 /// Options of `state set`.
@@ -150,6 +183,8 @@ pub struct SetArgs {
     allow_lower: bool,
     #[command(flatten)]
     out: OutputArgs,
+    #[command(flatten)]
+    audit: AuditArgs,
 }
 
 /// Steps.
@@ -189,6 +224,15 @@ fn run_signer(a: &RunArgs) -> anyhow::Result<()> {
         sd.trigger();
     });
     tracing::info!(config = %a.config.display(), "starting signer");
+    a.audit.record(
+        "signer.start",
+        serde_json::json!({
+            "config": a.config,
+            "chains": config.chains.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            "skip_chain_checks": a.skip_chain_checks,
+            "pid": std::process::id(),
+        }),
+    )?;
     signer::run(config, shutdown)?;
     Ok(())
 }
@@ -197,9 +241,12 @@ fn run_state(cmd: StateCommand) -> anyhow::Result<()> {
     match cmd {
         StateCommand::Show(a) => a.out.output().render(&state::show(&a.state)?),
         StateCommand::Init(a) => {
-            a.out
-                .output()
-                .render(&state::init(&a.state, &a.chain_id, a.height)?)
+            let view = state::init(&a.state, &a.chain_id, a.height)?;
+            a.audit.record(
+                "state.init",
+                serde_json::json!({"state": a.state, "chain": a.chain_id, "height": a.height}),
+            )?;
+            a.out.output().render(&view)
         }
         StateCommand::Import(a) => {
             let format = match a.format {
@@ -207,12 +254,25 @@ fn run_state(cmd: StateCommand) -> anyhow::Result<()> {
                 Format::Tmkms => ImportFormat::Tmkms,
             };
             let outcome = state::import(&a.state, &a.chain_id, &a.from, format)?;
+            a.audit.record(
+                "state.import",
+                serde_json::json!({"state": a.state, "chain": a.chain_id, "from": a.from, "action": outcome.action, "after": outcome.state}),
+            )?;
             a.out.output().render(&Imported {
                 outcome,
                 path: a.state,
             })
         }
-        StateCommand::Repair(a) => Output::Text.render(&repair(&a)?),
+        StateCommand::Repair(a) => {
+            let repaired = repair(&a)?;
+            if !matches!(repaired, Repaired::Healthy(_)) {
+                a.audit.record(
+                    "state.repair",
+                    serde_json::json!({"state": a.state, "chain": a.chain_id}),
+                )?;
+            }
+            Output::Text.render(&repaired)
+        }
         StateCommand::Set(a) => {
             let step = match a.step {
                 StepArg::Propose => guard::Step::Propose,
@@ -222,6 +282,7 @@ fn run_state(cmd: StateCommand) -> anyhow::Result<()> {
             if a.allow_lower {
                 confirm_lowering(&a, step)?;
             }
+            let before = state::show(&a.state).ok();
             let view = state::set(
                 &a.state,
                 &a.chain_id,
@@ -229,6 +290,13 @@ fn run_state(cmd: StateCommand) -> anyhow::Result<()> {
                 a.round,
                 step,
                 a.allow_lower,
+            )?;
+            let lowered = before.as_ref().is_some_and(|b| {
+                (b.height, b.round, b.step) > (view.height, view.round, view.step)
+            });
+            a.audit.record(
+                if lowered { "state.lower" } else { "state.set" },
+                serde_json::json!({"state": a.state, "chain": a.chain_id, "before": before, "after": view}),
             )?;
             a.out.output().render(&view)
         }
