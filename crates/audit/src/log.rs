@@ -154,7 +154,7 @@ impl AuditLog {
             .map_err(|(_, e)| self.io(std::io::Error::from(e)))?;
         let mut text = String::new();
         file.read_to_string(&mut text).map_err(|e| self.io(e))?;
-        let last = match text.lines().filter(|l| !l.trim().is_empty()).last() {
+        let last = match text.lines().rev().find(|l| !l.trim().is_empty()) {
             None => None,
             Some(line) => Some(self.parse_line(line)?),
         };

@@ -96,7 +96,6 @@ fn execute_refuses_and_changes_nothing() {
     let plan2 = Path::new(&p2).join("plan.json");
     let edited = std::fs::read_to_string(&plan2)
         .unwrap()
-        .replace("\"silent_blocks\"", "\"silent_blocks\"")
         .replace("signer-host-b", "signer-host-x");
     std::fs::write(&plan2, edited).unwrap();
     refused(&f, &p2, "it approves other plan contents");

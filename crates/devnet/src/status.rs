@@ -302,6 +302,29 @@ fn validator_index(name: &str) -> (usize, String) {
     (n, name.to_string())
 }
 
+fn signer_process(dir: &Path, m: &Manifest, side: SignerSide) -> SignerProcess {
+    let config = signer::config_path_of(dir, side);
+    let pid = crate::process::running_pid(dir, side.name(), &config);
+    let port = match side {
+        SignerSide::Primary => m.signer_metrics_port,
+        SignerSide::Standby => m.standby_signer_metrics_port,
+    };
+    SignerProcess {
+        name: side.name().into(),
+        let_in_by: m
+            .nodes
+            .iter()
+            .filter(|n| crate::topology::is_operator_node(n) && n.door == side)
+            .map(|n| n.name.clone())
+            .collect(),
+        running: pid.is_some(),
+        pid,
+        metrics_url: port.map(|p| format!("http://127.0.0.1:{p}/metrics")),
+        config,
+        state: signer::state_path_of(dir, side),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,28 +357,5 @@ mod tests {
         assert_eq!(s.signed, ["val1"]);
         assert_eq!(s.absent, ["val2"]);
         assert_eq!(s.nil, ["val0"]);
-    }
-}
-
-fn signer_process(dir: &Path, m: &Manifest, side: SignerSide) -> SignerProcess {
-    let config = signer::config_path_of(dir, side);
-    let pid = crate::process::running_pid(dir, side.name(), &config);
-    let port = match side {
-        SignerSide::Primary => m.signer_metrics_port,
-        SignerSide::Standby => m.standby_signer_metrics_port,
-    };
-    SignerProcess {
-        name: side.name().into(),
-        let_in_by: m
-            .nodes
-            .iter()
-            .filter(|n| crate::topology::is_operator_node(n) && n.door == side)
-            .map(|n| n.name.clone())
-            .collect(),
-        running: pid.is_some(),
-        pid,
-        metrics_url: port.map(|p| format!("http://127.0.0.1:{p}/metrics")),
-        config,
-        state: signer::state_path_of(dir, side),
     }
 }

@@ -279,10 +279,8 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
         say(&format!("drill: {a} approves {}", p.id));
     }
     let approve_seconds = t.elapsed().as_secs_f64();
-    let alice =
-        Identity::load(&work.join("alice_ed25519")).map_err(|e| fail("load alice's key", &e))?;
     let report = execute::execute(
-        &cfg,
+        cfg,
         &plan_dir,
         &Actor {
             name: "alice",
