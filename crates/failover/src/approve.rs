@@ -303,3 +303,36 @@ fn check_one(
         expires: a.expires,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_reads_back_and_bad_ones_are_named() {
+        let a = Approval {
+            plan: "c-a-to-b-1".into(),
+            digest: "ab".repeat(32),
+            approver: "bob".into(),
+            approved: "2026-12-01T00:00:00Z".into(),
+            expires: "2026-12-01T04:00:00Z".into(),
+        };
+        assert_eq!(Approval::parse(&a.message()).unwrap(), a);
+        assert!(Approval::parse("hello")
+            .unwrap_err()
+            .contains("does not start"));
+        let cut = a.message().replace("approver: bob\n", "");
+        assert!(
+            Approval::parse(&cut).unwrap_err().contains("approver"),
+            "{cut}"
+        );
+    }
+
+    #[test]
+    fn principals_must_be_file_names() {
+        assert!(check_principal("alice@ops.example").is_ok());
+        for bad in ["", "../x", ".hidden", "a b", "a/b"] {
+            assert!(check_principal(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -204,3 +204,61 @@ impl ChainConfig {
         self.signers.iter().find(|s| s.name == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example in the README is a config that loads.
+    #[test]
+    fn the_readme_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\nplans = ")
+            .expect("the README has the example")
+            + 8;
+        let end = start + readme[start..].find("```").expect("closed");
+        let c: Config = toml::from_str(&readme[start..end]).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.approvals, 2);
+        assert_eq!(c.chains[0].signers.len(), 2);
+        assert_eq!(c.approval_ttl, Duration::from_secs(4 * 3600));
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let c: Config = toml::from_str(
+            r#"
+plans = "p"
+audit_log = "a"
+allowed_signers = "s"
+approvals = 0
+[[chain]]
+id = "c"
+rpc = []
+silent_blocks = 0
+[[chain.signer]]
+name = "a"
+host = "h"
+config = "x"
+stop = []
+start = ["y"]
+"#,
+        )
+        .unwrap();
+        let p = c.validate().unwrap_err();
+        for want in [
+            "approvals must be",
+            "rpc is empty",
+            "silent_blocks",
+            "two [[chain.signer]]",
+            "stop and start",
+            "no [[chain.node]]",
+        ] {
+            assert!(
+                p.iter().any(|x| x.contains(want)),
+                "{want} missing from {p:?}"
+            );
+        }
+    }
+}

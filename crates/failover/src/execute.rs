@@ -576,3 +576,73 @@ fn run_command(argv: &[String], vars: &[(&str, &str)]) -> Result<String, String>
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::{NodeView, SideView};
+
+    fn side(name: &str, state: Option<i64>) -> SideView {
+        SideView {
+            name: name.into(),
+            host: "h".into(),
+            config: "c".into(),
+            key_file: Some("k".into()),
+            key_sha256: Some("aa".into()),
+            public_key: Some("bb".into()),
+            state_file: Some("s".into()),
+            state: state.map(|height| Hrs {
+                height,
+                round: 0,
+                step: 3,
+            }),
+            problem: None,
+        }
+    }
+
+    fn observed(signing_at: Option<u64>, from: Option<i64>, to: Option<i64>) -> Observed {
+        Observed {
+            at: "t".into(),
+            tip: 100,
+            tip_source: "u".into(),
+            address: "A".into(),
+            last_signed: Some(90),
+            signing_at,
+            from: side("primary", from),
+            to: side("standby", to),
+            nodes: vec![NodeView {
+                name: "n".into(),
+                height: Some(100),
+                lag: Some(0),
+                caught_up: true,
+                problem: None,
+                note: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn what_the_approvers_saw_must_not_change() {
+        let plan = observed(None, Some(90), Some(10));
+        assert!(changes(&plan, &plan.clone()).is_empty());
+        let c = changes(&plan, &observed(None, Some(90), Some(11)));
+        assert!(
+            c[0].contains("higher than the 10/0/precommit the plan saw"),
+            "{c:?}"
+        );
+        let c = changes(&plan, &observed(Some(99), Some(91), Some(10)));
+        assert!(
+            c.iter().any(|x| x.contains("old signer signed since")),
+            "{c:?}"
+        );
+        assert!(c.iter().any(|x| x.contains("signing again")), "{c:?}");
+        let mut other = plan.clone();
+        other.to.key_sha256 = Some("cc".into());
+        assert!(changes(&plan, &other)[0].contains("target key file changed"));
+        // A lower target state, or an old side gone quiet, is not a change that matters.
+        assert!(changes(&plan, &observed(None, None, Some(10))).is_empty());
+        // A live old signer moves on before execute stops it.
+        let live = observed(Some(99), Some(90), None);
+        assert!(changes(&live, &observed(Some(100), Some(95), None)).is_empty());
+    }
+}
