@@ -6,7 +6,8 @@
 //! "the private key is in the agent or on a token": OpenSSH's own `ssh-keygen -Y sign`
 //! makes the signature through `SSH_AUTH_SOCK`, and it is checked here before use.
 
-use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
+pub use ssh_key::PublicKey;
+use ssh_key::{HashAlg, LineEnding, PrivateKey, SshSig};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -62,6 +63,14 @@ impl Identity {
     /// Load `path`: an OpenSSH private key (not passphrase-protected), or a public key
     /// (`.pub`) for a key in the agent.
     pub fn load(path: &Path) -> Result<Identity, SigError> {
+        Self::load_with_passphrase(path, None)
+    }
+
+    /// Like [`Identity::load`]; `passphrase` opens a passphrase-protected private key.
+    pub fn load_with_passphrase(
+        path: &Path,
+        passphrase: Option<Vec<u8>>,
+    ) -> Result<Identity, SigError> {
         let err = |reason: String| SigError::Key {
             path: path.display().to_string(),
             reason,
@@ -79,9 +88,14 @@ impl Identity {
                 "{e}; give an OpenSSH private key, or a public key file for a key in your agent"
             ))
         })?;
-        if private.is_encrypted() {
-            return Err(SigError::Encrypted(path.display().to_string()));
-        }
+        let private = match (private.is_encrypted(), passphrase) {
+            (false, _) => private,
+            (true, None) => return Err(SigError::Encrypted(path.display().to_string())),
+            (true, Some(p)) => private.decrypt(&p).map_err(|_| SigError::Key {
+                path: path.display().to_string(),
+                reason: "wrong passphrase for this key".into(),
+            })?,
+        };
         Ok(Identity {
             path: path.to_path_buf(),
             public: private.public_key().clone(),

@@ -78,9 +78,29 @@ pub fn dial(
 /// Run the handshake on an accepted connection within `timeout`, and admit the dialer
 /// only if its key is in `allowed`. Returns the link and the dialer's key.
 pub fn accept(
-    mut stream: TcpStream,
+    stream: TcpStream,
     key: &LinkKey,
     allowed: &[LinkPublic],
+    timeout: Duration,
+) -> Result<(Link, LinkPublic), LinkError> {
+    accept_if(stream, key, &|k| allowed.contains(k), timeout)
+}
+
+/// Like [`accept`], for a listener that authenticates the dialer by other means after
+/// the handshake (a custodian's SSH signature): any dialer key is admitted, and the
+/// link is still encrypted and bound to this listener's key.
+pub fn accept_any(
+    stream: TcpStream,
+    key: &LinkKey,
+    timeout: Duration,
+) -> Result<(Link, LinkPublic), LinkError> {
+    accept_if(stream, key, &|_| true, timeout)
+}
+
+fn accept_if(
+    mut stream: TcpStream,
+    key: &LinkKey,
+    allowed: &dyn Fn(&LinkPublic) -> bool,
     timeout: Duration,
 ) -> Result<(Link, LinkPublic), LinkError> {
     let deadline = Deadline(Instant::now() + timeout);
@@ -101,7 +121,7 @@ pub fn accept(
         ))
     })?;
     let remote = remote_static(&hs)?;
-    let allow = allowed.contains(&remote);
+    let allow = allowed(&remote);
     let n = hs
         .write_message(if allow { ACCEPTED } else { REFUSED }, &mut buf)
         .map_err(snow_err)?;

@@ -18,7 +18,7 @@ mod public;
 mod stream;
 
 pub use error::LinkError;
-pub use handshake::{accept, dial};
+pub use handshake::{accept, accept_any, dial};
 pub use key::LinkKey;
 pub use public::{LinkPublic, ParsePublicError};
 pub use stream::{LinkReader, LinkWriter};
