@@ -105,6 +105,8 @@ fn bulwark_config(exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<Pa
         metrics: None,
         chains: Vec::new(),
         skip_chain_checks: false,
+        vault: None,
+        audit_log: None,
     };
     for c in chains {
         let key = dir.join(format!("{}.key", c.id));

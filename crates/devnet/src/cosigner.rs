@@ -193,6 +193,8 @@ fn write_config(dir: &Path, manifest: &Manifest, id: u16, publics: &[LinkPublic]
         }),
         chains: vec![chain],
         skip_chain_checks: false,
+        vault: None,
+        audit_log: None,
     };
     let text = format!(
         "# Cosigner {id} of val0's {THRESHOLD}-of-{COSIGNERS} threshold signer, written by \

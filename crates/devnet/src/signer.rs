@@ -133,6 +133,8 @@ fn write_side(dir: &Path, manifest: &Manifest, bulwark: &Path, side: SignerSide)
         threshold: None,
         chains: vec![chain],
         skip_chain_checks: false,
+        vault: None,
+        audit_log: None,
     };
     let what = match side {
         SignerSide::Primary => "val0's remote signer",

@@ -61,6 +61,8 @@ pub fn signer_config(
             nodes,
         )],
         skip_chain_checks: false,
+        vault: None,
+        audit_log: None,
     }
 }
 

@@ -162,6 +162,8 @@ fn write_configs(
             }),
             chains: vec![c],
             skip_chain_checks: false,
+            vault: None,
+            audit_log: None,
         };
         configs.push(crate::signer::write_signer_config(&home, &config));
     }

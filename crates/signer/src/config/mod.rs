@@ -17,6 +17,7 @@
 
 mod addr;
 mod threshold;
+mod vault;
 
 pub use addr::Addr;
 use privval::Line;
@@ -25,6 +26,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 pub use threshold::{PeerConfig, ThresholdConfig};
+pub use vault::{vault_entry, VaultConfig};
 
 /// The whole signer configuration, with every field parsed.
 ///
@@ -46,6 +48,9 @@ pub struct Config<L = Line, A = Addr, S = SocketAddr> {
     /// This process as one cosigner of threshold keys (chains with `share`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<ThresholdConfig<S>>,
+    /// The vault of chains whose key is `vault:NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault: Option<VaultConfig<S>>,
     /// The chains this signer signs for.
     #[serde(default, rename = "chain")]
     pub chains: Vec<ChainConfig<L, A>>,
@@ -53,6 +58,10 @@ pub struct Config<L = Line, A = Addr, S = SocketAddr> {
     /// `bulwark signer run --skip-chain-checks`, never from the file.
     #[serde(skip)]
     pub skip_chain_checks: bool,
+    /// The audit log for vault openings and refused shares; set by `bulwark signer run
+    /// --audit-log`, never from the file.
+    #[serde(skip)]
+    pub audit_log: Option<PathBuf>,
 }
 
 /// Where `/metrics` is served.
@@ -304,12 +313,15 @@ impl TextConfig {
             return Err(p);
         }
         let threshold = self.threshold.and_then(|t| t.parse(&mut p));
+        let vault = self.vault.and_then(|v| v.parse(&mut p));
         if !p.is_empty() {
             return Err(p);
         }
         Ok(Config {
             connection_key: self.connection_key,
             threshold,
+            vault,
+            audit_log: self.audit_log,
             metrics,
             chains,
             skip_chain_checks: self.skip_chain_checks,
@@ -374,6 +386,7 @@ impl<L, A, S> Config<L, A, S> {
                 (None, None) => p.push(format!("{at}: no key; set key (a key file) or share (a threshold share file)")),
                 (None, Some(_)) if self.threshold.is_none() => p.push(format!("{at}: share needs a [threshold] section (this cosigner's id, listen address, link key and peers)")),
                 (None, Some(_)) if c.doppelganger_blocks > 0 => p.push(format!("{at}: doppelganger_blocks must be 0 for a threshold key: the other cosigners sign with the same key")),
+                (Some(k), None) if vault_entry(k).is_some() && self.vault.is_none() => p.push(format!("{at}: key {} needs a [vault] section (the vault file, the unseal listen address and link key)", k.display())),
                 _ => {}
             }
             let mut names = std::collections::HashSet::new();
