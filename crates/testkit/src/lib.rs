@@ -20,6 +20,7 @@ pub mod simd;
 pub mod single_node;
 pub mod smtp;
 pub mod sshfs;
+pub mod strace;
 pub mod threshold;
 pub mod trickle;
 pub mod votes;
