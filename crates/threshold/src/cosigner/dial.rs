@@ -110,10 +110,15 @@ impl PeerLink {
     }
 
     fn send(&self, conn: &Conn, body: Request, waiting: Waiting) -> Result<(), String> {
+        // The id is taken under the writer's lock, so ids leave in the order they were
+        // taken: the peer refuses an id not above the last one it saw as a replay, and a
+        // nonce refill racing a sign request would otherwise get the sign request refused.
+        let mut writer = lock(&conn.writer);
         let id = conn.next_id.fetch_add(1, Ordering::SeqCst) + 1;
         lock(&conn.pending).insert(id, waiting);
         let bytes = wire::encode(&Frame { id, body });
-        if let Err(e) = lock(&conn.writer).send(&bytes) {
+        if let Err(e) = writer.send(&bytes) {
+            drop(writer);
             lock(&conn.pending).remove(&id);
             return Err(e.to_string());
         }
@@ -330,4 +335,64 @@ fn nonces_gauge(metrics: &Metrics, p: &PeerLink, chain: &str, n: usize) {
             peer: p.peer.name.clone(),
         })
         .set(i64::try_from(n).unwrap_or(i64::MAX));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::{accept, LinkKey};
+    use std::net::TcpListener;
+
+    /// Requests sent from several threads at once on one link reach the peer with ids
+    /// in increasing order, as its session requires.
+    #[test]
+    fn ids_leave_in_order_when_threads_send_at_once() {
+        let (mine, theirs) = (LinkKey::generate(), LinkKey::generate());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let allowed = vec![mine.public()];
+        let theirs_public = theirs.public();
+        const THREADS: usize = 4;
+        const EACH: usize = 200;
+        let peer = std::thread::spawn(move || {
+            let stream = listener.accept().unwrap().0;
+            let (l, _) = accept(stream, &theirs, &allowed, DIAL_TIMEOUT).unwrap();
+            let (_, mut reader) = l.split();
+            let mut last = 0;
+            for _ in 0..THREADS * EACH {
+                let f: Frame<Request> = wire::decode(&reader.recv().unwrap()).unwrap();
+                assert!(f.id > last, "id {} after {last}", f.id);
+                last = f.id;
+            }
+        });
+        let l = link::dial(addr, &mine, &theirs_public, DIAL_TIMEOUT).unwrap();
+        let (writer, _reader) = l.split();
+        let conn = Conn {
+            writer: Mutex::new(writer),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            alive: AtomicBool::new(true),
+            pool: Mutex::new(Pool::default()),
+        };
+        let p = PeerLink::new(Peer {
+            id: 2,
+            name: "cosigner-2".into(),
+            addr,
+            public: theirs_public,
+        });
+        std::thread::scope(|s| {
+            for _ in 0..THREADS {
+                s.spawn(|| {
+                    for _ in 0..EACH {
+                        let body = Request::Commit {
+                            chain_id: "c".into(),
+                            count: 1,
+                        };
+                        p.send(&conn, body, Waiting::Commit("c".into())).unwrap();
+                    }
+                });
+            }
+        });
+        peer.join().unwrap();
+    }
 }
