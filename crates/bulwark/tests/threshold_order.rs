@@ -11,14 +11,16 @@
 //!
 //! How the sockets are told apart: strace runs with `-yy`, which prints every descriptor
 //! argument with its socket's endpoints, local first
-//! (`11<TCP:[127.0.0.1:41544->127.0.0.1:38619]>`). A link a peer opened to cosigner 1 is a
-//! socket `accept` returned on cosigner 1's listening port, so its local endpoint is that
-//! port (`testkit::strace::accepted`); the node's socket is the one cosigner 1 connected
-//! to the node's port (`testkit::strace::dialed`). Cosigner 1's own dialed links to its
-//! peers match neither. Nothing else writes to these sockets; the link sends each
-//! answer with one `write`, after reading its request, and this test waits for each
-//! answer before it asks again, so the last answers in the trace are the test's requests,
-//! in order.
+//! (`11<TCP:[127.0.0.1:41544->127.0.0.1:38619]>`). The test's link to cosigner 1 is the
+//! socket `accept` returned on cosigner 1's listening port for the test's own dialing
+//! port, so its endpoints are those two ports (`testkit::strace::accepted`); other
+//! dialers reaching that port (another test's cosigner on this machine, whose peer's
+//! port happened to be this one) are other sockets and do not count. The node's socket
+//! is the one cosigner 1 connected to the node's port (`testkit::strace::dialed`).
+//! Cosigner 1's own dialed links to its peers match neither. The link sends each answer
+//! with one `write`, after reading its request, and this test waits for each answer
+//! before it asks again, so the last answers in the trace are the test's requests, in
+//! order.
 //!
 //! Needs the Debian package strace (scripts/install-deps) and ptrace.
 
@@ -97,14 +99,16 @@ struct Peer {
     share: Share,
     writer: LinkWriter,
     reader: LinkReader,
+    /// The port this link was dialed from.
+    port: u16,
     next_id: u64,
     /// Cosigner 1's nonces made for this link, not used yet.
     nonces: Vec<(u64, round1::SigningCommitments)>,
 }
 
 impl Peer {
-    /// Dial cosigner 1 as cosigner 2 (retrying until it listens).
-    fn dial(s: &Setup) -> Peer {
+    /// Dial cosigner 1 as cosigner 2 (retrying until it listens); `log` is its log.
+    fn dial(s: &Setup, log: &dyn Fn() -> String) -> Peer {
         let share = Share::load(&s.home(2).join("share.json")).unwrap();
         let key = LinkKey::load(&s.home(2).join("link.key")).unwrap();
         let theirs = LinkKey::load(&s.home(1).join("link.key")).unwrap().public();
@@ -113,16 +117,22 @@ impl Peer {
             match link::dial(s.listen(1), &key, &theirs, Duration::from_secs(3)) {
                 Ok(l) => break l,
                 Err(e) => {
-                    assert!(Instant::now() < deadline, "cosigner 1 never answered: {e}");
+                    assert!(
+                        Instant::now() < deadline,
+                        "cosigner 1 never answered: {e}\n{}",
+                        log()
+                    );
                     std::thread::sleep(Duration::from_millis(50));
                 }
             }
         };
+        let port = l.local_addr().expect("a local address").port();
         let (writer, reader) = l.split();
         Peer {
             share,
             writer,
             reader,
+            port,
             next_id: 0,
             nonces: Vec::new(),
         }
@@ -218,7 +228,7 @@ fn assert_in_order(seen: &[Reply], new_record: &[bool], trace: &str) {
 fn a_cosigner_makes_each_share_record_durable_before_the_share_leaves() {
     let s = Setup::new();
     let cosigner = Traced::start(&bulwark(), &s.configs[0], &[]);
-    let mut peer = Peer::dial(&s);
+    let mut peer = Peer::dial(&s, &|| cosigner.log_text());
     peer.commit(64);
     // New heights; now and then the same request again (another share over the same
     // data, no new record) and a conflicting one at the same step (refused, nothing
@@ -245,7 +255,7 @@ fn a_cosigner_makes_each_share_record_durable_before_the_share_leaves() {
     }
     let state = s.state(1);
     let trace = cosigner.finish();
-    let events = events(&trace, &state, &accepted(s.listen(1).port()));
+    let events = events(&trace, &state, &accepted(s.listen(1).port(), peer.port));
     assert_in_order(&replies(&events, new_record.len()), &new_record, &trace);
     let writes = events.iter().filter(|e| **e == Event::StateWritten).count();
     assert_eq!(writes, 24, "one state write per new share record");

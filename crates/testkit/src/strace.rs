@@ -4,11 +4,13 @@
 //! strace runs with `-f -yy`: every thread is followed, and every descriptor argument is
 //! printed with what it is, a path (`9</tmp/x/chain.state>`) or a socket's endpoints
 //! (`11<TCP:[127.0.0.1:41544->127.0.0.1:38619]>`, local first). A socket is picked out by
-//! an endpoint, so nothing needs to follow descriptors through `connect` and `accept`:
-//! [`dialed`] names a socket this process connected to a port (a node's), [`accepted`]
-//! one it accepted on its own listening port (a peer cosigner's link). A descriptor
-//! strace could not decode shows no endpoint and matches neither: a test then sees too
-//! few replies and fails, never passes by mistake.
+//! its endpoints, so nothing needs to follow descriptors through `connect` and `accept`:
+//! [`dialed`] names the sockets this process connected to a port (a node's; only this
+//! process makes those), [`accepted`] the one it accepted on its own listening port from
+//! one dialer's port (the test's link, and not any other that reached the port, which on
+//! a shared machine can be another test's cosigner dialing a port it takes for its
+//! peer's). A descriptor strace could not decode shows no endpoint and matches neither:
+//! a test then sees too few replies and fails, never passes by mistake.
 //!
 //! Needs the Debian package strace (scripts/install-deps) and ptrace.
 
@@ -137,9 +139,10 @@ pub fn dialed(port: u16) -> String {
     format!("->127.0.0.1:{port}]>")
 }
 
-/// A socket this process accepted on its listening `port` on 127.0.0.1 (a peer's link).
-pub fn accepted(port: u16) -> String {
-    format!("<TCP:[127.0.0.1:{port}->")
+/// The socket this process accepted on its listening `port` on 127.0.0.1 from `from`,
+/// the dialer's port (a peer's link).
+pub fn accepted(port: u16, from: u16) -> String {
+    format!("<TCP:[127.0.0.1:{port}->127.0.0.1:{from}]>")
 }
 
 /// One line of `strace -f -yy` output: pid, then a call, `<unfinished ...>` or
@@ -355,9 +358,10 @@ mod tests {
                 }
             ]
         );
-        // The same socket seen from its other end: accepted on port 5.
-        assert_eq!(events(trace, state, &accepted(5)), ev);
-        assert!(events(trace, state, &accepted(7))
+        // The same socket seen from its other end: accepted on port 5 from port 7, and
+        // nothing from another dialer.
+        assert_eq!(events(trace, state, &accepted(5, 7)), ev);
+        assert!(events(trace, state, &accepted(5, 8))
             .iter()
             .all(|e| !matches!(e, Event::ReplyBegins | Event::RequestRead)));
     }
