@@ -7,12 +7,16 @@
 //! JSON escapes cannot be borrowed (serde_json would unescape it into a scratch buffer),
 //! so it is refused: base64 never needs escapes, and CometBFT writes none.
 //!
+//! [`Borrowed`] is that borrowing, for other files that hold a secret as text (share
+//! files, Horcrux shards).
+//!
 //! Only the shape is checked here. What the key must be (its type, its length, that the
 //! public key and address match it) is each caller's business.
 
 use base64::Engine;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use std::marker::PhantomData;
 use zeroize::Zeroizing;
 
 /// Why the bytes are not a key file. No message carries any of the file's content.
@@ -56,36 +60,64 @@ struct PrivKeyJson<'a> {
     #[serde(rename = "type")]
     key_type: Option<String>,
     #[serde(borrow)]
-    value: Option<Base64Secret<'a>>,
+    value: Option<Borrowed<'a, PrivKeyValue>>,
 }
 
-/// The secret's base64, borrowed from the file's bytes.
-struct Base64Secret<'a>(&'a str);
+/// `priv_key.value`, base64.
+struct PrivKeyValue;
 
-impl<'de: 'a, 'a> Deserialize<'de> for Base64Secret<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(BorrowOnly(std::marker::PhantomData))
+impl SecretField for PrivKeyValue {
+    const NAME: &'static str = "priv_key.value";
+    const ENCODING: &'static str = "base64";
+}
+
+/// A JSON field holding a secret as text, for [`Borrowed`]: its name and encoding, for
+/// the errors.
+pub trait SecretField {
+    /// The field's name in the file, e.g. `priv_key.value`.
+    const NAME: &'static str;
+    /// How the secret is written, e.g. `base64` or `hex`.
+    const ENCODING: &'static str;
+}
+
+/// A secret string field borrowed from the input (with `#[serde(borrow)]`), never copied
+/// into a `String` that nothing would zeroize. A value with JSON escapes cannot be
+/// borrowed (serde_json would unescape it into a scratch buffer), so it is refused; base64
+/// and hex never need escapes. No error echoes the value.
+pub struct Borrowed<'a, F>(pub &'a str, PhantomData<F>);
+
+impl<F: SecretField> std::fmt::Debug for Borrowed<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: <redacted>", F::NAME)
     }
 }
 
-struct BorrowOnly<'a>(std::marker::PhantomData<&'a ()>);
+impl<'de: 'a, 'a, F: SecretField> Deserialize<'de> for Borrowed<'a, F> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(BorrowOnly(PhantomData))
+    }
+}
 
-impl<'de: 'a, 'a> Visitor<'de> for BorrowOnly<'a> {
-    type Value = Base64Secret<'a>;
+struct BorrowOnly<'a, F>(PhantomData<(&'a (), F)>);
+
+impl<'de: 'a, 'a, F: SecretField> Visitor<'de> for BorrowOnly<'a, F> {
+    type Value = Borrowed<'a, F>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a base64 string")
+        write!(f, "a {} string", F::ENCODING)
     }
 
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Base64Secret(v))
+        Ok(Borrowed(v, PhantomData))
     }
 
     // Never echo the value in an error: it is the secret.
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(E::custom(
-            "priv_key.value holds JSON escapes; write it as plain base64",
-        ))
+        Err(E::custom(format_args!(
+            "{} holds JSON escapes; write it as plain {}",
+            F::NAME,
+            F::ENCODING
+        )))
     }
 }
 
@@ -173,7 +205,9 @@ mod tests {
     #[test]
     fn the_secret_is_borrowed_from_the_input_not_copied() {
         let k = parse_json(KEY).unwrap();
-        let secret = k.priv_key.as_ref().unwrap().value.as_ref().unwrap().0;
+        let borrowed = k.priv_key.as_ref().unwrap().value.as_ref().unwrap();
+        assert_eq!(format!("{borrowed:?}"), "priv_key.value: <redacted>");
+        let secret = borrowed.0;
         assert!(secret.starts_with("JrrY"));
         // It points into the input: no copy was made.
         let input = KEY.as_bytes().as_ptr_range();
