@@ -149,15 +149,16 @@ impl Peer {
         answer.body
     }
 
+    /// Ask cosigner 1 for `count` nonces, replacing any left.
     fn commit(&mut self, count: u16) {
         match self.call(Request::Commit {
             chain_id: CHAIN.into(),
             count,
         }) {
-            Response::Commitments { list, .. } => self.nonces.extend(list),
+            // Popped from the end: oldest first.
+            Response::Commitments { list, .. } => self.nonces = list.into_iter().rev().collect(),
             other => panic!("no nonces: {other:?}"),
         }
-        self.nonces.reverse();
     }
 
     /// Ask cosigner 1 for its share over `sign_bytes`; with it, the signature made with
