@@ -18,7 +18,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 use testkit::link::{Link, Shape};
 use testkit::netns::Netns;
-use testkit::threshold::{cosigners_in, Topology};
+use testkit::threshold::{cosigners_in, metrics_url, Topology};
 use testkit::trickle::Trickler;
 use testkit::votes::{block, sign_vote, vote_at};
 
@@ -35,6 +35,85 @@ enum Phase {
     Cut(usize),
     /// Cosigner k killed, its node silent.
     Kill(usize),
+}
+
+/// Each cosigner's view of its link to each other, from its metrics (read inside its
+/// namespace): `[i][j]` is `Some(true)` when cosigner i's link to j is up with j's nonces
+/// ready, `Some(false)` when it is down with none, `None` when it is neither yet (or i's
+/// `/metrics` does not answer).
+type Links = Vec<Vec<Option<bool>>>;
+
+fn links(net: &Netns, urls: &[String], read: impl Fn(usize) -> bool) -> Links {
+    (0..3)
+        .map(|i| {
+            let text = read(i)
+                .then(|| net.get(i, &urls[i]))
+                .flatten()
+                .and_then(|(status, text)| (status == 200).then_some(text));
+            (0..3)
+                .map(|j| {
+                    let text = text.as_deref()?;
+                    let peer = format!("cosigner-{}", j + 1);
+                    let up = sample(
+                        text,
+                        &format!("bulwark_threshold_peer_up{{peer=\"{peer}\"}}"),
+                    );
+                    let nonces = sample(
+                        text,
+                        &format!(
+                            "bulwark_threshold_nonces_ready{{chain=\"{CHAIN}\",peer=\"{peer}\"}}"
+                        ),
+                    );
+                    match (up.unwrap_or(0.0) > 0.0, nonces.unwrap_or(0.0) > 0.0) {
+                        (true, true) => Some(true),
+                        (false, false) => Some(false),
+                        _ => None,
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Wait until every cosigner but `dead` reports each link up with nonces ready, except
+/// those to or from `apart` (cut off or dead), which it reports down.
+fn wait_links(
+    net: &Netns,
+    urls: &[String],
+    apart: Option<usize>,
+    dead: Option<usize>,
+    what: &str,
+    logs: &dyn Fn() -> String,
+) {
+    let want = |i: usize, j: usize| Some(apart != Some(i) && apart != Some(j));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let seen = links(net, urls, |i| dead != Some(i));
+        let wrong: Vec<String> = (0..3)
+            .filter(|i| dead != Some(*i))
+            .flat_map(|i| (0..3).filter(move |j| *j != i).map(move |j| (i, j)))
+            .filter(|&(i, j)| seen[i][j] != want(i, j))
+            .map(|(i, j)| {
+                format!(
+                    "{} to {}: {:?}, want {:?}",
+                    i + 1,
+                    j + 1,
+                    seen[i][j],
+                    want(i, j)
+                )
+            })
+            .collect();
+        if wrong.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: after 30 s the cosigners' links are not as expected (Some(true): up with \
+             nonces ready, Some(false): down, None: in between or no metrics): {wrong:?}\n{}",
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn signed(r: &Response) -> Option<&Vote> {
@@ -117,6 +196,7 @@ fn partitions_of_each_cosigner_in_turn_never_yield_conflicting_signatures() {
             .collect::<Vec<_>>()
             .join("\n----\n")
     };
+    let urls: Vec<String> = configs.iter().map(|c| metrics_url(c)).collect();
     let mut conns: Vec<Trickler> = listeners.iter().map(Trickler::accept_unix).collect();
 
     // Warm up: height 1 until every node got its signature (same block).
@@ -178,8 +258,19 @@ fn partitions_of_each_cosigner_in_turn_never_yield_conflicting_signatures() {
             Phase::Kill(k) => Some(k),
             _ => None,
         };
-        // Let links notice the cut or come back (dial backoff is at most 2 s).
-        std::thread::sleep(Duration::from_millis(300));
+        // The links to and from the cosigner cut off or killed are down, all others up.
+        let apart = match phase {
+            Phase::Cut(k) | Phase::Kill(k) => Some(k),
+            Phase::All => None,
+        };
+        wait_links(
+            &net,
+            &urls,
+            apart,
+            silent,
+            &format!("before phase {phase:?}"),
+            &logs,
+        );
         let barrier = Arc::new(Barrier::new(3));
         let first = h + 1;
         let threads: Vec<_> = conns
@@ -258,8 +349,15 @@ fn partitions_of_each_cosigner_in_turn_never_yield_conflicting_signatures() {
             }
             Phase::All => {}
         }
-        // The cosigner's links come back (dial backoff is at most 2 s).
-        std::thread::sleep(Duration::from_millis(2500));
+        // Every link comes back, with nonces (dial backoff is at most 2 s).
+        wait_links(
+            &net,
+            &urls,
+            None,
+            None,
+            &format!("after phase {phase:?}"),
+            &logs,
+        );
         h = first + PHASE - 1;
     }
     eprintln!("{conflicts_signed} conflicting heights got a signature");

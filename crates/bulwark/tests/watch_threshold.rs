@@ -1,7 +1,8 @@
 //! `bulwark watch` over three real `bulwark signer run` cosigners of one 2-of-3 key: it
 //! reads their threshold metrics (links, threshold), and when one is killed with
 //! SIGKILL it raises `cosigner_down` for it and `threshold_at_risk` for the key, through
-//! a real Alertmanager; once the cosigner is started again both resolve.
+//! a real Alertmanager, and the others report none of its nonces ready any more; once the
+//! cosigner is started again both alerts resolve.
 
 mod common;
 
@@ -80,6 +81,15 @@ fn wait_am(am: &str, what: &str, pred: impl Fn(&[String]) -> bool) {
     }
 }
 
+/// The nonces of `peer` that the cosigner `name` reports ready, as the watch saw them.
+fn nonces_from(s: &Value, name: &str, peer: &str) -> Option<u64> {
+    s["signers"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == name)?["threshold"]["chains"][0]["nonces_ready"][peer]
+        .as_u64()
+}
+
 /// Every cosigner answers and reaches both others.
 fn all_linked(s: &Value) -> bool {
     let signers = s["signers"].as_array().unwrap();
@@ -120,6 +130,16 @@ fn a_killed_cosigner_raises_cosigner_down_and_threshold_at_risk_which_resolve_wh
     );
 
     let s = wait_api(port, "three linked cosigners", &watch, all_linked);
+    wait_api(
+        port,
+        "cosigner-3's nonces ready at both others",
+        &watch,
+        |s| {
+            ["cosigner-1", "cosigner-2"]
+                .iter()
+                .all(|c| nonces_from(s, c, "cosigner-3").is_some_and(|n| n > 0))
+        },
+    );
     let t = &s["signers"][0]["threshold"];
     assert_eq!(t["chains"][0]["chain"], CHAIN, "{s:#}");
     assert_eq!(t["chains"][0]["threshold"], 2, "{s:#}");
@@ -136,6 +156,17 @@ fn a_killed_cosigner_raises_cosigner_down_and_threshold_at_risk_which_resolve_wh
     let s = wait_api(port, "cosigner_down and threshold_at_risk", &watch, |s| {
         alert(s, DOWN).is_some() && alert(s, AT_RISK).is_some()
     });
+    // Its nonces died with its links: the others report none ready from it.
+    wait_api(
+        port,
+        "no nonces of cosigner-3 left at the others",
+        &watch,
+        |s| {
+            ["cosigner-1", "cosigner-2"]
+                .iter()
+                .all(|c| nonces_from(s, c, "cosigner-3") == Some(0))
+        },
+    );
     let down = alert(&s, DOWN).unwrap();
     assert_eq!(down["rule"], "cosigner_down");
     assert_eq!(down["severity"], "warning");

@@ -7,6 +7,7 @@
 //!   [`encode_request`] / [`decode_response`] the node's, all over the
 //!   line-independent [`Request`] and [`Response`].
 //! * [`FrameDecoder`] and [`encode_frame`] handle the varint length prefix.
+//! * [`key_file`] reads CometBFT's `priv_validator_key.json` (FilePV's key file).
 //! * [`vote_sign_bytes`], [`proposal_sign_bytes`] and
 //!   [`vote_extension_sign_bytes`] give the bytes a key signs;
 //!   [`Request::signable`] gives them with height/round/step and their
@@ -22,6 +23,7 @@ mod codec;
 mod convert;
 pub mod error;
 pub mod frame;
+pub mod key_file;
 pub mod line;
 pub mod proto;
 pub mod sign_bytes;

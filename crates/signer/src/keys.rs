@@ -1,13 +1,11 @@
 //! Key backends. The soft backend reads a key file into zeroizing memory, and parses it
-//! there without copying the secret (`keys/json.rs`).
+//! there without copying the secret (`privval::key_file`).
 
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
-
-mod json;
 
 /// Something that holds a consensus key and signs with it.
 pub trait KeyBackend: Send + Sync + std::fmt::Debug {
@@ -137,9 +135,8 @@ impl SoftKey {
         let text = std::str::from_utf8(bytes).map(str::trim);
         let raw: Zeroizing<Vec<u8>> = match text {
             Ok(t) if t.starts_with('{') => {
-                let parsed = json::KeyJson::parse(t)
-                    .and_then(json::KeyJson::decode)
-                    .map_err(|e| fmt(&e))?;
+                let parsed =
+                    privval::key_file::parse(t.as_bytes()).map_err(|e| fmt(&e.to_string()))?;
                 match parsed.key_type.as_str() {
                     "tendermint/PrivKeyEd25519" => parsed.secret,
                     "tendermint/PrivKeySecp256k1" => {

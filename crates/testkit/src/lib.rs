@@ -22,6 +22,7 @@ pub mod single_node;
 pub mod smtp;
 pub mod ssh;
 pub mod sshfs;
+pub mod strace;
 pub mod threshold;
 pub mod trickle;
 pub mod votes;

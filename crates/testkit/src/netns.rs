@@ -81,6 +81,25 @@ impl Netns {
     pub fn exec_prefix(&self, i: usize) -> Vec<String> {
         vec!["ip".into(), "netns".into(), "exec".into(), self.name(i)]
     }
+
+    /// [`crate::http::get`] of `url` from inside namespace `i`, so that a server on that
+    /// namespace's own loopback (a cosigner's `/metrics`) can be read: a thread of this
+    /// process enters the namespace (`setns`), asks, and ends. `None` when nothing
+    /// answers.
+    pub fn get(&self, i: usize, url: &str) -> Option<(u16, String)> {
+        let path = format!("/run/netns/{}", self.name(i));
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let ns = std::fs::File::open(&path)
+                    .unwrap_or_else(|e| panic!("opening {path}: {e}; is namespace {i} there?"));
+                nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+                    .unwrap_or_else(|e| panic!("entering {path}: {e}; this needs root"));
+                crate::http::get(url)
+            })
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    }
 }
 
 impl Drop for Netns {

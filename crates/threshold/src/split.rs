@@ -17,8 +17,6 @@ use sha2::{Digest, Sha256, Sha512};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
 
-mod key_file;
-
 /// The message the self-check signs. The signatures never leave memory.
 const CHECK_MESSAGE: &[u8] = b"bulwark threshold split self-check";
 
@@ -158,7 +156,7 @@ pub fn split(key_file_bytes: &[u8], threshold: u16, total: u16) -> Result<Vec<Sh
 
 /// The key file's 32-byte seed and public key, checked against each other.
 fn read_key(bytes: &[u8]) -> Result<(Zeroizing<[u8; 32]>, [u8; 32]), SplitError> {
-    let k = key_file::parse(bytes).map_err(SplitError::Key)?;
+    let k = privval::key_file::parse(bytes).map_err(|e| SplitError::Key(e.to_string()))?;
     match k.key_type.as_str() {
         ED25519_PRIV => {}
         "tendermint/PrivKeySecp256k1" => return Err(SplitError::Unsupported("secp256k1".into())),
@@ -182,7 +180,11 @@ fn read_key(bytes: &[u8]) -> Result<(Zeroizing<[u8; 32]>, [u8; 32]), SplitError>
             "the public half of priv_key.value does not match its seed".into(),
         ));
     }
-    if let Some((key_type, value)) = &k.public {
+    if let Some(pub_key) = &k.public {
+        let key_type = &pub_key.key_type;
+        let value = pub_key
+            .decode()
+            .map_err(|e| SplitError::Key(e.to_string()))?;
         if key_type.as_deref().is_some_and(|t| t != ED25519_PUB) {
             return Err(SplitError::Key(format!(
                 "pub_key.type is {key_type:?}, not {ED25519_PUB:?}"

@@ -33,6 +33,10 @@ fn pair(via: Option<fn(SocketAddr) -> SocketAddr>) -> (Link, Link) {
     assert_eq!(accepted.remote(), d.public());
     assert_eq!(dialed.remote(), lp);
     assert_eq!(dialed.peer_addr(), Some(target));
+    assert_eq!(accepted.local_addr(), Some(addr));
+    if via.is_none() {
+        assert_eq!(dialed.local_addr(), accepted.peer_addr());
+    }
     assert!(accepted.peer_addr().is_some_and(|a| a.ip().is_loopback()));
     (dialed, accepted)
 }

@@ -78,19 +78,27 @@ impl PeerLink {
     }
 
     /// Forget the link `which` (when it is still the current one): its nonces died with
-    /// it, and every waiting request fails.
-    fn drop_conn(&self, metrics: &Metrics, which: &Arc<Conn>, why: &str) {
+    /// it (none ready for any of `chains`), and every waiting request fails.
+    fn drop_conn(&self, metrics: &Metrics, chains: &[String], which: &Arc<Conn>, why: &str) {
         {
             let mut current = lock(&self.conn);
             match current.as_ref() {
-                Some(c) if Arc::ptr_eq(c, which) => *current = None,
+                Some(c) if Arc::ptr_eq(c, which) => {
+                    // Under the pool's lock, which a late answer takes to report its
+                    // nonces, and before the next link can be installed and report its own.
+                    let mut pool = lock(&which.pool);
+                    which.alive.store(false, Ordering::SeqCst);
+                    pool.clear();
+                    for chain in chains {
+                        nonces_gauge(metrics, self, chain, 0);
+                    }
+                    *current = None
+                }
                 _ => return,
             }
         }
         let conn = which;
-        conn.alive.store(false, Ordering::SeqCst);
         lock(&conn.writer).shutdown();
-        lock(&conn.pool).clear();
         for (_, w) in lock(&conn.pending).drain() {
             if let Waiting::Sign(tx, _) = w {
                 let _ = tx.send((self.peer.id, Err(format!("link lost: {why}"))));
@@ -102,10 +110,15 @@ impl PeerLink {
     }
 
     fn send(&self, conn: &Conn, body: Request, waiting: Waiting) -> Result<(), String> {
+        // The id is taken under the writer's lock, so ids leave in the order they were
+        // taken: the peer refuses an id not above the last one it saw as a replay, and a
+        // nonce refill racing a sign request would otherwise get the sign request refused.
+        let mut writer = lock(&conn.writer);
         let id = conn.next_id.fetch_add(1, Ordering::SeqCst) + 1;
         lock(&conn.pending).insert(id, waiting);
         let bytes = wire::encode(&Frame { id, body });
-        if let Err(e) = lock(&conn.writer).send(&bytes) {
+        if let Err(e) = writer.send(&bytes) {
+            drop(writer);
             lock(&conn.pending).remove(&id);
             return Err(e.to_string());
         }
@@ -131,7 +144,7 @@ impl Links {
         for p in self.peers.values() {
             let current = lock(&p.conn).clone();
             if let Some(c) = current {
-                p.drop_conn(&self.metrics, &c, why);
+                p.drop_conn(&self.metrics, &self.chains, &c, why);
             }
         }
     }
@@ -145,7 +158,7 @@ impl Links {
             let Some(conn) = p.conn() else {
                 let stale = lock(&p.conn).clone();
                 if let Some(c) = stale {
-                    p.drop_conn(&self.metrics, &c, "closed");
+                    p.drop_conn(&self.metrics, &self.chains, &c, "closed");
                 }
                 match link::dial(p.peer.addr, key, &p.peer.public, DIAL_TIMEOUT) {
                     Ok(l) => {
@@ -190,7 +203,7 @@ impl Links {
                 Err(e) => Some(e.to_string()),
             };
             if let Some(e) = failed {
-                links.peers[&peer].drop_conn(&links.metrics, &conn, &e);
+                links.peers[&peer].drop_conn(&links.metrics, &links.chains, &conn, &e);
                 return;
             }
         });
@@ -227,7 +240,10 @@ impl Links {
             {
                 let mut pool = lock(&conn.pool);
                 pool.add(&chain, list);
-                self.nonces_gauge(p, &chain, pool.ready(&chain));
+                // A link already dropped reports nothing: its nonces are gone.
+                if conn.alive.load(Ordering::SeqCst) {
+                    nonces_gauge(&self.metrics, p, &chain, pool.ready(&chain));
+                }
             }
             (Waiting::Commit(chain), Response::Refused { reason, message }) => {
                 tracing::warn!(peer = %p.peer.name, %chain, "cosigner refused to make nonces ({reason}): {message}");
@@ -247,16 +263,6 @@ impl Links {
         Ok(())
     }
 
-    fn nonces_gauge(&self, p: &PeerLink, chain: &str, n: usize) {
-        self.metrics
-            .nonces_ready
-            .get_or_create(&ChainPeerLabels {
-                chain: chain.to_string(),
-                peer: p.peer.name.clone(),
-            })
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
-    }
-
     /// Ask for more commitments for each chain whose pool runs low (one batch in
     /// flight per chain at a time).
     fn refill(&self, p: &PeerLink, conn: &Arc<Conn>) {
@@ -271,7 +277,7 @@ impl Links {
                     count: BATCH,
                 };
                 if let Err(e) = p.send(conn, body, Waiting::Commit(chain.clone())) {
-                    p.drop_conn(&self.metrics, conn, &e);
+                    p.drop_conn(&self.metrics, &self.chains, conn, &e);
                     return;
                 }
             }
@@ -296,7 +302,7 @@ impl PeerSet for Links {
         let conn = p.conn()?;
         let mut pool = lock(&conn.pool);
         let c = pool.take(chain_id);
-        self.nonces_gauge(p, chain_id, pool.ready(chain_id));
+        nonces_gauge(&self.metrics, p, chain_id, pool.ready(chain_id));
         c
     }
 
@@ -315,7 +321,78 @@ impl PeerSet for Links {
             Waiting::Sign(reply.clone(), Instant::now()),
         ) {
             let _ = reply.send((peer, Err(format!("sending failed: {e}"))));
-            p.drop_conn(&self.metrics, &conn, &e);
+            p.drop_conn(&self.metrics, &self.chains, &conn, &e);
         }
+    }
+}
+
+/// Set `bulwark_threshold_nonces_ready` of `p` for `chain` to `n`.
+fn nonces_gauge(metrics: &Metrics, p: &PeerLink, chain: &str, n: usize) {
+    metrics
+        .nonces_ready
+        .get_or_create(&ChainPeerLabels {
+            chain: chain.to_string(),
+            peer: p.peer.name.clone(),
+        })
+        .set(i64::try_from(n).unwrap_or(i64::MAX));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::{accept, LinkKey};
+    use std::net::TcpListener;
+
+    /// Requests sent from several threads at once on one link reach the peer with ids
+    /// in increasing order, as its session requires.
+    #[test]
+    fn ids_leave_in_order_when_threads_send_at_once() {
+        let (mine, theirs) = (LinkKey::generate(), LinkKey::generate());
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let allowed = vec![mine.public()];
+        let theirs_public = theirs.public();
+        const THREADS: usize = 4;
+        const EACH: usize = 200;
+        let peer = std::thread::spawn(move || {
+            let stream = listener.accept().unwrap().0;
+            let (l, _) = accept(stream, &theirs, &allowed, DIAL_TIMEOUT).unwrap();
+            let (_, mut reader) = l.split();
+            let mut last = 0;
+            for _ in 0..THREADS * EACH {
+                let f: Frame<Request> = wire::decode(&reader.recv().unwrap()).unwrap();
+                assert!(f.id > last, "id {} after {last}", f.id);
+                last = f.id;
+            }
+        });
+        let l = link::dial(addr, &mine, &theirs_public, DIAL_TIMEOUT).unwrap();
+        let (writer, _reader) = l.split();
+        let conn = Conn {
+            writer: Mutex::new(writer),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            alive: AtomicBool::new(true),
+            pool: Mutex::new(Pool::default()),
+        };
+        let p = PeerLink::new(Peer {
+            id: 2,
+            name: "cosigner-2".into(),
+            addr,
+            public: theirs_public,
+        });
+        std::thread::scope(|s| {
+            for _ in 0..THREADS {
+                s.spawn(|| {
+                    for _ in 0..EACH {
+                        let body = Request::Commit {
+                            chain_id: "c".into(),
+                            count: 1,
+                        };
+                        p.send(&conn, body, Waiting::Commit("c".into())).unwrap();
+                    }
+                });
+            }
+        });
+        peer.join().unwrap();
     }
 }

@@ -18,7 +18,7 @@
 
 use base64::Engine;
 use frost_ed25519::keys::SigningShare;
-use serde::de::{self, Deserializer, Visitor};
+use privval::key_file::{Borrowed, SecretField};
 use serde::Deserialize;
 use std::fmt;
 use zeroize::Zeroizing;
@@ -55,7 +55,7 @@ struct ShardJson<'a> {
     #[serde(rename = "pubKey")]
     pub_key: Option<String>,
     #[serde(rename = "privateShard", borrow)]
-    private_shard: Option<Borrowed<'a>>,
+    private_shard: Option<Borrowed<'a, PrivateShard>>,
     id: Option<i64>,
 }
 
@@ -113,34 +113,12 @@ fn decode_public_key(b64: &str) -> Result<[u8; 32], String> {
     Ok(key.try_into().expect("32 bytes"))
 }
 
-/// A string borrowed from the file's bytes.
-struct Borrowed<'a>(&'a str);
+/// `privateShard`, base64.
+struct PrivateShard;
 
-impl<'de: 'a, 'a> Deserialize<'de> for Borrowed<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(BorrowOnly(std::marker::PhantomData))
-    }
-}
-
-struct BorrowOnly<'a>(std::marker::PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for BorrowOnly<'a> {
-    type Value = Borrowed<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a base64 string")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Borrowed(v))
-    }
-
-    // Never echo the value in an error: it is the secret.
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(E::custom(
-            "privateShard holds JSON escapes; write it as plain base64",
-        ))
-    }
+impl SecretField for PrivateShard {
+    const NAME: &'static str = "privateShard";
+    const ENCODING: &'static str = "base64";
 }
 
 #[cfg(test)]

@@ -181,12 +181,14 @@ fn finish(
     stream.set_read_timeout(None)?;
     stream.set_write_timeout(None)?;
     let peer_addr = stream.peer_addr().ok();
+    let local_addr = stream.local_addr().ok();
     let (writer, reader) = stream::halves(stream, cipher, send_nonce, recv_nonce)?;
     Ok(Link {
         writer,
         reader,
         remote,
         peer_addr,
+        local_addr,
     })
 }
 

@@ -40,6 +40,7 @@ pub struct Link {
     reader: LinkReader,
     remote: LinkPublic,
     peer_addr: Option<SocketAddr>,
+    local_addr: Option<SocketAddr>,
 }
 
 impl Link {
@@ -52,6 +53,11 @@ impl Link {
     /// The peer's address, as it was when the handshake finished.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer_addr
+    }
+
+    /// This end's address, as it was when the handshake finished.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
     }
 
     /// The sending and the receiving half, which can be used from two threads at once.

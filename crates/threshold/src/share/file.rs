@@ -5,7 +5,8 @@
 //! and decoded by the caller into zeroizing memory. A value with JSON escapes cannot be
 //! borrowed, so it is refused: hex never needs escapes.
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use privval::key_file::{Borrowed, SecretField};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -28,7 +29,7 @@ pub(crate) struct FileIn<'a> {
     pub group_public_key: String,
     pub verifying_shares: Entries,
     #[serde(borrow)]
-    pub signing_share: Borrowed<'a>,
+    pub signing_share: Borrowed<'a, SigningShareField>,
 }
 
 /// A share file as written: the same fields, in the same order.
@@ -74,32 +75,10 @@ impl<'de> Deserialize<'de> for Entries {
     }
 }
 
-/// A string borrowed from the file's bytes.
-pub(crate) struct Borrowed<'a>(pub &'a str);
+/// `signing_share`, hex.
+pub(crate) struct SigningShareField;
 
-impl<'de: 'a, 'a> Deserialize<'de> for Borrowed<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(BorrowOnly(std::marker::PhantomData))
-    }
-}
-
-struct BorrowOnly<'a>(std::marker::PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for BorrowOnly<'a> {
-    type Value = Borrowed<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a hex string")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Borrowed(v))
-    }
-
-    // Never echo the value in an error: it is the secret.
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(E::custom(
-            "signing_share holds JSON escapes; write it as plain hex",
-        ))
-    }
+impl SecretField for SigningShareField {
+    const NAME: &'static str = "signing_share";
+    const ENCODING: &'static str = "hex";
 }
