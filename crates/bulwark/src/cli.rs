@@ -53,6 +53,9 @@ pub enum Command {
     /// Threshold signing: t-of-n FROST shares for cosigners, split from a key or made by DKG.
     #[command(subcommand)]
     Threshold(crate::cmd::threshold::ThresholdCommand),
+    /// Keys encrypted at rest, opened by a threshold of custodians.
+    #[command(subcommand)]
+    Vault(crate::cmd::vault::VaultCommand),
     /// Chain and server monitoring with alerts, Prometheus metrics and a status API.
     #[command(subcommand)]
     Watch(crate::cmd::watch::WatchCommand),

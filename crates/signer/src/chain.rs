@@ -196,6 +196,14 @@ impl ChainSigner {
                 return (error(&req, codes::WRONG_CHAIN, msg), Outcome::Error);
             }
         }
+        let signs = matches!(
+            req,
+            Request::SignVote { .. } | Request::SignProposal { .. } | Request::SignBytes { .. }
+        );
+        if let Some(why) = self.key.sealed().filter(|_| signs) {
+            let msg = format!("{why}; nothing was signed");
+            return (error(&req, codes::REFUSED, msg), Outcome::Refused("sealed"));
+        }
         match req {
             Request::Ping => (Response::Ping, Outcome::Ok),
             Request::PubKey { .. } => (

@@ -13,6 +13,10 @@ pub trait KeyBackend: Send + Sync + std::fmt::Debug {
     fn public_key(&self) -> privval::PublicKey;
     /// Sign `msg` (canonical sign bytes).
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError>;
+    /// Why it cannot sign now (a sealed vault key), checked before the guard decides.
+    fn sealed(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Why a key could not be loaded or used.
@@ -51,6 +55,9 @@ pub enum KeyError {
     /// A threshold key was asked to sign alone.
     #[error("a threshold key signs only through its cosigners")]
     ThresholdOnly,
+    /// A vault key before its custodians opened the vault.
+    #[error("{0}")]
+    Sealed(String),
     /// The key type is known but not supported by this backend.
     #[error("key file {path}: {key_type} keys are not supported; use an Ed25519 or secp256k1 key")]
     Unsupported {

@@ -13,6 +13,7 @@ pub mod floor;
 mod http;
 pub mod keys;
 pub mod metrics;
+pub mod sealed;
 mod session;
 pub mod shutdown;
 pub mod sources;
@@ -59,6 +60,9 @@ pub enum StartError {
     /// The connection key could not be used.
     #[error("connection_key: {0}")]
     ConnectionKey(keys::KeyError),
+    /// The vault keys cannot be set up.
+    #[error("vault: {0}")]
+    Vault(#[from] sealed::SealedError),
     /// The metrics address cannot be bound.
     #[error("metrics.listen {addr}: {error}; pick a free address or remove [metrics]")]
     Metrics {
@@ -78,11 +82,14 @@ fn open_chains(
     config: &Config,
     metrics: &metrics::Metrics,
     tmetrics: Option<&threshold::metrics::Metrics>,
+    sealed: Option<&sealed::Sealed>,
 ) -> Result<Vec<Opened>, StartError> {
     let mut chains = Vec::new();
     for c in &config.chains {
         let line = c.protocol;
+        let vault_key = sealed.and_then(|s| s.key_for(&c.id));
         let (key, share): (Box<dyn keys::KeyBackend>, _) = match (&c.key, &c.share) {
+            (Some(_), _) if vault_key.is_some() => (Box::new(vault_key.expect("checked")), None),
             (Some(path), _) => {
                 let key = keys::SoftKey::load(path).map_err(|error| StartError::Key {
                     chain: c.id.clone(),
@@ -170,7 +177,12 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
         .threshold
         .as_ref()
         .map(|_| threshold::metrics::Metrics::register(&mut registry));
-    let opened = open_chains(&config, &metrics, tmetrics.as_ref())?;
+    let sealed = sealed::prepare(&config)?;
+    let opened = open_chains(&config, &metrics, tmetrics.as_ref(), sealed.as_ref())?;
+    let unseal = match sealed {
+        Some(s) => Some(sealed::start(s, &config, &metrics, shutdown.clone())?),
+        None => None,
+    };
     let chains: Vec<Arc<ChainSigner>> = opened.iter().map(|(c, _)| c.clone()).collect();
     let conn_key = Arc::new(
         keys::connection_key(config.connection_key.as_deref())
@@ -235,6 +247,9 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
         );
     }
     for t in threads {
+        let _ = t.join();
+    }
+    if let Some(t) = unseal {
         let _ = t.join();
     }
     if let Some(c) = cosigner {

@@ -35,6 +35,13 @@ pub struct ChainLabels {
 }
 
 /// Labels naming one node connection.
+/// Labels of a refused unseal share.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ShareRefusalLabels {
+    /// Why: `unknown_custodian`, `duplicate`, `wrong_share`, `bad_signature`, `other`.
+    pub reason: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct NodeLabels {
     /// Chain ID.
@@ -66,6 +73,14 @@ pub struct Metrics {
     pub chain_floor: Family<ChainLabels, Gauge>,
     /// `bulwark_signer_session_panics_total`: panics caught in a node's session.
     pub session_panics: Family<NodeLabels, Counter>,
+    /// `bulwark_signer_vault_sealed{chain}`: 1 while the chain's vault key is sealed.
+    pub vault_sealed: Family<ChainLabels, Gauge>,
+    /// `bulwark_signer_vault_shares`: custodians' shares taken so far.
+    pub vault_shares: Gauge,
+    /// `bulwark_signer_vault_shares_needed`: shares needed to open the vault.
+    pub vault_shares_needed: Gauge,
+    /// `bulwark_signer_vault_share_refusals_total{reason}`.
+    pub vault_share_refusals: Family<ShareRefusalLabels, Counter>,
 }
 
 impl Metrics {
@@ -90,8 +105,32 @@ impl Metrics {
             chain_checks_skipped: Family::default(),
             chain_floor: Family::default(),
             session_panics: Family::default(),
+            vault_sealed: Family::default(),
+            vault_shares: Gauge::default(),
+            vault_shares_needed: Gauge::default(),
+            vault_share_refusals: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("bulwark_signer");
+        r.register(
+            "vault_sealed",
+            "Whether the chain's vault key is still sealed (1) or open (0)",
+            m.vault_sealed.clone(),
+        );
+        r.register(
+            "vault_shares",
+            "Custodians' shares taken so far",
+            m.vault_shares.clone(),
+        );
+        r.register(
+            "vault_shares_needed",
+            "Shares needed to open the vault",
+            m.vault_shares_needed.clone(),
+        );
+        r.register(
+            "vault_share_refusals",
+            "Unseal shares refused, by reason",
+            m.vault_share_refusals.clone(),
+        );
         r.register(
             "requests",
             "Requests from nodes by type and result",

@@ -5,6 +5,7 @@ pub mod devnet;
 pub mod failover;
 pub mod signer;
 pub mod threshold;
+pub mod vault;
 pub mod watch;
 
 use crate::cli::Command;
@@ -17,6 +18,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Failover(c) => failover::run(c),
         Command::Signer(c) => signer::run(c),
         Command::Threshold(c) => threshold::run(c),
+        Command::Vault(c) => vault::run(c),
         Command::Watch(c) => watch::run(c),
     }
 }

@@ -43,7 +43,7 @@ pub struct AuditArgs {
 
 impl AuditArgs {
     /// Record `action` as this host's user, when a log is set.
-    fn record(&self, action: &str, detail: serde_json::Value) -> anyhow::Result<()> {
+    pub fn record(&self, action: &str, detail: serde_json::Value) -> anyhow::Result<()> {
         if let Some(path) = &self.audit_log {
             audit::AuditLog::new(path).append(&local_actor(), action, detail, None)?;
         }
@@ -215,6 +215,7 @@ pub fn run(cmd: SignerCommand) -> anyhow::Result<()> {
 fn run_signer(a: &RunArgs) -> anyhow::Result<()> {
     let mut config = signer::Config::load(&a.config)?;
     config.skip_chain_checks = a.skip_chain_checks;
+    config.audit_log = a.audit.audit_log.clone();
     let shutdown = signer::Shutdown::new();
     let sd = shutdown.clone();
     let rt = super::runtime()?;
