@@ -7,6 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
+pub mod pkcs11;
+
 /// Something that holds a consensus key and signs with it.
 pub trait KeyBackend: Send + Sync + std::fmt::Debug {
     /// The public key.
@@ -58,6 +60,9 @@ pub enum KeyError {
     /// A vault key before its custodians opened the vault.
     #[error("{0}")]
     Sealed(String),
+    /// A PKCS#11 token failed.
+    #[error("{0}")]
+    Token(String),
     /// The key type is known but not supported by this backend.
     #[error("key file {path}: {key_type} keys are not supported; use an Ed25519 or secp256k1 key")]
     Unsupported {
@@ -131,6 +136,14 @@ impl SoftKey {
         }
         let bytes = Zeroizing::new(std::fs::read(path).map_err(io)?);
         Self::parse(path, &bytes)
+    }
+
+    /// The Ed25519 seed, for moving the key into a token (zeroized on drop).
+    pub fn ed25519_seed(&self) -> Option<Zeroizing<[u8; 32]>> {
+        match &self.key {
+            Secret::Ed25519(k) => Some(Zeroizing::new(k.to_bytes())),
+            Secret::Secp256k1(_) => None,
+        }
     }
 
     /// Parse key file contents (`path` only names the file in errors).

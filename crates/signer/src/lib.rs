@@ -101,7 +101,24 @@ fn open_chains(
                 let share = cosigner::open_share(config, c, path)?;
                 (Box::new(keys::GroupKey::of(&share)), Some(share))
             }
-            (None, None) => unreachable!("a validated config names a key or a share"),
+            (None, None) => {
+                let pc = c
+                    .pkcs11
+                    .as_ref()
+                    .expect("a validated config names a key source");
+                let key = keys::pkcs11::Pkcs11Key::open(pc).map_err(|error| StartError::Key {
+                    chain: c.id.clone(),
+                    error,
+                })?;
+                if let Some(log) = config.audit_log.as_ref().map(audit::AuditLog::new) {
+                    let detail = serde_json::json!({"chain": c.id, "module": pc.module, "token": pc.token, "key": pc.key});
+                    if let Err(e) = log.append("signer", "pkcs11.login", detail, None) {
+                        tracing::error!("cannot write the audit log: {e}");
+                    }
+                }
+                tracing::info!(chain = %c.id, token = %pc.token, key = %pc.key, "signing through the PKCS#11 token");
+                (Box::new(key), None)
+            }
         };
         let pk = key.public_key();
         if !pk.supported_in(line) {

@@ -17,9 +17,120 @@ pub enum SignerCommand {
     /// Inspect or change sign-state files.
     #[command(subcommand)]
     State(StateCommand),
+    /// Ed25519 keys in a PKCS#11 token (SoftHSM2, YubiHSM 2, a cloud HSM).
+    #[command(subcommand)]
+    Pkcs11(Pkcs11Command),
     /// Print the libp2p peer ID of an Ed25519 key file (the signer's connection_key, or a
     /// node's node_key.json), for noise:// addresses.
     PeerId(PeerIdArgs),
+}
+
+/// PKCS#11 verbs.
+#[derive(Debug, Subcommand)]
+pub enum Pkcs11Command {
+    /// Import a validator's Ed25519 key (priv_validator_key.json) into the token as a
+    /// sensitive, non-extractable key; then point [chain.pkcs11] at it and remove the file.
+    Import(Pkcs11ImportArgs),
+    /// Log in and show the key's public key and address (what a signer would use).
+    Show(Pkcs11Args),
+}
+
+/// The token and key.
+#[derive(Debug, Args)]
+pub struct Pkcs11Args {
+    /// PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so).
+    #[arg(long)]
+    module: PathBuf,
+    /// Token label.
+    #[arg(long)]
+    token: String,
+    /// Key label.
+    #[arg(long)]
+    label: String,
+    /// File holding the user PIN (mode 0600).
+    #[arg(long)]
+    pin_file: PathBuf,
+    #[command(flatten)]
+    audit: AuditArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// Options of `pkcs11 import`.
+#[derive(Debug, Args)]
+pub struct Pkcs11ImportArgs {
+    #[command(flatten)]
+    token: Pkcs11Args,
+    /// The key file to import.
+    #[arg(long)]
+    key: PathBuf,
+}
+
+impl Pkcs11Args {
+    fn config(&self) -> signer::keys::pkcs11::Pkcs11Config {
+        signer::keys::pkcs11::Pkcs11Config {
+            module: self.module.clone(),
+            token: self.token.clone(),
+            key: self.label.clone(),
+            pin_file: self.pin_file.clone(),
+        }
+    }
+}
+
+/// A token key, as shown.
+#[derive(Debug, Serialize)]
+struct TokenKey {
+    token: String,
+    label: String,
+    public_key: String,
+    address: String,
+}
+
+impl Report for TokenKey {
+    fn text(&self) -> String {
+        format!(
+            "token {} key {}: Ed25519 public key {} address {}\n",
+            self.token, self.label, self.public_key, self.address
+        )
+    }
+}
+
+fn token_key(a: &Pkcs11Args, public: &[u8]) -> TokenKey {
+    let pk = privval::PublicKey::Ed25519(public.to_vec());
+    TokenKey {
+        token: a.token.clone(),
+        label: a.label.clone(),
+        public_key: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, public),
+        address: signer::floor::address(&pk).unwrap_or_default(),
+    }
+}
+
+fn run_pkcs11(cmd: Pkcs11Command) -> anyhow::Result<()> {
+    match cmd {
+        Pkcs11Command::Import(a) => {
+            let soft = signer::keys::SoftKey::load(&a.key)?;
+            let seed = soft.ed25519_seed().ok_or_else(|| {
+                crate::exit::UsageError("only Ed25519 keys go into a PKCS#11 token here".into())
+            })?;
+            let public = signer::keys::pkcs11::import(&a.token.config(), &seed)?;
+            a.token.audit.record("pkcs11.import", serde_json::json!({"module": a.token.module, "token": a.token.token, "key": a.token.label}))?;
+            eprintln!(
+                "imported into token {}; remove {} once the token is backed up",
+                a.token.token,
+                a.key.display()
+            );
+            a.token.out.output().render(&token_key(&a.token, &public))
+        }
+        Pkcs11Command::Show(a) => {
+            let key = signer::keys::pkcs11::Pkcs11Key::open(&a.config())?;
+            a.audit.record(
+                "pkcs11.login",
+                serde_json::json!({"module": a.module, "token": a.token, "key": a.label}),
+            )?;
+            let pk = signer::keys::KeyBackend::public_key(&key);
+            a.out.output().render(&token_key(&a, pk.bytes()))
+        }
+    }
 }
 
 /// Options of `peer-id`.
@@ -203,6 +314,7 @@ pub fn run(cmd: SignerCommand) -> anyhow::Result<()> {
     match cmd {
         SignerCommand::Run(a) => run_signer(&a),
         SignerCommand::State(s) => run_state(s),
+        SignerCommand::Pkcs11(c) => run_pkcs11(c),
         SignerCommand::PeerId(a) => {
             if a.generate {
                 signer::keys::generate_key_file(&a.key)?;

@@ -85,6 +85,9 @@ pub struct ChainConfig<L = Line, A = Addr> {
     /// split`); needs `[threshold]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<PathBuf>,
+    /// Instead of `key`: an Ed25519 key in a PKCS#11 token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs11: Option<crate::keys::pkcs11::Pkcs11Config>,
     /// Sign-state file (created by `bulwark signer state import` or `state init`).
     pub state: PathBuf,
     /// CometBFT line the nodes speak: v0.34, v0.37, v0.38, v1.0 or v0.40.
@@ -158,6 +161,7 @@ impl<L> ChainConfig<L, Addr> {
             id: id.to_string(),
             key: Some(key),
             share: None,
+            pkcs11: None,
             state,
             protocol,
             max_height: None,
@@ -293,6 +297,7 @@ impl TextConfig {
                     id: c.id,
                     key: c.key,
                     share: c.share,
+                    pkcs11: c.pkcs11,
                     state: c.state,
                     protocol,
                     max_height: c.max_height,
@@ -381,9 +386,18 @@ impl<L, A, S> Config<L, A, S> {
             if c.nodes.is_empty() {
                 p.push(format!("{at}: no [[chain.node]]; add the node(s) to dial"));
             }
+            let sources = [c.key.is_some(), c.share.is_some(), c.pkcs11.is_some()]
+                .iter()
+                .filter(|x| **x)
+                .count();
+            if sources > 1 {
+                p.push(format!("{at}: set one of key, share and [chain.pkcs11]"));
+            }
             match (&c.key, &c.share) {
+                _ if sources > 1 => {}
+                (None, None) if c.pkcs11.is_some() => {}
                 (Some(_), Some(_)) => p.push(format!("{at}: set key or share, not both")),
-                (None, None) => p.push(format!("{at}: no key; set key (a key file) or share (a threshold share file)")),
+                (None, None) => p.push(format!("{at}: no key; set key (a key file), share (a threshold share file) or [chain.pkcs11]")),
                 (None, Some(_)) if self.threshold.is_none() => p.push(format!("{at}: share needs a [threshold] section (this cosigner's id, listen address, link key and peers)")),
                 (None, Some(_)) if c.doppelganger_blocks > 0 => p.push(format!("{at}: doppelganger_blocks must be 0 for a threshold key: the other cosigners sign with the same key")),
                 (Some(k), None) if vault_entry(k).is_some() && self.vault.is_none() => p.push(format!("{at}: key {} needs a [vault] section (the vault file, the unseal listen address and link key)", k.display())),
