@@ -252,7 +252,7 @@ pub fn import(c: &Pkcs11Config, seed: &[u8; 32]) -> Result<[u8; 32], KeyError> {
     let (_ctx, s) = open(c)?;
     let label = Attribute::Label(c.key.as_bytes().to_vec());
     let existing = s
-        .find_objects(&[label.clone()])
+        .find_objects(std::slice::from_ref(&label))
         .map_err(|e| token_err(c, "cannot search the token", e))?;
     if !existing.is_empty() {
         return Err(token_err(
