@@ -17,6 +17,7 @@
 //! chains replayed from recorded devnet responses, beside tenderduty), and how fast a
 //! missed signature reaches a webhook on a real devnet. See `watch/mod.rs`.
 
+mod backends;
 mod stats;
 mod stream;
 mod targets;
@@ -65,6 +66,9 @@ struct Args {
     /// The tmkms binary (`cargo install tmkms --features softsign`); leave out to skip tmkms.
     #[arg(long)]
     tmkms: Option<PathBuf>,
+    /// Bulwark's key backends to run: file, pkcs11 (SoftHSM2), vault.
+    #[arg(long, value_delimiter = ',', default_value = "file")]
+    backends: Vec<String>,
     /// Chain counts to run, e.g. 1,20.
     #[arg(long, value_delimiter = ',', default_value = "1,20")]
     chains: Vec<usize>,
@@ -118,7 +122,17 @@ pub(crate) fn executable(path: &Path) -> anyhow::Result<PathBuf> {
 }
 
 fn signer(args: Args) -> anyhow::Result<()> {
-    let mut kinds = vec![(Kind::Bulwark, executable(&args.bulwark)?)];
+    let bulwark = executable(&args.bulwark)?;
+    let mut kinds = Vec::new();
+    for b in &args.backends {
+        let kind = match b.as_str() {
+            "file" => Kind::Bulwark,
+            "pkcs11" => Kind::BulwarkPkcs11,
+            "vault" => Kind::BulwarkVault,
+            other => anyhow::bail!("--backends {other}: use file, pkcs11 or vault"),
+        };
+        kinds.push((kind, bulwark.clone()));
+    }
     if let Some(t) = &args.tmkms {
         kinds.push((Kind::Tmkms, executable(t)?));
     }

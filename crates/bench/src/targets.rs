@@ -12,6 +12,10 @@ use std::process::{Child, Command, Stdio};
 pub enum Kind {
     /// `bulwark signer run`.
     Bulwark,
+    /// `bulwark signer run`, keys in a PKCS#11 token (SoftHSM2).
+    BulwarkPkcs11,
+    /// `bulwark signer run`, keys from a vault opened by two of three custodians.
+    BulwarkVault,
     /// `tmkms start` with softsign.
     Tmkms,
 }
@@ -21,6 +25,8 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Bulwark => "bulwark",
+            Kind::BulwarkPkcs11 => "bulwark-pkcs11",
+            Kind::BulwarkVault => "bulwark-vault",
             Kind::Tmkms => "tmkms",
         }
     }
@@ -50,7 +56,7 @@ impl Drop for Running {
     }
 }
 
-fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     Ok(())
@@ -65,12 +71,27 @@ fn b64(b: &[u8]) -> String {
 /// keys get one tmkms process each, as an operator would have to run them.
 pub fn start(kind: Kind, exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<Vec<Running>> {
     match kind {
-        Kind::Bulwark => {
+        Kind::Bulwark | Kind::BulwarkPkcs11 | Kind::BulwarkVault => {
             std::fs::create_dir_all(dir)?;
-            let config = bulwark_config(exe, dir, chains)?;
+            let (mut config, keys) = bulwark_config(exe, dir, chains)?;
             let mut c = Command::new(exe);
-            c.args(["signer", "run", "--config"]).arg(config);
-            Ok(vec![spawn(c, &dir.join("bulwark.log"))?])
+            let unseal = match kind {
+                Kind::BulwarkPkcs11 => {
+                    let conf = crate::backends::pkcs11(exe, dir, &mut config, &keys)?;
+                    c.env("SOFTHSM2_CONF", conf);
+                    None
+                }
+                Kind::BulwarkVault => Some(crate::backends::vault(exe, dir, &mut config, &keys)?),
+                _ => None,
+            };
+            let path = dir.join("signer.toml");
+            std::fs::write(&path, config.to_toml())?;
+            c.args(["signer", "run", "--config"]).arg(path);
+            let running = spawn(c, &dir.join("bulwark.log"))?;
+            if let Some(u) = unseal {
+                u.run()?;
+            }
+            Ok(vec![running])
         }
         Kind::Tmkms => chains
             .iter()
@@ -97,7 +118,8 @@ fn spawn(mut cmd: Command, log: &Path) -> anyhow::Result<Running> {
     Ok(Running { child })
 }
 
-fn bulwark_config(exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<PathBuf> {
+/// A signer config with one key file per chain; the config and the key files.
+fn bulwark_config(exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<(signer::Config, Vec<PathBuf>)> {
     use signer::config::{Addr, ChainConfig, Config, NodeConfig};
     let mut config = Config {
         threshold: None,
@@ -108,9 +130,11 @@ fn bulwark_config(exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<Pa
         vault: None,
         audit_log: None,
     };
+    let mut keys = Vec::new();
     for c in chains {
         let key = dir.join(format!("{}.key", c.id));
         write_secret(&key, &b64(&c.key.to_bytes()))?;
+        keys.push(key.clone());
         let state = dir.join(format!("{}.state", c.id));
         let out = Command::new(exe)
             .args(["signer", "state", "init", "--chain-id", &c.id, "--state"])
@@ -131,9 +155,7 @@ fn bulwark_config(exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<Pa
             vec![node],
         ));
     }
-    let path = dir.join("signer.toml");
-    std::fs::write(&path, config.to_toml())?;
-    Ok(path)
+    Ok((config, keys))
 }
 
 fn tmkms_config(dir: &Path, chains: &[Chain]) -> anyhow::Result<PathBuf> {

@@ -85,6 +85,7 @@ fn open_chains(
     sealed: Option<&sealed::Sealed>,
 ) -> Result<Vec<Opened>, StartError> {
     let mut chains = Vec::new();
+    let modules = keys::pkcs11::Modules::default();
     for c in &config.chains {
         let line = c.protocol;
         let vault_key = sealed.and_then(|s| s.key_for(&c.id));
@@ -106,7 +107,7 @@ fn open_chains(
                     .pkcs11
                     .as_ref()
                     .expect("a validated config names a key source");
-                let key = keys::pkcs11::Pkcs11Key::open(pc).map_err(|error| StartError::Key {
+                let key = keys::pkcs11::Pkcs11Key::open(&modules, pc).map_err(|error| StartError::Key {
                     chain: c.id.clone(),
                     error,
                 })?;

@@ -122,7 +122,7 @@ fn run_pkcs11(cmd: Pkcs11Command) -> anyhow::Result<()> {
             a.token.out.output().render(&token_key(&a.token, &public))
         }
         Pkcs11Command::Show(a) => {
-            let key = signer::keys::pkcs11::Pkcs11Key::open(&a.config())?;
+            let key = signer::keys::pkcs11::Pkcs11Key::open(&Default::default(), &a.config())?;
             a.audit.record(
                 "pkcs11.login",
                 serde_json::json!({"module": a.module, "token": a.token, "key": a.label}),

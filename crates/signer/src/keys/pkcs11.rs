@@ -79,11 +79,31 @@ pub fn read_pin(path: &Path) -> Result<Zeroizing<String>, KeyError> {
     ))
 }
 
+/// Loaded PKCS#11 modules, one context per module: a module is initialized once per
+/// process, however many chains use it.
+#[derive(Debug, Default)]
+pub struct Modules {
+    loaded: Mutex<Vec<(PathBuf, Pkcs11)>>,
+}
+
+impl Modules {
+    /// The context of `c.module`, loading and initializing it the first time.
+    pub fn context(&self, c: &Pkcs11Config) -> Result<Pkcs11, KeyError> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, ctx)) = loaded.iter().find(|(m, _)| *m == c.module) {
+            return Ok(ctx.clone());
+        }
+        let ctx = Pkcs11::new(&c.module).map_err(|e| token_err(c, "cannot load the module", e))?;
+        ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+            .map_err(|e| token_err(c, "cannot initialize the module", e))?;
+        loaded.push((c.module.clone(), ctx.clone()));
+        Ok(ctx)
+    }
+}
+
 /// Load the module and log in to the token named in `c`.
-pub fn open(c: &Pkcs11Config) -> Result<(Pkcs11, Session), KeyError> {
-    let ctx = Pkcs11::new(&c.module).map_err(|e| token_err(c, "cannot load the module", e))?;
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-        .map_err(|e| token_err(c, "cannot initialize the module", e))?;
+pub fn open(modules: &Modules, c: &Pkcs11Config) -> Result<(Pkcs11, Session), KeyError> {
+    let ctx = modules.context(c)?;
     let session = session(&ctx, c)?;
     Ok((ctx, session))
 }
@@ -108,9 +128,11 @@ fn session(ctx: &Pkcs11, c: &Pkcs11Config) -> Result<Session, KeyError> {
         .open_rw_session(slot)
         .map_err(|e| token_err(c, "cannot open a session", e))?;
     let pin = read_pin(&c.pin_file)?;
-    s.login(UserType::User, Some(&AuthPin::new(pin.as_str().into())))
-        .map_err(|e| token_err(c, "login failed (check the PIN file)", e))?;
-    Ok(s)
+    match s.login(UserType::User, Some(&AuthPin::new(pin.as_str().into()))) {
+        // A login holds for every session of this process on the token (another chain's key).
+        Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => Ok(s),
+        Err(e) => Err(token_err(c, "login failed (check the PIN file)", e)),
+    }
 }
 
 fn find_key(s: &Session, c: &Pkcs11Config) -> Result<(ObjectHandle, [u8; 32]), KeyError> {
@@ -190,8 +212,8 @@ fn find_key(s: &Session, c: &Pkcs11Config) -> Result<(ObjectHandle, [u8; 32]), K
 
 impl Pkcs11Key {
     /// Log in and find the key.
-    pub fn open(config: &Pkcs11Config) -> Result<Pkcs11Key, KeyError> {
-        let (ctx, s) = open(config)?;
+    pub fn open(modules: &Modules, config: &Pkcs11Config) -> Result<Pkcs11Key, KeyError> {
+        let (ctx, s) = open(modules, config)?;
         let (handle, public) = find_key(&s, config)?;
         Ok(Pkcs11Key {
             config: config.clone(),
@@ -249,7 +271,7 @@ impl KeyBackend for Pkcs11Key {
 /// Import an Ed25519 key into the token as a sensitive, non-extractable private key
 /// with its public key, both labelled `c.key`. Returns the public key.
 pub fn import(c: &Pkcs11Config, seed: &[u8; 32]) -> Result<[u8; 32], KeyError> {
-    let (_ctx, s) = open(c)?;
+    let (_ctx, s) = open(&Modules::default(), c)?;
     let label = Attribute::Label(c.key.as_bytes().to_vec());
     let existing = s
         .find_objects(std::slice::from_ref(&label))
