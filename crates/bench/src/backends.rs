@@ -11,9 +11,16 @@ use std::time::{Duration, Instant};
 pub const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
 fn run(cmd: &mut Command) -> anyhow::Result<String> {
-    let out = cmd.output().with_context(|| format!("running {:?}", cmd.get_program()))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("running {:?}", cmd.get_program()))?;
     if !out.status.success() {
-        bail!("{:?} failed: {}{}", cmd.get_program(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{:?} failed: {}{}",
+            cmd.get_program(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -21,19 +28,58 @@ fn run(cmd: &mut Command) -> anyhow::Result<String> {
 /// A SoftHSM2 token store in `dir`, with each chain's key imported into token `bench`
 /// (label = chain ID). Returns the `SOFTHSM2_CONF` path; the signer's config points each
 /// chain at its key instead of a key file.
-pub fn pkcs11(exe: &Path, dir: &Path, config: &mut signer::Config, keys: &[PathBuf]) -> anyhow::Result<PathBuf> {
-    anyhow::ensure!(Path::new(SOFTHSM).exists(), "{SOFTHSM} is missing: apt-get install softhsm2");
+pub fn pkcs11(
+    exe: &Path,
+    dir: &Path,
+    config: &mut signer::Config,
+    keys: &[PathBuf],
+) -> anyhow::Result<PathBuf> {
+    anyhow::ensure!(
+        Path::new(SOFTHSM).exists(),
+        "{SOFTHSM} is missing: apt-get install softhsm2"
+    );
     let tokens = dir.join("tokens");
     std::fs::create_dir_all(&tokens)?;
     let conf = dir.join("softhsm2.conf");
-    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display()))?;
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )?;
     run(Command::new("softhsm2-util")
         .env("SOFTHSM2_CONF", &conf)
-        .args(["--init-token", "--free", "--label", "bench", "--so-pin", "1234", "--pin", "5678"]))?;
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "bench",
+            "--so-pin",
+            "1234",
+            "--pin",
+            "5678",
+        ]))?;
     let pin = dir.join("pin");
     crate::targets::write_secret(&pin, "5678\n")?;
     for (c, key) in config.chains.iter_mut().zip(keys) {
-        run(Command::new(exe).env("SOFTHSM2_CONF", &conf).args(["signer", "pkcs11", "import", "--module", SOFTHSM, "--token", "bench", "--label", &c.id, "--pin-file"]).arg(&pin).arg("--key").arg(key))?;
+        run(Command::new(exe)
+            .env("SOFTHSM2_CONF", &conf)
+            .args([
+                "signer",
+                "pkcs11",
+                "import",
+                "--module",
+                SOFTHSM,
+                "--token",
+                "bench",
+                "--label",
+                &c.id,
+                "--pin-file",
+            ])
+            .arg(&pin)
+            .arg("--key")
+            .arg(key))?;
         c.key = None;
         c.pkcs11 = Some(signer::keys::pkcs11::Pkcs11Config {
             module: SOFTHSM.into(),
@@ -47,25 +93,52 @@ pub fn pkcs11(exe: &Path, dir: &Path, config: &mut signer::Config, keys: &[PathB
 
 /// Custodians made with `ssh-keygen`, a 2-of-3 vault holding each chain's key, and a
 /// `[vault]` section; the key files are removed. Returns what `unseal` needs.
-pub fn vault(exe: &Path, dir: &Path, config: &mut signer::Config, keys: &[PathBuf]) -> anyhow::Result<Unseal> {
+pub fn vault(
+    exe: &Path,
+    dir: &Path,
+    config: &mut signer::Config,
+    keys: &[PathBuf],
+) -> anyhow::Result<Unseal> {
     let mut custodians = String::new();
     let mut ids = Vec::new();
     for name in ["alice", "bob", "carol"] {
         let k = dir.join(name);
-        run(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"]).arg(&k))?;
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+            .arg(&k))?;
         let public = std::fs::read_to_string(dir.join(format!("{name}.pub")))?;
-        custodians.push_str(&format!("[[custodian]]\nname = \"{name}\"\nssh = \"{}\"\n", public.trim()));
+        custodians.push_str(&format!(
+            "[[custodian]]\nname = \"{name}\"\nssh = \"{}\"\n",
+            public.trim()
+        ));
         ids.push((name.to_string(), k));
     }
     std::fs::write(dir.join("custodians.toml"), custodians)?;
     let file = dir.join("vault.json");
-    run(Command::new(exe).args(["vault", "init", "--threshold", "2", "--custodians"]).arg(dir.join("custodians.toml")).arg("--out").arg(&file))?;
+    run(Command::new(exe)
+        .args(["vault", "init", "--threshold", "2", "--custodians"])
+        .arg(dir.join("custodians.toml"))
+        .arg("--out")
+        .arg(&file))?;
     for (c, key) in config.chains.iter_mut().zip(keys) {
-        run(Command::new(exe).args(["vault", "add", "--remove-plaintext", "--chain", &c.id, "--vault"]).arg(&file).arg("--key").arg(key))?;
+        run(Command::new(exe)
+            .args([
+                "vault",
+                "add",
+                "--remove-plaintext",
+                "--chain",
+                &c.id,
+                "--vault",
+            ])
+            .arg(&file)
+            .arg("--key")
+            .arg(key))?;
         c.key = Some(PathBuf::from(format!("vault:{}", c.id)));
     }
     let link_key = dir.join("unseal.key");
-    let out = run(Command::new(exe).args(["threshold", "link-key", "--json", "--out"]).arg(&link_key))?;
+    let out = run(Command::new(exe)
+        .args(["threshold", "link-key", "--json", "--out"])
+        .arg(&link_key))?;
     let public: serde_json::Value = serde_json::from_str(&out)?;
     let addr = format!("127.0.0.1:{}", testkit::port::free_port());
     config.vault = Some(signer::config::VaultConfig {
@@ -76,7 +149,10 @@ pub fn vault(exe: &Path, dir: &Path, config: &mut signer::Config, keys: &[PathBu
     Ok(Unseal {
         exe: exe.to_path_buf(),
         addr,
-        key: public["public_key"].as_str().unwrap_or_default().to_string(),
+        key: public["public_key"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         custodians: ids.into_iter().take(2).collect(),
     })
 }
@@ -95,11 +171,27 @@ impl Unseal {
     pub fn run(&self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(&self.addr).is_err() {
-            anyhow::ensure!(Instant::now() < deadline, "the vault signer does not listen on {}", self.addr);
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the vault signer does not listen on {}",
+                self.addr
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         for (name, id) in &self.custodians {
-            run(Command::new(&self.exe).args(["vault", "unseal", "--signer", &self.addr, "--signer-key", &self.key, "--as", name, "--identity"]).arg(id))?;
+            run(Command::new(&self.exe)
+                .args([
+                    "vault",
+                    "unseal",
+                    "--signer",
+                    &self.addr,
+                    "--signer-key",
+                    &self.key,
+                    "--as",
+                    name,
+                    "--identity",
+                ])
+                .arg(id))?;
         }
         Ok(())
     }

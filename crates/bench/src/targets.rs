@@ -119,7 +119,11 @@ fn spawn(mut cmd: Command, log: &Path) -> anyhow::Result<Running> {
 }
 
 /// A signer config with one key file per chain; the config and the key files.
-fn bulwark_config(exe: &Path, dir: &Path, chains: &[Chain]) -> anyhow::Result<(signer::Config, Vec<PathBuf>)> {
+fn bulwark_config(
+    exe: &Path,
+    dir: &Path,
+    chains: &[Chain],
+) -> anyhow::Result<(signer::Config, Vec<PathBuf>)> {
     use signer::config::{Addr, ChainConfig, Config, NodeConfig};
     let mut config = Config {
         threshold: None,

@@ -86,37 +86,28 @@ fn val0_signs_through_softhsm2() {
     let bad_pin = tmp.join("bad-pin");
     std::fs::write(&bad_pin, "0000\n").unwrap();
     std::fs::set_permissions(&bad_pin, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let o = bulwark().run(&[
-        "signer",
-        "pkcs11",
-        "show",
-        "--module",
-        MODULE,
-        "--token",
-        "val0",
-        "--label",
-        "val0",
-        "--pin-file",
-        bad_pin.to_str().unwrap(),
-    ]);
+    let show_with = |token: &str, pin: &std::path::Path| {
+        bulwark().run(&[
+            "signer",
+            "pkcs11",
+            "show",
+            "--module",
+            MODULE,
+            "--token",
+            token,
+            "--label",
+            "val0",
+            "--pin-file",
+            pin.to_str().unwrap(),
+        ])
+    };
+    let o = show_with("val0", &bad_pin);
     assert!(
         !o.status.success() && text(&o).contains("login failed (check the PIN file)"),
         "{}",
         text(&o)
     );
-    let o = bulwark().run(&[
-        "signer",
-        "pkcs11",
-        "show",
-        "--module",
-        MODULE,
-        "--token",
-        "nope",
-        "--label",
-        "val0",
-        "--pin-file",
-        pin.to_str().unwrap(),
-    ]);
+    let o = show_with("nope", &pin);
     assert!(
         !o.status.success() && text(&o).contains("no such token"),
         "{}",

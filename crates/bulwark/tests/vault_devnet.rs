@@ -155,7 +155,7 @@ fn a_sealed_signer_signs_only_once_two_custodians_open_it() {
         signer.log_text()
     );
 
-    let unseal = |who: usize, name: &str| {
+    let unseal_with = |name: &str, identity: &str| {
         bulwark().run(&[
             "vault",
             "unseal",
@@ -166,9 +166,10 @@ fn a_sealed_signer_signs_only_once_two_custodians_open_it() {
             "--as",
             name,
             "--identity",
-            &keys[who],
+            identity,
         ])
     };
+    let unseal = |who: usize, name: &str| unseal_with(name, &keys[who]);
     let o = unseal(0, "alice");
     assert!(
         o.status.success() && text(&o).contains("sealed: 1 of 2 shares"),
@@ -180,36 +181,14 @@ fn a_sealed_signer_signs_only_once_two_custodians_open_it() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("already counted"), "{}", text(&o));
     let mallory = keygen(tmp, "mallory", "ed25519");
-    let o = bulwark().run(&[
-        "vault",
-        "unseal",
-        "--signer",
-        &unseal_addr,
-        "--signer-key",
-        &link_public,
-        "--as",
-        "mallory",
-        "--identity",
-        mallory.to_str().unwrap(),
-    ]);
+    let o = unseal_with("mallory", mallory.to_str().unwrap());
     assert!(
         !o.status.success() && text(&o).contains("mallory is not a custodian"),
         "{}",
         text(&o)
     );
     // bob's name with mallory's key: bob's share does not decrypt on mallory's side.
-    let o = bulwark().run(&[
-        "vault",
-        "unseal",
-        "--signer",
-        &unseal_addr,
-        "--signer-key",
-        &link_public,
-        "--as",
-        "bob",
-        "--identity",
-        mallory.to_str().unwrap(),
-    ]);
+    let o = unseal_with("bob", mallory.to_str().unwrap());
     assert!(
         !o.status.success() && text(&o).contains("does not decrypt"),
         "{}",

@@ -107,9 +107,11 @@ fn open_chains(
                     .pkcs11
                     .as_ref()
                     .expect("a validated config names a key source");
-                let key = keys::pkcs11::Pkcs11Key::open(&modules, pc).map_err(|error| StartError::Key {
-                    chain: c.id.clone(),
-                    error,
+                let key = keys::pkcs11::Pkcs11Key::open(&modules, pc).map_err(|error| {
+                    StartError::Key {
+                        chain: c.id.clone(),
+                        error,
+                    }
                 })?;
                 if let Some(log) = config.audit_log.as_ref().map(audit::AuditLog::new) {
                     let detail = serde_json::json!({"chain": c.id, "module": pc.module, "token": pc.token, "key": pc.key});

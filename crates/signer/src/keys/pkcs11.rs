@@ -130,7 +130,10 @@ fn session(ctx: &Pkcs11, c: &Pkcs11Config) -> Result<Session, KeyError> {
     let pin = read_pin(&c.pin_file)?;
     match s.login(UserType::User, Some(&AuthPin::new(pin.as_str().into()))) {
         // A login holds for every session of this process on the token (another chain's key).
-        Ok(()) | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => Ok(s),
+        Ok(())
+        | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
+            Ok(s)
+        }
         Err(e) => Err(token_err(c, "login failed (check the PIN file)", e)),
     }
 }
