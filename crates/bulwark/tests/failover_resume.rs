@@ -1,5 +1,5 @@
 //! `failover execute` killed (SIGKILL) at the start of every step, then run again: it
-//! resumes where it stopped, and through it all no two signers run at once, the
+//! resumes where it stopped (also once an approval has expired since it began), and through it all no two signers run at once, the
 //! standby's state never goes down, val0 signs again and nothing is signed twice. The
 //! move is a planned one: the primary is live when the plan is made, and execute
 //! stops it.
@@ -39,7 +39,9 @@ fn execute_killed_at_each_step_resumes_safely() {
     let shown = text(&f.run("show", &[&plan]));
     assert!(shown.contains("still signing"), "{shown}");
     f.approve(&plan, "alice", &[]);
-    f.approve(&plan, "carol", &[]);
+    // carol's approval expires while the execution is under way: a resume is judged by
+    // the approvals as they were when it began.
+    f.approve(&plan, "carol", &["--ttl", "12s"]);
 
     // Watch both signer processes the whole time.
     let (primary, standby) = (
@@ -107,6 +109,14 @@ fn execute_killed_at_each_step_resumes_safely() {
             done == k - 1 || done == k,
             "killed at step {k} with {done} steps done"
         );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !text(&f.run("show", &[&plan])).contains("it expired at") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "carol's approval did not expire"
+        );
+        std::thread::sleep(Duration::from_millis(500));
     }
     let o = f.execute(&plan);
     assert!(o.status.success(), "{}", text(&o));

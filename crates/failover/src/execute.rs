@@ -77,7 +77,17 @@ pub fn execute(
     let chain = plan::sides(cfg, &plan.chain_id, &plan.from, &plan.to)
         .map_err(|e| ExecError::Refused(e.to_string()))?;
     let log = AuditLog::new(&cfg.audit_log);
-    let quorum = approve::quorum(cfg, dir, &plan, &bytes, SystemTime::now())
+    let digest = plan::digest(&bytes);
+    let mut journal = Journal::load(dir, &digest).map_err(ExecError::Refused)?;
+    // A resumed execution is judged by the approvals as they were when it began: an
+    // approval that expires half-way through must not strand a fenced validator. The
+    // signatures are checked again all the same.
+    let as_of = journal
+        .steps
+        .first()
+        .and_then(|d| humantime::parse_rfc3339(&d.at).ok())
+        .unwrap_or_else(SystemTime::now);
+    let quorum = approve::quorum(cfg, dir, &plan, &bytes, as_of)
         .map_err(|e| ExecError::Refused(e.to_string()))?;
     if !quorum.reached() {
         let why = format!(
@@ -99,8 +109,6 @@ pub fn execute(
         audit_refusal(&log, actor, &plan, &why);
         return Err(ExecError::Refused(why));
     }
-    let digest = plan::digest(&bytes);
-    let mut journal = Journal::load(dir, &digest).map_err(ExecError::Refused)?;
     let run = Run {
         chain,
         plan: &plan,
