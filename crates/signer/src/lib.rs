@@ -197,6 +197,10 @@ pub fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
         .threshold
         .as_ref()
         .map(|_| threshold::metrics::Metrics::register(&mut registry));
+    // Key material lives in this process: no core file, no ptrace by the same user.
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!("cannot make the signer undumpable: {e}");
+    }
     let sealed = sealed::prepare(&config)?;
     let opened = open_chains(&config, &metrics, tmetrics.as_ref(), sealed.as_ref())?;
     let unseal = match sealed {

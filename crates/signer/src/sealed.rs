@@ -1,8 +1,9 @@
 //! Keys from the vault (`key = "vault:NAME"`): the signer starts sealed, connects to its
 //! nodes, answers pings and public-key requests, and signs nothing until `threshold`
 //! custodians have given their shares over the unseal channel. Then each key is held in
-//! memory only: the process's pages are locked (never swapped) and it is not dumpable
-//! (no core file, no ptrace by other users). A restart is sealed again.
+//! memory only: the process's pages are locked (never swapped; every signer is also
+//! made undumpable at start: no core file, no ptrace by the same user). A restart is
+//! sealed again.
 
 use crate::config::{vault_entry, Config};
 use crate::keys::{KeyBackend, KeyError, SoftKey};
@@ -135,7 +136,6 @@ pub fn prepare(config: &Config) -> Result<Option<Sealed>, SealedError> {
         nix::sys::mman::MlockAllFlags::MCL_CURRENT | nix::sys::mman::MlockAllFlags::MCL_FUTURE,
     )
     .map_err(|e| SealedError::Memory(format!("mlockall: {e}")))?;
-    nix::sys::prctl::set_dumpable(false).map_err(|e| SealedError::Memory(format!("prctl: {e}")))?;
     let have = Arc::new(AtomicUsize::new(0));
     let mut keys = HashMap::new();
     let mut chains = HashMap::new();
