@@ -186,6 +186,14 @@ pub(super) fn default_cosigner_refusals_ignored() -> Vec<String> {
         .map(String::from)
         .to_vec()
 }
+pub(super) fn default_cosigner_failures() -> CountRule {
+    // One failed signature is a missed vote; a run of them is downtime.
+    CountRule {
+        warning: 1,
+        critical: 5,
+        for_: Duration::ZERO,
+    }
+}
 pub(super) fn default_cosigner_slow() -> DurationRule {
     DurationRule {
         warning: Duration::from_millis(250),

@@ -156,6 +156,10 @@ pub struct RulesConfig {
     /// coordinators of redundant validator nodes cause routinely.
     #[serde(default = "default_cosigner_refusals_ignored")]
     pub cosigner_refusals_ignored: Vec<String>,
+    /// Signatures a cosigner coordinated for a chain that failed (not enough shares in
+    /// time) in the last 10 minutes.
+    #[serde(default = "default_cosigner_failures")]
+    pub cosigner_failures: CountRule,
     /// Mean round trip of a cosigner's share requests to a peer over the last 5 minutes.
     #[serde(default = "default_cosigner_slow")]
     pub cosigner_slow: DurationRule,
@@ -204,6 +208,7 @@ impl Default for RulesConfig {
             threshold_lost: default_threshold_lost(),
             cosigner_refusals: default_cosigner_refusals(),
             cosigner_refusals_ignored: default_cosigner_refusals_ignored(),
+            cosigner_failures: default_cosigner_failures(),
             cosigner_slow: default_cosigner_slow(),
             window_missed: default_window_missed(),
             jail_in: default_jail_in(),
@@ -320,6 +325,15 @@ impl RulesConfig {
         );
         if r.cosigner_refusals.warning == 0 {
             p.push("rules.cosigner_refusals: warning must be at least 1".into());
+        }
+        up(
+            p,
+            "cosigner_failures",
+            r.cosigner_failures.warning as f64,
+            r.cosigner_failures.critical as f64,
+        );
+        if r.cosigner_failures.warning == 0 {
+            p.push("rules.cosigner_failures: warning must be at least 1".into());
         }
         if r.disk_fill_window.is_zero() {
             p.push("rules.disk_fill_window must be above 0s".into());

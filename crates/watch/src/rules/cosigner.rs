@@ -1,6 +1,6 @@
 //! Threshold cosigner rules, per group of cosigners (`[[signer]]`s with the same
 //! `cosigners`): a cosigner down (its metrics, or every other cosigner's link to it),
-//! the threshold at risk or lost, share refusals, slow peer links.
+//! the threshold at risk or lost, share refusals, failed signatures, slow peer links.
 
 use crate::config::{RulesConfig, Severity};
 use crate::rules::{level_up, push, push_held, Condition, Outcome};
@@ -17,6 +17,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             down(cfg, &g, s, now, out);
             if let Some(t) = s.threshold.as_ref().filter(|_| s.up) {
                 refusals(cfg, s, t, out);
+                failures(cfg, s, t, out);
                 slow(cfg, s, t, out);
             }
         }
@@ -182,6 +183,37 @@ fn refusals(
                 format!(
                     "cosigner {}: {count} share requests refused for {reason} in the last 10 minutes: {what}",
                     s.name
+                ),
+                Duration::ZERO,
+            )
+        });
+    }
+}
+
+/// `cosigner_failures`, per cosigner and chain: signatures it coordinated that did not
+/// gather enough shares in time.
+fn failures(
+    cfg: &RulesConfig,
+    s: &SignerState,
+    t: &crate::state::CosignerState,
+    out: &mut Vec<Outcome>,
+) {
+    let r = cfg.cosigner_failures;
+    for c in &t.chains {
+        let key = format!("cosigner_failures/{}/{}", s.name, c.chain);
+        let sev = level_up(c.recent_failed as f64, r.warning as f64, r.critical as f64);
+        push(out, key.clone(), sev, |sev| {
+            condition(
+                "cosigner_failures",
+                key,
+                sev,
+                Some(c.chain.clone()),
+                format!(
+                    "cosigner {}: {} of the {} signatures it coordinated for {} in the last 10 minutes failed (too few shares in time): each is a missed vote; check the peers it reaches (cosigner_down, cosigner_slow) and their logs",
+                    s.name,
+                    c.recent_failed,
+                    c.recent_failed + c.recent_signed,
+                    c.chain
                 ),
                 Duration::ZERO,
             )

@@ -350,6 +350,18 @@ fn slow_peer_links_and_failed_signatures_from_the_counters_growth() {
         (t.chains[0].recent_signed, t.chains[0].recent_failed),
         (7, 1)
     );
+    let f = firing(&out, &format!("cosigner_failures/cosigner-1/{CHAIN}"));
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(
+        f.summary
+            .starts_with("cosigner cosigner-1: 1 of the 8 signatures it coordinated for"),
+        "{}",
+        f.summary
+    );
+    assert!(cleared(
+        &out,
+        &format!("cosigner_failures/cosigner-2/{CHAIN}")
+    ));
     let f = firing(&out, "cosigner_slow/cosigner-1/cosigner-2");
     assert_eq!(f.severity, Severity::Warning);
     assert_eq!(
