@@ -80,6 +80,16 @@ fn execute_killed_at_each_step_resumes_safely() {
         for line in out.lines() {
             let line = line.unwrap();
             let here = line.starts_with(&format!("[{k}/7]")) && line.ends_with("...");
+            if k == 5 && line.starts_with("[4/7]") && line.ends_with("...") {
+                // While one execute watches the chain, a second one is turned away.
+                let second = f.execute(&plan);
+                assert_eq!(second.status.code(), Some(2), "{}", text(&second));
+                assert!(
+                    text(&second).contains("another `failover execute` of this plan is running"),
+                    "{}",
+                    text(&second)
+                );
+            }
             seen.push(line);
             if here {
                 child.kill().unwrap();

@@ -77,6 +77,9 @@ pub fn execute(
     let chain = plan::sides(cfg, &plan.chain_id, &plan.from, &plan.to)
         .map_err(|e| ExecError::Refused(e.to_string()))?;
     let log = AuditLog::new(&cfg.audit_log);
+    // One execute of a plan at a time: a second one (another operator, a second
+    // terminal) is refused while the first holds the lock.
+    let _lock = lock(dir)?;
     let digest = plan::digest(&bytes);
     let mut journal = Journal::load(dir, &digest).map_err(ExecError::Refused)?;
     // A resumed execution is judged by the approvals as they were when it began: an
@@ -201,6 +204,22 @@ pub fn execute(
         steps: journal.steps.clone(),
         last_signed_before: plan.observed.last_signed,
         first_signed_after: first,
+    })
+}
+
+fn lock(dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, ExecError> {
+    let path = dir.join("execution.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| ExecError::Refused(format!("{}: {e}", path.display())))?;
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock).map_err(|_| {
+        ExecError::Refused(format!(
+            "another `failover execute` of this plan is running ({} is locked); wait for it, or stop it and run execute again to resume",
+            path.display()
+        ))
     })
 }
 
