@@ -2,6 +2,7 @@
 
 pub mod devnet;
 pub mod signer;
+pub mod snapshot;
 pub mod threshold;
 pub mod watch;
 
@@ -12,6 +13,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Devnet(c) => devnet::run(c),
         Command::Signer(c) => signer::run(c),
+        Command::Snapshot(c) => snapshot::run(c),
         Command::Threshold(c) => threshold::run(c),
         Command::Watch(c) => watch::run(c),
     }
