@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 pub struct IngestStats {
     /// Files in the snapshot.
     pub files: u64,
-    /// Files every chunk of which was already stored.
+    /// Files (not empty) every chunk of which was already stored.
     pub files_reused: u64,
     /// Chunks in the snapshot.
     pub chunks: u64,
@@ -114,7 +114,7 @@ impl Ingest {
             }
         }
         self.stats.files += 1;
-        self.stats.files_reused += u64::from(all_known);
+        self.stats.files_reused += u64::from(all_known && !chunks.is_empty());
         self.stats.chunks += chunks.len() as u64;
         self.stats.bytes += size;
         Ok(FileEntry {

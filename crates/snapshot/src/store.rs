@@ -139,10 +139,6 @@ impl Store {
                 "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --credentials FILE (TOML with access_key_id and secret_access_key, mode 0600)".into(),
             ));
         }
-        b = b.with_region(region.unwrap_or_else(|| "us-east-1".into()));
-        if let Some(e) = endpoint {
-            b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e);
-        }
         // An unreachable store should fail in seconds, not after object_store's default
         // three minutes of retries.
         b = b
@@ -156,6 +152,11 @@ impl Store {
                     .with_connect_timeout(Duration::from_secs(5))
                     .with_timeout(Duration::from_secs(120)),
             );
+        // After the client options, which would reset it.
+        b = b.with_region(region.unwrap_or_else(|| "us-east-1".into()));
+        if let Some(e) = endpoint {
+            b = b.with_allow_http(e.starts_with("http://")).with_endpoint(e);
+        }
         // object_store's HTTP client uses rustls with ring, as the rest of Bulwark does.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let s3 = b.build().map_err(|e| bad(e.to_string()))?;
