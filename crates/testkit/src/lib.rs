@@ -19,6 +19,7 @@ pub mod signer;
 pub mod simd;
 pub mod single_node;
 pub mod smtp;
+pub mod snapshot;
 pub mod sshfs;
 pub mod threshold;
 pub mod trickle;
