@@ -152,7 +152,7 @@ fn interrupted_create_and_restore_resume_and_damage_is_named() {
     );
     assert!(!sentry_home.join(".bulwark-snapshot").exists());
     let id = c["id"].as_str().unwrap().to_string();
-    assert_eq!(store_snapshots(&store), [id.clone()]);
+    assert_eq!(store_snapshots(&store), vec![id.clone()]);
     let m = store_manifest(&store, &id);
     assert_eq!(
         json(&snapshot(&["verify", "--store", &store_s, "--json"]))["ok"],

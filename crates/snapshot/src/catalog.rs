@@ -102,8 +102,7 @@ pub async fn newest(store: &Store, chain_id: &str) -> Result<Option<Manifest>> {
         .await?
         .into_iter()
         .filter_map(|l| l.manifest.ok())
-        .filter(|m| m.chain_id == chain_id)
-        .next_back())
+        .rfind(|m| m.chain_id == chain_id))
 }
 
 /// Snapshot `id`, or the newest one (of `chain_id` when given).
@@ -135,8 +134,7 @@ pub async fn load(store: &Store, id: Option<&str>, chain_id: Option<&str>) -> Re
         .await?
         .into_iter()
         .filter_map(|l| l.manifest.ok())
-        .filter(|m| chain_id.is_none_or(|c| c == m.chain_id))
-        .next_back()
+        .rfind(|m| chain_id.is_none_or(|c| c == m.chain_id))
         .ok_or_else(|| {
             SnapshotError::NotFound(format!(
                 "no snapshot{} in {}; take one with `bulwark snapshot create`",

@@ -13,14 +13,16 @@ use std::time::{Duration, Instant};
 /// The s3s-fs version `scripts/install-deps` installs.
 pub const S3S_FS_VERSION: &str = "v0.14.1";
 
-/// The `s3s-fs` binary: `$BULWARK_S3S_FS`, or `<cache>/s3s-fs/<version>/s3s-fs` as
-/// `scripts/install-deps` installs it. Panics with what to do when it is missing.
+/// The `s3s-fs` binary: `$BULWARK_S3S_FS`, or `<dir>/<version>/s3s-fs` where `<dir>` is
+/// `$BULWARK_S3S_FS_DIR` or `<cache>/s3s-fs`, as `scripts/install-deps` installs it.
+/// Panics with what to do when it is missing.
 pub fn s3s_fs_binary() -> PathBuf {
     let p = std::env::var_os("BULWARK_S3S_FS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            devnet::cometbft::cache_dir()
-                .join("s3s-fs")
+            std::env::var_os("BULWARK_S3S_FS_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| devnet::cometbft::cache_dir().join("s3s-fs"))
                 .join(S3S_FS_VERSION)
                 .join("s3s-fs")
         });
