@@ -115,6 +115,7 @@ pub async fn restore(
         .map(|d| d.to_string())
         .collect();
     let stage = stage_dir(home, &m.id);
+    forget_other_restores(home, &m.id)?;
     let swapped = |d: &str| home.join(d).join(MARKER).is_file();
     let mut files_resumed = 0;
     if !tops.iter().all(|d| swapped(d)) {
@@ -152,6 +153,29 @@ pub async fn restore(
         elapsed_seconds: elapsed,
         bytes_per_second: m.bytes() as f64 / elapsed.max(1e-6),
     })
+}
+
+/// Clear what restores of other snapshots left: a marker in a directory they had
+/// already swapped in (that data is whole), and their unfinished staging directories
+/// (a restore of this snapshot replaces whatever they would have written).
+fn forget_other_restores(home: &Path, id: &str) -> Result<()> {
+    for d in manifest::DIRS {
+        let marker = home.join(d).join(MARKER);
+        if let Ok(other) = std::fs::read_to_string(&marker) {
+            if other != id {
+                std::fs::remove_file(&marker).map_err(|e| SnapshotError::io(&marker, e))?;
+            }
+        }
+    }
+    let root = home.join(".bulwark-restore");
+    for e in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        if e.file_name() != std::ffi::OsStr::new(id) {
+            let p = e.path();
+            tracing::info!(dir = %p.display(), "removing an unfinished restore of another snapshot");
+            std::fs::remove_dir_all(&p).map_err(|e| SnapshotError::io(&p, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Write every file of `m` into `stage`; returns how many were already there.
@@ -346,4 +370,114 @@ fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| SnapshotError::io(dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::create::{create, CreateOptions, NodeMeta, Source};
+
+    fn write(p: &Path, bytes: &[u8]) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+
+    #[tokio::test]
+    async fn restores_over_old_data_keeping_the_sign_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        let big: Vec<u8> = (0..2_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        write(&src.join("data/blockstore.db/000005.ldb"), &big);
+        write(&src.join("data/blockstore.db/000006.log"), b"journal");
+        write(&src.join("data/blockstore.db/LOCK"), b"");
+        write(
+            &src.join("data/priv_validator_state.json"),
+            br#"{"height":"99"}"#,
+        );
+        write(&src.join("wasm/contract.wasm"), b"\0asm");
+        std::fs::create_dir_all(src.join("data/empty.db")).unwrap();
+        let store = Store::open(tmp.path().join("store").to_str().unwrap(), None).unwrap();
+        let meta = NodeMeta {
+            chain_id: "c-1".into(),
+            height: 10,
+            ..NodeMeta::default()
+        };
+        let opts = CreateOptions {
+            jobs: 2,
+            max_rate: None,
+            rehash: false,
+        };
+        let pb = indicatif::ProgressBar::hidden();
+        let made = create(
+            &store,
+            Source::Frozen {
+                root: src.clone(),
+                meta,
+            },
+            &opts,
+            &pb,
+        )
+        .await
+        .unwrap();
+        let m = crate::catalog::load(&store, Some(&made.id), None)
+            .await
+            .unwrap();
+        assert!(m
+            .files
+            .iter()
+            .all(|f| !f.path.ends_with("priv_validator_state.json")));
+
+        let home = tmp.path().join("home");
+        write(&home.join("config/genesis.json"), br#"{"chain_id":"c-1"}"#);
+        write(&home.join("data/old.db/000001.ldb"), b"old");
+        let state = br#"{"height":"12","round":0,"step":3}"#;
+        write(&home.join("data/priv_validator_state.json"), state);
+        let ropts = RestoreOptions {
+            jobs: 2,
+            max_rate: None,
+            allow_below_sign_state: false,
+        };
+        let e = restore(&store, &m, &home, &ropts, &pb).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SnapshotError::BelowSignState {
+                    sign_state: 12,
+                    snapshot: 10,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(home.join("data/old.db/000001.ldb").is_file());
+        let ropts = RestoreOptions {
+            allow_below_sign_state: true,
+            ..ropts
+        };
+        let r = restore(&store, &m, &home, &ropts, &pb).await.unwrap();
+        assert_eq!(r.sign_state_height, Some(12));
+        assert_eq!(
+            std::fs::read(home.join("data/priv_validator_state.json")).unwrap(),
+            state
+        );
+        assert_eq!(
+            std::fs::read(home.join("data/blockstore.db/000005.ldb")).unwrap(),
+            big
+        );
+        assert_eq!(
+            std::fs::read(home.join("wasm/contract.wasm")).unwrap(),
+            b"\0asm"
+        );
+        assert!(home.join("data/empty.db").is_dir());
+        assert!(!home.join("data/old.db").exists());
+        assert!(!home.join("data").join(MARKER).exists());
+        assert!(!home.join(".bulwark-restore").exists());
+
+        let other = tmp.path().join("other");
+        write(&other.join("config/genesis.json"), br#"{"chain_id":"c-2"}"#);
+        let e = restore(&store, &m, &other, &ropts, &pb).await.unwrap_err();
+        assert!(matches!(e, SnapshotError::WrongChain { .. }), "{e}");
+    }
 }
