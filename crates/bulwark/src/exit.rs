@@ -51,6 +51,12 @@ impl UsageClass for snapshot::SnapshotError {
     }
 }
 
+impl UsageClass for snapshot::schedule::ConfigError {
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
+
 impl UsageClass for threshold::share::ShareError {
     fn is_usage(&self) -> bool {
         threshold::share::ShareError::is_usage(self)
@@ -104,6 +110,7 @@ const CLASSES: &[fn(&(dyn Error + 'static)) -> bool] = &[
     usage_as::<signer::state::StateError>,
     usage_as::<signer::config::ConfigError>,
     usage_as::<snapshot::SnapshotError>,
+    usage_as::<snapshot::schedule::ConfigError>,
     usage_as::<threshold::share::ShareError>,
     usage_as::<threshold::split::SplitError>,
     usage_as::<threshold::dkg::DkgError>,

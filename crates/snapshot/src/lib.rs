@@ -19,8 +19,10 @@ pub mod ingest;
 pub mod lease;
 pub mod manifest;
 pub mod node;
+pub mod pause;
 pub mod prune;
 pub mod restore;
+pub mod schedule;
 pub mod store;
 pub mod verify;
 

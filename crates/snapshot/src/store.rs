@@ -92,34 +92,19 @@ impl Store {
             url: url.to_string(),
             reason,
         };
-        let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
-        if location.contains('@') {
-            return Err(bad(
-                "credentials never go in the URL (they would show in process lists and shell history): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --credentials FILE".into(),
-            ));
-        }
-        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
-        if bucket.is_empty() {
-            return Err(bad("no bucket: use s3://bucket/prefix".into()));
-        }
+        let u = parse_s3(url, rest)?;
+        let (bucket, prefix) = (u.bucket.as_str(), u.prefix.as_str());
         let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        let mut region = std::env::var("AWS_REGION")
-            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-            .ok();
-        let mut endpoint = std::env::var("AWS_ENDPOINT_URL")
-            .or_else(|_| std::env::var("AWS_ENDPOINT"))
-            .ok();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            match pair.split_once('=') {
-                Some(("endpoint", v)) => endpoint = Some(v.to_string()),
-                Some(("region", v)) => region = Some(v.to_string()),
-                _ => {
-                    return Err(bad(format!(
-                        "unknown option {pair:?} (the URL takes endpoint= and region=)"
-                    )))
-                }
-            }
-        }
+        let mut region = u.region.or_else(|| {
+            std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .ok()
+        });
+        let mut endpoint = u.endpoint.or_else(|| {
+            std::env::var("AWS_ENDPOINT_URL")
+                .or_else(|_| std::env::var("AWS_ENDPOINT"))
+                .ok()
+        });
         let mut have_key = std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
             && std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some();
         if let Some(path) = credentials {
@@ -169,6 +154,28 @@ impl Store {
             url: url.to_string(),
             inner,
         })
+    }
+
+    /// Check `url` and `credentials` as [`Store::open`] would, without creating a
+    /// directory or reaching a server.
+    pub fn open_check(url: &str, credentials: Option<&Path>) -> Result<()> {
+        if let Some(rest) = url.strip_prefix("s3://") {
+            return parse_s3(url, rest).map(|_| ());
+        }
+        if url.contains("://") && !url.starts_with("file://") {
+            return Err(SnapshotError::StoreConfig {
+                url: url.to_string(),
+                reason: "unknown scheme: use a directory, file:///path or s3://bucket/prefix"
+                    .into(),
+            });
+        }
+        if credentials.is_some() {
+            return Err(SnapshotError::StoreConfig {
+                url: url.to_string(),
+                reason: "credentials are for s3:// stores".into(),
+            });
+        }
+        Ok(())
     }
 
     /// The URL it was opened with.
@@ -239,6 +246,49 @@ impl Store {
             Err(e) => Err(self.err("delete", key, e)),
         }
     }
+}
+
+/// The parts of an `s3://` URL.
+struct S3Url {
+    bucket: String,
+    prefix: String,
+    endpoint: Option<String>,
+    region: Option<String>,
+}
+
+fn parse_s3(url: &str, rest: &str) -> Result<S3Url> {
+    let bad = |reason: String| SnapshotError::StoreConfig {
+        url: url.to_string(),
+        reason,
+    };
+    let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if location.contains('@') {
+        return Err(bad(
+            "credentials never go in the URL (they would show in process lists and shell history): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --credentials FILE".into(),
+        ));
+    }
+    let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+    if bucket.is_empty() {
+        return Err(bad("no bucket: use s3://bucket/prefix".into()));
+    }
+    let mut u = S3Url {
+        bucket: bucket.to_string(),
+        prefix: prefix.to_string(),
+        endpoint: None,
+        region: None,
+    };
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("endpoint", v)) => u.endpoint = Some(v.to_string()),
+            Some(("region", v)) => u.region = Some(v.to_string()),
+            _ => {
+                return Err(bad(format!(
+                    "unknown option {pair:?} (the URL takes endpoint= and region=)"
+                )))
+            }
+        }
+    }
+    Ok(u)
 }
 
 fn read_credentials(path: &Path) -> std::result::Result<CredentialsFile, String> {

@@ -37,6 +37,17 @@ pub enum SnapshotCommand {
     /// Store a provider's .tar.lz4 or .tar.zst archive as a snapshot (any sign state or
     /// key file in it is left out).
     Import(ImportArgs),
+    /// Take snapshots on a schedule, each followed by a prune to the job's retention
+    /// (see crates/snapshot/snapshot.example.toml).
+    Run(RunArgs),
+}
+
+/// Options of `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The schedule (TOML).
+    #[arg(long)]
+    config: PathBuf,
 }
 
 /// Where snapshots are kept.
@@ -286,6 +297,15 @@ pub fn run(cmd: SnapshotCommand) -> anyhow::Result<()> {
             })?;
             a.output.output().render(&Exported(report))
         }
+        SnapshotCommand::Run(a) => {
+            let config = snapshot::schedule::Config::load(&a.config)?;
+            rt.block_on(snapshot::schedule::run(
+                &config,
+                schedule_target,
+                super::wait_for_signal(),
+            ))?;
+            Ok(())
+        }
         SnapshotCommand::Import(a) => {
             let out = a.output.output();
             let store = a.store.open()?;
@@ -371,7 +391,7 @@ async fn create(a: &CreateArgs, out: Output) -> anyhow::Result<CreateReport> {
                 Some(r) => Some(r.clone()),
                 None => snapshot::node::rpc_url(&home)?,
             };
-            let c = pause::Commands {
+            let c = snapshot::pause::Commands {
                 stop: stop.clone(),
                 start: start.clone(),
                 rpc: rpc.clone(),
@@ -423,6 +443,33 @@ async fn create(a: &CreateArgs, out: Output) -> anyhow::Result<CreateReport> {
         meta,
     };
     Ok(snapshot::create(&store, source, &opts, &pb).await?)
+}
+
+/// The node a scheduled job pauses.
+fn schedule_target(job: &snapshot::schedule::Job) -> snapshot::Result<snapshot::schedule::Target> {
+    if let (Some(dir), Some(name)) = (&job.devnet, &job.node) {
+        let node = pause::DevnetNode::new(dir.clone(), name)
+            .map_err(|e| snapshot::SnapshotError::Node(format!("job {}: {e:#}", job.name)))?;
+        let rpc = job.rpc.clone().unwrap_or_else(|| node.rpc_url());
+        return Ok((node.home(), Box::new(node), rpc));
+    }
+    let home = job.home.clone().expect("a validated job has a home");
+    let rpc = match &job.rpc {
+        Some(r) => r.clone(),
+        None => snapshot::node::rpc_url(&home)?.ok_or_else(|| {
+            snapshot::SnapshotError::Usage(format!(
+                "job {}: no RPC address in {}/config/config.toml: set rpc",
+                job.name,
+                home.display()
+            ))
+        })?,
+    };
+    let c = snapshot::pause::Commands {
+        stop: job.stop_cmd.clone().expect("validated"),
+        start: job.start_cmd.clone().expect("validated"),
+        rpc: Some(rpc.clone()),
+    };
+    Ok((home, Box::new(c), rpc))
 }
 
 fn mib(b: u64) -> String {
