@@ -6,9 +6,9 @@ use crate::chunk;
 use crate::create::NodeMeta;
 use crate::error::{Result, SnapshotError};
 use crate::ingest::{self, Ingest, IngestStats, RateLimit};
-use crate::lease;
 use crate::manifest::{self, FileEntry, Manifest, FORMAT};
 use crate::store::Store;
+use crate::{catalog, lease};
 use bytes::Bytes;
 use serde::Serialize;
 use std::io::{Read, Write};
@@ -230,6 +230,7 @@ pub async fn import(
             return Err(e);
         }
     };
+    let id = catalog::unique_id(store, &id).await?;
     let m = Manifest {
         format: FORMAT,
         id: id.clone(),

@@ -143,3 +143,42 @@ pub async fn load(store: &Store, id: Option<&str>, chain_id: Option<&str>) -> Re
             ))
         })
 }
+
+/// `id`, or `id-2`, `id-3`, ... when a snapshot of that id is already stored (two taken
+/// at the same height within a second).
+pub async fn unique_id(store: &Store, id: &str) -> Result<String> {
+    let mut candidate = id.to_string();
+    let mut n = 1;
+    while store.get(&Manifest::key_of(&candidate)).await?.is_some() {
+        n += 1;
+        candidate = format!("{id}-{n}");
+    }
+    Ok(candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[tokio::test]
+    async fn ids_taken_twice_in_a_second_get_a_suffix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path().to_str().unwrap(), None).unwrap();
+        assert_eq!(unique_id(&store, "c-5-x").await.unwrap(), "c-5-x");
+        store
+            .put(&Manifest::key_of("c-5-x"), Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        assert_eq!(unique_id(&store, "c-5-x").await.unwrap(), "c-5-x-2");
+        store
+            .put(&Manifest::key_of("c-5-x-2"), Bytes::from_static(b"{}"))
+            .await
+            .unwrap();
+        assert_eq!(unique_id(&store, "c-5-x").await.unwrap(), "c-5-x-3");
+        let listed = all(&store).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(listed.iter().all(|l| l.manifest.is_err()));
+        assert!(load(&store, None, None).await.is_err());
+    }
+}

@@ -187,9 +187,16 @@ pub async fn create(
             lease::TTL.as_secs()
         )));
     }
+    let id = match catalog::unique_id(store, &pending.id).await {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = lease.release().await;
+            return Err(e);
+        }
+    };
     let m = Manifest {
         format: FORMAT,
-        id: pending.id.clone(),
+        id,
         created: manifest::rfc3339(pending.created_unix),
         created_unix: pending.created_unix,
         chain_id: pending.meta.chain_id.clone(),
