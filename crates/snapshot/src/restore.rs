@@ -80,7 +80,7 @@ pub async fn restore(
     progress: &indicatif::ProgressBar,
 ) -> Result<RestoreReport> {
     let started = Instant::now();
-    if let Some(why) = node::running(home)? {
+    if let Some(why) = still_running(home)? {
         return Err(SnapshotError::NodeRunning(format!(
             "the node at {} is running ({why}); stop it first: a restore replaces its data",
             home.display()
@@ -153,6 +153,20 @@ pub async fn restore(
         elapsed_seconds: elapsed,
         bytes_per_second: m.bytes() as f64 / elapsed.max(1e-6),
     })
+}
+
+/// Why the node at `home` runs, checked again for a few seconds: a process that was
+/// just stopped can hold its database locks for a moment after it is reported gone (its
+/// other threads still closing).
+fn still_running(home: &Path) -> Result<Option<String>> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        match node::running(home)? {
+            Some(why) if Instant::now() >= deadline => return Ok(Some(why)),
+            Some(_) => std::thread::sleep(Duration::from_millis(100)),
+            None => return Ok(None),
+        }
+    }
 }
 
 /// Clear what restores of other snapshots left: a marker in a directory they had
