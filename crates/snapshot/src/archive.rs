@@ -222,7 +222,14 @@ pub async fn import(
     let limit = RateLimit::new(None);
     let uploaded = ingest::upload(store, rx, jobs, &limit).await;
     let read = reader.await;
-    let result = uploaded.and(read.map_err(SnapshotError::from).and_then(|r| r));
+    let result = uploaded.and_then(|sent| {
+        read.map_err(SnapshotError::from)
+            .and_then(|r| r)
+            .map(|(d, f, mut stats, l)| {
+                stats.bytes_uploaded = sent;
+                (d, f, stats, l)
+            })
+    });
     let (dirs, files, stats, left_out) = match result {
         Ok(r) => r,
         Err(e) => {

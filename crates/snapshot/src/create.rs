@@ -368,8 +368,9 @@ async fn ingest_tree(
     let uploaded = ingest::upload(store, rx, opts.jobs, &limit).await;
     let read = reader.await?;
     // A failed upload makes the reader fail too ("the upload stopped"): report the cause.
-    uploaded?;
-    let (files, stats) = read?;
+    let sent = uploaded?;
+    let (files, mut stats) = read?;
+    stats.bytes_uploaded = sent;
     progress.finish_and_clear();
     Ok((dirs, files, stats))
 }

@@ -39,7 +39,13 @@ pub fn chunks<'a>(
             let data = match store.get(&Store::chunk_key(&c.hash)).await {
                 Ok(Some(stored)) => {
                     limit.acquire(stored.len() as u64).await;
-                    chunk::open(&stored, c.hash, c.size).map_err(bad)
+                    // Off the async workers, so that chunks decompress and hash in parallel.
+                    match tokio::task::spawn_blocking(move || chunk::open(&stored, c.hash, c.size))
+                        .await
+                    {
+                        Ok(r) => r.map_err(bad),
+                        Err(e) => Err(SnapshotError::from(e)),
+                    }
                 }
                 Ok(None) => Err(bad("is missing from the store".into())),
                 Err(e) => Err(e),

@@ -36,11 +36,11 @@ pub struct IngestStats {
     pub bytes_uploaded: u64,
 }
 
-/// A chunk to upload.
+/// A chunk to upload (compressed by the uploader, so that several compress at once).
 #[derive(Debug)]
 pub struct Job {
     hash: Hash,
-    data: Bytes,
+    data: Vec<u8>,
 }
 
 /// The reading side: call [`Ingest::file`] for every file, in a blocking thread.
@@ -100,14 +100,9 @@ impl Ingest {
             });
             if self.known.insert(hash) {
                 all_known = false;
-                let data = chunk::compress(&piece)?;
                 self.stats.chunks_uploaded += 1;
-                self.stats.bytes_uploaded += data.len() as u64;
                 self.tx
-                    .blocking_send(Job {
-                        hash,
-                        data: data.into(),
-                    })
+                    .blocking_send(Job { hash, data: piece })
                     .map_err(|_| std::io::Error::other("the upload stopped"))?;
             } else {
                 self.stats.chunks_reused += 1;
@@ -129,20 +124,28 @@ impl Ingest {
     }
 }
 
-/// Upload every job from `rx` to `store`, `jobs` at a time, no faster than `limit`.
+/// Compress and upload every job from `rx` to `store`, `jobs` at a time, no faster
+/// than `limit`. Returns the bytes uploaded.
 pub async fn upload(
     store: &Store,
     rx: tokio::sync::mpsc::Receiver<Job>,
     jobs: usize,
     limit: &RateLimit,
-) -> Result<()> {
+) -> Result<u64> {
     futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|j| (j, rx)) })
         .map(|job| async move {
-            limit.acquire(job.data.len() as u64).await;
-            store.put(&Store::chunk_key(&job.hash), job.data).await
+            let data = tokio::task::spawn_blocking(move || chunk::compress(&job.data))
+                .await?
+                .map_err(|e| SnapshotError::Task(format!("zstd: {e}")))?;
+            let n = data.len() as u64;
+            limit.acquire(n).await;
+            store
+                .put(&Store::chunk_key(&job.hash), Bytes::from(data))
+                .await
+                .map(|()| n)
         })
         .buffer_unordered(jobs.max(1))
-        .try_for_each(|()| async { Ok(()) })
+        .try_fold(0, |sum, n| async move { Ok(sum + n) })
         .await
 }
 
@@ -291,8 +294,10 @@ mod tests {
                         .unwrap();
                     (ing.stats, a, b)
                 });
-                upload(&store, rx, 2, &RateLimit::new(None)).await.unwrap();
-                reader.await.unwrap()
+                let sent = upload(&store, rx, 2, &RateLimit::new(None)).await.unwrap();
+                let (mut stats, a, b) = reader.await.unwrap();
+                stats.bytes_uploaded = sent;
+                (stats, a, b)
             }
         };
         let (first, a, b) = run(HashSet::new(), data.clone()).await;
