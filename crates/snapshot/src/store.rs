@@ -156,6 +156,24 @@ impl Store {
         })
     }
 
+    /// Open a store to read from: like [`Store::open`], but a directory store must
+    /// exist already (a mistyped path is an error, not a new empty store).
+    pub fn open_existing(url: &str, credentials: Option<&Path>) -> Result<Store> {
+        if !url.starts_with("s3://") {
+            let dir = Path::new(url.strip_prefix("file://").unwrap_or(url));
+            if !dir.is_dir() {
+                return Err(SnapshotError::StoreConfig {
+                    url: url.to_string(),
+                    reason: format!(
+                        "{} is not a directory: check the path (a store is made by the first `bulwark snapshot create`)",
+                        dir.display()
+                    ),
+                });
+            }
+        }
+        Self::open(url, credentials)
+    }
+
     /// Check `url` and `credentials` as [`Store::open`] would, without creating a
     /// directory or reaching a server.
     pub fn open_check(url: &str, credentials: Option<&Path>) -> Result<()> {
@@ -330,8 +348,13 @@ mod tests {
         s.delete(&key).await.unwrap();
         s.delete(&key).await.unwrap();
         assert!(s.list("chunks/").await.unwrap().is_empty());
-        let f = Store::open(&format!("file://{}", dir.display()), None).unwrap();
+        let f = Store::open_existing(&format!("file://{}", dir.display()), None).unwrap();
         assert_eq!(f.list("snapshots").await.unwrap().len(), 1);
+        let e = Store::open_existing(tmp.path().join("nope").to_str().unwrap(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not a directory"), "{e}");
+        assert!(!tmp.path().join("nope").exists());
     }
 
     #[test]

@@ -65,8 +65,17 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
+    /// The store, made if it is a directory that does not exist yet (create, import).
     fn open(&self) -> anyhow::Result<Store> {
         Ok(Store::open(&self.store, self.credentials.as_deref())?)
+    }
+
+    /// The store, which must exist (list, verify, restore, prune, export).
+    fn open_existing(&self) -> anyhow::Result<Store> {
+        Ok(Store::open_existing(
+            &self.store,
+            self.credentials.as_deref(),
+        )?)
     }
 }
 
@@ -241,7 +250,7 @@ pub fn run(cmd: SnapshotCommand) -> anyhow::Result<()> {
             out.render(&Created(rt.block_on(create(&a, out))?))
         }
         SnapshotCommand::List(a) => {
-            let store = a.store.open()?;
+            let store = a.store.open_existing()?;
             let listed = rt.block_on(snapshot::catalog::all(&store))?;
             a.output
                 .output()
@@ -249,7 +258,7 @@ pub fn run(cmd: SnapshotCommand) -> anyhow::Result<()> {
         }
         SnapshotCommand::Verify(a) => {
             let out = a.output.output();
-            let store = a.store.open()?;
+            let store = a.store.open_existing()?;
             let report = rt.block_on(async {
                 let m = snapshot::catalog::load(&store, a.snapshot.as_deref(), None).await?;
                 snapshot::verify::verify(&store, &m, a.jobs, &progress(out, "verify")).await
@@ -265,7 +274,7 @@ pub fn run(cmd: SnapshotCommand) -> anyhow::Result<()> {
         }
         SnapshotCommand::Restore(a) => {
             let out = a.output.output();
-            let store = a.store.open()?;
+            let store = a.store.open_existing()?;
             let report = rt.block_on(async {
                 let chain = snapshot::node::chain_id(&a.home)?;
                 let m = snapshot::catalog::load(&store, a.snapshot.as_deref(), chain.as_deref())
@@ -281,7 +290,7 @@ pub fn run(cmd: SnapshotCommand) -> anyhow::Result<()> {
             out.render(&Restored(report))
         }
         SnapshotCommand::Prune(a) => {
-            let store = a.store.open()?;
+            let store = a.store.open_existing()?;
             let r = Retention {
                 keep_last: a.keep_last,
                 keep_daily: a.keep_daily,
@@ -290,7 +299,7 @@ pub fn run(cmd: SnapshotCommand) -> anyhow::Result<()> {
             a.output.output().render(&Pruned(report))
         }
         SnapshotCommand::Export(a) => {
-            let store = a.store.open()?;
+            let store = a.store.open_existing()?;
             let report = rt.block_on(async {
                 let m = snapshot::catalog::load(&store, a.snapshot.as_deref(), None).await?;
                 snapshot::archive::export(&store, &m, &a.out).await
