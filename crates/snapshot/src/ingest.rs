@@ -92,7 +92,13 @@ impl Ingest {
         for piece in chunk::pieces(reader, kind) {
             let piece = piece?;
             hasher.update(&piece);
-            let hash = Hash::of(&piece);
+            // The first piece's hash is the file hasher's state so far; only later
+            // pieces are hashed twice (most table files are one piece).
+            let hash = if chunks.is_empty() {
+                Hash::from(hasher.finalize())
+            } else {
+                Hash::of(&piece)
+            };
             size += piece.len() as u64;
             chunks.push(ChunkRef {
                 hash,

@@ -279,7 +279,9 @@ async fn sync_all(paths: Vec<PathBuf>) -> Result<()> {
 struct Writer {
     part: PathBuf,
     out: std::io::BufWriter<std::fs::File>,
-    hasher: blake3::Hasher,
+    /// The whole file's hash so far; `None` for a file of one chunk, whose checked chunk
+    /// hash is the file's hash.
+    hasher: Option<blake3::Hasher>,
 }
 
 impl Writer {
@@ -289,12 +291,14 @@ impl Writer {
         Ok(Writer {
             part,
             out: std::io::BufWriter::with_capacity(1 << 20, file),
-            hasher: blake3::Hasher::new(),
+            hasher: (f.chunks.len() != 1).then(blake3::Hasher::new),
         })
     }
 
     fn write(&mut self, data: &[u8]) -> Result<()> {
-        self.hasher.update(data);
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(data);
+        }
         self.out
             .write_all(data)
             .map_err(|e| SnapshotError::io(&self.part, e))
@@ -304,7 +308,10 @@ impl Writer {
 /// Check the whole file's hash, set its mode and time and give it its name (it reaches
 /// the disk with the others, before the swap).
 fn finish(stage: &Path, f: &FileEntry, w: &mut Writer) -> Result<()> {
-    let got: Hash = w.hasher.finalize().into();
+    let got: Hash = match &w.hasher {
+        Some(h) => h.finalize().into(),
+        None => f.chunks[0].hash,
+    };
     if got != f.hash {
         return Err(SnapshotError::BadChunk {
             file: f.path.clone(),
