@@ -65,11 +65,12 @@ fn listing(dir: &Path) -> BTreeMap<String, u64> {
     out
 }
 
-/// Finished (not `.part`) files under `dir`.
+/// Finished (not `.part`) files with data under `dir` (empty files, such as the
+/// databases' `LOCK`, are made before any chunk is fetched).
 fn finished_files(dir: &Path) -> usize {
     listing(dir)
-        .keys()
-        .filter(|k| !k.ends_with(".part"))
+        .iter()
+        .filter(|(k, size)| !k.ends_with(".part") && **size > 0)
         .count()
 }
 
