@@ -50,6 +50,9 @@ pub enum Command {
     /// Remote signer for CometBFT validators, guarded against double-signing.
     #[command(subcommand)]
     Signer(crate::cmd::signer::SignerCommand),
+    /// Incremental, verified snapshots of node data, local or S3; restores keep the sign state.
+    #[command(subcommand)]
+    Snapshot(crate::cmd::snapshot::SnapshotCommand),
     /// Threshold signing: t-of-n FROST shares for cosigners, split from a key or made by DKG.
     #[command(subcommand)]
     Threshold(crate::cmd::threshold::ThresholdCommand),

@@ -45,6 +45,18 @@ impl UsageClass for signer::config::ConfigError {
     }
 }
 
+impl UsageClass for snapshot::SnapshotError {
+    fn is_usage(&self) -> bool {
+        snapshot::SnapshotError::is_usage(self)
+    }
+}
+
+impl UsageClass for snapshot::schedule::ConfigError {
+    fn is_usage(&self) -> bool {
+        true
+    }
+}
+
 impl UsageClass for threshold::share::ShareError {
     fn is_usage(&self) -> bool {
         threshold::share::ShareError::is_usage(self)
@@ -97,6 +109,8 @@ const CLASSES: &[fn(&(dyn Error + 'static)) -> bool] = &[
     usage_as::<devnet::DevnetError>,
     usage_as::<signer::state::StateError>,
     usage_as::<signer::config::ConfigError>,
+    usage_as::<snapshot::SnapshotError>,
+    usage_as::<snapshot::schedule::ConfigError>,
     usage_as::<threshold::share::ShareError>,
     usage_as::<threshold::split::SplitError>,
     usage_as::<threshold::dkg::DkgError>,

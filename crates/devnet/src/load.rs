@@ -22,6 +22,9 @@ pub struct LoadOptions {
     pub duration: Duration,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Bytes of each transaction's value (random hex), to grow the chain's data quickly;
+    /// `None`: 16.
+    pub value_bytes: Option<usize>,
 }
 
 /// What a load run did.
@@ -93,10 +96,7 @@ pub async fn load(dir: &Path, opts: &LoadOptions) -> Result<LoadReport> {
         let rpc = targets[(i as usize) % targets.len()].clone();
         let counters = counters.clone();
         let bar = bar.clone();
-        let tx = format!(
-            "load-{run_id:08x}-{i}={:016x}",
-            rand::thread_rng().gen::<u64>()
-        );
+        let tx = format!("load-{run_id:08x}-{i}={}", value(opts.value_bytes));
         handles.push(tokio::spawn(async move {
             let _permit = permit;
             let outcome = rpc.broadcast_tx_sync(tx.as_bytes()).await;
@@ -163,4 +163,16 @@ fn progress_bar(total: u64, show: bool) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar
+}
+
+/// A random hex value of `bytes` characters (16 by default).
+fn value(bytes: Option<usize>) -> String {
+    let n = bytes.unwrap_or(16).max(1);
+    let mut rng = rand::thread_rng();
+    let mut v = String::with_capacity(n + 16);
+    while v.len() < n {
+        v.push_str(&format!("{:016x}", rng.gen::<u64>()));
+    }
+    v.truncate(n);
+    v
 }

@@ -20,6 +20,7 @@ pub mod signer;
 pub mod simd;
 pub mod single_node;
 pub mod smtp;
+pub mod snapshot;
 pub mod ssh;
 pub mod sshfs;
 pub mod strace;

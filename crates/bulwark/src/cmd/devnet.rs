@@ -170,6 +170,10 @@ pub struct LoadArgs {
     /// How long to send, e.g. 30s or 5m.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     duration: Duration,
+    /// Bytes of each transaction's value (default 16); large values grow the chain's
+    /// data quickly (e.g. for snapshot tests and benchmarks).
+    #[arg(long)]
+    value_bytes: Option<usize>,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -506,6 +510,7 @@ fn load(a: &LoadArgs) -> anyhow::Result<LoadReport> {
         tps: a.tps,
         duration: a.duration,
         progress: a.out.output() == Output::Text && std::io::stderr().is_terminal(),
+        value_bytes: a.value_bytes,
     };
     Ok(runtime()?.block_on(devnet::load(&a.dir.dir, &opts))?)
 }

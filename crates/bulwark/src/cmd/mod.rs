@@ -4,6 +4,7 @@ pub mod audit;
 pub mod devnet;
 pub mod failover;
 pub mod signer;
+pub mod snapshot;
 pub mod threshold;
 pub mod vault;
 pub mod watch;
@@ -17,6 +18,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Devnet(c) => devnet::run(c),
         Command::Failover(c) => failover::run(c),
         Command::Signer(c) => signer::run(c),
+        Command::Snapshot(c) => snapshot::run(c),
         Command::Threshold(c) => threshold::run(c),
         Command::Vault(c) => vault::run(c),
         Command::Watch(c) => watch::run(c),
