@@ -25,16 +25,7 @@ impl SingleNode {
             .unwrap_or_else(|e| panic!("{e} (run scripts/install-deps)"))
             .path;
         let home = dir.join("node");
-        let out = Command::new(&bin)
-            .args(["init", "--home"])
-            .arg(&home)
-            .output()
-            .expect("cometbft init runs");
-        assert!(
-            out.status.success(),
-            "cometbft init: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        cometbft_init(&bin, &home);
         let rpc_port = free_port();
         let p2p_port = free_port();
         let path = home.join("config/config.toml");
@@ -94,4 +85,18 @@ impl Drop for SingleNode {
             let _ = c.wait();
         }
     }
+}
+
+/// `cometbft init --home HOME` with the binary `bin`; panics with its output on failure.
+pub fn cometbft_init(bin: &Path, home: &Path) {
+    let out = Command::new(bin)
+        .args(["init", "--home"])
+        .arg(home)
+        .output()
+        .expect("cometbft init runs");
+    assert!(
+        out.status.success(),
+        "cometbft init: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

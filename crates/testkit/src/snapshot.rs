@@ -121,16 +121,7 @@ impl JoiningNode {
             .unwrap_or_else(|e| panic!("{e} (run scripts/install-deps)"))
             .path;
         let home = dir.join("joining");
-        let out = Command::new(&bin)
-            .args(["init", "--home"])
-            .arg(&home)
-            .output()
-            .expect("cometbft init runs");
-        assert!(
-            out.status.success(),
-            "cometbft init: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::single_node::cometbft_init(&bin, &home);
         let sentry = manifest.node("sentry0").expect("a sentry");
         std::fs::copy(
             net.dir.join(&sentry.home).join("config/genesis.json"),
