@@ -40,6 +40,7 @@ fn execute_refuses_and_changes_nothing() {
     let net = bulwark().devnet();
     net.up(&["--validators", "4", "--signer", "bulwark"]);
     testkit::failover::wait_val0_signs(&net, 2);
+    testkit::failover::wait_val0_nodes_caught_up(&net);
     let f = Failover::prepare(&net);
     assert!(net.cmd("stop", &["signer", "--kill"]).status.success());
     wait_val0_silent(&net, 3);

@@ -34,6 +34,7 @@ fn execute_killed_at_each_step_resumes_safely() {
     let net = bulwark().devnet();
     net.up(&["--validators", "4", "--signer", "bulwark"]);
     let start = wait_val0_signs(&net, 2);
+    testkit::failover::wait_val0_nodes_caught_up(&net);
     let f = Failover::prepare(&net);
     let plan = f.plan();
     let shown = text(&f.run("show", &[&plan]));
@@ -41,7 +42,7 @@ fn execute_killed_at_each_step_resumes_safely() {
     f.approve(&plan, "alice", &[]);
     // carol's approval expires while the execution is under way: a resume is judged by
     // the approvals as they were when it began.
-    f.approve(&plan, "carol", &["--ttl", "12s"]);
+    f.approve(&plan, "carol", &["--ttl", "25s"]);
 
     // Watch both signer processes the whole time.
     let (primary, standby) = (
@@ -72,7 +73,7 @@ fn execute_killed_at_each_step_resumes_safely() {
                 "failover", "execute", &plan, "--as", "alice", "--key", &key, "--config", &f.config,
             ])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(net.tmp.path().join(format!("execute-{k}.err"))).unwrap())
             .spawn()
             .unwrap();
         let out = BufReader::new(child.stdout.take().unwrap());
@@ -97,9 +98,11 @@ fn execute_killed_at_each_step_resumes_safely() {
             }
         }
         let status = child.wait().unwrap();
+        let err = std::fs::read_to_string(net.tmp.path().join(format!("execute-{k}.err")))
+            .unwrap_or_default();
         assert!(
-            !status.success(),
-            "execute finished before step {k}: {seen:#?}"
+            !status.success() && status.code().is_none(),
+            "execute ended before step {k} ({status}): {seen:#?}\n{err}"
         );
         if k > 2 {
             assert!(seen[0].starts_with("resuming plan"), "{seen:#?}");
@@ -120,7 +123,7 @@ fn execute_killed_at_each_step_resumes_safely() {
             "killed at step {k} with {done} steps done"
         );
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
     while !text(&f.run("show", &[&plan])).contains("it expired at") {
         assert!(
             std::time::Instant::now() < deadline,

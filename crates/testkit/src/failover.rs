@@ -132,3 +132,13 @@ pub fn wait_val0_signs(net: &Devnet, height: u64) -> u64 {
     });
     commit_signers(&s, height + 1).expect("checked").0
 }
+
+/// Wait until val0's two nodes answer and are not syncing (the backup node starts in
+/// block sync): a plan made before that rightly finds a node not caught up.
+pub fn wait_val0_nodes_caught_up(net: &Devnet) {
+    net.wait_status("val0's nodes caught up", Duration::from_secs(120), |s| {
+        ["val0", "val0-backup"]
+            .iter()
+            .all(|n| crate::devnet::node(s, n)["catching_up"] == serde_json::json!(false))
+    });
+}
