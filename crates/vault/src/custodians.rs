@@ -100,11 +100,4 @@ impl Custodian {
         };
         out.map_err(|e| e.to_string())
     }
-
-    /// The SSH public key, for checking a custodian's signature.
-    pub fn ssh_key(&self) -> Option<audit::sshsig::PublicKey> {
-        self.ssh
-            .as_deref()
-            .and_then(|l| audit::sshsig::PublicKey::from_openssh(l.trim()).ok())
-    }
 }

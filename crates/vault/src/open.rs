@@ -73,11 +73,6 @@ impl Opening {
         self.vault.threshold
     }
 
-    /// Who has given a share.
-    pub fn given(&self) -> Vec<String> {
-        self.shares.iter().map(|(n, _)| n.clone()).collect()
-    }
-
     /// Take `name`'s share; with enough shares, the open vault.
     pub fn add(
         &mut self,
