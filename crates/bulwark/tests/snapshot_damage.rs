@@ -9,7 +9,7 @@ use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 use testkit::snapshot::{store_chunks, store_manifest, store_snapshots};
 
@@ -19,32 +19,57 @@ fn snapshot(args: &[&str]) -> Output {
     bulwark().run(&all)
 }
 
-fn spawn_snapshot(args: &[&str]) -> Child {
-    bulwark()
-        .command()
-        .arg("snapshot")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bulwark starts")
+/// A `bulwark snapshot` run that the test interrupts; its output goes to a log that
+/// every failure about it shows.
+struct Interrupted {
+    child: Child,
+    log: PathBuf,
 }
 
-fn wait_for(what: &str, limit: Duration, mut pred: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !pred() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
+impl Interrupted {
+    fn spawn(tmp: &Path, name: &str, args: &[&str]) -> Interrupted {
+        let log = tmp.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = bulwark()
+            .command()
+            .arg("snapshot")
+            .args(args)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("bulwark starts");
+        Interrupted { child, log }
     }
-}
 
-fn kill(mut child: Child) {
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "finished before it could be interrupted"
-    );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait until `pred` holds while the run is still going.
+    fn wait_for(&mut self, what: &str, limit: Duration, mut pred: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        while !pred() {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("it ended ({status}) before {what}:\n{}", self.output());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; its output so far:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn kill(mut self) {
+        assert!(
+            self.child.try_wait().unwrap().is_none(),
+            "finished before it could be interrupted:\n{}",
+            self.output()
+        );
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
 }
 
 /// Relative path -> size of every file under `dir`.
@@ -128,11 +153,11 @@ fn interrupted_create_and_restore_resume_and_damage_is_named() {
     ];
     let mut slow = create.to_vec();
     slow.extend(["--max-rate", "3M", "--jobs", "1"]);
-    let child = spawn_snapshot(&slow);
-    wait_for("some chunks uploaded", Duration::from_secs(60), || {
+    let mut child = Interrupted::spawn(tmp, "create", &slow);
+    child.wait_for("some chunks uploaded", Duration::from_secs(150), || {
         store_chunks(&store).len() >= 4
     });
-    kill(child);
+    child.kill();
     let uploaded = store_chunks(&store).len();
     assert!(
         store_snapshots(&store).is_empty(),
@@ -164,22 +189,26 @@ fn interrupted_create_and_restore_resume_and_damage_is_named() {
     //    it finishes what is left.
     let empty = tmp.join("empty-home");
     let e = empty.to_str().unwrap();
-    let child = spawn_snapshot(&[
-        "restore",
-        "--store",
-        &store_s,
-        "--home",
-        e,
-        "--max-rate",
-        "3M",
-        "--jobs",
-        "1",
-    ]);
+    let mut child = Interrupted::spawn(
+        tmp,
+        "restore-empty",
+        &[
+            "restore",
+            "--store",
+            &store_s,
+            "--home",
+            e,
+            "--max-rate",
+            "3M",
+            "--jobs",
+            "1",
+        ],
+    );
     let stage = empty.join(".bulwark-restore").join(&id);
-    wait_for("some files restored", Duration::from_secs(60), || {
+    child.wait_for("some files restored", Duration::from_secs(150), || {
         finished_files(&stage) >= 3
     });
-    kill(child);
+    child.kill();
     assert!(!empty.join("data").exists(), "a half-restored data/ in {e}");
     let r = json(&snapshot(&[
         "restore", "--store", &store_s, "--home", e, "--json",
@@ -201,22 +230,26 @@ fn interrupted_create_and_restore_resume_and_damage_is_named() {
     let state = backup.join("data/priv_validator_state.json");
     let state_before = std::fs::read(&state).unwrap();
     let data_before = listing(&backup.join("data"));
-    let child = spawn_snapshot(&[
-        "restore",
-        "--store",
-        &store_s,
-        "--home",
-        b,
-        "--max-rate",
-        "3M",
-        "--jobs",
-        "1",
-    ]);
+    let mut child = Interrupted::spawn(
+        tmp,
+        "restore-backup",
+        &[
+            "restore",
+            "--store",
+            &store_s,
+            "--home",
+            b,
+            "--max-rate",
+            "3M",
+            "--jobs",
+            "1",
+        ],
+    );
     let stage = backup.join(".bulwark-restore").join(&id);
-    wait_for("some files restored", Duration::from_secs(60), || {
+    child.wait_for("some files restored", Duration::from_secs(150), || {
         finished_files(&stage) >= 3
     });
-    kill(child);
+    child.kill();
     assert_eq!(
         listing(&backup.join("data")),
         data_before,
