@@ -110,12 +110,13 @@ fn watch_exposition(dir: &Path) -> String {
         role: Role::Validator,
         rpc: dead.clone(),
         metrics: None,
-        peers_low: None,
+        rules: Default::default(),
     });
     c.hosts.push(HostConfig {
         name: "h0".into(),
         node_exporter: Some(format!("{dead}/metrics")),
         mountpoints: Vec::new(),
+        rules: Default::default(),
     });
     std::fs::write(&cfg, c.to_toml().unwrap()).unwrap();
     let mut d = bulwark().daemon(

@@ -77,7 +77,7 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
             role: serde_json::from_value(n["role"].clone()).unwrap(),
             rpc: rpc(name),
             metrics: Some(n["metrics_url"].as_str().unwrap().into()),
-            peers_low: None,
+            rules: Default::default(),
         });
     }
     let r = &mut c.rules;
@@ -102,6 +102,7 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
         name: "local".into(),
         node_exporter: Some(format!("{}/metrics", u.exporter)),
         mountpoints: vec!["/".into()],
+        rules: Default::default(),
     });
     c.channels.push(ChannelConfig::Webhook {
         name: "hook".into(),

@@ -35,7 +35,7 @@ fn watch_toml(status: &serde_json::Value, port: u16, state: &Path, hook: &str) -
             role: Role::Validator,
             rpc: rpc(n),
             metrics: None,
-            peers_low: None,
+            rules: Default::default(),
         });
     }
     let count = |warning, critical| CountRule {

@@ -7,7 +7,9 @@ use crate::process::{self, Spec};
 use crate::topology;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use watch::config::{ChainConfig, Config, CountRule, HostConfig, NodeConfig, SignerConfig};
+use watch::config::{
+    ChainConfig, Config, CountRule, HostConfig, NodeConfig, RuleOverrides, SignerConfig,
+};
 
 /// Process name of the devnet watch (`run/watch.pid`, `logs/watch.log`).
 pub const NAME: &str = "watch";
@@ -58,11 +60,18 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
             metrics: Some(n.metrics_url()),
             // val0 and its backup peer only with the sentry, by design: one peer is
             // normal for them, none is critical.
-            peers_low: topology::is_operator_node(n).then_some(CountRule {
-                warning: 1,
-                critical: 1,
-                for_: Duration::from_secs(60),
-            }),
+            rules: if topology::is_operator_node(n) {
+                RuleOverrides::default().with(
+                    "peers_low",
+                    &CountRule {
+                        warning: 1,
+                        critical: 1,
+                        for_: Duration::from_secs(60),
+                    },
+                )
+            } else {
+                RuleOverrides::default()
+            },
         });
     }
     if let (true, Some(p)) = (
@@ -94,6 +103,7 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
         name: "local".into(),
         node_exporter: None,
         mountpoints: Vec::new(),
+        rules: RuleOverrides::default(),
     });
     let toml = config.to_toml().map_err(|e| DevnetError::Command {
         command: "writing the watch config".into(),

@@ -163,30 +163,6 @@ fn unknown_fields_and_bad_durations_are_refused() {
 }
 
 #[test]
-fn a_node_can_have_its_own_peers_low() {
-    let base = "state_path = \"w.sqlite\"\n[[chain]]\nid = \"c-1\"\nrpc = [\"http://a:26657\"]\n[[node]]\nname = \"v0\"\nchain = \"c-1\"\nrole = \"validator\"\nrpc = \"http://a:26657\"\n";
-    let c = Config::parse(&format!(
-        "{base}peers_low = {{ warning = 1, critical = 1 }}\n"
-    ))
-    .unwrap();
-    let own = c.nodes[0].peers_low.expect("the node's own thresholds");
-    assert_eq!(
-        (own.warning, own.critical, own.for_),
-        (1, 1, Duration::ZERO)
-    );
-    assert!(Config::parse(base).unwrap().nodes[0].peers_low.is_none());
-    let Err(ConfigError::Invalid(p)) = Config::parse(&format!(
-        "{base}peers_low = {{ warning = 1, critical = 2 }}\n"
-    )) else {
-        panic!("critical above warning accepted")
-    };
-    assert_eq!(
-        p,
-        ["node \"v0\": peers_low critical (2) must not be above warning (1); lower is worse here"]
-    );
-}
-
-#[test]
 fn a_config_written_back_reads_the_same() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/watch.example.toml");
     let c = Config::load(std::path::Path::new(path)).unwrap();

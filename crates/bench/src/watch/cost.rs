@@ -257,7 +257,7 @@ fn bulwark_config(
                 role: Role::Validator,
                 rpc: u.clone(),
                 metrics: None,
-                peers_low: None,
+                rules: Default::default(),
             });
         }
     }

@@ -45,7 +45,6 @@ impl NodeCollector {
                 peers: None,
                 seen_at: None,
                 metrics: cfg.metrics.as_deref().map(NodeMetricsState::new),
-                peers_low: cfg.peers_low,
             },
         }
     }

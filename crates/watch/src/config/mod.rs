@@ -7,6 +7,7 @@
 
 mod channel;
 mod email;
+mod levels;
 mod rule_defaults;
 mod rules;
 mod sdk;
@@ -17,6 +18,7 @@ mod validate;
 
 pub use channel::ChannelConfig;
 pub use email::{EmailConfig, Security};
+pub use levels::{blocks, scope_of, Levels, RoleConfig, RuleOverrides, Scope, SCOPES};
 pub use rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule, RulesConfig};
 pub use secret::Secret;
 pub use sections::{
@@ -27,6 +29,7 @@ pub(crate) use tls::{read_ca_file, root_store};
 pub(crate) use validate::check_url;
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -61,9 +64,13 @@ pub struct Config {
     /// Bulwark signers whose metrics are checked.
     #[serde(default, rename = "signer")]
     pub signers: Vec<SignerConfig>,
-    /// Rule thresholds.
+    /// Rule thresholds: the defaults, which a chain's, a role's, a node's, a host's and
+    /// a signer's own `rules` override.
     #[serde(default)]
     pub rules: RulesConfig,
+    /// Settings per node role (`[roles.validator]`, `[roles.sentry]`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<Role, RoleConfig>,
     /// Where notifications can go.
     #[serde(default, rename = "channel")]
     pub channels: Vec<ChannelConfig>,
@@ -103,6 +110,7 @@ impl Config {
             hosts: Vec::new(),
             signers: Vec::new(),
             rules: RulesConfig::default(),
+            roles: BTreeMap::new(),
             channels: Vec::new(),
             routes: Vec::new(),
             heartbeat: None,

@@ -1,7 +1,7 @@
 //! The sections of `watch.toml`: chains, nodes, hosts, signers, the heartbeat and
 //! routes.
 
-use super::rules::CountRule;
+use super::levels::RuleOverrides;
 use super::secret::Secret;
 use super::Severity;
 use serde::{Deserialize, Serialize};
@@ -57,6 +57,18 @@ pub struct ChainConfig {
     /// How often the Cosmos SDK data is read.
     #[serde(default = "default_sdk_interval", with = "confkit::duration")]
     pub sdk_interval: Duration,
+    /// The chain's usual time between blocks, for rule durations given in blocks
+    /// (`"20 blocks"`) in its rules, its nodes' and their roles'.
+    #[serde(
+        default,
+        with = "confkit::duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub block_time: Option<Duration>,
+    /// This chain's own levels, over `[rules]`, for its rules and its nodes' (e.g.
+    /// `rules.missed_in_a_row = { warning = 20, critical = 50 }` on a fast chain).
+    #[serde(default, skip_serializing_if = "RuleOverrides::is_empty")]
+    pub rules: RuleOverrides,
 }
 
 impl ChainConfig {
@@ -74,12 +86,14 @@ impl ChainConfig {
             bech32_prefix: None,
             abci_query: false,
             sdk_interval: default_sdk_interval(),
+            block_time: None,
+            rules: RuleOverrides::default(),
         }
     }
 }
 
 /// What a node is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Signs for our validator.
@@ -130,11 +144,11 @@ pub struct NodeConfig {
     /// power missing from the last commit, mempool size.
     #[serde(default)]
     pub metrics: Option<String>,
-    /// This node's own `peers_low` thresholds, used instead of `[rules.peers_low]`:
-    /// e.g. `{ warning = 1, critical = 1 }` for a validator or backup that peers only
-    /// with its sentry, where one peer is normal and none is critical.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub peers_low: Option<CountRule>,
+    /// This node's own levels, over its role's, its chain's and `[rules]`: e.g.
+    /// `rules.peers_low = { warning = 1, critical = 1 }` for a validator or backup that
+    /// peers only with its sentry, where one peer is normal and none is critical.
+    #[serde(default, skip_serializing_if = "RuleOverrides::is_empty")]
+    pub rules: RuleOverrides,
 }
 
 /// A host scraped through node_exporter.
@@ -150,6 +164,9 @@ pub struct HostConfig {
     /// Mount points to check (all real filesystems when empty).
     #[serde(default)]
     pub mountpoints: Vec<String>,
+    /// This host's own levels of the host rules, over `[rules]`.
+    #[serde(default, skip_serializing_if = "RuleOverrides::is_empty")]
+    pub rules: RuleOverrides,
 }
 
 /// A `bulwark signer` whose metrics endpoint is scraped.
@@ -171,6 +188,9 @@ pub struct SignerConfig {
     /// `peer` label of their metrics); the signer's `name` when not set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_name: Option<String>,
+    /// This signer's own levels of the signer rules, over `[rules]`.
+    #[serde(default, skip_serializing_if = "RuleOverrides::is_empty")]
+    pub rules: RuleOverrides,
 }
 
 impl SignerConfig {
@@ -181,6 +201,7 @@ impl SignerConfig {
             metrics_url: metrics_url.into(),
             cosigners: None,
             peer_name: None,
+            rules: RuleOverrides::default(),
         }
     }
 

@@ -65,12 +65,6 @@ impl Config {
             if let Some(u) = &n.metrics {
                 check_url(&mut p, &format!("node {:?} metrics", n.name), u);
             }
-            if let Some(r) = n.peers_low.filter(|r| r.critical > r.warning) {
-                p.push(format!(
-                    "node {:?}: peers_low critical ({}) must not be above warning ({}); lower is worse here",
-                    n.name, r.critical, r.warning
-                ));
-            }
         }
         let mut hosts = HashSet::new();
         for h in &self.hosts {
@@ -182,6 +176,9 @@ impl Config {
             }
         }
         self.rules.validate(&mut p);
+        if let Err(e) = super::Levels::new(self) {
+            p.extend(e);
+        }
         if p.is_empty() {
             Ok(())
         } else {

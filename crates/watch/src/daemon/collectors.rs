@@ -96,7 +96,7 @@ fn nodes_hosts_signers(cx: &Context, o: &mut Observed) -> Started {
             h.clone(),
             cx.http.clone(),
             config.request_timeout,
-            config.rules.disk_fill_window,
+            cx.levels.host(&h.name).disk_fill_window,
         );
         o.hosts.push(col.state.clone());
         cols.push((Collector::Host(col, i), None));
@@ -104,7 +104,7 @@ fn nodes_hosts_signers(cx: &Context, o: &mut Observed) -> Started {
     for sg in &config.signers {
         let col = SignerCollector::new(
             sg,
-            config.rules.signer_refusal_reasons.clone(),
+            cx.levels.signer(&sg.name).signer_refusal_reasons.clone(),
             cx.http.clone(),
             config.request_timeout,
         );

@@ -34,7 +34,7 @@ pub(super) fn spawn(
     wake: Arc<Notify>,
     tasks: &mut JoinSet<Result<(), WatchError>>,
 ) {
-    let rules = cx.config.rules.clone();
+    let rules = cx.levels.clone();
     let every = cx.config.poll_interval;
     let (sd, sh, metrics) = (cx.shutdown.clone(), cx.shared.clone(), cx.metrics.clone());
     tasks.spawn(async move {

@@ -12,7 +12,7 @@ mod status;
 pub use status::fetch_status;
 
 use crate::collect::ws::WsMetrics;
-use crate::config::Config;
+use crate::config::{Config, ConfigError, Levels};
 use crate::error::WatchError;
 use crate::net::tls::Trust;
 use crate::serve::http::Shared;
@@ -33,6 +33,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Watc
 /// and HTTP client, the state shared with the server, the metrics and the shutdown.
 struct Context {
     config: Config,
+    /// Every subject's rule levels, resolved from `config`.
+    levels: Levels,
     trust: Trust,
     http: reqwest::Client,
     shared: Arc<Shared>,
@@ -49,6 +51,7 @@ pub async fn run_with_registry(
     shutdown: CancellationToken,
 ) -> Result<(), WatchError> {
     config.validate()?;
+    let levels = Levels::new(&config).map_err(ConfigError::Invalid)?;
     create_state_dir(&config)?;
     let metrics = Arc::new(Metrics::register(&mut registry));
     let ws_metrics = WsMetrics::register(&mut registry);
@@ -59,6 +62,7 @@ pub async fn run_with_registry(
     let shared = server::shared(&engine, registry);
     let cx = Context {
         config,
+        levels,
         trust,
         http,
         shared,

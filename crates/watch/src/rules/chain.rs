@@ -1,13 +1,14 @@
 //! Chain and node rules.
 
-use crate::config::RulesConfig;
+use crate::config::Levels;
 use crate::rules::{level_down, level_up, push, push_held, About, Outcome};
 use crate::state::{GridEntry, Observed, Sign, Ts};
 use crate::time::human;
 use std::time::Duration;
 
-pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+pub(crate) fn evaluate(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for c in &obs.chains {
+        let cfg = levels.chain(&c.id);
         let about = About::chain(&c.id);
         // Missed in a row: only from blocks actually checked.
         if let (Some(addr), Some(_)) = (&c.validator_address, c.checked_height) {
@@ -93,11 +94,12 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
             });
         }
     }
-    nodes(cfg, obs, now, out);
+    nodes(levels, obs, now, out);
 }
 
-fn nodes(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+fn nodes(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for n in &obs.nodes {
+        let cfg = levels.node(&n.name, &n.chain);
         let who = format!("{} ({}, {})", n.name, n.role.as_str(), n.chain);
         let about = About::node(&n.chain, &n.name);
         let key = format!("node_down/{}", n.name);
@@ -164,7 +166,7 @@ fn nodes(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
             });
         }
         if let Some(peers) = n.peers {
-            let r = n.peers_low.unwrap_or(cfg.peers_low);
+            let r = cfg.peers_low;
             let key = format!("peers_low/{}", n.name);
             let sev = level_down(peers as f64, r.warning as f64, r.critical as f64);
             push(out, key.clone(), sev, |s| {

@@ -3,15 +3,16 @@
 //! the voting power missing from the last commit (the worst figure any of the chain's
 //! nodes reports: one alert per chain, not per node), and whether they can be read.
 
-use crate::config::RulesConfig;
+use crate::config::Levels;
 use crate::config::Severity;
 use crate::rules::{level_up, push, push_held, About, Outcome};
 use crate::state::{Observed, Ts};
 use crate::time::human;
 use std::time::Duration;
 
-pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+pub(crate) fn evaluate(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for n in &obs.nodes {
+        let cfg = levels.node(&n.name, &n.chain);
         let Some(m) = &n.metrics else {
             continue;
         };
@@ -42,6 +43,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
         }
     }
     for c in &obs.chains {
+        let cfg = levels.chain(&c.id);
         let about = About::chain(&c.id);
         // The round each height needed, from the blocks' commits: every height counts,
         // and the alert stays while the slow height is in the window.

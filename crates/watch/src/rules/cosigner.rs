@@ -2,7 +2,7 @@
 //! `cosigners`): a cosigner down (its metrics, or every other cosigner's link to it),
 //! the threshold at risk or lost, share refusals, failed signatures, slow peer links.
 
-use crate::config::{RulesConfig, Severity};
+use crate::config::{Levels, RulesConfig, Severity};
 use crate::rules::{level_up, push, push_held, Condition, Outcome};
 use crate::state::{groups, CosignerGroup, Observed, SignerState, Ts};
 use crate::time::human;
@@ -11,9 +11,10 @@ use std::time::Duration;
 /// The refusal reason that means two coordinators asked for conflicting data.
 const CONFLICTING: &str = "conflicting_data";
 
-pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+pub(crate) fn evaluate(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for g in groups(obs) {
         for s in &g.members {
+            let cfg = levels.signer(&s.name);
             down(cfg, &g, s, now, out);
             if let Some(t) = s.threshold.as_ref().filter(|_| s.up) {
                 refusals(cfg, s, t, out);
@@ -21,7 +22,7 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                 slow(cfg, s, t, out);
             }
         }
-        threshold(cfg, &g, out);
+        threshold(levels, &g, out);
     }
 }
 
@@ -110,9 +111,10 @@ fn down(
 }
 
 /// `threshold_at_risk` and `threshold_lost`, per chain of the group.
-fn threshold(cfg: &RulesConfig, g: &CosignerGroup<'_>, out: &mut Vec<Outcome>) {
+fn threshold(levels: &Levels, g: &CosignerGroup<'_>, out: &mut Vec<Outcome>) {
     let n = g.members.len();
     for c in &g.chains {
+        let cfg = levels.chain(&c.chain);
         let at_risk = format!("threshold_at_risk/{}/{}", g.name, c.chain);
         let lost = format!("threshold_lost/{}/{}", g.name, c.chain);
         let (t, k) = (c.threshold, c.reachable);

@@ -1,13 +1,14 @@
 //! Host rules: exporter down, disk used and time until full, memory, load.
 
-use crate::config::RulesConfig;
+use crate::config::Levels;
 use crate::rules::{level_down, level_up, push, push_held, About, Outcome};
 use crate::state::{Observed, Ts};
 use crate::time::human;
 use std::time::Duration;
 
-pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+pub(crate) fn evaluate(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for h in &obs.hosts {
+        let cfg = levels.host(&h.name);
         let about = About::host(&h.name);
         let key = format!("exporter_down/{}", h.name);
         if h.up {

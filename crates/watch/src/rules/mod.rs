@@ -7,7 +7,8 @@
 //! missing power), [`host`] (disks, memory, load), [`signer`], [`cosigner`] (threshold
 //! cosigner groups) and [`sdk`] (window, jail,
 //! staking, upgrades). A new rule goes in its family's file, with its thresholds in
-//! `config::RulesConfig`. Rules read `state` and `config` only: they neither store,
+//! `config::RulesConfig`; each reads its subject's levels from `config::Levels` (a
+//! chain's, a node's, a host's or a signer's). Rules read `state` and `config` only: they neither store,
 //! notify nor serve.
 
 mod chain;
@@ -17,7 +18,7 @@ mod host;
 mod sdk;
 mod signer;
 
-use crate::config::RulesConfig;
+use crate::config::Levels;
 use crate::config::Severity;
 use crate::state::{Observed, Ts};
 use std::time::Duration;
@@ -109,7 +110,7 @@ pub enum Outcome {
 }
 
 /// Evaluate every rule. Subjects without data give no outcome.
-pub fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts) -> Vec<Outcome> {
+pub fn evaluate(cfg: &Levels, obs: &Observed, now: Ts) -> Vec<Outcome> {
     let mut out = Vec::new();
     chain::evaluate(cfg, obs, now, &mut out);
     consensus::evaluate(cfg, obs, now, &mut out);
@@ -118,6 +119,16 @@ pub fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts) -> Vec<Outcome> {
     cosigner::evaluate(cfg, obs, now, &mut out);
     sdk::evaluate(cfg, obs, now, &mut out);
     out
+}
+
+/// Evaluate every rule with the same levels for every subject (the unit tests).
+#[cfg(test)]
+pub(crate) fn evaluate_uniform(
+    cfg: &crate::config::RulesConfig,
+    obs: &Observed,
+    now: Ts,
+) -> Vec<Outcome> {
+    evaluate(&Levels::uniform(cfg.clone()), obs, now)
 }
 
 /// The severity of `value` against rising levels.

@@ -6,8 +6,8 @@
 //! blocks behind the chain's RPC height): when every endpoint fails, `source_unhealthy`
 //! says so, when the data lags `sdk_behind` does, and the other alerts stay as they were.
 
-use crate::config::RulesConfig;
 use crate::config::Severity;
+use crate::config::{Levels, RulesConfig};
 use crate::rules::{level_down, level_up, push, push_held, About, Condition, Outcome};
 use crate::state::{assess, SdkState};
 use crate::state::{ChainState, Observed, Ts};
@@ -19,8 +19,9 @@ const SDK_LAG_WARNING: u64 = 20;
 /// ... and this far behind it is critical.
 const SDK_LAG_CRITICAL: u64 = 200;
 
-pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+pub(crate) fn evaluate(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for c in &obs.chains {
+        let cfg = levels.chain(&c.id);
         let Some(s) = &c.sdk else {
             continue;
         };

@@ -1,13 +1,14 @@
 //! Signer rules: metrics unreachable, a node connection down, refusals.
 
-use crate::config::RulesConfig;
+use crate::config::Levels;
 use crate::rules::{level_up, push, push_held, Condition, Outcome};
 use crate::state::{Observed, Ts};
 use crate::time::human;
 use std::time::Duration;
 
-pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+pub(crate) fn evaluate(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
     for s in &obs.signers {
+        let cfg = levels.signer(&s.name);
         let base = |rule: &'static str,
                     key: String,
                     severity,

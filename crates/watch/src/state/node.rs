@@ -1,6 +1,6 @@
 //! A node as observed: its RPC health and its own Prometheus metrics.
 
-use crate::config::{CountRule, Role};
+use crate::config::Role;
 use crate::time::Ts;
 use serde::Serialize;
 
@@ -31,10 +31,6 @@ pub struct NodeState {
     pub seen_at: Option<Ts>,
     /// Its Prometheus metrics, when `metrics` is configured.
     pub metrics: Option<crate::state::NodeMetricsState>,
-    /// Its own `peers_low` thresholds from its `[[node]]`, if any (not observed, so not
-    /// in `/api/status`).
-    #[serde(skip)]
-    pub peers_low: Option<CountRule>,
 }
 
 /// The figures read from one scrape.

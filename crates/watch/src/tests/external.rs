@@ -174,6 +174,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
         name: "local".into(),
         node_exporter: Some(format!("http://127.0.0.1:{port}/metrics")),
         mountpoints: vec!["/".into()],
+        rules: Default::default(),
     };
     let mut c = crate::collect::nodes::HostCollector::new(
         cfg,
@@ -215,6 +216,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
             name: "self".into(),
             node_exporter: None,
             mountpoints,
+            rules: Default::default(),
         };
         let mut c = crate::collect::nodes::HostCollector::new(
             cfg,

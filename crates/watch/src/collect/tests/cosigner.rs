@@ -5,7 +5,7 @@
 use super::signer::{outcome, serve};
 use crate::collect::signer::SignerCollector;
 use crate::config::{RulesConfig, SignerConfig};
-use crate::rules::{evaluate, Outcome};
+use crate::rules::{evaluate_uniform as evaluate, Outcome};
 use crate::state::Observed;
 use crate::Severity;
 use prometheus_client::registry::Registry;

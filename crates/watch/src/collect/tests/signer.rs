@@ -3,7 +3,7 @@
 use crate::collect::signer::SignerCollector;
 use crate::config::RulesConfig;
 use crate::config::SignerConfig;
-use crate::rules::{evaluate, Outcome};
+use crate::rules::{evaluate_uniform as evaluate, Outcome};
 use crate::state::Observed;
 use crate::Severity;
 use std::io::{Read, Write};

@@ -2,7 +2,7 @@
 
 use crate::config::Role;
 use crate::config::RulesConfig;
-use crate::rules::{evaluate, Outcome};
+use crate::rules::{evaluate_uniform as evaluate, Outcome};
 use crate::state::*;
 use crate::Severity;
 use std::collections::VecDeque;
@@ -54,7 +54,6 @@ fn node(name: &str, height: Option<u64>, peers: Option<u64>) -> NodeState {
         peers,
         seen_at: Some(1000.0),
         metrics: None,
-        peers_low: None,
     }
 }
 

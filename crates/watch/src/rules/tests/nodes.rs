@@ -1,5 +1,5 @@
 //! The node and host rules: down, catching up, behind, peers (and a node's own
-//! `peers_low`), disks, memory and load.
+//! `peers_low`, and levels per chain and node), disks, memory and load.
 
 use super::*;
 
@@ -101,33 +101,63 @@ fn disk_memory_and_load() {
 }
 
 #[test]
-fn a_node_own_peers_low_replaces_the_rule_thresholds() {
-    // A validator behind one sentry: one peer is normal, none is critical.
-    let own = crate::config::CountRule {
-        warning: 1,
-        critical: 1,
-        for_: std::time::Duration::ZERO,
+fn each_chain_and_node_is_judged_by_its_own_levels() {
+    // Two chains with the same miss pattern; a validator behind one sentry.
+    let config = crate::Config::parse(
+        r#"
+state_path = "w"
+[[chain]]
+id = "c-1"
+rpc = ["http://a:1"]
+[[chain]]
+id = "c-2"
+rpc = ["http://b:1"]
+rules.missed_in_a_row = { warning = 10, critical = 30 }
+[[node]]
+name = "v0"
+chain = "c-1"
+role = "validator"
+rpc = "http://a:1"
+rules.peers_low = { warning = 1, critical = 1 }
+[[node]]
+name = "s0"
+chain = "c-1"
+role = "sentry"
+rpc = "http://a:2"
+"#,
+    )
+    .unwrap();
+    let levels = crate::config::Levels::new(&config).unwrap();
+    let mut c2 = chain(5);
+    c2.id = "c-2".into();
+    let nodes = |peers| {
+        vec![
+            NodeState {
+                role: Role::Validator,
+                ..node("v0", Some(11), Some(peers))
+            },
+            node("s0", Some(11), Some(peers)),
+        ]
     };
-    let with_peers = |peers, peers_low| NodeState {
-        role: Role::Validator,
-        peers_low,
-        ..node("v0", Some(11), Some(peers))
-    };
-    let at = |n: NodeState| {
+    let at = |peers| {
         let obs = Observed {
-            chains: vec![chain(0)],
-            nodes: vec![n],
+            chains: vec![chain(5), c2.clone()],
+            nodes: nodes(peers),
             ..Default::default()
         };
-        evaluate(&RulesConfig::default(), &obs, 1001.0)
+        crate::rules::evaluate(&levels, &obs, 1001.0)
     };
-    // The rule's own thresholds (warning below 3, critical below 1) warn at one peer.
+    let out = at(1);
+    // [rules] warn at 3 in a row: c-1 fires, c-2 (its own warning at 10) does not.
     assert_eq!(
-        severity(&at(with_peers(1, None)), "peers_low/v0"),
+        severity(&out, "missed_in_a_row/c-1"),
         Some(Severity::Warning)
     );
-    assert!(is_clear(&at(with_peers(1, Some(own))), "peers_low/v0"));
-    let out = at(with_peers(0, Some(own)));
+    assert!(is_clear(&out, "missed_in_a_row/c-2"), "{out:#?}");
+    // One peer: normal for the validator, a warning for the sentry ([rules]: below 3).
+    assert!(is_clear(&out, "peers_low/v0"));
+    assert_eq!(severity(&out, "peers_low/s0"), Some(Severity::Warning));
+    let out = at(0);
     assert_eq!(severity(&out, "peers_low/v0"), Some(Severity::Critical));
     let Some(Outcome::Firing(c)) = find(&out, "peers_low/v0") else {
         panic!()

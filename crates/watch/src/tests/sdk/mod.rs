@@ -9,7 +9,7 @@ use crate::collect::sdk::rest::{self as sdk_rest, Rest};
 use crate::collect::sdk::source::{Reply, SdkError, Source};
 use crate::config::ChainConfig;
 use crate::config::RulesConfig;
-use crate::rules::{evaluate, Outcome};
+use crate::rules::{evaluate_uniform as evaluate, Outcome};
 use crate::sdk::*;
 use crate::state::*;
 use crate::{Config, ConfigError, Severity};
@@ -190,6 +190,8 @@ fn chain_cfg(rest: &[String]) -> ChainConfig {
         bech32_prefix: None,
         abci_query: false,
         sdk_interval: Duration::from_secs(1),
+        block_time: None,
+        rules: Default::default(),
     }
 }
 

@@ -11,7 +11,7 @@ fn node_status_peers_and_wrong_chain() {
         role: Role::Sentry,
         rpc: url.clone(),
         metrics: None,
-        peers_low: None,
+        rules: Default::default(),
     };
     let mut n = NodeCollector::new(
         &cfg,
@@ -64,7 +64,7 @@ fn node_metrics_are_read_beside_the_rpc_and_their_failures_kept_apart() {
             role: Role::Validator,
             rpc: rpc.clone(),
             metrics: Some(m),
-            peers_low: None,
+            rules: Default::default(),
         };
         NodeCollector::new(
             &cfg,
