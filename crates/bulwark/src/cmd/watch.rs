@@ -34,6 +34,10 @@ pub struct CheckArgs {
     /// Configuration file (TOML).
     #[arg(long, short)]
     config: PathBuf,
+    /// Also show the levels every rule has for this chain and its nodes, and where
+    /// each value comes from (default, [rules], or a chain's, role's or node's rules).
+    #[arg(long)]
+    chain: Option<String>,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -156,6 +160,8 @@ struct CheckSummary {
     cosmos_sdk_chains: Vec<String>,
     heartbeat: bool,
     hosts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    levels: Option<watch::config::ChainLevels>,
     listen: String,
     nodes: Vec<String>,
     nodes_with_metrics: usize,
@@ -185,13 +191,69 @@ impl Report for CheckSummary {
                 "note: no [[channel]]: alerts show on the status page and in the log only\n",
             );
         }
+        if let Some(l) = &self.levels {
+            out.push_str(&levels_text(l));
+        }
         out
     }
 }
 
+/// A chain's levels as text: one line per rule, then each node's differences.
+fn levels_text(l: &watch::config::ChainLevels) -> String {
+    use watch::config::RuleLevels;
+    let rule_lines = |rules: &[RuleLevels]| -> String {
+        let width = rules.iter().map(|r| r.rule.len()).max().unwrap_or(0);
+        rules
+            .iter()
+            .map(|r| {
+                let fields: Vec<String> = r
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let name = if f.field.is_empty() { "" } else { &f.field };
+                        format!("{name} {} ({})", f.value, f.from)
+                            .trim()
+                            .to_string()
+                    })
+                    .collect();
+                format!("  {:width$}  {}\n", r.rule, fields.join(", "))
+            })
+            .collect()
+    };
+    let mut out = format!(
+        "\nlevels of chain {}{}:\n",
+        l.chain,
+        l.block_time
+            .as_ref()
+            .map(|b| format!(" (block time {b})"))
+            .unwrap_or_default()
+    );
+    out.push_str(&rule_lines(&l.rules));
+    for n in &l.nodes {
+        if n.rules.is_empty() {
+            out.push_str(&format!(
+                "node {} ({}): the chain's levels\n",
+                n.name, n.role
+            ));
+        } else {
+            out.push_str(&format!(
+                "node {} ({}): where it differs from the chain\n",
+                n.name, n.role
+            ));
+            out.push_str(&rule_lines(&n.rules));
+        }
+    }
+    out
+}
+
 fn check(a: &CheckArgs) -> anyhow::Result<CheckSummary> {
     let c = watch::Config::load(&a.config)?;
+    let levels = match &a.chain {
+        Some(id) => Some(watch::config::chain_levels(&c, id).map_err(UsageError)?),
+        None => None,
+    };
     Ok(CheckSummary {
+        levels,
         chains: c.chains.iter().map(|ch| ch.id.clone()).collect(),
         channels: c
             .channels

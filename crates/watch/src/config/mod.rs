@@ -7,6 +7,7 @@
 
 mod channel;
 mod email;
+mod explain;
 mod levels;
 mod rule_defaults;
 mod rules;
@@ -18,6 +19,7 @@ mod validate;
 
 pub use channel::ChannelConfig;
 pub use email::{EmailConfig, Security};
+pub use explain::{chain_levels, ChainLevels, FieldLevel, NodeLevels, RuleLevels};
 pub use levels::{blocks, scope_of, Levels, RoleConfig, RuleOverrides, Scope, SCOPES};
 pub use rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule, RulesConfig};
 pub use secret::Secret;
