@@ -1,6 +1,8 @@
 //! `bulwark snapshot run --config`: snapshots on a schedule, each followed by a prune
 //! with the job's retention, and a status file saying how each job last went (for
-//! monitoring: a stale `last_success_unix` or a set `last_error` is worth a page).
+//! monitoring: a stale `last_success_unix` or a set `last_error` is worth a page), also
+//! as Prometheus text for node_exporter's textfile collector, which `bulwark watch`
+//! reads (`snapshot_stale`, `snapshot_failed`).
 
 use crate::create::{self, CreateOptions, NodeControl, NodeMeta, Source};
 use crate::error::{Result, SnapshotError};
@@ -20,6 +22,11 @@ pub struct Config {
     /// Where each job's last result is written (JSON), if anywhere.
     #[serde(default)]
     pub status_file: Option<PathBuf>,
+    /// The same, as Prometheus text (`*.prom`) for node_exporter's textfile collector
+    /// (`--collector.textfile.directory`): `bulwark_snapshot_last_success_timestamp_seconds`,
+    /// `bulwark_snapshot_last_attempt_timestamp_seconds`, `bulwark_snapshot_last_attempt_failed`.
+    #[serde(default)]
+    pub metrics_file: Option<PathBuf>,
     /// The jobs.
     #[serde(default, rename = "job")]
     pub jobs: Vec<Job>,
@@ -108,6 +115,14 @@ impl Config {
         if self.jobs.is_empty() {
             p.push("no [[job]]: add one per node to snapshot".into());
         }
+        if let Some(f) = &self.metrics_file {
+            if f.extension().is_none_or(|e| e != "prom") {
+                p.push(format!(
+                    "metrics_file {}: node_exporter's textfile collector reads only *.prom files: name it e.g. bulwark_snapshot.prom",
+                    f.display()
+                ));
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for j in &self.jobs {
             let n = &j.name;
@@ -159,6 +174,9 @@ impl Config {
 /// How each job last went, as written to the status file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct JobStatus {
+    /// The chain of the last snapshot taken.
+    #[serde(default)]
+    pub chain_id: Option<String>,
     /// Last attempt (seconds since the epoch).
     pub last_attempt_unix: Option<i64>,
     /// Last success.
@@ -167,9 +185,9 @@ pub struct JobStatus {
     pub last_snapshot: Option<String>,
     /// Why the last attempt failed (`None` after a success).
     pub last_error: Option<String>,
-    /// Successes since the daemon started.
+    /// Successes (kept across restarts through the status file).
     pub successes: u64,
-    /// Failures since the daemon started.
+    /// Failures (likewise).
     pub failures: u64,
 }
 
@@ -189,7 +207,14 @@ pub async fn run(
         .iter()
         .map(|_| tokio::time::Instant::now())
         .collect();
-    let mut status: BTreeMap<String, JobStatus> = BTreeMap::new();
+    // A restart keeps what the status file knew: the last success stays the last one.
+    let mut status: BTreeMap<String, JobStatus> = config
+        .status_file
+        .as_deref()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    status.retain(|name, _| config.jobs.iter().any(|j| &j.name == name));
     loop {
         let (i, when) = due
             .iter()
@@ -210,10 +235,11 @@ pub async fn run(
             () = &mut shutdown => return Ok(()),
         };
         match outcome {
-            Ok(id) => {
+            Ok((id, chain_id)) => {
                 tracing::info!(job = %job.name, snapshot = %id, "snapshot taken and retention applied");
                 st.last_success_unix = st.last_attempt_unix;
                 st.last_snapshot = Some(id);
+                st.chain_id = Some(chain_id);
                 st.last_error = None;
                 st.successes += 1;
             }
@@ -224,12 +250,73 @@ pub async fn run(
             }
         }
         if let Some(path) = &config.status_file {
-            write_status(path, &status)?;
+            let body = serde_json::to_vec_pretty(&status).expect("serializes");
+            write_atomically(path, &body)?;
+        }
+        if let Some(path) = &config.metrics_file {
+            write_atomically(path, metrics_text(&status).as_bytes())?;
         }
     }
 }
 
-async fn run_job(job: &Job, target: &impl Fn(&Job) -> Result<Target>) -> Result<String> {
+/// The status as Prometheus text, one series per job.
+pub fn metrics_text(status: &BTreeMap<String, JobStatus>) -> String {
+    let mut out = String::new();
+    let families: [(&str, &str, fn(&JobStatus) -> Option<f64>); 5] = [
+        (
+            "bulwark_snapshot_last_success_timestamp_seconds",
+            "When the job's last snapshot was taken (seconds since the epoch).",
+            |s| s.last_success_unix.map(|t| t as f64),
+        ),
+        (
+            "bulwark_snapshot_last_attempt_timestamp_seconds",
+            "When the job last tried.",
+            |s| s.last_attempt_unix.map(|t| t as f64),
+        ),
+        (
+            "bulwark_snapshot_last_attempt_failed",
+            "1 if the job's last attempt failed (its error is in the daemon's log and status file).",
+            |s| s.last_attempt_unix.map(|_| f64::from(u8::from(s.last_error.is_some()))),
+        ),
+        (
+            "bulwark_snapshot_successes_total",
+            "Snapshots the job took.",
+            |s| Some(s.successes as f64),
+        ),
+        (
+            "bulwark_snapshot_failures_total",
+            "Attempts of the job that failed.",
+            |s| Some(s.failures as f64),
+        ),
+    ];
+    for (name, help, value) in families {
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for (job, s) in status {
+            if let Some(v) = value(s) {
+                let chain = s.chain_id.as_deref().unwrap_or("");
+                out.push_str(&format!(
+                    "{name}{{job=\"{}\",chain=\"{}\"}} {v}\n",
+                    escape(job),
+                    escape(chain)
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+async fn run_job(job: &Job, target: &impl Fn(&Job) -> Result<Target>) -> Result<(String, String)> {
     let store = Store::open(&job.store, job.credentials.as_deref())?;
     let (home, mut control, rpc) = target(job)?;
     let pending = create::pending_dir(&home).join("pending.json");
@@ -262,12 +349,13 @@ async fn run_job(job: &Job, target: &impl Fn(&Job) -> Result<Target>) -> Result<
         keep_daily: job.keep_daily,
     };
     prune::prune(&store, retention).await?;
-    Ok(report.id)
+    Ok((report.id, report.chain_id))
 }
 
-fn write_status(path: &Path, status: &BTreeMap<String, JobStatus>) -> Result<()> {
+/// Replace `path` with `body` so that a reader never sees half of it.
+fn write_atomically(path: &Path, body: &[u8]) -> Result<()> {
+    // node_exporter reads every *.prom in its directory: the temporary name is not one.
     let tmp = path.with_extension("tmp");
-    let body = serde_json::to_vec_pretty(status).expect("serializes");
     std::fs::write(&tmp, body).map_err(|e| SnapshotError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| SnapshotError::io(path, e))
 }
@@ -275,6 +363,37 @@ fn write_status(path: &Path, status: &BTreeMap<String, JobStatus>) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_metrics_say_when_each_job_last_succeeded_and_whether_it_failed() {
+        let mut status = BTreeMap::new();
+        status.insert(
+            "hub".to_string(),
+            JobStatus {
+                chain_id: Some("cosmoshub-4".into()),
+                last_attempt_unix: Some(200),
+                last_success_unix: Some(100),
+                last_error: Some("store unreachable".into()),
+                successes: 3,
+                failures: 1,
+                ..JobStatus::default()
+            },
+        );
+        status.insert("new".to_string(), JobStatus::default());
+        let text = metrics_text(&status);
+        for line in [
+            "bulwark_snapshot_last_success_timestamp_seconds{job=\"hub\",chain=\"cosmoshub-4\"} 100",
+            "bulwark_snapshot_last_attempt_timestamp_seconds{job=\"hub\",chain=\"cosmoshub-4\"} 200",
+            "bulwark_snapshot_last_attempt_failed{job=\"hub\",chain=\"cosmoshub-4\"} 1",
+            "bulwark_snapshot_failures_total{job=\"hub\",chain=\"cosmoshub-4\"} 1",
+            "bulwark_snapshot_successes_total{job=\"new\",chain=\"\"} 0",
+            "# TYPE bulwark_snapshot_last_attempt_failed gauge",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} not in:\n{text}");
+        }
+        // A job that never ran says nothing about its last attempt.
+        assert!(!text.contains("last_attempt_failed{job=\"new\""), "{text}");
+    }
 
     #[test]
     fn the_example_parses_and_bad_schedules_list_every_problem() {

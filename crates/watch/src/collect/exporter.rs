@@ -147,6 +147,8 @@ pub struct HostMetrics {
     pub cpus: usize,
     /// Memory used share, 0..1, from MemTotal and MemAvailable.
     pub memory_used_ratio: Option<f64>,
+    /// `bulwark snapshot run` jobs, from their textfile metrics.
+    pub snapshots: Vec<crate::state::SnapshotJobState>,
 }
 
 /// Extract host metrics from node_exporter samples.
@@ -207,7 +209,41 @@ pub fn host_metrics(samples: &[Sample], wanted: &[String]) -> HostMetrics {
             m.memory_used_ratio = Some(((t - a) / t).clamp(0.0, 1.0));
         }
     }
+    m.snapshots = snapshot_jobs(samples);
     m
+}
+
+/// The `bulwark_snapshot_*` series of `bulwark snapshot run`'s metrics file, one entry
+/// per job.
+fn snapshot_jobs(samples: &[Sample]) -> Vec<crate::state::SnapshotJobState> {
+    let mut jobs: BTreeMap<String, crate::state::SnapshotJobState> = BTreeMap::new();
+    for s in samples.iter().filter(|s| s.value.is_finite()) {
+        let Some(field) = s.name.strip_prefix("bulwark_snapshot_") else {
+            continue;
+        };
+        let Some(job) = s.labels.get("job") else {
+            continue;
+        };
+        let j = jobs
+            .entry(job.clone())
+            .or_insert_with(|| crate::state::SnapshotJobState {
+                job: job.clone(),
+                chain: None,
+                last_success: None,
+                last_attempt: None,
+                last_failed: false,
+            });
+        if let Some(c) = s.labels.get("chain").filter(|c| !c.is_empty()) {
+            j.chain = Some(c.clone());
+        }
+        match field {
+            "last_success_timestamp_seconds" => j.last_success = Some(s.value),
+            "last_attempt_timestamp_seconds" => j.last_attempt = Some(s.value),
+            "last_attempt_failed" => j.last_failed = s.value != 0.0,
+            _ => {}
+        }
+    }
+    jobs.into_values().collect()
 }
 
 /// Recent (time, free bytes) samples of one filesystem.

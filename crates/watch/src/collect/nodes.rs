@@ -131,6 +131,7 @@ impl HostCollector {
             filesystems: vec![],
             load_per_cpu: None,
             memory_used_ratio: None,
+            snapshots: vec![],
         };
         Self {
             cfg,
@@ -169,6 +170,7 @@ impl HostCollector {
                 st.down_since = None;
                 st.load_per_cpu = m.load1.filter(|_| m.cpus > 0).map(|l| l / m.cpus as f64);
                 st.memory_used_ratio = m.memory_used_ratio;
+                st.snapshots = m.snapshots.clone();
                 st.filesystems = m
                     .filesystems
                     .iter()

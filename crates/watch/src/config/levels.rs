@@ -91,6 +91,8 @@ pub const SCOPES: &[(&str, Scope)] = &[
     ("disk_fill_window", Scope::Host),
     ("memory_used", Scope::Host),
     ("load_per_cpu", Scope::Host),
+    ("snapshot_stale", Scope::Host),
+    ("snapshot_failed", Scope::Host),
     ("signer_down", Scope::Signer),
     ("signer_node_disconnected", Scope::Signer),
     ("signer_refusals", Scope::Signer),

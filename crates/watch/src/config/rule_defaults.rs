@@ -171,6 +171,16 @@ pub(super) fn default_threshold_at_risk() -> HoldRule {
     // A cosigner restarting is not worth a page; one gone for longer is.
     HoldRule { for_: secs(30) }
 }
+pub(super) fn default_snapshot_stale() -> DurationRule {
+    // Daily snapshots: a warning once one is missed, critical after two.
+    DurationRule {
+        warning: secs(26 * 3600),
+        critical: secs(50 * 3600),
+    }
+}
+pub(super) fn default_snapshot_failed() -> HoldRule {
+    HoldRule { for_: secs(0) }
+}
 pub(super) fn default_threshold_lost() -> HoldRule {
     HoldRule { for_: secs(5) }
 }

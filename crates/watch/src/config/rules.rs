@@ -178,6 +178,14 @@ pub struct RulesConfig {
     /// (`critical` <= `warning`).
     #[serde(default = "default_upgrade_in")]
     pub upgrade_in: DurationRule,
+    /// A scheduled snapshot job (`bulwark snapshot run` reporting through the host's
+    /// node_exporter) last succeeded this long ago.
+    #[serde(default = "default_snapshot_stale")]
+    pub snapshot_stale: DurationRule,
+    /// A scheduled snapshot job's last attempt failed (a warning) and has stayed so
+    /// this long.
+    #[serde(default = "default_snapshot_failed")]
+    pub snapshot_failed: HoldRule,
 }
 
 impl Default for RulesConfig {
@@ -214,6 +222,8 @@ impl Default for RulesConfig {
             jail_in: default_jail_in(),
             validator_inactive: default_validator_inactive(),
             upgrade_in: default_upgrade_in(),
+            snapshot_stale: default_snapshot_stale(),
+            snapshot_failed: default_snapshot_failed(),
         }
     }
 }
@@ -257,6 +267,7 @@ impl RulesConfig {
             ("cosigner_down", r.cosigner_down),
             ("cosigner_slow", r.cosigner_slow),
             ("validator_inactive", r.validator_inactive),
+            ("snapshot_stale", r.snapshot_stale),
         ] {
             up(p, name, d.warning.as_secs_f64(), d.critical.as_secs_f64());
         }

@@ -4,7 +4,7 @@
 //! never resolved (or raised) because a source went quiet.
 //!
 //! One file per family: [`chain`] (blocks, signatures, nodes), [`consensus`] (rounds,
-//! missing power), [`host`] (disks, memory, load), [`signer`], [`cosigner`] (threshold
+//! missing power), [`host`] (disks, memory, load), [`snapshot`] (scheduled snapshots), [`signer`], [`cosigner`] (threshold
 //! cosigner groups) and [`sdk`] (window, jail,
 //! staking, upgrades). A new rule goes in its family's file, with its thresholds in
 //! `config::RulesConfig`; each reads its subject's levels from `config::Levels` (a
@@ -17,6 +17,7 @@ mod cosigner;
 mod host;
 mod sdk;
 mod signer;
+mod snapshot;
 
 use crate::config::Levels;
 use crate::config::Severity;
@@ -118,6 +119,7 @@ pub fn evaluate(cfg: &Levels, obs: &Observed, now: Ts) -> Vec<Outcome> {
     signer::evaluate(cfg, obs, now, &mut out);
     cosigner::evaluate(cfg, obs, now, &mut out);
     sdk::evaluate(cfg, obs, now, &mut out);
+    snapshot::evaluate(cfg, obs, now, &mut out);
     out
 }
 

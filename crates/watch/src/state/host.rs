@@ -55,6 +55,22 @@ pub struct FsState {
     pub full_in_seconds: Option<f64>,
 }
 
+/// A scheduled snapshot job (`bulwark snapshot run`), as its metrics file shows it
+/// through the host's node_exporter textfile collector.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapshotJobState {
+    /// The job's name.
+    pub job: String,
+    /// The chain of its last snapshot, when known.
+    pub chain: Option<String>,
+    /// When its last snapshot was taken.
+    pub last_success: Option<Ts>,
+    /// When it last tried.
+    pub last_attempt: Option<Ts>,
+    /// Its last attempt failed.
+    pub last_failed: bool,
+}
+
 /// A host as node_exporter shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct HostState {
@@ -72,4 +88,6 @@ pub struct HostState {
     pub load_per_cpu: Option<f64>,
     /// Used memory share, 0..1.
     pub memory_used_ratio: Option<f64>,
+    /// Scheduled snapshot jobs that report through its node_exporter.
+    pub snapshots: Vec<SnapshotJobState>,
 }

@@ -15,7 +15,7 @@ pub use chain::{ChainState, DoubleSign, GridEntry, Sign, SourceState};
 #[cfg(test)]
 pub(crate) use chain::{CommitRounds, SlowHeight};
 pub use cosigner::{groups, CosignerChainState, CosignerGroup, CosignerPeerState, CosignerState};
-pub use host::{FsState, HostState, SignerNodeState, SignerState};
+pub use host::{FsState, HostState, SignerNodeState, SignerState, SnapshotJobState};
 pub use node::{NodeMetrics, NodeMetricsState, NodeState};
 pub use sdk::{assess, refresh, SdkState};
 use serde::Serialize;

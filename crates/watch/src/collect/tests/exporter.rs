@@ -51,6 +51,39 @@ fn host_metrics_from_a_scrape() {
 }
 
 #[test]
+fn snapshot_jobs_from_the_textfile_metrics() {
+    let text = format!(
+        "{SCRAPE}\n# HELP bulwark_snapshot_last_success_timestamp_seconds x\n\
+         bulwark_snapshot_last_success_timestamp_seconds{{job=\"hub\",chain=\"cosmoshub-4\"}} 100\n\
+         bulwark_snapshot_last_attempt_timestamp_seconds{{job=\"hub\",chain=\"cosmoshub-4\"}} 200\n\
+         bulwark_snapshot_last_attempt_failed{{job=\"hub\",chain=\"cosmoshub-4\"}} 1\n\
+         bulwark_snapshot_successes_total{{job=\"new\",chain=\"\"}} 0\n\
+         node_textfile_mtime_seconds{{file=\"bulwark_snapshot.prom\"}} 1.7e9\n"
+    );
+    let m = host_metrics(&parse(&text), &[]);
+    assert_eq!(
+        m.snapshots,
+        [
+            crate::state::SnapshotJobState {
+                job: "hub".into(),
+                chain: Some("cosmoshub-4".into()),
+                last_success: Some(100.0),
+                last_attempt: Some(200.0),
+                last_failed: true,
+            },
+            crate::state::SnapshotJobState {
+                job: "new".into(),
+                chain: None,
+                last_success: None,
+                last_attempt: None,
+                last_failed: false,
+            },
+        ]
+    );
+    assert!(host_metrics(&parse(SCRAPE), &[]).snapshots.is_empty());
+}
+
+#[test]
 fn disk_fill_prediction_is_a_linear_fit() {
     let mut h = FillHistory::default();
     assert_eq!(h.seconds_until_full(0.0), None);

@@ -78,6 +78,7 @@ fn disk_memory_and_load() {
         ],
         load_per_cpu: Some(0.5),
         memory_used_ratio: Some(0.98),
+        snapshots: vec![],
     };
     let obs = Observed {
         hosts: vec![host],
@@ -166,5 +167,76 @@ rpc = "http://a:2"
         c.summary.contains("(warning below 1, critical below 1)"),
         "{}",
         c.summary
+    );
+}
+
+#[test]
+fn stale_and_failed_snapshot_jobs() {
+    let job = |name: &str, last_success: Option<f64>, failed: bool| SnapshotJobState {
+        job: name.into(),
+        chain: Some("c-1".into()),
+        last_success,
+        last_attempt: Some(90_000.0),
+        last_failed: failed,
+    };
+    let hour = 3600.0;
+    let now = 100.0 * hour;
+    let host = |up| HostState {
+        name: "h".into(),
+        up,
+        error: None,
+        down_since: None,
+        filesystems: vec![],
+        load_per_cpu: None,
+        memory_used_ratio: None,
+        snapshots: vec![
+            job("fresh", Some(now - hour), false),
+            job("late", Some(now - 27.0 * hour), false),
+            job("gone", Some(now - 51.0 * hour), true),
+            job("never", None, true),
+        ],
+    };
+    let obs = |up| Observed {
+        hosts: vec![host(up)],
+        ..Default::default()
+    };
+    let out = evaluate(&RulesConfig::default(), &obs(true), now);
+    assert!(is_clear(&out, "snapshot_stale/h/fresh"));
+    assert!(is_clear(&out, "snapshot_failed/h/fresh"));
+    assert_eq!(
+        severity(&out, "snapshot_stale/h/late"),
+        Some(Severity::Warning)
+    );
+    assert_eq!(
+        severity(&out, "snapshot_stale/h/gone"),
+        Some(Severity::Critical)
+    );
+    assert_eq!(
+        severity(&out, "snapshot_failed/h/gone"),
+        Some(Severity::Warning)
+    );
+    let Some(Outcome::Firing(c)) = find(&out, "snapshot_failed/h/never") else {
+        panic!("{out:#?}")
+    };
+    assert_eq!(c.chain.as_deref(), Some("c-1"), "routed by its chain");
+    assert!(c.summary.contains("never succeeded"), "{}", c.summary);
+    assert!(
+        find(&out, "snapshot_stale/h/never").is_none(),
+        "no success to judge"
+    );
+    let Some(Outcome::Firing(c)) = find(&out, "snapshot_stale/h/late") else {
+        panic!()
+    };
+    assert!(
+        c.summary
+            .starts_with("snapshot job late (c-1) on h: its newest snapshot is 1day 3h old"),
+        "{}",
+        c.summary
+    );
+    // A host whose exporter does not answer says nothing about its jobs.
+    let out = evaluate(&RulesConfig::default(), &obs(false), now);
+    assert!(
+        !out.iter().any(|o| format!("{o:?}").contains("snapshot_")),
+        "{out:#?}"
     );
 }
