@@ -259,10 +259,13 @@ pub async fn run(
     }
 }
 
+/// A metric family of the status: name, help and its value for a job.
+type Family = (&'static str, &'static str, fn(&JobStatus) -> Option<f64>);
+
 /// The status as Prometheus text, one series per job.
 pub fn metrics_text(status: &BTreeMap<String, JobStatus>) -> String {
     let mut out = String::new();
-    let families: [(&str, &str, fn(&JobStatus) -> Option<f64>); 5] = [
+    let families: [Family; 5] = [
         (
             "bulwark_snapshot_last_success_timestamp_seconds",
             "When the job's last snapshot was taken (seconds since the epoch).",
