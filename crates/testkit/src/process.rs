@@ -142,6 +142,13 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Send it SIGHUP (a reload).
+    pub fn hangup(&self) {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGHUP).expect("SIGHUP sent");
+    }
+
     /// SIGTERM, then wait (with a deadline) for the exit code.
     pub fn terminate(&mut self) -> Option<i32> {
         use nix::sys::signal::{kill, Signal};

@@ -24,7 +24,7 @@ mod time;
 // The interface of the binary and the end-to-end tests: load a config, run the
 // watch, read a running one's status, send a test alert, manage silences.
 pub use config::{Config, ConfigError, Severity};
-pub use daemon::{fetch_status, run, run_with_registry};
+pub use daemon::{fetch_status, request_reload, run, run_file, run_with_registry, Reloaded};
 pub use engine::silence::Silence;
 pub use engine::store::{Store, StoreError};
 pub use error::WatchError;

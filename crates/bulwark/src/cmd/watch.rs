@@ -26,6 +26,10 @@ pub enum WatchCommand {
     /// Check a configuration file without starting anything: every problem at once
     /// (exit 2), or what it watches (exit 0).
     Check(CheckArgs),
+    /// Make a running watch read its configuration file again (as SIGHUP does), and
+    /// show what changed; a file with problems is refused (exit 2) and the watch goes
+    /// on as it was.
+    Reload(StatusArgs),
 }
 
 /// Options of `check`.
@@ -147,6 +151,59 @@ pub fn run(cmd: WatchCommand) -> anyhow::Result<()> {
             sent.all_delivered()
         }
         WatchCommand::Check(a) => a.out.output().render(&check(&a)?),
+        WatchCommand::Reload(a) => a.out.output().render(&reload(&a)?),
+    }
+}
+
+/// What a reload did (`reload`).
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Reloaded(Value);
+
+impl Report for Reloaded {
+    fn text(&self) -> String {
+        let c = &self.0["changes"];
+        let list = |k: &str| {
+            let v: Vec<&str> = c[k]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let mut out = format!(
+            "{} read again: added {}; removed {}; restarted {}; {} left running\n",
+            self.0["config"].as_str().unwrap_or("the configuration"),
+            list("added"),
+            list("removed"),
+            list("restarted"),
+            c["kept"]
+        );
+        if let Some(r) = self.0["restart_needed"]
+            .as_array()
+            .filter(|r| !r.is_empty())
+        {
+            let names: Vec<&str> = r.iter().filter_map(Value::as_str).collect();
+            out.push_str(&format!(
+                "changed but applied only at start: {}; restart the watch for them\n",
+                names.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+fn reload(a: &StatusArgs) -> anyhow::Result<Reloaded> {
+    let rt = super::runtime()?;
+    match rt.block_on(watch::request_reload(&a.url, Duration::from_secs(30)))? {
+        Ok(done) => Ok(Reloaded(done)),
+        Err(why) => Err(UsageError(format!(
+            "the watch refused the reload and goes on with the configuration it had: {why}"
+        ))
+        .into()),
     }
 }
 
@@ -441,7 +498,6 @@ impl Report for SilenceRemoved {
 }
 
 fn run_watch(a: &RunArgs) -> anyhow::Result<()> {
-    let config = watch::Config::load(&a.config)?;
     let shutdown = tokio_util::sync::CancellationToken::new();
     let rt = super::runtime()?;
     let sd = shutdown.clone();
@@ -451,7 +507,7 @@ fn run_watch(a: &RunArgs) -> anyhow::Result<()> {
         sd.cancel();
     });
     tracing::info!(config = %a.config.display(), "starting watch");
-    rt.block_on(watch::run(config, shutdown))?;
+    rt.block_on(watch::run_file(&a.config, shutdown))?;
     Ok(())
 }
 

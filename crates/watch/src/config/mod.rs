@@ -8,6 +8,7 @@
 mod channel;
 mod email;
 mod explain;
+mod include;
 mod levels;
 mod rule_defaults;
 mod rules;
@@ -57,6 +58,11 @@ pub struct Config {
     /// Chains whose blocks are followed.
     #[serde(default, rename = "chain")]
     pub chains: Vec<ChainConfig>,
+    /// A directory of `*.toml` files (relative to this file), each with more
+    /// `[[chain]]`, `[[node]]`, `[[host]]` and `[[signer]]` entries, read in name order
+    /// after this file (and again at each reload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chains_dir: Option<PathBuf>,
     /// Nodes whose health is checked.
     #[serde(default, rename = "node")]
     pub nodes: Vec<NodeConfig>,
@@ -108,6 +114,7 @@ impl Config {
             request_timeout: default_request_timeout(),
             repeat_interval: default_repeat_interval(),
             chains: Vec::new(),
+            chains_dir: None,
             nodes: Vec::new(),
             hosts: Vec::new(),
             signers: Vec::new(),
@@ -170,13 +177,13 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        let config = Self::parse(&text).map_err(|e| match e {
-            ConfigError::Parse { message, .. } => ConfigError::Parse {
-                path: path.to_path_buf(),
-                message,
-            },
-            e => e,
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
         })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        include::chains_dir(&mut config, base)?;
+        config.validate()?;
         Ok(config)
     }
 

@@ -32,15 +32,28 @@ pub(super) fn spawn(
     cx: &Context,
     mut engine: Engine,
     wake: Arc<Notify>,
+    mut settings: tokio::sync::watch::Receiver<super::reload::Settings>,
     tasks: &mut JoinSet<Result<(), WatchError>>,
 ) {
-    let rules = cx.levels.clone();
+    let mut rules = cx.levels.clone();
     let every = cx.config.poll_interval;
     let (sd, sh, metrics) = (cx.shutdown.clone(), cx.shared.clone(), cx.metrics.clone());
     tasks.spawn(async move {
         loop {
             let evaluated_at = tokio::time::Instant::now();
             let t = now();
+            if settings.has_changed().unwrap_or(false) {
+                // A reload: new levels and routes; what is no longer watched resolves.
+                let s = settings.borrow_and_update().clone();
+                rules = s.levels;
+                engine.set_routes(s.routes, s.repeat);
+                if !engine
+                    .resolve_where(|a| !s.watched.covers(a), t)?
+                    .is_empty()
+                {
+                    wake.notify_one();
+                }
+            }
             let obs = sh
                 .observed
                 .read()

@@ -6,10 +6,12 @@
 mod collectors;
 mod engine;
 mod notifiers;
+mod reload;
 mod server;
 mod status;
 
-pub use status::fetch_status;
+pub use reload::Reloaded;
+pub use status::{fetch_status, request_reload};
 
 use crate::collect::ws::WsMetrics;
 use crate::config::{Config, ConfigError, Levels};
@@ -19,6 +21,7 @@ use crate::serve::http::Shared;
 use crate::serve::metrics::Metrics;
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -29,8 +32,22 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Watc
     run_with_registry(config, Registry::default(), shutdown).await
 }
 
+/// Run the watch of the configuration file `path` until `shutdown`; SIGHUP and
+/// `POST /-/reload` (from the watch's own host) read it again.
+pub async fn run_file(path: &Path, shutdown: CancellationToken) -> Result<(), WatchError> {
+    let config = Config::load(path)?;
+    start(
+        config,
+        Some(path.to_path_buf()),
+        Registry::default(),
+        shutdown,
+    )
+    .await
+}
+
 /// What every subsystem's builder takes: the configuration, the outgoing TLS trust
 /// and HTTP client, the state shared with the server, the metrics and the shutdown.
+#[derive(Clone)]
 struct Context {
     config: Config,
     /// Every subject's rule levels, resolved from `config`.
@@ -47,6 +64,15 @@ struct Context {
 /// Run the watch, registering its metrics in `registry`.
 pub async fn run_with_registry(
     config: Config,
+    registry: Registry,
+    shutdown: CancellationToken,
+) -> Result<(), WatchError> {
+    start(config, None, registry, shutdown).await
+}
+
+async fn start(
+    config: Config,
+    path: Option<PathBuf>,
     mut registry: Registry,
     shutdown: CancellationToken,
 ) -> Result<(), WatchError> {
@@ -59,7 +85,8 @@ pub async fn run_with_registry(
     let (listener, addr) = server::bind(&config).await?;
     // Every outgoing TLS connection trusts the same roots (plus `tls_ca_file`).
     let (trust, http) = crate::net::tls::outgoing(&config)?;
-    let shared = server::shared(&engine, registry);
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
+    let shared = server::shared(&engine, registry, reload_tx);
     let cx = Context {
         config,
         levels,
@@ -71,11 +98,13 @@ pub async fn run_with_registry(
         shutdown,
     };
     let mut tasks = JoinSet::new();
-    collectors::spawn(&cx, &ws_metrics, &mut tasks);
+    let (settings_tx, settings_rx) =
+        tokio::sync::watch::channel(reload::Settings::of(&cx.config, &cx.levels));
+    reload::spawn(&cx, path, ws_metrics, reload_rx, settings_tx, &mut tasks)?;
     let wake = Arc::new(Notify::new());
     notifiers::spawn(&cx, wake.clone(), &mut tasks)?;
     server::spawn(&cx, listener, &mut tasks);
-    engine::spawn(&cx, engine, wake, &mut tasks);
+    engine::spawn(&cx, engine, wake, settings_rx, &mut tasks);
     join(tasks, &cx.shutdown).await
 }
 

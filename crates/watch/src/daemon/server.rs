@@ -26,8 +26,13 @@ pub(super) async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr), W
 }
 
 /// What the server reads: the observations, the firing alerts, the metrics.
-pub(super) fn shared(engine: &Engine, registry: Registry) -> Arc<Shared> {
+pub(super) fn shared(
+    engine: &Engine,
+    registry: Registry,
+    reload: tokio::sync::mpsc::Sender<crate::serve::http::ReloadRequest>,
+) -> Arc<Shared> {
     Arc::new(Shared {
+        reload,
         observed: RwLock::new(Observed::default()),
         alerts: RwLock::new(engine.firing().cloned().collect()),
         registry,
@@ -44,9 +49,12 @@ pub(super) fn spawn(
     let sd = cx.shutdown.clone();
     let app = crate::serve::http::router(cx.shared.clone());
     tasks.spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { sd.cancelled().await })
-            .await
-            .map_err(|e| WatchError::Task(format!("HTTP server: {e}")))
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { sd.cancelled().await })
+        .await
+        .map_err(|e| WatchError::Task(format!("HTTP server: {e}")))
     });
 }

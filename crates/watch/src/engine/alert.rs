@@ -97,6 +97,28 @@ impl Engine {
         })
     }
 
+    /// Route with `routes` from now on, repeating criticals every `repeat` (a reload).
+    pub fn set_routes(&mut self, routes: Vec<RouteConfig>, repeat: Duration) {
+        self.routes = routes;
+        self.repeat = repeat;
+    }
+
+    /// Resolve the firing alerts for which `gone` holds (their subject is no longer
+    /// watched, after a reload); returns the notifications queued.
+    pub fn resolve_where(
+        &mut self,
+        gone: impl Fn(&Alert) -> bool,
+        now: Ts,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let keys: Vec<Outcome> = self
+            .firing
+            .values()
+            .filter(|a| gone(a))
+            .map(|a| Outcome::Clear(a.key.clone()))
+            .collect();
+        self.apply(keys, now)
+    }
+
     /// Alerts firing now.
     pub fn firing(&self) -> impl Iterator<Item = &Alert> {
         self.firing.values()

@@ -2,10 +2,10 @@
 
 use crate::engine::alert::Alert;
 use crate::state::{now, Observed};
-use axum::extract::State;
-use axum::http::header;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use prometheus_client::registry::Registry;
 use serde::Serialize;
@@ -22,6 +22,16 @@ pub struct Shared {
     pub registry: Registry,
     /// Signalled when a collector has published new observations.
     pub changed: tokio::sync::Notify,
+    /// Where `POST /-/reload` asks for the configuration to be read again.
+    pub reload: tokio::sync::mpsc::Sender<ReloadRequest>,
+}
+
+/// A request to read the configuration again, answered with what the reload did (or
+/// why it was refused).
+#[derive(Debug)]
+pub struct ReloadRequest {
+    /// The answer.
+    pub reply: tokio::sync::oneshot::Sender<Result<serde_json::Value, String>>,
 }
 
 /// The `/api/status` document.
@@ -43,6 +53,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/-/reload", post(reload))
         .with_state(shared)
 }
 
@@ -60,6 +71,35 @@ fn doc(s: &Shared) -> StatusDoc {
         generated_at: crate::time::rfc3339(now()),
         observed,
         alerts,
+    }
+}
+
+/// Read the configuration file again; only from the watch's own host.
+async fn reload(
+    State(s): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let error = |code, e: String| (code, Json(serde_json::json!({ "error": e })));
+    if !peer.ip().is_loopback() {
+        return error(
+            StatusCode::FORBIDDEN,
+            format!("reload is accepted from the watch's own host only, not from {peer}"),
+        );
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if s.reload.send(ReloadRequest { reply: tx }).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the watch is stopping".into(),
+        );
+    }
+    match rx.await {
+        Ok(Ok(done)) => (StatusCode::OK, Json(done)),
+        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the watch is stopping".into(),
+        ),
     }
 }
 
