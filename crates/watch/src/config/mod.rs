@@ -5,6 +5,7 @@
 //! `validate()`. It is a leaf: nothing here imports the watch's runtime (collectors,
 //! rules, notifiers, server), which all read their settings from here.
 
+mod address;
 mod channel;
 mod email;
 mod explain;
@@ -183,17 +184,17 @@ impl Config {
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         include::chains_dir(&mut config, base)?;
-        config.validate()?;
+        config.check()?;
         Ok(config)
     }
 
     /// Parse and validate TOML text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: PathBuf::from("<text>"),
             message: e.to_string(),
         })?;
-        config.validate()?;
+        config.check()?;
         Ok(config)
     }
 }

@@ -25,8 +25,15 @@ pub struct HeartbeatConfig {
 pub struct ChainConfig {
     /// Chain ID as the nodes report it (`node_info.network`).
     pub id: String,
-    /// Our validator's consensus address (hex, 20 bytes), as in `last_commit.signatures`.
+    /// Our validator's consensus address: hex (20 bytes, as in `last_commit.signatures`
+    /// and `/validators`) or bech32 (`<prefix>valcons1...`); or leave it out and give
+    /// `validator_pubkey`.
     pub validator_address: Option<String>,
+    /// Our validator's Ed25519 consensus public key (base64, as `priv_validator_key.json`
+    /// has it, or the JSON of `<appd> tendermint show-validator`), from which the
+    /// address is derived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator_pubkey: Option<String>,
     /// CometBFT RPC endpoints, tried in order; the first healthy one is used.
     pub rpc: Vec<String>,
     /// How many blocks are kept in the signed/missed grid.
@@ -77,6 +84,7 @@ impl ChainConfig {
         ChainConfig {
             id: id.to_string(),
             validator_address: None,
+            validator_pubkey: None,
             rpc,
             grid_blocks: default_grid_blocks(),
             max_backfill: default_max_backfill(),

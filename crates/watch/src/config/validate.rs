@@ -34,14 +34,6 @@ impl Config {
             for u in &c.rpc {
                 check_url(&mut p, &format!("chain {:?} rpc", c.id), u);
             }
-            if let Some(a) = &c.validator_address {
-                if a.len() != 40 || !a.chars().all(|ch| ch.is_ascii_hexdigit()) {
-                    p.push(format!(
-                        "chain {:?}: validator_address {a:?} is not 40 hex characters (the consensus address as /validators shows it)",
-                        c.id
-                    ));
-                }
-            }
             if c.grid_blocks == 0 {
                 p.push(format!("chain {:?}: grid_blocks must be above 0", c.id));
             }

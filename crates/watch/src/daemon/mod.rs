@@ -71,12 +71,12 @@ pub async fn run_with_registry(
 }
 
 async fn start(
-    config: Config,
+    mut config: Config,
     path: Option<PathBuf>,
     mut registry: Registry,
     shutdown: CancellationToken,
 ) -> Result<(), WatchError> {
-    config.validate()?;
+    config.check()?;
     let levels = Levels::new(&config).map_err(ConfigError::Invalid)?;
     create_state_dir(&config)?;
     let metrics = Arc::new(Metrics::register(&mut registry));

@@ -181,6 +181,7 @@ fn chain_cfg(rest: &[String]) -> ChainConfig {
     ChainConfig {
         id: "c-1".into(),
         validator_address: Some(CONS_HEX.to_lowercase()),
+        validator_pubkey: None,
         rpc: vec!["http://127.0.0.1:1".into()],
         grid_blocks: 100,
         max_backfill: 50,

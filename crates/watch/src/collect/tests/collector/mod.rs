@@ -158,6 +158,7 @@ fn collector(urls: &[String]) -> ChainCollector {
     let cfg = ChainConfig {
         id: "c-1".into(),
         validator_address: Some(OURS.to_lowercase()),
+        validator_pubkey: None,
         rpc: urls.to_vec(),
         grid_blocks: 100,
         max_backfill: 50,
