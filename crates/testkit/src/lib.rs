@@ -40,7 +40,7 @@ pub mod prelude {
     pub use crate::http::{http_body, rpc_get, HttpStub};
     pub use crate::port::free_port;
     pub use crate::process::{json, processes_under, spawn, text, Bulwark, Daemon, Proc};
-    pub use crate::prom::{alertmanager, promtool, sample};
+    pub use crate::prom::{alertmanager, alertmanager_cluster, promtool, sample};
     pub use crate::signer::{
         add_to_chain, edit_chain, signer_config, write_config, write_config_addrs, write_key,
         write_signer_config, SignerProc,

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 /// A real Alertmanager on loopback keeping its data in `dir`, and its URL, once it
 /// says it is ready.
 pub fn alertmanager(dir: &Path) -> (Proc, String) {
-    let port = free_port();
     std::fs::create_dir_all(dir).unwrap();
     let cfg = dir.join("am.yml");
     std::fs::write(
@@ -20,15 +19,68 @@ pub fn alertmanager(dir: &Path) -> (Proc, String) {
         "route:\n  receiver: none\nreceivers:\n  - name: none\n",
     )
     .unwrap();
-    let p = spawn(
-        "/usr/bin/prometheus-alertmanager",
-        &[
-            format!("--config.file={}", cfg.display()),
-            format!("--storage.path={}", dir.join("data").display()),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--cluster.listen-address=".into(),
-        ],
-    );
+    start_alertmanager(dir, &cfg, &["--cluster.listen-address=".into()])
+}
+
+/// `n` real Alertmanagers gossiping as one cluster on loopback (the second and later
+/// join the first), each sending what it decides to `webhook` (resolves too), every
+/// alert in a group of its own with short waits; their URLs, once the cluster has
+/// formed.
+pub fn alertmanager_cluster(dir: &Path, n: usize, webhook: &str) -> Vec<(Proc, String)> {
+    std::fs::create_dir_all(dir).unwrap();
+    let cfg = dir.join("am.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "route:\n  receiver: hook\n  group_by: ['alert_key']\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: {webhook}\n        send_resolved: true\n"
+        ),
+    )
+    .unwrap();
+    let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let mut out = Vec::new();
+    for (i, p) in ports.iter().enumerate() {
+        let mut args = vec![
+            format!("--cluster.listen-address=127.0.0.1:{p}"),
+            format!("--cluster.advertise-address=127.0.0.1:{p}"),
+            "--cluster.peer-timeout=3s".into(),
+            "--cluster.gossip-interval=100ms".into(),
+            "--cluster.pushpull-interval=1s".into(),
+        ];
+        if i > 0 {
+            args.push(format!("--cluster.peer=127.0.0.1:{}", ports[0]));
+        }
+        out.push(start_alertmanager(&dir.join(format!("am{i}")), &cfg, &args));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for (_, url) in &out {
+        loop {
+            let status = http_body(&format!("{url}/api/v2/status"));
+            let peers = serde_json::from_str::<serde_json::Value>(&status)
+                .ok()
+                .and_then(|v| v["cluster"]["peers"].as_array().map(Vec::len));
+            if peers == Some(n) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the Alertmanager cluster did not form: {status}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    out
+}
+
+fn start_alertmanager(dir: &Path, cfg: &Path, cluster: &[String]) -> (Proc, String) {
+    let port = free_port();
+    std::fs::create_dir_all(dir).unwrap();
+    let mut args = vec![
+        format!("--config.file={}", cfg.display()),
+        format!("--storage.path={}", dir.join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    args.extend_from_slice(cluster);
+    let p = spawn("/usr/bin/prometheus-alertmanager", &args);
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err()

@@ -14,6 +14,7 @@ pub mod exporter;
 pub mod localhost;
 pub mod node_metrics;
 pub mod nodes;
+pub mod peer;
 pub mod rpc;
 pub mod sdk;
 pub mod signer;

@@ -54,6 +54,8 @@ pub enum Scope {
     Host,
     /// A signer or cosigner: `[[signer]]` rules.
     Signer,
+    /// Another watch (`[[peer]]`): `[rules]` only.
+    Peer,
 }
 
 impl Scope {
@@ -63,6 +65,7 @@ impl Scope {
             Scope::Node => "node",
             Scope::Host => "host",
             Scope::Signer => "signer",
+            Scope::Peer => "peer watch",
         }
     }
 }
@@ -102,6 +105,7 @@ pub const SCOPES: &[(&str, Scope)] = &[
     ("cosigner_refusals_ignored", Scope::Signer),
     ("cosigner_failures", Scope::Signer),
     ("cosigner_slow", Scope::Signer),
+    ("peer_down", Scope::Peer),
 ];
 
 /// What `rule` is about, if it is a rule.
@@ -327,6 +331,7 @@ fn where_to(s: Scope) -> &'static str {
         Scope::Node => "[rules], a [[chain]]'s, a [roles.NAME]'s or a [[node]]'s rules",
         Scope::Host => "[rules] or a [[host]]'s rules",
         Scope::Signer => "[rules] or a [[signer]]'s rules",
+        Scope::Peer => "[rules]",
     }
 }
 

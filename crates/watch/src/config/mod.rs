@@ -26,7 +26,8 @@ pub use levels::{blocks, scope_of, Levels, RoleConfig, RuleOverrides, Scope, SCO
 pub use rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule, RulesConfig};
 pub use secret::Secret;
 pub use sections::{
-    ChainConfig, HeartbeatConfig, HostConfig, NodeConfig, Role, RouteConfig, SignerConfig,
+    ChainConfig, HeartbeatConfig, HostConfig, NodeConfig, PeerConfig, Role, RouteConfig,
+    SignerConfig,
 };
 pub use tls::TlsError;
 pub(crate) use tls::{read_ca_file, root_store};
@@ -88,6 +89,10 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     /// Dead man's switch: a URL called while the watch runs, so silence is noticed.
     pub heartbeat: Option<HeartbeatConfig>,
+    /// The other watches of a redundant pair (or more): each is checked, and
+    /// `peer_down` fires when one stops answering.
+    #[serde(default, rename = "peer", skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<PeerConfig>,
     /// PEM file of CA certificates trusted, on top of the Mozilla root set, by every
     /// outgoing TLS connection: `https://` RPC and exporters, `wss://` websockets,
     /// webhooks and SMTP (for nodes behind a private CA).
@@ -124,6 +129,7 @@ impl Config {
             channels: Vec::new(),
             routes: Vec::new(),
             heartbeat: None,
+            peers: Vec::new(),
             tls_ca_file: None,
         }
     }

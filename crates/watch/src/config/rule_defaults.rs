@@ -178,6 +178,12 @@ pub(super) fn default_snapshot_stale() -> DurationRule {
         critical: secs(50 * 3600),
     }
 }
+pub(super) fn default_peer_down() -> DurationRule {
+    DurationRule {
+        warning: secs(60),
+        critical: secs(180),
+    }
+}
 pub(super) fn default_snapshot_failed() -> HoldRule {
     HoldRule { for_: secs(0) }
 }

@@ -186,6 +186,9 @@ pub struct RulesConfig {
     /// this long.
     #[serde(default = "default_snapshot_failed")]
     pub snapshot_failed: HoldRule,
+    /// Another watch of a redundant pair (`[[peer]]`) has not answered for this long.
+    #[serde(default = "default_peer_down")]
+    pub peer_down: DurationRule,
 }
 
 impl Default for RulesConfig {
@@ -224,6 +227,7 @@ impl Default for RulesConfig {
             upgrade_in: default_upgrade_in(),
             snapshot_stale: default_snapshot_stale(),
             snapshot_failed: default_snapshot_failed(),
+            peer_down: default_peer_down(),
         }
     }
 }
@@ -268,6 +272,7 @@ impl RulesConfig {
             ("cosigner_slow", r.cosigner_slow),
             ("validator_inactive", r.validator_inactive),
             ("snapshot_stale", r.snapshot_stale),
+            ("peer_down", r.peer_down),
         ] {
             up(p, name, d.warning.as_secs_f64(), d.critical.as_secs_f64());
         }

@@ -231,6 +231,17 @@ impl SignerConfig {
     }
 }
 
+/// Another `bulwark watch` watching the same chains (in another region), whose
+/// heartbeat this one checks: each alerts when the other stops.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// Unique name, used in alerts.
+    pub name: String,
+    /// Its HTTP listener (its `listen`), e.g. `http://10.1.0.5:9750`; `/healthz` is read.
+    pub url: String,
+}
+
 /// Which alerts go to which channels.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

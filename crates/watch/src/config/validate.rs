@@ -58,6 +58,13 @@ impl Config {
                 check_url(&mut p, &format!("node {:?} metrics", n.name), u);
             }
         }
+        let mut peers = HashSet::new();
+        for w in &self.peers {
+            if !peers.insert(w.name.as_str()) {
+                p.push(format!("peer {:?} is listed twice", w.name));
+            }
+            check_url(&mut p, &format!("peer {:?} url", w.name), &w.url);
+        }
         let mut hosts = HashSet::new();
         for h in &self.hosts {
             if !hosts.insert(h.name.as_str()) {

@@ -7,6 +7,7 @@
 use super::Context;
 use crate::collect::chain::ChainCollector;
 use crate::collect::nodes::{HostCollector, NodeCollector};
+use crate::collect::peer::PeerCollector;
 use crate::collect::rpc::Rpc;
 use crate::collect::sdk::collector::SdkCollector;
 use crate::collect::signer::SignerCollector;
@@ -28,6 +29,7 @@ pub(super) enum Subject {
     Node(String),
     Host(String),
     Signer(String),
+    Peer(String),
 }
 
 /// The running collector tasks, by subject, with the settings each was started with.
@@ -218,6 +220,17 @@ impl Collectors {
                 o.signers.push(col.state.clone());
                 out.push((Collector::Signer(col), None, token.clone()));
             }
+            Subject::Peer(name) => {
+                let w = config
+                    .peers
+                    .iter()
+                    .find(|w| &w.name == name)
+                    .expect("wanted");
+                let col = PeerCollector::new(w, cx.http.clone(), timeout);
+                o.peers.retain(|x| &x.name != name);
+                o.peers.push(col.state.clone());
+                out.push((Collector::Peer(col), None, token.clone()));
+            }
         }
         out
     }
@@ -259,6 +272,9 @@ fn fingerprints(config: &Config, levels: &Levels) -> BTreeMap<Subject, String> {
         let v = serde_json::json!([s, reasons]);
         out.insert(Subject::Signer(s.name.clone()), print(v));
     }
+    for w in &config.peers {
+        out.insert(Subject::Peer(w.name.clone()), print(serde_json::json!(w)));
+    }
     out
 }
 
@@ -268,6 +284,7 @@ fn name(s: &Subject) -> String {
         Subject::Node(n) => format!("node {n}"),
         Subject::Host(n) => format!("host {n}"),
         Subject::Signer(n) => format!("signer {n}"),
+        Subject::Peer(n) => format!("peer {n}"),
     }
 }
 
@@ -278,6 +295,7 @@ fn forget(o: &mut Observed, s: &Subject) {
         Subject::Node(n) => o.nodes.retain(|x| &x.name != n),
         Subject::Host(n) => o.hosts.retain(|x| &x.name != n),
         Subject::Signer(n) => o.signers.retain(|x| &x.name != n),
+        Subject::Peer(n) => o.peers.retain(|x| &x.name != n),
     }
 }
 
@@ -294,6 +312,8 @@ fn order(o: &mut Observed, config: &Config) {
         .sort_by_key(|c| pos(config.hosts.iter().map(|x| &x.name), &c.name));
     o.signers
         .sort_by_key(|c| pos(config.signers.iter().map(|x| &x.name), &c.name));
+    o.peers
+        .sort_by_key(|c| pos(config.peers.iter().map(|x| &x.name), &c.name));
 }
 
 /// One collector and the name of its subject in [`Observed`].
@@ -302,6 +322,7 @@ enum Collector {
     Node(NodeCollector),
     Host(HostCollector),
     Signer(SignerCollector),
+    Peer(PeerCollector),
     /// A chain's Cosmos SDK data (REST or ABCI query), polled at its own interval.
     Sdk(Box<SdkCollector>, String, Duration),
 }
@@ -313,6 +334,7 @@ impl Collector {
             Collector::Node(c) => c.poll(now()).await,
             Collector::Host(c) => c.poll(now()).await,
             Collector::Signer(c) => c.poll(now()).await,
+            Collector::Peer(c) => c.poll(now()).await,
             Collector::Sdk(c, _, _) => c.poll(now()).await,
         }
     }
@@ -348,6 +370,11 @@ impl Collector {
             }
             Collector::Signer(c) => {
                 if let Some(slot) = o.signers.iter_mut().find(|x| x.name == c.state.name) {
+                    *slot = c.state.clone();
+                }
+            }
+            Collector::Peer(c) => {
+                if let Some(slot) = o.peers.iter_mut().find(|x| x.name == c.state.name) {
                     *slot = c.state.clone();
                 }
             }

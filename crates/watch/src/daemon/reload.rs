@@ -45,6 +45,7 @@ pub(super) struct Watched {
     nodes: HashSet<String>,
     hosts: HashSet<String>,
     signers: HashSet<String>,
+    peers: HashSet<String>,
 }
 
 impl Watched {
@@ -54,6 +55,7 @@ impl Watched {
             nodes: c.nodes.iter().map(|x| x.name.clone()).collect(),
             hosts: c.hosts.iter().map(|x| x.name.clone()).collect(),
             signers: c.signers.iter().map(|x| x.name.clone()).collect(),
+            peers: c.peers.iter().map(|x| x.name.clone()).collect(),
         }
     }
 
@@ -61,12 +63,15 @@ impl Watched {
     pub(super) fn covers(&self, a: &Alert) -> bool {
         let has =
             |set: &HashSet<String>, v: &Option<String>| v.as_ref().is_none_or(|v| set.contains(v));
-        // A signer's alerts name it right after the rule: `signer_down/NAME`.
-        let signer = scope_of(&a.rule) != Some(Scope::Signer)
-            || a.key
-                .split('/')
-                .nth(1)
-                .is_some_and(|n| self.signers.contains(n));
+        // A signer's and a peer's alerts name it right after the rule:
+        // `signer_down/NAME`, `peer_down/NAME`.
+        let named =
+            |set: &HashSet<String>| a.key.split('/').nth(1).is_some_and(|n| set.contains(n));
+        let signer = match scope_of(&a.rule) {
+            Some(Scope::Signer) => named(&self.signers),
+            Some(Scope::Peer) => named(&self.peers),
+            _ => true,
+        };
         has(&self.chains, &a.chain)
             && has(&self.nodes, &a.node)
             && has(&self.hosts, &a.host)

@@ -15,6 +15,7 @@ mod chain;
 mod consensus;
 mod cosigner;
 mod host;
+mod peer;
 mod sdk;
 mod signer;
 mod snapshot;
@@ -120,6 +121,7 @@ pub fn evaluate(cfg: &Levels, obs: &Observed, now: Ts) -> Vec<Outcome> {
     cosigner::evaluate(cfg, obs, now, &mut out);
     sdk::evaluate(cfg, obs, now, &mut out);
     snapshot::evaluate(cfg, obs, now, &mut out);
+    peer::evaluate(cfg, obs, now, &mut out);
     out
 }
 

@@ -31,6 +31,21 @@ pub struct Observed {
     pub hosts: Vec<HostState>,
     /// Signers in config order.
     pub signers: Vec<SignerState>,
+    /// The other watches (`[[peer]]`) in config order.
+    pub peers: Vec<PeerState>,
+}
+
+/// Another watch, as its `/healthz` answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeerState {
+    /// Its name.
+    pub name: String,
+    /// It answered the last check.
+    pub up: bool,
+    /// Why it did not.
+    pub error: Option<String>,
+    /// Since when it has not answered.
+    pub down_since: Option<Ts>,
 }
 
 impl Observed {
