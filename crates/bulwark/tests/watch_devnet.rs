@@ -289,8 +289,13 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
     assert_eq!(v["summary"], expected.as_str());
     let page = http_body(&format!("http://127.0.0.1:{port}/"));
     assert!(
-        page.contains("class=missed") && page.contains(&missed_key),
+        page.contains(&missed_key) && page.contains(&format!("<a href='/chain/{chain}'>")),
         "status page:\n{page}"
+    );
+    let page = http_body(&format!("http://127.0.0.1:{port}/chain/{chain}"));
+    assert!(
+        page.contains("class=missed") && page.contains(&missed_key),
+        "chain page:\n{page}"
     );
     let height_now = at_alert["chains"][0]["height"].as_u64().unwrap();
     eprintln!(

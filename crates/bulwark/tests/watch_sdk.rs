@@ -429,8 +429,8 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
     );
     assert_eq!(abci.terminate(), Some(0), "{}", abci.log_text());
 
-    // The status page and the metrics show it.
-    let page = http_body(&format!("http://127.0.0.1:{port}/"));
+    // The chain's status page and the metrics show it.
+    let page = http_body(&format!("http://127.0.0.1:{port}/chain/{id}"));
     for needle in [
         "Cosmos SDK: validator ours",
         &status,

@@ -5,6 +5,7 @@
 //! binary take its path in a [`Bulwark`] value (`CARGO_BIN_EXE_bulwark` exists only in
 //! the binary's own tests).
 
+pub mod browser;
 pub mod ca;
 pub mod devnet;
 pub mod failover;

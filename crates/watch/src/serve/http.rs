@@ -50,6 +50,7 @@ pub struct StatusDoc {
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/", get(page))
+        .route("/chain/{id}", get(chain_page))
         .route("/metrics", get(metrics))
         .route("/api/status", get(status))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -107,9 +108,38 @@ async fn status(State(s): State<Arc<Shared>>) -> Json<StatusDoc> {
     Json(doc(&s))
 }
 
-async fn page(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+/// `?sort=` of the overview.
+#[derive(Debug, serde::Deserialize)]
+struct PageQuery {
+    sort: Option<String>,
+}
+
+async fn page(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Query(q): axum::extract::Query<PageQuery>,
+) -> impl IntoResponse {
+    let sort = crate::serve::overview::Sort::parse(q.sort.as_deref());
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        crate::serve::page::render(&doc(&s)),
+        crate::serve::page::render(&doc(&s), sort),
     )
+}
+
+async fn chain_page(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> axum::response::Response {
+    let html = [(header::CONTENT_TYPE, "text/html; charset=utf-8")];
+    match crate::serve::page::render_chain(&doc(&s), &id) {
+        Some(p) => (html, p).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            html,
+            format!(
+                "<!doctype html><p>no chain {} is watched: <a href=/>all chains</a></p>\n",
+                crate::serve::page::esc(&id)
+            ),
+        )
+            .into_response(),
+    }
 }

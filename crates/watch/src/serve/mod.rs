@@ -7,6 +7,7 @@
 pub mod http;
 pub mod metrics;
 mod metrics_sdk;
+pub mod overview;
 pub mod page;
 mod sdk_page;
 

@@ -1,5 +1,6 @@
-//! The read-only status page at `/`: chains with the grid of our validator's last
-//! blocks, nodes, hosts, signers and firing alerts. Plain HTML, refreshed every 5 s.
+//! The read-only status pages: `/`, the firing alerts, one row per chain (see
+//! [`crate::serve::overview`]), nodes, hosts and signers; `/chain/ID`, one chain with
+//! the grid of our validator's last blocks. Plain HTML, refreshed every 5 s.
 
 use crate::serve::http::StatusDoc;
 use crate::state::Sign;
@@ -28,21 +29,25 @@ fn state(ok: bool, err: &Option<String>) -> String {
     }
 }
 
-/// Render the page.
-pub fn render(doc: &StatusDoc) -> String {
-    let mut h = String::from(
-        "<!doctype html><html><head><meta charset=utf-8><meta http-equiv=refresh content=5>\
-         <title>bulwark watch</title><style>\
-         body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 1.5em}\
-         td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}\
-         .ok{color:#080}.bad{color:#c00;font-weight:bold}.warning{color:#b60}.critical{color:#c00;font-weight:bold}\
-         .grid span{display:inline-block;width:8px;height:14px;margin:0 1px}\
-         .signed{background:#3a3}.missed{background:#d22}.not_in_set{background:#bbb}\
-         </style></head><body><h1>bulwark watch</h1>",
+const HEAD: &str = "<!doctype html><html><head><meta charset=utf-8><meta http-equiv=refresh content=5>\
+     <title>bulwark watch</title><style>\
+     body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 1.5em}\
+     td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}th a{color:inherit}\
+     #chains td,#chains th{white-space:nowrap}#chains td.alert{white-space:normal;max-width:40em}\
+     .ok{color:#080}.bad{color:#c00;font-weight:bold}.warning{color:#b60}.critical{color:#c00;font-weight:bold}\
+     .grid span{display:inline-block;width:8px;height:14px;margin:0 1px}\
+     .signed{background:#3a3}.missed{background:#d22}.not_in_set{background:#bbb}\
+     </style></head><body>";
+
+const FOOT: &str = "<p><a href=/>all chains</a> &middot; <a href=/api/status>/api/status</a> &middot; <a href=/metrics>/metrics</a></p></body></html>\n";
+
+fn alerts(h: &mut String, alerts: &[&crate::engine::alert::Alert]) {
+    let _ = write!(
+        h,
+        "<h2>Alerts firing: {}</h2><table id=alerts>",
+        alerts.len()
     );
-    let _ = write!(h, "<p>{}</p>", esc(&doc.generated_at));
-    let _ = write!(h, "<h2>Alerts firing: {}</h2><table>", doc.alerts.len());
-    for a in &doc.alerts {
+    for a in alerts {
         let sev = serde_json::to_value(a.severity).ok();
         let sev = sev.as_ref().and_then(|v| v.as_str()).unwrap_or("");
         let _ = write!(
@@ -52,58 +57,17 @@ pub fn render(doc: &StatusDoc) -> String {
             esc(&a.summary)
         );
     }
-    h.push_str("</table><h2>Chains</h2>");
-    for c in &doc.observed.chains {
-        let _ = write!(
-            h,
-            "<h3>{}</h3><p>height {} &middot; missed in a row {} &middot; signed {} &middot; missed {}</p><div class=grid title='last blocks, old to new'>",
-            esc(&c.id),
-            opt(c.height),
-            c.missed_in_a_row,
-            c.signed_total,
-            c.missed_total
-        );
-        for e in &c.grid {
-            let class = match e.sign {
-                Sign::Signed => "signed",
-                Sign::Missed => "missed",
-                Sign::NotInSet => "not_in_set",
-            };
-            let _ = write!(
-                h,
-                "<span class={class} title='{} {class}'></span>",
-                e.height
-            );
-        }
-        h.push_str("</div>");
-        h.push_str(&crate::serve::sdk_page::page_fragment(c));
-        h.push_str("<table><tr><th>RPC</th><th>state</th></tr>");
-        for s in &c.sources {
-            let _ = write!(
-                h,
-                "<tr><td>{}</td><td>{}</td></tr>",
-                esc(&s.url),
-                state(s.healthy, &s.error)
-            );
-        }
-        h.push_str("</table>");
-    }
-    h.push_str("<h2>Nodes</h2><table><tr><th>node</th><th>role</th><th>chain</th><th>state</th><th>height</th><th>peers</th><th>catching up</th><th>consensus</th></tr>");
-    for n in &doc.observed.nodes {
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&n.name),
-            n.role.as_str(),
-            esc(&n.chain),
-            state(n.up, &n.error),
-            opt(n.height),
-            opt(n.peers),
-            opt(n.catching_up),
-            consensus(n)
-        );
-    }
     h.push_str("</table>");
+}
+
+/// The overview: firing alerts, one row per chain sorted by `sort`, then nodes, hosts,
+/// signers and cosigners.
+pub fn render(doc: &StatusDoc, sort: crate::serve::overview::Sort) -> String {
+    let mut h = String::from(HEAD);
+    let _ = write!(h, "<h1>bulwark watch</h1><p>{}</p>", esc(&doc.generated_at));
+    crate::serve::overview::table(&mut h, doc, sort, crate::state::now());
+    alerts(&mut h, &doc.alerts.iter().collect::<Vec<_>>());
+    nodes_table(&mut h, &doc.observed.nodes.iter().collect::<Vec<_>>());
     if !doc.observed.hosts.is_empty() {
         h.push_str("<h2>Hosts</h2><table><tr><th>host</th><th>state</th><th>filesystems</th></tr>");
         for x in &doc.observed.hosts {
@@ -144,8 +108,87 @@ pub fn render(doc: &StatusDoc) -> String {
         h.push_str("</table>");
     }
     cosigners(&mut h, &doc.observed);
-    h.push_str("<p><a href=/api/status>/api/status</a> &middot; <a href=/metrics>/metrics</a></p></body></html>\n");
+    h.push_str(FOOT);
     h
+}
+
+/// One chain's page: its blocks, Cosmos SDK figures, endpoints, nodes and alerts;
+/// `None` for a chain not watched.
+pub fn render_chain(doc: &StatusDoc, id: &str) -> Option<String> {
+    let c = doc.observed.chains.iter().find(|c| c.id == id)?;
+    let mut h = String::from(HEAD);
+    let _ = write!(
+        h,
+        "<h1>{}</h1><p>{}</p>",
+        esc(&c.id),
+        esc(&doc.generated_at)
+    );
+    let mine: Vec<_> = doc
+        .alerts
+        .iter()
+        .filter(|a| a.chain.as_deref() == Some(id))
+        .collect();
+    alerts(&mut h, &mine);
+    let _ = write!(
+        h,
+        "<p>height {} &middot; missed in a row {} &middot; signed {} &middot; missed {}</p><div class=grid title='last blocks, old to new'>",
+        opt(c.height),
+        c.missed_in_a_row,
+        c.signed_total,
+        c.missed_total
+    );
+    for e in &c.grid {
+        let class = match e.sign {
+            Sign::Signed => "signed",
+            Sign::Missed => "missed",
+            Sign::NotInSet => "not_in_set",
+        };
+        let _ = write!(
+            h,
+            "<span class={class} title='{} {class}'></span>",
+            e.height
+        );
+    }
+    h.push_str("</div>");
+    h.push_str(&crate::serve::sdk_page::page_fragment(c));
+    h.push_str("<table><tr><th>RPC</th><th>state</th></tr>");
+    for s in &c.sources {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            esc(&s.url),
+            state(s.healthy, &s.error)
+        );
+    }
+    h.push_str("</table>");
+    let nodes: Vec<_> = doc
+        .observed
+        .nodes
+        .iter()
+        .filter(|n| n.chain == id)
+        .collect();
+    nodes_table(&mut h, &nodes);
+    h.push_str(FOOT);
+    Some(h)
+}
+
+fn nodes_table(h: &mut String, nodes: &[&crate::state::NodeState]) {
+    h.push_str("<h2>Nodes</h2><table><tr><th>node</th><th>role</th><th>chain</th><th>state</th><th>height</th><th>peers</th><th>catching up</th><th>consensus</th></tr>");
+    for n in nodes {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&n.name),
+            n.role.as_str(),
+            esc(&n.chain),
+            state(n.up, &n.error),
+            opt(n.height),
+            opt(n.peers),
+            opt(n.catching_up),
+            consensus(n)
+        );
+    }
+    h.push_str("</table>");
 }
 
 /// A node's figures from its own metrics: round, missing power, mempool.

@@ -47,11 +47,14 @@ fn page_shows_grid_nodes_and_alerts_escaped() {
             suppressed: false,
         }],
     };
-    let html = crate::serve::page::render(&doc);
+    let html = crate::serve::page::render(&doc, Default::default());
     assert!(html.contains("<h2>Alerts firing: 1</h2>"));
     assert!(html.contains("<td class=critical>critical</td>"));
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!html.contains("<script>"));
+    assert!(html.contains("<a href='/chain/c-1'>c-1</a>"), "{html}");
+    let html = crate::serve::page::render_chain(&doc, "c-1").unwrap();
+    assert!(crate::serve::page::render_chain(&doc, "c-2").is_none());
     assert!(html.contains(
         "<span class=signed title='10 signed'></span><span class=missed title='11 missed'></span>"
     ));

@@ -118,7 +118,13 @@ fn status_page_shows_the_sdk_data_escaped() {
         },
         alerts: vec![],
     };
-    let html = crate::serve::page::render(&doc);
+    let html = crate::serve::page::render_chain(&doc, "c-1").unwrap();
+    let overview = crate::serve::page::render(&doc, Default::default());
+    assert!(
+        overview.contains("<td class=critical>critical</td>")
+            && overview.contains("<td>JAILED</td>"),
+        "{overview}"
+    );
     for needle in [
         "Cosmos SDK: validator &lt;b&gt;ours&lt;/b&gt; <span class=bad>BOND_STATUS_UNBONDING</span>",
         "<span class=bad>JAILED</span>",
