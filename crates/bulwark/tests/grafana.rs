@@ -110,6 +110,7 @@ fn watch_exposition(dir: &Path) -> String {
         role: Role::Validator,
         rpc: dead.clone(),
         metrics: None,
+        history: None,
         rules: Default::default(),
     });
     c.hosts.push(HostConfig {

@@ -77,6 +77,7 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
             role: serde_json::from_value(n["role"].clone()).unwrap(),
             rpc: rpc(name),
             metrics: Some(n["metrics_url"].as_str().unwrap().into()),
+            history: None,
             rules: Default::default(),
         });
     }

@@ -64,6 +64,7 @@ fn config(state: &Path, port: u16, ca: &Path, chain: &str, rpc: &str, smtp_port:
         role: Role::Validator,
         rpc: rpc.into(),
         metrics: None,
+        history: None,
         rules: Default::default(),
     });
     c.rules.node_down = DurationRule {

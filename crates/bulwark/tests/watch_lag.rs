@@ -35,6 +35,7 @@ fn watch_toml(status: &serde_json::Value, port: u16, state: &Path, hook: &str) -
             role: Role::Validator,
             rpc: rpc(n),
             metrics: None,
+            history: None,
             rules: Default::default(),
         });
     }

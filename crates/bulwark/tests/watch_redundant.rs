@@ -63,6 +63,7 @@ fn two_watches_and_two_alertmanagers_page_once_and_watch_each_other() {
             role: Role::Sentry,
             rpc: dead.clone(),
             metrics: None,
+            history: None,
             rules: Default::default(),
         });
         c.rules.node_down = DurationRule {

@@ -66,9 +66,12 @@ fn reloads_add_and_remove_chains_and_nodes_without_losing_or_repeating_alerts() 
         role: Role::Full,
         rpc: rpc.into(),
         metrics: None,
+        history: None,
         rules: Default::default(),
     };
-    c.nodes.push(node_cfg("sentry0", &chain, &rpc));
+    let mut sentry = node_cfg("sentry0", &chain, &rpc);
+    sentry.history = Some(watch::config::History::Archive);
+    c.nodes.push(sentry);
     c.nodes.push(node_cfg("ghost", &chain, &dead));
     c.rules.node_down = DurationRule {
         warning: Duration::from_secs(1),
@@ -101,7 +104,27 @@ fn reloads_add_and_remove_chains_and_nodes_without_losing_or_repeating_alerts() 
         &tmp.join("watch.log"),
     );
     hook.wait_for("ghost down", MINUTE, |v| is(v, "node_down/ghost", "firing"));
-    wait_api(port, "blocks checked", &d, |s| signed(s, &chain) >= 3);
+    let s = wait_api(port, "blocks checked", &d, |s| signed(s, &chain) >= 3);
+    // The node's history and latency are read from the real node: it keeps every block.
+    let sentry = s["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "sentry0")
+        .unwrap();
+    assert_eq!(sentry["earliest_height"], 1, "{sentry:#}");
+    assert!(
+        sentry["latency_seconds"].as_f64().is_some_and(|l| l < 2.0),
+        "{sentry:#}"
+    );
+    assert!(
+        !s["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["rule"] == "rpc_history"),
+        "{s:#}"
+    );
 
     // A second chain arrives as a file; `watch reload` says what changed.
     std::fs::write(

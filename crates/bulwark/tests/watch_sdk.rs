@@ -95,6 +95,7 @@ fn abci_config(chain: &SdkChain, port: u16, state: &str, hook: &str, rpcs: &[Str
         role: Role::Validator,
         rpc: big.rpc.clone(),
         metrics: Some(big.metrics.clone()),
+        history: None,
         rules: Default::default(),
     });
     c.to_toml().unwrap()

@@ -32,6 +32,7 @@ fn config(state: &Path, port: u16, chain: &str, rpc: &str, ca: Option<&Path>) ->
         role: Role::Validator,
         rpc: rpc.into(),
         metrics: None,
+        history: None,
         rules: Default::default(),
     });
     c.rules.source_unhealthy = DurationRule {

@@ -14,6 +14,8 @@ pub struct Status {
     pub node_id: Option<String>,
     /// `sync_info.latest_block_height`.
     pub height: u64,
+    /// `sync_info.earliest_block_height`: the oldest block the node still serves.
+    pub earliest_height: Option<u64>,
     /// `sync_info.catching_up`.
     pub catching_up: bool,
     /// `sync_info.latest_block_time`, when it parses.
@@ -36,6 +38,7 @@ pub fn parse_status(r: &Value) -> Result<Status, ParseError> {
         network: str_at(r, "/node_info/network")?.to_string(),
         node_id: opt("/node_info/id"),
         height: u64_at(r, "/sync_info/latest_block_height")?,
+        earliest_height: u64_at(r, "/sync_info/earliest_block_height").ok(),
         catching_up: r
             .pointer("/sync_info/catching_up")
             .and_then(Value::as_bool)

@@ -58,6 +58,7 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
             role: n.role,
             rpc: n.rpc_url(),
             metrics: Some(n.metrics_url()),
+            history: None,
             // val0 and its backup peer only with the sentry, by design: one peer is
             // normal for them, none is critical.
             rules: if topology::is_operator_node(n) {

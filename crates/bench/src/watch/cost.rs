@@ -257,6 +257,7 @@ fn bulwark_config(
                 role: Role::Validator,
                 rpc: u.clone(),
                 metrics: None,
+                history: None,
                 rules: Default::default(),
             });
         }

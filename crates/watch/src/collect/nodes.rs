@@ -44,6 +44,9 @@ impl NodeCollector {
                 catching_up: None,
                 peers: None,
                 seen_at: None,
+                latency_seconds: None,
+                earliest_height: None,
+                history: cfg.history,
                 metrics: cfg.metrics.as_deref().map(NodeMetricsState::new),
             },
         }
@@ -58,7 +61,9 @@ impl NodeCollector {
             Some(text.and_then(|t| node_metrics::read(&exporter::parse(&t), &self.state.chain)))
         };
         let rpc = async {
+            let t0 = std::time::Instant::now();
             let s = self.rpc.status().await?;
+            let latency = t0.elapsed().as_secs_f64();
             if s.network != self.state.chain {
                 return Err(RpcError::WrongChain {
                     expected: self.state.chain.clone(),
@@ -66,7 +71,7 @@ impl NodeCollector {
                 });
             }
             let peers = self.rpc.peers().await?;
-            Ok((s, peers))
+            Ok((s, peers, latency))
         };
         let (metrics, res) = tokio::join!(metrics, rpc);
         if let (Some(m), Some(res)) = (self.state.metrics.as_mut(), metrics) {
@@ -74,11 +79,13 @@ impl NodeCollector {
         }
         let st = &mut self.state;
         match res {
-            Ok((s, peers)) => {
+            Ok((s, peers, latency)) => {
                 st.up = true;
                 st.error = None;
                 st.down_since = None;
                 st.height = Some(s.height);
+                st.latency_seconds = Some(latency);
+                st.earliest_height = s.earliest_height;
                 st.catching_up = Some(s.catching_up);
                 if !s.catching_up {
                     st.catching_up_since = None;
@@ -98,6 +105,7 @@ impl NodeCollector {
                 st.catching_up = None;
                 st.catching_up_since = None;
                 st.peers = None;
+                st.latency_seconds = None;
             }
         }
     }

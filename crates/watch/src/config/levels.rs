@@ -88,6 +88,8 @@ pub const SCOPES: &[(&str, Scope)] = &[
     ("node_behind", Scope::Node),
     ("peers_low", Scope::Node),
     ("node_metrics_down", Scope::Node),
+    ("rpc_slow", Scope::Node),
+    ("rpc_history", Scope::Node),
     ("exporter_down", Scope::Host),
     ("disk_used", Scope::Host),
     ("disk_full_in", Scope::Host),

@@ -26,7 +26,7 @@ pub use levels::{blocks, scope_of, Levels, RoleConfig, RuleOverrides, Scope, SCO
 pub use rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule, RulesConfig};
 pub use secret::Secret;
 pub use sections::{
-    ChainConfig, HeartbeatConfig, HostConfig, NodeConfig, PeerConfig, Role, RouteConfig,
+    ChainConfig, HeartbeatConfig, History, HostConfig, NodeConfig, PeerConfig, Role, RouteConfig,
     SignerConfig,
 };
 pub use tls::TlsError;

@@ -178,6 +178,15 @@ pub(super) fn default_snapshot_stale() -> DurationRule {
         critical: secs(50 * 3600),
     }
 }
+pub(super) fn default_rpc_slow() -> DurationRule {
+    DurationRule {
+        warning: secs(2),
+        critical: secs(10),
+    }
+}
+pub(super) fn default_rpc_history() -> HoldRule {
+    HoldRule { for_: secs(60) }
+}
 pub(super) fn default_peer_down() -> DurationRule {
     DurationRule {
         warning: secs(60),

@@ -85,6 +85,13 @@ pub struct RulesConfig {
     /// A node is this many blocks behind the best height.
     #[serde(default = "default_node_behind")]
     pub node_behind: CountRule,
+    /// A node's `/status` took this long to answer (an RPC node's users wait as long;
+    /// tighten it for `[roles.rpc]`).
+    #[serde(default = "default_rpc_slow")]
+    pub rpc_slow: DurationRule,
+    /// A node serves less history than its `history` says, for this long.
+    #[serde(default = "default_rpc_history")]
+    pub rpc_history: HoldRule,
     /// A node has fewer peers than this (`critical` <= `warning`).
     #[serde(default = "default_peers_low")]
     pub peers_low: CountRule,
@@ -200,6 +207,8 @@ impl Default for RulesConfig {
             node_catching_up: default_node_catching_up(),
             node_behind: default_node_behind(),
             peers_low: default_peers_low(),
+            rpc_slow: default_rpc_slow(),
+            rpc_history: default_rpc_history(),
             node_metrics_down: default_node_metrics_down(),
             consensus_rounds: default_consensus_rounds(),
             missing_power: default_missing_power(),
@@ -270,6 +279,7 @@ impl RulesConfig {
             ("signer_node_disconnected", r.signer_node_disconnected),
             ("cosigner_down", r.cosigner_down),
             ("cosigner_slow", r.cosigner_slow),
+            ("rpc_slow", r.rpc_slow),
             ("validator_inactive", r.validator_inactive),
             ("snapshot_stale", r.snapshot_stale),
             ("peer_down", r.peer_down),

@@ -152,11 +152,57 @@ pub struct NodeConfig {
     /// power missing from the last commit, mempool size.
     #[serde(default)]
     pub metrics: Option<String>,
+    /// The history it must serve (an RPC node's promise to its users): `"archive"`
+    /// (every block from the chain's first), or a number of recent blocks. `rpc_history`
+    /// fires when `/status`'s `earliest_block_height` says it serves less.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<History>,
     /// This node's own levels, over its role's, its chain's and `[rules]`: e.g.
     /// `rules.peers_low = { warning = 1, critical = 1 }` for a validator or backup that
     /// peers only with its sentry, where one peer is normal and none is critical.
     #[serde(default, skip_serializing_if = "RuleOverrides::is_empty")]
     pub rules: RuleOverrides,
+}
+
+/// The blocks a node must keep serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum History {
+    /// Every block since the chain's first (earliest height 1).
+    Archive,
+    /// At least this many recent blocks.
+    Blocks(u64),
+}
+
+impl Serialize for History {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            History::Archive => s.serialize_str("archive"),
+            History::Blocks(n) => s.serialize_u64(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for History {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Blocks(u64),
+        }
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("history is \"archive\" or a number of recent blocks")
+        })? {
+            Raw::Word(w) if w == "archive" => Ok(History::Archive),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "history {w:?}: write \"archive\" or a number of recent blocks"
+            ))),
+            Raw::Blocks(0) => Err(serde::de::Error::custom(
+                "history = 0 keeps nothing: give a number of blocks above 0, or \"archive\"",
+            )),
+            Raw::Blocks(n) => Ok(History::Blocks(n)),
+        }
+    }
 }
 
 /// A host scraped through node_exporter.

@@ -16,6 +16,7 @@ mod consensus;
 mod cosigner;
 mod host;
 mod peer;
+mod rpc;
 mod sdk;
 mod signer;
 mod snapshot;
@@ -122,6 +123,7 @@ pub fn evaluate(cfg: &Levels, obs: &Observed, now: Ts) -> Vec<Outcome> {
     sdk::evaluate(cfg, obs, now, &mut out);
     snapshot::evaluate(cfg, obs, now, &mut out);
     peer::evaluate(cfg, obs, now, &mut out);
+    rpc::evaluate(cfg, obs, now, &mut out);
     out
 }
 

@@ -29,6 +29,13 @@ pub struct NodeState {
     pub peers: Option<u64>,
     /// When it was last read successfully.
     pub seen_at: Option<Ts>,
+    /// How long its last `/status` took to answer.
+    pub latency_seconds: Option<f64>,
+    /// The oldest block it serves (`earliest_block_height`).
+    pub earliest_height: Option<u64>,
+    /// The history it must serve (`history` in its `[[node]]`).
+    #[serde(skip)]
+    pub history: Option<crate::config::History>,
     /// Its Prometheus metrics, when `metrics` is configured.
     pub metrics: Option<crate::state::NodeMetricsState>,
 }

@@ -53,6 +53,9 @@ fn node(name: &str, height: Option<u64>, peers: Option<u64>) -> NodeState {
         catching_up: Some(false),
         peers,
         seen_at: Some(1000.0),
+        latency_seconds: None,
+        earliest_height: None,
+        history: None,
         metrics: None,
     }
 }

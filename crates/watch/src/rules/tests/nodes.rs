@@ -240,3 +240,41 @@ fn stale_and_failed_snapshot_jobs() {
         "{out:#?}"
     );
 }
+
+#[test]
+fn rpc_nodes_slow_or_serving_too_little_history() {
+    use crate::config::History;
+    let rpc = |name: &str, latency: f64, earliest: u64, history| NodeState {
+        role: Role::Rpc,
+        latency_seconds: Some(latency),
+        earliest_height: Some(earliest),
+        history: Some(history),
+        ..node(name, Some(100_000), Some(10))
+    };
+    let obs = Observed {
+        chains: vec![chain(0)],
+        nodes: vec![
+            rpc("fast-archive", 0.1, 1, History::Archive),
+            rpc("pruned-archive", 0.1, 90_001, History::Archive),
+            rpc("slow", 3.0, 1, History::Blocks(1000)),
+            rpc("short", 0.1, 99_500, History::Blocks(1000)),
+            rpc("enough", 0.1, 99_001, History::Blocks(1000)),
+        ],
+        ..Default::default()
+    };
+    let out = evaluate(&RulesConfig::default(), &obs, 1001.0);
+    assert!(is_clear(&out, "rpc_slow/fast-archive"));
+    assert_eq!(severity(&out, "rpc_slow/slow"), Some(Severity::Warning));
+    assert!(is_clear(&out, "rpc_history/fast-archive"));
+    assert!(is_clear(&out, "rpc_history/enough"));
+    assert_eq!(severity(&out, "rpc_history/short"), Some(Severity::Warning));
+    let Some(Outcome::Firing(c)) = find(&out, "rpc_history/pruned-archive") else {
+        panic!("{out:#?}")
+    };
+    assert!(
+        c.summary.starts_with("pruned-archive (rpc, c-1) serves blocks from height 90001 only (10000 blocks) but should serve every block (archive)"),
+        "{}",
+        c.summary
+    );
+    assert_eq!(c.hold, std::time::Duration::from_secs(60));
+}

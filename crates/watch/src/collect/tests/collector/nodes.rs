@@ -11,6 +11,7 @@ fn node_status_peers_and_wrong_chain() {
         role: Role::Sentry,
         rpc: url.clone(),
         metrics: None,
+        history: None,
         rules: Default::default(),
     };
     let mut n = NodeCollector::new(
@@ -64,6 +65,7 @@ fn node_metrics_are_read_beside_the_rpc_and_their_failures_kept_apart() {
             role: Role::Validator,
             rpc: rpc.clone(),
             metrics: Some(m),
+            history: None,
             rules: Default::default(),
         };
         NodeCollector::new(
