@@ -12,12 +12,16 @@ mod rules;
 mod sdk;
 mod secret;
 mod sections;
+mod wallet;
 mod tls;
 mod validate;
 
 pub use channel::ChannelConfig;
 pub use email::{EmailConfig, Security};
-pub use rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule, RulesConfig};
+pub use rules::{
+    CountRule, DurationRule, HoldRule, NoticeRule, PercentRule, RatioRule, RulesConfig,
+};
+pub use wallet::WalletConfig;
 pub use secret::Secret;
 pub use sections::{
     ChainConfig, HeartbeatConfig, HostConfig, NodeConfig, Role, RouteConfig, SignerConfig,
@@ -82,6 +86,9 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// For the record (a governance proposal with days left): shown on the status page
+    /// and in `/api/status`, sent only by routes with `min_severity = "info"`.
+    Info,
     /// Look at it soon.
     Warning,
     /// Act now.

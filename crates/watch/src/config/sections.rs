@@ -57,6 +57,18 @@ pub struct ChainConfig {
     /// How often the Cosmos SDK data is read.
     #[serde(default = "default_sdk_interval", with = "confkit::duration")]
     pub sdk_interval: Duration,
+    /// How often the data that changes slowly is read over `rest`: governance proposals
+    /// in their voting period and our votes, `wallet` balances, and the bonded validator
+    /// set (our rank and share of the stake).
+    #[serde(default = "default_sdk_slow_interval", with = "confkit::duration")]
+    pub sdk_slow_interval: Duration,
+    /// Remind of governance proposals in their voting period that our validator has not
+    /// voted on (`gov_unvoted`; needs `rest` and `operator_address`).
+    #[serde(default = "default_governance")]
+    pub governance: bool,
+    /// Named accounts whose balance is checked (`[[chain.wallet]]`, over `rest`).
+    #[serde(default, rename = "wallet", skip_serializing_if = "Vec::is_empty")]
+    pub wallets: Vec<super::WalletConfig>,
 }
 
 impl ChainConfig {
@@ -74,6 +86,9 @@ impl ChainConfig {
             bech32_prefix: None,
             abci_query: false,
             sdk_interval: default_sdk_interval(),
+            sdk_slow_interval: default_sdk_slow_interval(),
+            governance: default_governance(),
+            wallets: Vec::new(),
         }
     }
 }
@@ -208,7 +223,8 @@ impl SignerConfig {
 pub struct RouteConfig {
     /// Channel names.
     pub channels: Vec<String>,
-    /// Lowest severity sent (`warning` or `critical`).
+    /// Lowest severity sent (`info`, `warning` or `critical`; `info` alerts are
+    /// reminders with days to go, e.g. an unvoted proposal early in its voting period).
     #[serde(default = "default_min_severity")]
     pub min_severity: Severity,
     /// Chains this route is for (all alerts when empty; alerts without a chain, such
@@ -228,6 +244,12 @@ fn default_websocket() -> bool {
 }
 fn default_sdk_interval() -> Duration {
     Duration::from_secs(6)
+}
+fn default_sdk_slow_interval() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_governance() -> bool {
+    true
 }
 fn default_max_backfill() -> u64 {
     50

@@ -5,17 +5,20 @@
 //!
 //! One file per family: [`chain`] (blocks, signatures, nodes), [`consensus`] (rounds,
 //! missing power), [`host`] (disks, memory, load), [`signer`], [`cosigner`] (threshold
-//! cosigner groups) and [`sdk`] (window, jail,
-//! staking, upgrades). A new rule goes in its family's file, with its thresholds in
+//! cosigner groups), [`sdk`] (window, jail,
+//! staking, upgrades), [`gov`] (unvoted proposals) and [`stake`] (wallets, rank,
+//! commission). A new rule goes in its family's file, with its thresholds in
 //! `config::RulesConfig`. Rules read `state` and `config` only: they neither store,
 //! notify nor serve.
 
 mod chain;
 mod consensus;
 mod cosigner;
+mod gov;
 mod host;
 mod sdk;
 mod signer;
+mod stake;
 
 use crate::config::RulesConfig;
 use crate::config::Severity;
@@ -117,6 +120,8 @@ pub fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts) -> Vec<Outcome> {
     signer::evaluate(cfg, obs, now, &mut out);
     cosigner::evaluate(cfg, obs, now, &mut out);
     sdk::evaluate(cfg, obs, now, &mut out);
+    gov::evaluate(cfg, obs, now, &mut out);
+    stake::evaluate(cfg, obs, now, &mut out);
     out
 }
 

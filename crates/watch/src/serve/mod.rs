@@ -7,6 +7,7 @@
 pub mod http;
 pub mod metrics;
 mod metrics_sdk;
+mod metrics_slow;
 pub mod page;
 mod sdk_page;
 

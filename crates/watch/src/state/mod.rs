@@ -9,6 +9,7 @@ mod cosigner;
 mod host;
 mod node;
 mod sdk;
+mod sdk_slow;
 
 pub use crate::time::{now, Ts};
 pub use chain::{ChainState, DoubleSign, GridEntry, Sign, SourceState};
@@ -18,6 +19,7 @@ pub use cosigner::{groups, CosignerChainState, CosignerGroup, CosignerPeerState,
 pub use host::{FsState, HostState, SignerNodeState, SignerState};
 pub use node::{NodeMetrics, NodeMetricsState, NodeState};
 pub use sdk::{assess, refresh, SdkState};
+pub use sdk_slow::{CommissionChange, GovProposal, GovState, SlowState, WalletState};
 use serde::Serialize;
 
 /// Everything observed, shared between collectors, rules and the HTTP API.

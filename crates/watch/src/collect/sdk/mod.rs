@@ -6,6 +6,8 @@ pub mod abci;
 pub mod collector;
 pub mod proto;
 pub mod rest;
+pub mod rest_slow;
+pub mod slow;
 pub mod source;
 
 use crate::config::ChainConfig;

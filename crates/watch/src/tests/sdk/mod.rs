@@ -190,6 +190,7 @@ fn chain_cfg(rest: &[String]) -> ChainConfig {
         bech32_prefix: None,
         abci_query: false,
         sdk_interval: Duration::from_secs(1),
+        ..ChainConfig::new("c-1", vec![])
     }
 }
 
@@ -265,6 +266,7 @@ fn sdk(missed: u64) -> SdkState {
         status: "BOND_STATUS_BONDED".into(),
         jailed: false,
         tokens: "5000000000".into(),
+        commission_rate: None,
     });
     s
 }

@@ -1,0 +1,255 @@
+//! `bulwark watch` reminds of governance votes and low wallets on a real Cosmos SDK
+//! chain (simapp's `simd` v0.46): two validators, a big one and "ours", and a 45 s
+//! voting period.
+//!
+//! In order: our validator's own account, watched as a wallet, is below its critical
+//! level and alerts; a text proposal enters its voting period and the watch reminds
+//! (webhook and `/api/status`), the big validator's vote changes nothing, our vote
+//! resolves the reminder; a bank send tops the wallet up and its alert resolves; the
+//! standing in the active set and the gauges are read; a second proposal nobody votes
+//! on is reminded of until its voting period ends, and then resolves.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::time::Duration;
+use testkit::simd::{SdkChain, SdkOptions, DENOM};
+use watch::config::{ChainConfig, ChannelConfig, Config, RouteConfig, Severity, WalletConfig};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// The account of a validator operator: the same bytes under the account prefix.
+fn account(valoper: &str) -> String {
+    let (_, data) = watch::bech32::decode(valoper).expect("an operator address");
+    watch::bech32::encode("cosmos", &data)
+}
+
+/// Submit a text proposal from `from` and return its id.
+fn propose(chain: &SdkChain, from: &str, title: &str) -> String {
+    chain.tx(
+        from,
+        &[
+            "gov",
+            "submit-legacy-proposal",
+            "--type",
+            "Text",
+            "--title",
+            title,
+            "--description",
+            "a test proposal",
+            "--deposit",
+            &format!("10{DENOM}"),
+        ],
+    );
+    let v = chain.rest(
+        from,
+        "/cosmos/gov/v1/proposals?pagination.reverse=true&pagination.limit=1",
+    );
+    v["proposals"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no proposal: {v:#}"))
+        .to_string()
+}
+
+fn config(chain: &SdkChain, port: u16, state: &str, hook: &str, wallet: &str) -> String {
+    let big = chain.node("big");
+    let ours = chain.node("ours");
+    let mut c = Config::new(state.into());
+    c.listen = ([127, 0, 0, 1], port).into();
+    c.poll_interval = Duration::from_millis(300);
+    c.request_timeout = Duration::from_secs(2);
+    let mut ch = ChainConfig::new(&chain.chain_id, vec![big.rpc.clone()]);
+    ch.validator_address = Some(ours.cons_hex.clone());
+    ch.rest = vec![big.rest.clone()];
+    ch.operator_address = Some(ours.operator.clone());
+    ch.sdk_interval = Duration::from_millis(500);
+    ch.sdk_slow_interval = Duration::from_secs(1);
+    // Ours keeps half of its genesis funds after its self-delegation: 5000000000.
+    ch.wallets.push(WalletConfig {
+        name: "fee-payer".into(),
+        address: wallet.into(),
+        denom: DENOM.into(),
+        exponent: 0,
+        warning: 8_000_000_000.0,
+        critical: 6_000_000_000.0,
+    });
+    c.chains.push(ch);
+    c.channels.push(ChannelConfig::Webhook {
+        name: "hook".into(),
+        url: format!("{hook}/alerts"),
+    });
+    c.routes.push(RouteConfig {
+        channels: vec!["hook".into()],
+        min_severity: Severity::Warning,
+        chains: Vec::new(),
+    });
+    c.to_toml().unwrap()
+}
+
+fn alert<'a>(s: &'a Value, key: &str) -> Option<&'a Value> {
+    s["alerts"].as_array()?.iter().find(|a| a["key"] == key)
+}
+
+#[test]
+fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
+    let chain = SdkChain::start(SdkOptions {
+        chain_id: "gov-test-1".into(),
+        voting_period: "45s".into(),
+        ..Default::default()
+    });
+    let id = chain.chain_id.clone();
+    let ours_account = account(&chain.node("ours").operator);
+    let big_account = account(&chain.node("big").operator);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = HttpStub::start("200 OK", "{}");
+    let port = free_port();
+    let cfg = tmp.path().join("watch.toml");
+    let state = tmp.path().join("watch.sqlite");
+    std::fs::write(
+        &cfg,
+        config(
+            &chain,
+            port,
+            state.to_str().unwrap(),
+            &hook.url,
+            &ours_account,
+        ),
+    )
+    .unwrap();
+    let d = bulwark().daemon(
+        &[
+            "--log-level",
+            "info",
+            "watch",
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        &tmp.path().join("watch.log"),
+    );
+
+    // The wallet below its critical level.
+    let wallet_key = format!("wallet_low/{id}/fee-payer");
+    let v = hook.wait_for("wallet alert", MINUTE, |v| is(v, &wallet_key, "firing"));
+    assert_eq!(v["severity"], "critical", "{v:#}");
+    let s = v["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with(&format!(
+            "{id}: wallet fee-payer ({ours_account}) holds 5000000000stake, below its critical level of 6000000000"
+        )),
+        "{v:#}"
+    );
+    let s = wait_api(port, "governance read", &d, |s| {
+        s["chains"][0]["sdk"]["slow"]["gov"]["voter"] == ours_account.as_str()
+    });
+    assert_eq!(s["chains"][0]["sdk"]["slow"]["gov"]["api"], "v1", "{s:#}");
+    assert!(
+        !s["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["rule"] == "gov_unvoted"),
+        "no proposal yet: {s:#}"
+    );
+
+    // A proposal in its voting period, with 45 s left: critical at once.
+    let first = propose(&chain, "big", "Raise the block size");
+    let gov_key = format!("gov_unvoted/{id}/{first}");
+    let v = hook.wait_for("governance reminder", MINUTE, |v| {
+        is(v, &gov_key, "firing")
+    });
+    assert_eq!(v["rule"], "gov_unvoted");
+    assert_eq!(v["severity"], "critical", "{v:#}");
+    let s = v["summary"].as_str().unwrap();
+    assert!(
+        s.starts_with(&format!(
+            "{id}: governance proposal #{first} \"Raise the block size\" is in its voting period and our validator ours ("
+        )) && s.contains(" has not voted: voting ends in ")
+            && s.contains(&format!("tx gov vote {first} <yes|no|abstain|no_with_veto>"))
+            && s.contains(&ours_account),
+        "{v:#}"
+    );
+    let s = wait_api(port, "the reminder in the status", &d, |s| {
+        alert(s, &gov_key).is_some()
+    });
+    let p = &s["chains"][0]["sdk"]["slow"]["gov"]["proposals"][0];
+    assert_eq!(p["id"].as_u64().map(|n| n.to_string()), Some(first.clone()));
+    assert_eq!(p["voted"], false, "{p:#}");
+    assert_eq!(p["title"], "Raise the block size");
+
+    // Another validator's vote is not ours.
+    chain.tx("big", &["gov", "vote", &first, "yes"]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(count(&hook, &gov_key, "resolved"), 0, "resolved by big's vote");
+    assert!(alert(&api(port), &gov_key).is_some());
+
+    // Ours votes: the reminder resolves.
+    chain.tx("ours", &["gov", "vote", &first, "no"]);
+    hook.wait_for("reminder resolved by our vote", MINUTE, |v| {
+        is(v, &gov_key, "resolved")
+    });
+    let s = wait_api(port, "our vote seen", &d, |s| {
+        s["chains"][0]["sdk"]["slow"]["gov"]["proposals"][0]["voted"] == true
+    });
+    assert!(alert(&s, &gov_key).is_none(), "{s:#}");
+
+    // The wallet is topped up: 9000000000, above both levels.
+    chain.tx(
+        "big",
+        &[
+            "bank",
+            "send",
+            &big_account,
+            &ours_account,
+            &format!("4000000000{DENOM}"),
+        ],
+    );
+    hook.wait_for("wallet alert resolved", MINUTE, |v| {
+        is(v, &wallet_key, "resolved")
+    });
+    let s = api(port);
+    let w = &s["chains"][0]["sdk"]["slow"]["wallets"][0];
+    assert_eq!(w["amount"], "9000000000", "{w:#}");
+    // Ours is second of two bonded validators in a set of 100: no rank alert.
+    let st = &s["chains"][0]["sdk"]["slow"]["standing"];
+    assert_eq!(st["rank"], 2, "{st:#}");
+    assert_eq!(st["bonded_validators"], 2, "{st:#}");
+    assert_eq!(st["max_validators"], 100, "{st:#}");
+    let ratio = st["power_ratio"].as_f64().unwrap();
+    assert!((ratio - 5.0 / 95.0).abs() < 0.01, "{st:#}");
+    assert_eq!(count(&hook, &format!("validator_rank/{id}"), "firing"), 0);
+    let m = http_body(&format!("http://127.0.0.1:{port}/metrics"));
+    let sample_of = |name: &str, labels: &str| {
+        m.lines()
+            .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(labels))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {name} {labels} in\n{m}"))
+    };
+    assert_eq!(
+        sample_of("bulwark_watch_wallet_balance", "wallet=\"fee-payer\""),
+        9e9
+    );
+    assert_eq!(sample_of("bulwark_watch_validator_rank", &id), 2.0);
+    assert_eq!(sample_of("bulwark_watch_max_validators", &id), 100.0);
+    assert_eq!(sample_of("bulwark_watch_gov_unvoted_proposals", &id), 0.0);
+
+    // A proposal nobody votes on: reminded of until its voting period ends.
+    let second = propose(&chain, "big", "Nobody votes");
+    let key2 = format!("gov_unvoted/{id}/{second}");
+    hook.wait_for("second reminder", MINUTE, |v| is(v, &key2, "firing"));
+    hook.wait_for("second reminder resolved at the end", 2 * MINUTE, |v| {
+        is(v, &key2, "resolved")
+    });
+    // The chain closes the proposal; it stays among the ended ones, cleared.
+    let n: u64 = second.parse().unwrap();
+    wait_api(port, "the second proposal ended", &d, |s| {
+        s["chains"][0]["sdk"]["slow"]["gov"]["ended"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|x| x.as_u64() == Some(n)))
+    });
+    assert_eq!(count(&hook, &key2, "firing"), 1, "one reminder per proposal");
+    drop(d);
+}
