@@ -73,6 +73,8 @@ struct Fake {
     unknown_validator: bool,
     /// Every module answer is this body with status 200.
     garbage: Option<&'static str>,
+    /// Our validator's commission rate.
+    commission: &'static str,
 }
 
 impl Default for Fake {
@@ -88,6 +90,7 @@ impl Default for Fake {
             without: vec![],
             unknown_validator: false,
             garbage: None,
+            commission: "0.100000000000000000",
         }
     }
 }
@@ -135,7 +138,11 @@ fn answer(f: &Fake, path: &str) -> (u16, String) {
                     .to_string(),
             );
         }
-        validator_json(op, f.status, f.jailed)
+        let mut v = validator_json(op, f.status, f.jailed);
+        v["validator"]["commission"] = json!({"commission_rates": {"rate": f.commission,
+            "max_rate": "0.200000000000000000", "max_change_rate": "0.010000000000000000"},
+            "update_time": "2026-01-01T00:00:00Z"});
+        v
     } else if path == "/cosmos/upgrade/v1beta1/current_plan" {
         match &f.plan {
             None => json!({"plan": null}),
@@ -318,5 +325,6 @@ fn cfg_problems(chain: &str) -> Vec<String> {
 
 mod collector;
 mod config;
+mod slow;
 mod parse;
 mod rules;
