@@ -7,7 +7,9 @@
 //! (webhook and `/api/status`), the big validator's vote changes nothing, our vote
 //! resolves the reminder; a bank send tops the wallet up and its alert resolves; the
 //! standing in the active set and the gauges are read; a second proposal nobody votes
-//! on is reminded of until its voting period ends, and then resolves.
+//! on is reminded of until its voting period ends, and then resolves. A second watch
+//! reads the same by ABCI query through the RPC (`abci_query = true`) and sees the
+//! same reminders, wallet alerts and standing.
 
 mod common;
 
@@ -52,7 +54,16 @@ fn propose(chain: &SdkChain, from: &str, title: &str) -> String {
         .to_string()
 }
 
-fn config(chain: &SdkChain, port: u16, state: &str, hook: &str, wallet: &str) -> String {
+/// The watch, reading the Cosmos SDK data over REST, or by ABCI query through the RPC
+/// with `abci`.
+fn config(
+    chain: &SdkChain,
+    port: u16,
+    state: &str,
+    hook: &str,
+    wallet: &str,
+    abci: bool,
+) -> String {
     let big = chain.node("big");
     let ours = chain.node("ours");
     let mut c = Config::new(state.into());
@@ -61,7 +72,11 @@ fn config(chain: &SdkChain, port: u16, state: &str, hook: &str, wallet: &str) ->
     c.request_timeout = Duration::from_secs(2);
     let mut ch = ChainConfig::new(&chain.chain_id, vec![big.rpc.clone()]);
     ch.validator_address = Some(ours.cons_hex.clone());
-    ch.rest = vec![big.rest.clone()];
+    if abci {
+        ch.abci_query = true;
+    } else {
+        ch.rest = vec![big.rest.clone()];
+    }
     ch.operator_address = Some(ours.operator.clone());
     ch.sdk_interval = Duration::from_millis(500);
     ch.sdk_slow_interval = Duration::from_secs(1);
@@ -85,6 +100,16 @@ fn config(chain: &SdkChain, port: u16, state: &str, hook: &str, wallet: &str) ->
         chains: Vec::new(),
     });
     c.to_toml().unwrap()
+}
+
+/// The value of the first sample of `name` whose line contains `labels`, read now.
+fn sample_of_now(port: u16, name: &str, labels: &str) -> f64 {
+    let m = http_body(&format!("http://127.0.0.1:{port}/metrics"));
+    m.lines()
+        .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(labels))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|x| x.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no {name} {labels} in\n{m}"))
 }
 
 fn alert<'a>(s: &'a Value, key: &str) -> Option<&'a Value> {
@@ -115,6 +140,7 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
             state.to_str().unwrap(),
             &hook.url,
             &ours_account,
+            false,
         ),
     )
     .unwrap();
@@ -129,6 +155,34 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
         ],
         &tmp.path().join("watch.log"),
     );
+    // The same by ABCI query, as for nodes whose REST API is off.
+    let abci_hook = HttpStub::start("200 OK", "{}");
+    let abci_port = free_port();
+    let abci_cfg = tmp.path().join("abci.toml");
+    let abci_state = tmp.path().join("abci.sqlite");
+    std::fs::write(
+        &abci_cfg,
+        config(
+            &chain,
+            abci_port,
+            abci_state.to_str().unwrap(),
+            &abci_hook.url,
+            &ours_account,
+            true,
+        ),
+    )
+    .unwrap();
+    let abci = bulwark().daemon(
+        &[
+            "--log-level",
+            "info",
+            "watch",
+            "run",
+            "--config",
+            abci_cfg.to_str().unwrap(),
+        ],
+        &tmp.path().join("abci.log"),
+    );
 
     // The wallet below its critical level.
     let wallet_key = format!("wallet_low/{id}/fee-payer");
@@ -141,6 +195,15 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
         )),
         "{v:#}"
     );
+    let v = abci_hook.wait_for("wallet alert by ABCI query", MINUTE, |v| {
+        is(v, &wallet_key, "firing")
+    });
+    assert_eq!(v["severity"], "critical", "{v:#}");
+    let a = wait_api(abci_port, "governance read by ABCI query", &abci, |s| {
+        s["chains"][0]["sdk"]["slow"]["gov"]["voter"] == ours_account.as_str()
+    });
+    assert_eq!(a["chains"][0]["sdk"]["via"], "abci");
+    assert_eq!(a["chains"][0]["sdk"]["slow"]["gov"]["api"], "v1", "{a:#}");
     let s = wait_api(port, "governance read", &d, |s| {
         s["chains"][0]["sdk"]["slow"]["gov"]["voter"] == ours_account.as_str()
     });
@@ -178,6 +241,17 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
     assert_eq!(p["id"].as_u64().map(|n| n.to_string()), Some(first.clone()));
     assert_eq!(p["voted"], false, "{p:#}");
     assert_eq!(p["title"], "Raise the block size");
+    // By ABCI query: the same reminder, the same title.
+    let v = abci_hook.wait_for("governance reminder by ABCI query", MINUTE, |v| {
+        is(v, &gov_key, "firing")
+    });
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("proposal #{first} \"Raise the block size\"")),
+        "{v:#}"
+    );
 
     // Another validator's vote is not ours.
     chain.tx("big", &["gov", "vote", &first, "yes"]);
@@ -194,6 +268,10 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
         s["chains"][0]["sdk"]["slow"]["gov"]["proposals"][0]["voted"] == true
     });
     assert!(alert(&s, &gov_key).is_none(), "{s:#}");
+    abci_hook.wait_for("reminder resolved by ABCI query", MINUTE, |v| {
+        is(v, &gov_key, "resolved")
+    });
+    assert_eq!(count(&abci_hook, &gov_key, "resolved"), 1);
 
     // The wallet is topped up: 9000000000, above both levels.
     chain.tx(
@@ -209,6 +287,15 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
     hook.wait_for("wallet alert resolved", MINUTE, |v| {
         is(v, &wallet_key, "resolved")
     });
+    abci_hook.wait_for("wallet alert resolved by ABCI query", MINUTE, |v| {
+        is(v, &wallet_key, "resolved")
+    });
+    let a = api(abci_port);
+    assert_eq!(
+        a["chains"][0]["sdk"]["slow"]["standing"],
+        api(port)["chains"][0]["sdk"]["slow"]["standing"],
+        "standing by ABCI query and by REST"
+    );
     let s = api(port);
     let w = &s["chains"][0]["sdk"]["slow"]["wallets"][0];
     assert_eq!(w["amount"], "9000000000", "{w:#}");
@@ -235,6 +322,13 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
     assert_eq!(sample_of("bulwark_watch_validator_rank", &id), 2.0);
     assert_eq!(sample_of("bulwark_watch_max_validators", &id), 100.0);
     assert_eq!(sample_of("bulwark_watch_gov_unvoted_proposals", &id), 0.0);
+    // Block production: the blocks read name their proposers; ours has about 5% of the
+    // power and proposes about one block in twenty (checked at the end).
+    let p = &s["chains"][0]["production"];
+    let recent = p["recent"].as_array().unwrap();
+    assert!(recent.len() >= 10, "{p:#}");
+    assert!(recent.iter().any(|m| m["ours"] == false), "{p:#}");
+    assert!(recent.iter().any(|m| m["txs"].as_u64() > Some(0)), "our txs: {p:#}");
 
     // A proposal nobody votes on: reminded of until its voting period ends.
     let second = propose(&chain, "big", "Nobody votes");
@@ -251,5 +345,15 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
             .is_some_and(|e| e.iter().any(|x| x.as_u64() == Some(n)))
     });
     assert_eq!(count(&hook, &key2, "firing"), 1, "one reminder per proposal");
+    // By now ours has proposed some of the blocks read, none flagged as empty while busy.
+    let s = wait_api(port, "blocks proposed by ours", &d, |s| {
+        s["chains"][0]["production"]["proposed_total"].as_u64() > Some(0)
+    });
+    assert_eq!(
+        sample_of_now(port, "bulwark_watch_validator_proposed_blocks_since_start", &id),
+        s["chains"][0]["production"]["proposed_total"].as_f64().unwrap()
+    );
+    assert_eq!(count(&hook, &format!("empty_proposals/{id}"), "firing"), 0);
     drop(d);
+    drop(abci);
 }

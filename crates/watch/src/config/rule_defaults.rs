@@ -216,3 +216,10 @@ pub(super) fn default_validator_rank() -> CountRule {
 pub(super) fn default_commission_changed() -> NoticeRule {
     NoticeRule { keep: secs(3600) }
 }
+pub(super) fn default_empty_proposals() -> CountRule {
+    CountRule {
+        warning: 2,
+        critical: 5,
+        for_: Duration::ZERO,
+    }
+}

@@ -201,6 +201,10 @@ pub struct RulesConfig {
     /// Our validator's commission rate changed (a warning, kept for `keep`).
     #[serde(default = "default_commission_changed")]
     pub commission_changed: NoticeRule,
+    /// Blocks our validator proposed among the chain's last `grid_blocks` that were
+    /// empty while most other proposers' blocks carried transactions.
+    #[serde(default = "default_empty_proposals")]
+    pub empty_proposals: CountRule,
 }
 
 impl Default for RulesConfig {
@@ -240,6 +244,7 @@ impl Default for RulesConfig {
             gov_unvoted: default_gov_unvoted(),
             validator_rank: default_validator_rank(),
             commission_changed: default_commission_changed(),
+            empty_proposals: default_empty_proposals(),
         }
     }
 }
@@ -371,6 +376,15 @@ impl RulesConfig {
             r.validator_rank.warning as f64,
             r.validator_rank.critical as f64,
         );
+        up(
+            p,
+            "empty_proposals",
+            r.empty_proposals.warning as f64,
+            r.empty_proposals.critical as f64,
+        );
+        if r.empty_proposals.warning == 0 {
+            p.push("rules.empty_proposals: warning must be at least 1".into());
+        }
         if r.commission_changed.keep.is_zero() {
             p.push("rules.commission_changed: keep must be above 0s".into());
         }

@@ -77,14 +77,9 @@ pub(crate) fn validate_chain(c: &ChainConfig, p: &mut Vec<String>) {
         }
         w.check(&c.id, prefix.as_deref(), p);
     }
-    if !c.wallets.is_empty() && c.rest.is_empty() {
+    if !c.wallets.is_empty() && c.rest.is_empty() && !c.abci_query {
         p.push(format!(
-            "{what}: wallet balances are read over REST only: add rest = [\"http://...:1317\"]{}",
-            if c.abci_query {
-                " instead of abci_query = true"
-            } else {
-                ""
-            }
+            "{what}: wallet balances are read like the rest of the Cosmos SDK data: add rest = [\"http://...:1317\"], or abci_query = true to read them through rpc"
         ));
     }
 }

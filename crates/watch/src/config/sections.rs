@@ -57,16 +57,17 @@ pub struct ChainConfig {
     /// How often the Cosmos SDK data is read.
     #[serde(default = "default_sdk_interval", with = "confkit::duration")]
     pub sdk_interval: Duration,
-    /// How often the data that changes slowly is read over `rest`: governance proposals
+    /// How often the data that changes slowly is read (over `rest`, or by ABCI query
+    /// with `abci_query`): governance proposals
     /// in their voting period and our votes, `wallet` balances, and the bonded validator
     /// set (our rank and share of the stake).
     #[serde(default = "default_sdk_slow_interval", with = "confkit::duration")]
     pub sdk_slow_interval: Duration,
     /// Remind of governance proposals in their voting period that our validator has not
-    /// voted on (`gov_unvoted`; needs `rest` and `operator_address`).
+    /// voted on (`gov_unvoted`; needs `rest` or `abci_query`, and `operator_address`).
     #[serde(default = "default_governance")]
     pub governance: bool,
-    /// Named accounts whose balance is checked (`[[chain.wallet]]`, over `rest`).
+    /// Named accounts whose balance is checked (`[[chain.wallet]]`).
     #[serde(default, rename = "wallet", skip_serializing_if = "Vec::is_empty")]
     pub wallets: Vec<super::WalletConfig>,
 }

@@ -6,8 +6,8 @@
 //! One file per family: [`chain`] (blocks, signatures, nodes), [`consensus`] (rounds,
 //! missing power), [`host`] (disks, memory, load), [`signer`], [`cosigner`] (threshold
 //! cosigner groups), [`sdk`] (window, jail,
-//! staking, upgrades), [`gov`] (unvoted proposals) and [`stake`] (wallets, rank,
-//! commission). A new rule goes in its family's file, with its thresholds in
+//! staking, upgrades), [`gov`] (unvoted proposals), [`stake`] (wallets, rank,
+//! commission) and [`production`] (our proposed blocks). A new rule goes in its family's file, with its thresholds in
 //! `config::RulesConfig`. Rules read `state` and `config` only: they neither store,
 //! notify nor serve.
 
@@ -16,6 +16,7 @@ mod consensus;
 mod cosigner;
 mod gov;
 mod host;
+mod production;
 mod sdk;
 mod signer;
 mod stake;
@@ -122,6 +123,7 @@ pub fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts) -> Vec<Outcome> {
     sdk::evaluate(cfg, obs, now, &mut out);
     gov::evaluate(cfg, obs, now, &mut out);
     stake::evaluate(cfg, obs, now, &mut out);
+    production::evaluate(cfg, obs, &mut out);
     out
 }
 

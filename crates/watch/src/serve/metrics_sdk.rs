@@ -27,6 +27,7 @@ pub struct SdkMetrics {
     upgrade_blocks: Family<Labels, Gauge>,
     upgrade_seconds: Family<Labels, FGauge>,
     slow: crate::serve::metrics_slow::SlowMetrics,
+    production: crate::serve::metrics_production::ProductionMetrics,
 }
 
 impl SdkMetrics {
@@ -34,6 +35,7 @@ impl SdkMetrics {
     pub fn register(r: &mut Registry) -> Self {
         let m = Self {
             slow: crate::serve::metrics_slow::SlowMetrics::register(r),
+            production: crate::serve::metrics_production::ProductionMetrics::register(r),
             ..Self::default()
         };
         r.register(
@@ -113,6 +115,7 @@ impl SdkMetrics {
     pub fn update(&self, obs: &Observed, now: crate::state::Ts) {
         for c in &obs.chains {
             self.slow.update(c, now);
+            self.production.update(c);
             let Some(s) = &c.sdk else {
                 continue;
             };

@@ -6,6 +6,7 @@
 
 pub mod http;
 pub mod metrics;
+mod metrics_production;
 mod metrics_sdk;
 mod metrics_slow;
 pub mod page;

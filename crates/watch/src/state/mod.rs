@@ -8,6 +8,7 @@ mod chain;
 mod cosigner;
 mod host;
 mod node;
+mod production;
 mod sdk;
 mod sdk_slow;
 
@@ -18,6 +19,7 @@ pub(crate) use chain::{CommitRounds, SlowHeight};
 pub use cosigner::{groups, CosignerChainState, CosignerGroup, CosignerPeerState, CosignerState};
 pub use host::{FsState, HostState, SignerNodeState, SignerState};
 pub use node::{NodeMetrics, NodeMetricsState, NodeState};
+pub use production::Production;
 pub use sdk::{assess, refresh, SdkState};
 pub use sdk_slow::{CommissionChange, GovProposal, GovState, SlowState, WalletState};
 use serde::Serialize;

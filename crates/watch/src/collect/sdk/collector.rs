@@ -119,8 +119,9 @@ impl SdkCollector {
                 Ok(r) => {
                     self.apply(i, &head, r, now).await;
                     read = true;
-                    if let (Source::Rest(rest), true) = (&self.sources[i], self.slow.due(now)) {
-                        self.slow.read(rest, &mut self.state.slow, now).await;
+                    if self.slow.due(now) {
+                        let src = &self.sources[i];
+                        self.slow.read(src, &mut self.state.slow, now).await;
                     }
                 }
                 Err(e) => self.mark(i, Some(e), now),

@@ -1,10 +1,9 @@
 //! The slow part of a chain's Cosmos SDK poll, every `sdk_slow_interval` from the
-//! endpoint the rest of the data came from (REST only): governance proposals in their
+//! endpoint the rest of the data came from (REST, or RPC by ABCI query): governance proposals in their
 //! voting period and our votes, `[[chain.wallet]]` balances, and our validator's
 //! standing among the bonded validators. A failed read keeps what was read before.
 
-use crate::collect::sdk::rest::Rest;
-use crate::collect::sdk::source::{Reply, SdkError};
+use crate::collect::sdk::source::{Reply, SdkError, Source};
 use crate::config::{ChainConfig, WalletConfig};
 use crate::sdk::{operator_account, GovApi, Standing, Validator};
 use crate::state::{CommissionChange, GovProposal, GovState, SlowState, Ts, WalletState};
@@ -81,18 +80,18 @@ impl Slow {
         }
     }
 
-    /// Read everything from `rest` into `st`.
-    pub async fn read(&mut self, rest: &Rest, st: &mut SlowState, now: Ts) {
+    /// Read everything from `src` into `st`.
+    pub async fn read(&mut self, src: &Source, st: &mut SlowState, now: Ts) {
         let first = self.read_at.is_none();
         self.read_at = Some(now);
         let mut errors = Vec::new();
         if let Some(voter) = self.voter.clone() {
-            if let Err(e) = self.gov(rest, &voter, st, first, now).await {
+            if let Err(e) = self.gov(src, &voter, st, first, now).await {
                 errors.push(format!("governance: {e}"));
             }
         }
         for (w, s) in self.wallets.iter().zip(st.wallets.iter_mut()) {
-            match rest.balance(&w.address, &w.denom).await {
+            match src.balance(&w.address, &w.denom).await {
                 Ok(Reply::Data(amount)) => {
                     s.amount = Some(amount.to_string());
                     s.balance = Some(w.display(amount));
@@ -105,7 +104,7 @@ impl Slow {
             }
         }
         if let Some(op) = self.operator.clone() {
-            match standing(rest, &op).await {
+            match standing(src, &op).await {
                 Ok(Some(s)) => st.standing = Some(s),
                 Ok(None) => {}
                 Err(e) => errors.push(format!("staking: {e}")),
@@ -116,13 +115,13 @@ impl Slow {
 
     async fn gov(
         &mut self,
-        rest: &Rest,
+        src: &Source,
         voter: &str,
         st: &mut SlowState,
         first: bool,
         now: Ts,
     ) -> Result<(), SdkError> {
-        let (api, proposals) = match rest.voting_proposals().await? {
+        let (api, proposals) = match src.voting_proposals().await? {
             Reply::Data(d) => d,
             Reply::Unavailable | Reply::NotFound(_) => {
                 st.gov = None;
@@ -131,7 +130,7 @@ impl Slow {
         };
         let mut list = Vec::new();
         for p in proposals {
-            if !self.voted.contains(&p.id) && rest.voted(api, p.id, voter).await? {
+            if !self.voted.contains(&p.id) && src.voted(api, p.id, voter).await? {
                 self.voted.insert(p.id);
             }
             list.push(GovProposal {
@@ -145,7 +144,7 @@ impl Slow {
             g.ended.iter().copied().chain(left).collect()
         });
         if first {
-            ended.extend(latest(rest, api).await);
+            ended.extend(latest(src, api).await);
         }
         ended.retain(|id| !voting.contains(id));
         ended.sort_unstable();
@@ -164,21 +163,21 @@ impl Slow {
     }
 }
 
-async fn latest(rest: &Rest, api: GovApi) -> Vec<u64> {
-    rest.latest_proposals(api, LATEST).await.unwrap_or_else(|e| {
-        tracing::debug!(url = %rest.url(), "latest proposals not read: {e}");
+async fn latest(src: &Source, api: GovApi) -> Vec<u64> {
+    src.latest_proposals(api, LATEST).await.unwrap_or_else(|e| {
+        tracing::debug!(url = %src.url(), "latest proposals not read: {e}");
         Vec::new()
     })
 }
 
 /// Our validator among the bonded validators; `None` when the chain has no staking
 /// module.
-async fn standing(rest: &Rest, operator: &str) -> Result<Option<Standing>, SdkError> {
-    let params = match rest.staking_params().await? {
+async fn standing(src: &Source, operator: &str) -> Result<Option<Standing>, SdkError> {
+    let params = match src.staking_params().await? {
         Reply::Data(p) => p,
         _ => return Ok(None),
     };
-    match rest.bonded().await? {
+    match src.bonded().await? {
         Reply::Data(b) => Ok(Some(Standing::of(operator, &b, params))),
         _ => Ok(None),
     }

@@ -437,7 +437,7 @@ fn wallets_and_new_levels_are_configured_and_checked() {
     assert_eq!(again.chains[0].wallets, ch.wallets);
 
     let p = cfg_problems(&format!(
-        "abci_query = true\noperator_address = \"{VALOPER}\"\nsdk_slow_interval = \"0s\"\n[[chain.wallet]]\nname = \"w\"\naddress = \"osmo1q374dg5e2z2w05kpxn4vueh9wmvnvhlpxehlzg\"\ndenom = \"u atom\"\nwarning = 1\ncritical = 5\n[[chain.wallet]]\nname = \"w\"\naddress = \"{ACCOUNT}\"\ndenom = \"uatom\"\nwarning = -1\ncritical = -2\n"
+        "operator_address = \"{VALOPER}\"\nsdk_slow_interval = \"0s\"\n[[chain.wallet]]\nname = \"w\"\naddress = \"osmo1q374dg5e2z2w05kpxn4vueh9wmvnvhlpxehlzg\"\ndenom = \"u atom\"\nwarning = 1\ncritical = 5\n[[chain.wallet]]\nname = \"w\"\naddress = \"{ACCOUNT}\"\ndenom = \"uatom\"\nwarning = -1\ncritical = -2\n"
     ));
     let all = p.join("\n");
     for needle in [
@@ -447,7 +447,7 @@ fn wallets_and_new_levels_are_configured_and_checked() {
         "denom \"u atom\" is not a denomination",
         "wallet \"w\": critical (5) must not be above warning (1)",
         "warning (-1) must be a balance of 0 or more",
-        "wallet balances are read over REST only: add rest = [\"http://...:1317\"] instead of abci_query = true",
+        "wallet balances are read like the rest of the Cosmos SDK data: add rest = [\"http://...:1317\"], or abci_query = true",
     ] {
         assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
     }
