@@ -220,9 +220,7 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
     // A proposal in its voting period, with 45 s left: critical at once.
     let first = propose(&chain, "big", "Raise the block size");
     let gov_key = format!("gov_unvoted/{id}/{first}");
-    let v = hook.wait_for("governance reminder", MINUTE, |v| {
-        is(v, &gov_key, "firing")
-    });
+    let v = hook.wait_for("governance reminder", MINUTE, |v| is(v, &gov_key, "firing"));
     assert_eq!(v["rule"], "gov_unvoted");
     assert_eq!(v["severity"], "critical", "{v:#}");
     let s = v["summary"].as_str().unwrap();
@@ -256,7 +254,11 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
     // Another validator's vote is not ours.
     chain.tx("big", &["gov", "vote", &first, "yes"]);
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(count(&hook, &gov_key, "resolved"), 0, "resolved by big's vote");
+    assert_eq!(
+        count(&hook, &gov_key, "resolved"),
+        0,
+        "resolved by big's vote"
+    );
     assert!(alert(&api(port), &gov_key).is_some());
 
     // Ours votes: the reminder resolves.
@@ -328,7 +330,10 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
     let recent = p["recent"].as_array().unwrap();
     assert!(recent.len() >= 10, "{p:#}");
     assert!(recent.iter().any(|m| m["ours"] == false), "{p:#}");
-    assert!(recent.iter().any(|m| m["txs"].as_u64() > Some(0)), "our txs: {p:#}");
+    assert!(
+        recent.iter().any(|m| m["txs"].as_u64() > Some(0)),
+        "our txs: {p:#}"
+    );
 
     // A proposal nobody votes on: reminded of until its voting period ends.
     let second = propose(&chain, "big", "Nobody votes");
@@ -344,14 +349,24 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
             .as_array()
             .is_some_and(|e| e.iter().any(|x| x.as_u64() == Some(n)))
     });
-    assert_eq!(count(&hook, &key2, "firing"), 1, "one reminder per proposal");
+    assert_eq!(
+        count(&hook, &key2, "firing"),
+        1,
+        "one reminder per proposal"
+    );
     // By now ours has proposed some of the blocks read, none flagged as empty while busy.
     let s = wait_api(port, "blocks proposed by ours", &d, |s| {
         s["chains"][0]["production"]["proposed_total"].as_u64() > Some(0)
     });
     assert_eq!(
-        sample_of_now(port, "bulwark_watch_validator_proposed_blocks_since_start", &id),
-        s["chains"][0]["production"]["proposed_total"].as_f64().unwrap()
+        sample_of_now(
+            port,
+            "bulwark_watch_validator_proposed_blocks_since_start",
+            &id
+        ),
+        s["chains"][0]["production"]["proposed_total"]
+            .as_f64()
+            .unwrap()
     );
     assert_eq!(count(&hook, &format!("empty_proposals/{id}"), "firing"), 0);
     drop(d);

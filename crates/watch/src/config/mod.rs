@@ -12,16 +12,15 @@ mod rules;
 mod sdk;
 mod secret;
 mod sections;
-mod wallet;
 mod tls;
 mod validate;
+mod wallet;
 
 pub use channel::ChannelConfig;
 pub use email::{EmailConfig, Security};
 pub use rules::{
     CountRule, DurationRule, HoldRule, NoticeRule, PercentRule, RatioRule, RulesConfig,
 };
-pub use wallet::WalletConfig;
 pub use secret::Secret;
 pub use sections::{
     ChainConfig, HeartbeatConfig, HostConfig, NodeConfig, Role, RouteConfig, SignerConfig,
@@ -29,6 +28,7 @@ pub use sections::{
 pub use tls::TlsError;
 pub(crate) use tls::{read_ca_file, root_store};
 pub(crate) use validate::check_url;
+pub use wallet::WalletConfig;
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;

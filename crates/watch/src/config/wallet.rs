@@ -33,7 +33,9 @@ impl WalletConfig {
     pub(crate) fn check(&self, chain: &str, prefix: Option<&str>, p: &mut Vec<String>) {
         let what = format!("chain {chain:?} wallet {:?}", self.name);
         if self.name.is_empty() {
-            p.push(format!("chain {chain:?}: a [[chain.wallet]] has an empty name"));
+            p.push(format!(
+                "chain {chain:?}: a [[chain.wallet]] has an empty name"
+            ));
         }
         match crate::bech32::decode(&self.address) {
             Err(e) => p.push(format!(

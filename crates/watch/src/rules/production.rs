@@ -57,18 +57,30 @@ mod tests {
         match &out[..] {
             [Outcome::Firing(c)] => {
                 assert_eq!(c.severity, crate::config::Severity::Warning);
-                assert!(c.summary.starts_with("c-1: 2 of the 3 blocks our validator proposed in the last 13 were empty"), "{}", c.summary);
+                assert!(
+                    c.summary.starts_with(
+                        "c-1: 2 of the 3 blocks our validator proposed in the last 13 were empty"
+                    ),
+                    "{}",
+                    c.summary
+                );
             }
             other => panic!("{other:?}"),
         }
         // A quiet chain: every block is empty, ours too; nothing to say.
         let mut quiet = [(false, 0); 10].to_vec();
         quiet.extend([(true, 0); 6]);
-        assert_eq!(run(&quiet), vec![Outcome::Clear("empty_proposals/c-1".into())]);
+        assert_eq!(
+            run(&quiet),
+            vec![Outcome::Clear("empty_proposals/c-1".into())]
+        );
         // Busy, ours not empty.
         let mut fine = busy_others.to_vec();
         fine.extend([(true, 1); 3]);
-        assert_eq!(run(&fine), vec![Outcome::Clear("empty_proposals/c-1".into())]);
+        assert_eq!(
+            run(&fine),
+            vec![Outcome::Clear("empty_proposals/c-1".into())]
+        );
         // A height seen twice counts once.
         let mut p = Production::default();
         p.record(5, true, 0, 100);

@@ -29,7 +29,10 @@ pub(crate) fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts, out: &mut Vec
                 let held = if w.exponent == 0 {
                     format!("{amount}{}", w.denom)
                 } else {
-                    format!("{balance} (10^{} {}; {amount}{})", w.exponent, w.denom, w.denom)
+                    format!(
+                        "{balance} (10^{} {}; {amount}{})",
+                        w.exponent, w.denom, w.denom
+                    )
                 };
                 about.condition("wallet_low", key, sev, format!(
                     "{id}: wallet {} ({}) holds {held}, below its {word} level of {level}: top it up before it cannot pay its fees",

@@ -13,8 +13,8 @@ mod stake;
 use crate::time::Ts;
 pub use derive::{allowed_missed, consensus_address};
 pub use gov::{operator_account, GovApi, Proposal};
-pub use stake::{Bonded, Standing, StakingParams};
 use serde::Serialize;
+pub use stake::{Bonded, StakingParams, Standing};
 
 /// Slashing parameters (`/cosmos/slashing/v1beta1/params`).
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -100,10 +100,7 @@ impl SlowMetrics {
                 .filter(|left| *left > 0.0)
                 .collect();
             self.unvoted.get_or_create(&l).set(open.len() as i64);
-            set(
-                &self.unvoted_ends_in,
-                open.iter().copied().reduce(f64::min),
-            );
+            set(&self.unvoted_ends_in, open.iter().copied().reduce(f64::min));
         }
         for w in &s.slow.wallets {
             if let Some(a) = w.amount.as_ref().and_then(|a| a.parse::<f64>().ok()) {

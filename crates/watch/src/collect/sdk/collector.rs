@@ -229,7 +229,8 @@ impl SdkCollector {
             Some(v) if !v.bonded() && !v.jailed => Some(st.inactive_since.unwrap_or(now)),
             _ => None,
         };
-        self.slow.commission(r.validator.as_ref(), &mut st.slow, now);
+        self.slow
+            .commission(r.validator.as_ref(), &mut st.slow, now);
         st.slashing_params = r.params;
         st.signing_info = r.signing;
         st.validator = r.validator;

@@ -201,7 +201,9 @@ fn title_of(p: &ProtoProposal) -> String {
     let titled = |a: &Any| Titled::decode(a.value.as_slice()).ok().map(|t| t.title);
     let from_messages = p.messages.iter().find_map(|m| {
         let inner = if m.type_url.ends_with("MsgExecLegacyContent") {
-            ExecLegacyContent::decode(m.value.as_slice()).ok()?.content?
+            ExecLegacyContent::decode(m.value.as_slice())
+                .ok()?
+                .content?
         } else if m.type_url.contains("v1beta1") && m.type_url.ends_with("Proposal") {
             // v1beta1: field 2 is the content itself.
             m.clone()
@@ -344,7 +346,11 @@ mod tests {
                     "",
                 ),
                 // v0.47+: its own title.
-                proposal(2, vec![any("/cosmos.bank.v1beta1.MsgSend", vec![1, 2])], "Spend"),
+                proposal(
+                    2,
+                    vec![any("/cosmos.bank.v1beta1.MsgSend", vec![1, 2])],
+                    "Spend",
+                ),
                 // v1beta1: field 2 is the content.
                 proposal(
                     3,
@@ -396,9 +402,14 @@ mod tests {
         assert!(balance(&b.encode_to_vec(), "uatom").is_err());
 
         let p = StakingParamsResponse {
-            params: Some(ProtoStakingParams { max_validators: 100 }),
+            params: Some(ProtoStakingParams {
+                max_validators: 100,
+            }),
         };
-        assert_eq!(staking_params(&p.encode_to_vec()).unwrap().max_validators, 100);
+        assert_eq!(
+            staking_params(&p.encode_to_vec()).unwrap().max_validators,
+            100
+        );
         assert!(staking_params(&StakingParamsResponse { params: None }.encode_to_vec()).is_err());
 
         let page = ValidatorsResponse {

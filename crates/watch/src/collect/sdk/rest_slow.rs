@@ -209,10 +209,7 @@ pub fn parse_staking_params(path: &str, v: &Value) -> Result<StakingParams, SdkE
 }
 
 /// One page of a `staking/v1beta1/validators` answer, and the next page's key.
-pub fn parse_validators(
-    path: &str,
-    v: &Value,
-) -> Result<(Vec<Bonded>, Option<String>), SdkError> {
+pub fn parse_validators(path: &str, v: &Value) -> Result<(Vec<Bonded>, Option<String>), SdkError> {
     let list = v
         .get("validators")
         .and_then(Value::as_array)

@@ -325,6 +325,6 @@ fn cfg_problems(chain: &str) -> Vec<String> {
 
 mod collector;
 mod config;
-mod slow;
 mod parse;
 mod rules;
+mod slow;

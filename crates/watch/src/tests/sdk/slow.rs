@@ -78,7 +78,11 @@ fn balances_validator_pages_and_params_parse() {
     assert_eq!(next.as_deref(), Some("FDx+ab/c="));
     let last = json!({"validators": [], "pagination": {"next_key": null}});
     assert_eq!(parse_validators("/v", &last).unwrap().1, None);
-    assert!(parse_validators("/v", &json!({"validators": [{"operator_address": "a", "tokens": "x"}]})).is_err());
+    assert!(parse_validators(
+        "/v",
+        &json!({"validators": [{"operator_address": "a", "tokens": "x"}]})
+    )
+    .is_err());
 
     let v = json!({"params": {"unbonding_time": "1814400s", "max_validators": 180,
         "max_entries": 7, "historical_entries": 10000, "bond_denom": "uatom"}});
@@ -159,7 +163,10 @@ fn gov_unvoted_reminds_by_time_left_and_resolves_on_a_vote_or_the_end() {
     assert_eq!(sev("2"), Severity::Warning);
     assert_eq!(sev("3"), Severity::Critical);
     for k in ["4", "5", "9"] {
-        assert!(cleared(&out, &format!("gov_unvoted/c-1/{k}")), "{k}: {out:#?}");
+        assert!(
+            cleared(&out, &format!("gov_unvoted/c-1/{k}")),
+            "{k}: {out:#?}"
+        );
     }
     let s = &firing(&out, "gov_unvoted/c-1/3").summary;
     assert_eq!(
@@ -224,7 +231,9 @@ fn wallet_low_by_levels_in_base_or_display_units() {
     assert_eq!(firing(&out, key).severity, Severity::Critical);
     assert!(cleared(&run(wallet(10_000_000, 6, 10.0, 2.0)), key));
     let out = run(wallet(99, 0, 1000.0, 100.0));
-    assert!(firing(&out, key).summary.contains("holds 99uatom, below its critical level of 100"));
+    assert!(firing(&out, key)
+        .summary
+        .contains("holds 99uatom, below its critical level of 100"));
     // Not read yet: nothing said.
     let mut unread = wallet(0, 0, 10.0, 1.0);
     unread.amount = None;
@@ -253,7 +262,10 @@ fn validator_rank_near_the_end_of_a_full_set_and_commission_changes() {
     let key = "validator_rank/c-1";
     assert!(cleared(&run(standing(50, 100)), key));
     assert!(cleared(&run(standing(99, 99)), key), "room in the set");
-    assert_eq!(firing(&run(standing(91, 100)), key).severity, Severity::Warning);
+    assert_eq!(
+        firing(&run(standing(91, 100)), key).severity,
+        Severity::Warning
+    );
     let out = run(standing(98, 100));
     let c = firing(&out, key);
     assert_eq!(c.severity, Severity::Critical);
@@ -273,8 +285,15 @@ fn validator_rank_near_the_end_of_a_full_set_and_commission_changes() {
     let out = eval(with_slow(change(NOW - 60.0)), NOW);
     let c = firing(&out, key);
     assert_eq!(c.severity, Severity::Warning);
-    assert!(c.summary.contains("changed from 5.00% to 20.00%"), "{}", c.summary);
-    assert!(cleared(&eval(with_slow(change(NOW - 2.0 * HOUR)), NOW), key));
+    assert!(
+        c.summary.contains("changed from 5.00% to 20.00%"),
+        "{}",
+        c.summary
+    );
+    assert!(cleared(
+        &eval(with_slow(change(NOW - 2.0 * HOUR)), NOW),
+        key
+    ));
 }
 
 // ---------------------------------------------------------------------------
@@ -328,24 +347,60 @@ fn slow_reads_fall_back_to_v1beta1_see_votes_page_validators_and_read_wallets() 
             .collect();
         json!({"proposals": list})
     };
-    set(&r, "/cosmos/gov/v1beta1/proposals?proposal_status=2", 200, voting(&[4, 5]));
+    set(
+        &r,
+        "/cosmos/gov/v1beta1/proposals?proposal_status=2",
+        200,
+        voting(&[4, 5]),
+    );
     // At start the latest proposals: 3 ended while the watch was down.
-    set(&r, "/cosmos/gov/v1beta1/proposals?pagination.limit=20&pagination.reverse=true", 200,
+    set(
+        &r,
+        "/cosmos/gov/v1beta1/proposals?pagination.limit=20&pagination.reverse=true",
+        200,
         json!({"proposals": [
             {"proposal_id": "5", "status": "PROPOSAL_STATUS_VOTING_PERIOD", "voting_end_time": "2026-01-02T00:00:00Z"},
-            {"proposal_id": "3", "status": "PROPOSAL_STATUS_PASSED", "voting_end_time": "2025-12-01T00:00:00Z"}]}));
-    set(&r, &format!("/cosmos/gov/v1beta1/proposals/4/votes/{ACCOUNT}"), 200,
-        json!({"vote": {"proposal_id": "4", "voter": ACCOUNT, "option": "VOTE_OPTION_YES"}}));
-    set(&r, &format!("/cosmos/gov/v1beta1/proposals/5/votes/{ACCOUNT}"), 400,
-        json!({"code": 3, "message": format!("voter: {ACCOUNT} not found for proposal: 5"), "details": []}));
-    set(&r, &format!("/cosmos/bank/v1beta1/balances/{ACCOUNT}/by_denom?denom=ibc%2F27394F"), 200,
-        json!({"balance": {"denom": "ibc/27394F", "amount": "1500000"}}));
-    set(&r, "/cosmos/staking/v1beta1/params", 200, json!({"params": {"max_validators": 3}}));
+            {"proposal_id": "3", "status": "PROPOSAL_STATUS_PASSED", "voting_end_time": "2025-12-01T00:00:00Z"}]}),
+    );
+    set(
+        &r,
+        &format!("/cosmos/gov/v1beta1/proposals/4/votes/{ACCOUNT}"),
+        200,
+        json!({"vote": {"proposal_id": "4", "voter": ACCOUNT, "option": "VOTE_OPTION_YES"}}),
+    );
+    set(
+        &r,
+        &format!("/cosmos/gov/v1beta1/proposals/5/votes/{ACCOUNT}"),
+        400,
+        json!({"code": 3, "message": format!("voter: {ACCOUNT} not found for proposal: 5"), "details": []}),
+    );
+    set(
+        &r,
+        &format!("/cosmos/bank/v1beta1/balances/{ACCOUNT}/by_denom?denom=ibc%2F27394F"),
+        200,
+        json!({"balance": {"denom": "ibc/27394F", "amount": "1500000"}}),
+    );
+    set(
+        &r,
+        "/cosmos/staking/v1beta1/params",
+        200,
+        json!({"params": {"max_validators": 3}}),
+    );
     let page = "/cosmos/staking/v1beta1/validators?status=BOND_STATUS_BONDED&pagination.limit=200";
-    set(&r, page, 200, json!({"validators": [{"operator_address": "a", "tokens": "900"},
-        {"operator_address": VALOPER, "tokens": "100"}], "pagination": {"next_key": "k+/="}}));
-    set(&r, &format!("{page}&pagination.key=k%2B%2F%3D"), 200, json!({"validators": [
-        {"operator_address": "c", "tokens": "500"}], "pagination": {"next_key": null}}));
+    set(
+        &r,
+        page,
+        200,
+        json!({"validators": [{"operator_address": "a", "tokens": "900"},
+        {"operator_address": VALOPER, "tokens": "100"}], "pagination": {"next_key": "k+/="}}),
+    );
+    set(
+        &r,
+        &format!("{page}&pagination.key=k%2B%2F%3D"),
+        200,
+        json!({"validators": [
+        {"operator_address": "c", "tokens": "500"}], "pagination": {"next_key": null}}),
+    );
     let url = scripted(r.clone());
 
     let mut cfg = chain_cfg(std::slice::from_ref(&url));
@@ -367,17 +422,29 @@ fn slow_reads_fall_back_to_v1beta1_see_votes_page_validators_and_read_wallets() 
     let g = slow.gov.as_ref().expect("governance read");
     assert_eq!(g.api, GovApi::V1beta1, "v1 is not served here");
     assert_eq!(g.voter, ACCOUNT);
-    let seen: Vec<(u64, bool)> = g.proposals.iter().map(|p| (p.proposal.id, p.voted)).collect();
+    let seen: Vec<(u64, bool)> = g
+        .proposals
+        .iter()
+        .map(|p| (p.proposal.id, p.voted))
+        .collect();
     assert_eq!(seen, vec![(4, true), (5, false)]);
     assert_eq!(g.ended, vec![3]);
     assert_eq!(slow.wallets[0].amount.as_deref(), Some("1500000"));
     assert_eq!(slow.wallets[0].balance, Some(1.5));
     let st = slow.standing.as_ref().expect("standing read");
-    assert_eq!((st.rank, st.bonded_validators, st.max_validators), (Some(3), 3, 3));
+    assert_eq!(
+        (st.rank, st.bonded_validators, st.max_validators),
+        (Some(3), 3, 3)
+    );
     assert_eq!(st.places_left(), Some(0));
 
     // Before the slow interval: nothing read again.
-    set(&r, "/cosmos/gov/v1beta1/proposals?proposal_status=2", 200, voting(&[]));
+    set(
+        &r,
+        "/cosmos/gov/v1beta1/proposals?proposal_status=2",
+        200,
+        voting(&[]),
+    );
     rt().block_on(col.poll(NOW + 30.0));
     assert_eq!(col.state.slow.gov.as_ref().unwrap().proposals.len(), 2);
     // After it: 4 and 5 left their voting period and are ended.
@@ -387,12 +454,19 @@ fn slow_reads_fall_back_to_v1beta1_see_votes_page_validators_and_read_wallets() 
     assert_eq!(g.ended, vec![3, 4, 5]);
 
     // The bank module answering garbage is the wallet's error; the rest is kept.
-    set(&r, &format!("/cosmos/bank/v1beta1/balances/{ACCOUNT}/by_denom?denom=ibc%2F27394F"), 200,
-        json!({"balance": {"denom": "other", "amount": "1"}}));
+    set(
+        &r,
+        &format!("/cosmos/bank/v1beta1/balances/{ACCOUNT}/by_denom?denom=ibc%2F27394F"),
+        200,
+        json!({"balance": {"denom": "other", "amount": "1"}}),
+    );
     rt().block_on(col.poll(NOW + 122.0));
     let w = &col.state.slow.wallets[0];
     assert_eq!(w.amount.as_deref(), Some("1500000"));
-    assert!(w.error.as_deref().unwrap().contains("balance is of other"), "{w:?}");
+    assert!(
+        w.error.as_deref().unwrap().contains("balance is of other"),
+        "{w:?}"
+    );
 }
 
 #[test]
@@ -402,7 +476,12 @@ fn a_commission_change_is_seen_between_two_reads() {
     let mut col = collector(std::slice::from_ref(&url));
     rt().block_on(col.poll(NOW));
     assert_eq!(
-        col.state.validator.as_ref().unwrap().commission_rate.as_deref(),
+        col.state
+            .validator
+            .as_ref()
+            .unwrap()
+            .commission_rate
+            .as_deref(),
         Some("0.100000000000000000")
     );
     assert_eq!(col.state.slow.commission_change, None);
