@@ -544,3 +544,34 @@ fn wallets_and_new_levels_are_configured_and_checked() {
         assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
     }
 }
+
+#[test]
+fn status_page_shows_rank_unvoted_proposals_and_wallets() {
+    let mut slow = gov(vec![(7, NOW + HOUR, false), (8, NOW + HOUR, true)], vec![]);
+    let mut w = wallet(5_000_000, 6, 10.0, 2.0);
+    w.name = "<relayer>".into();
+    slow.wallets.push(w);
+    slow.standing = Some(Standing {
+        rank: Some(12),
+        bonded_validators: 150,
+        max_validators: 180,
+        tokens: Some("1".into()),
+        power_ratio: Some(0.01),
+    });
+    let doc = crate::serve::http::StatusDoc {
+        generated_at: "2026-01-01T00:00:00Z".into(),
+        observed: Observed {
+            chains: vec![with_slow(slow)],
+            ..Default::default()
+        },
+        alerts: vec![],
+    };
+    let html = crate::serve::page::render(&doc);
+    for needle in [
+        "rank 12 of 150 bonded (180 places)",
+        "<span class=bad>not voted: #7</span>",
+        "wallet &lt;relayer&gt; <span class=bad>5 x10^6 uatom</span>",
+    ] {
+        assert!(html.contains(needle), "{needle:?} not in:\n{html}");
+    }
+}
