@@ -369,6 +369,27 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
             .unwrap()
     );
     assert_eq!(count(&hook, &format!("empty_proposals/{id}"), "firing"), 0);
+    // It takes its turns: as many blocks as its share of the power gives, within the
+    // schedule's phase, so no missed proposals.
+    let p = &s["chains"][0]["production"];
+    let n = p["recent"].as_array().unwrap().len() as f64;
+    let proposed = p["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["ours"] == true)
+        .count() as f64;
+    assert!(
+        (proposed - n * 5.0 / 95.0).abs() <= 2.0,
+        "ours proposed {proposed} of {n}: {p:#}"
+    );
+    let missed_key = format!("proposals_missed/{id}");
+    assert_eq!(
+        count(&hook, &missed_key, "firing"),
+        0,
+        "{:#?}",
+        hook.json_bodies()
+    );
     drop(d);
     drop(abci);
 }

@@ -223,3 +223,11 @@ pub(super) fn default_empty_proposals() -> CountRule {
         for_: Duration::ZERO,
     }
 }
+pub(super) fn default_proposals_missed() -> CountRule {
+    // The weighted round-robin puts a validator within a block or two of its share.
+    CountRule {
+        warning: 2,
+        critical: 5,
+        for_: Duration::ZERO,
+    }
+}

@@ -205,6 +205,11 @@ pub struct RulesConfig {
     /// empty while most other proposers' blocks carried transactions.
     #[serde(default = "default_empty_proposals")]
     pub empty_proposals: CountRule,
+    /// Turns to propose our validator missed among the chain's last `grid_blocks`: its
+    /// share of the voting power (from the Cosmos SDK standing) times the blocks, less
+    /// the blocks it proposed.
+    #[serde(default = "default_proposals_missed")]
+    pub proposals_missed: CountRule,
 }
 
 impl Default for RulesConfig {
@@ -245,6 +250,7 @@ impl Default for RulesConfig {
             validator_rank: default_validator_rank(),
             commission_changed: default_commission_changed(),
             empty_proposals: default_empty_proposals(),
+            proposals_missed: default_proposals_missed(),
         }
     }
 }
@@ -382,6 +388,15 @@ impl RulesConfig {
             r.empty_proposals.warning as f64,
             r.empty_proposals.critical as f64,
         );
+        up(
+            p,
+            "proposals_missed",
+            r.proposals_missed.warning as f64,
+            r.proposals_missed.critical as f64,
+        );
+        if r.proposals_missed.warning == 0 {
+            p.push("rules.proposals_missed: warning must be at least 1".into());
+        }
         if r.empty_proposals.warning == 0 {
             p.push("rules.empty_proposals: warning must be at least 1".into());
         }
