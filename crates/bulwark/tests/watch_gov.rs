@@ -105,6 +105,8 @@ fn config(
 /// The value of the first sample of `name` whose line contains `labels`, read now.
 fn sample_of_now(port: u16, name: &str, labels: &str) -> f64 {
     let m = http_body(&format!("http://127.0.0.1:{port}/metrics"));
+    let (ok, out) = promtool(&["check", "metrics"], m.as_bytes());
+    assert!(ok, "promtool check metrics: {out}\n{m}");
     m.lines()
         .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(labels))
         .and_then(|l| l.rsplit(' ').next())
@@ -235,6 +237,21 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
     let s = wait_api(port, "the reminder in the status", &d, |s| {
         alert(s, &gov_key).is_some()
     });
+    let o = bulwark().run(&[
+        "watch",
+        "status",
+        "--url",
+        &format!("http://127.0.0.1:{port}"),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success()
+            && out.contains(&format!(
+                "; rank 2 of 2 bonded; not voted: #{first}; wallet fee-payer 5000000000stake"
+            )),
+        "{}",
+        text(&o)
+    );
     let p = &s["chains"][0]["sdk"]["slow"]["gov"]["proposals"][0];
     assert_eq!(p["id"].as_u64().map(|n| n.to_string()), Some(first.clone()));
     assert_eq!(p["voted"], false, "{p:#}");
@@ -310,6 +327,8 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
     assert!((ratio - 5.0 / 95.0).abs() < 0.01, "{st:#}");
     assert_eq!(count(&hook, &format!("validator_rank/{id}"), "firing"), 0);
     let m = http_body(&format!("http://127.0.0.1:{port}/metrics"));
+    let (ok, out) = promtool(&["check", "metrics"], m.as_bytes());
+    assert!(ok, "promtool check metrics: {out}\n{m}");
     let sample_of = |name: &str, labels: &str| {
         m.lines()
             .find(|l| l.starts_with(&format!("{name}{{")) && l.contains(labels))
