@@ -575,3 +575,37 @@ fn status_page_shows_rank_unvoted_proposals_and_wallets() {
         assert!(html.contains(needle), "{needle:?} not in:\n{html}");
     }
 }
+
+#[test]
+fn info_reminders_go_only_to_routes_that_ask_for_them() {
+    use crate::config::RouteConfig;
+    use crate::engine::alert::{route, Alert};
+    let alert = |severity| Alert {
+        key: "gov_unvoted/c-1/7".into(),
+        rule: "gov_unvoted".into(),
+        severity,
+        chain: Some("c-1".into()),
+        node: None,
+        host: None,
+        summary: "s".into(),
+        started_at: NOW,
+        notified_at: NOW,
+        told: false,
+        suppressed: false,
+    };
+    let r = |name: &str, min| RouteConfig {
+        channels: vec![name.into()],
+        min_severity: min,
+        chains: vec![],
+    };
+    let routes = vec![r("oncall", Severity::Warning), r("log", Severity::Info)];
+    assert_eq!(route(&routes, &alert(Severity::Info)), vec!["log"]);
+    assert_eq!(
+        route(&routes, &alert(Severity::Warning)),
+        vec!["oncall", "log"]
+    );
+    // A route's default is warning and above.
+    let c = Config::parse("state_path = \"w.sqlite\"\n[[channel]]\ntype = \"webhook\"\nname = \"h\"\nurl = \"http://127.0.0.1:9/x\"\n[[route]]\nchannels = [\"h\"]\n").unwrap();
+    assert_eq!(c.routes[0].min_severity, Severity::Warning);
+    assert!(route(&c.routes, &alert(Severity::Info)).is_empty());
+}
