@@ -328,3 +328,4 @@ mod config;
 mod parse;
 mod rules;
 mod slow;
+mod slow_rules;
