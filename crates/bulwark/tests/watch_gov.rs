@@ -377,16 +377,7 @@ fn watch_reminds_of_unvoted_proposals_and_low_wallets_on_a_cosmos_sdk_chain() {
     let s = wait_api(port, "blocks proposed by ours", &d, |s| {
         s["chains"][0]["production"]["proposed_total"].as_u64() > Some(0)
     });
-    assert_eq!(
-        sample_of_now(
-            port,
-            "bulwark_watch_validator_proposed_blocks_since_start",
-            &id
-        ),
-        s["chains"][0]["production"]["proposed_total"]
-            .as_f64()
-            .unwrap()
-    );
+    assert!(sample_of_now(port, "bulwark_watch_validator_proposed_blocks", &id) > 0.0);
     assert_eq!(count(&hook, &format!("empty_proposals/{id}"), "firing"), 0);
     // It takes its turns: as many blocks as its share of the power gives, within the
     // schedule's phase, so no missed proposals.

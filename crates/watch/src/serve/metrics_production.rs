@@ -13,8 +13,6 @@ type Labels = Vec<(&'static str, String)>;
 pub struct ProductionMetrics {
     proposed: Family<Labels, Gauge>,
     empty: Family<Labels, Gauge>,
-    proposed_total: Family<Labels, Gauge>,
-    empty_total: Family<Labels, Gauge>,
 }
 
 impl ProductionMetrics {
@@ -31,16 +29,6 @@ impl ProductionMetrics {
             "Of those, blocks without transactions",
             m.empty.clone(),
         );
-        r.register(
-            "bulwark_watch_validator_proposed_blocks_since_start",
-            "Blocks our validator proposed since the watch started",
-            m.proposed_total.clone(),
-        );
-        r.register(
-            "bulwark_watch_validator_empty_proposed_blocks_since_start",
-            "Of those, blocks without transactions",
-            m.empty_total.clone(),
-        );
         m
     }
 
@@ -53,9 +41,5 @@ impl ProductionMetrics {
         let p = &c.production;
         self.proposed.get_or_create(&l).set(p.proposed() as i64);
         self.empty.get_or_create(&l).set(p.empty() as i64);
-        self.proposed_total
-            .get_or_create(&l)
-            .set(p.proposed_total as i64);
-        self.empty_total.get_or_create(&l).set(p.empty_total as i64);
     }
 }
