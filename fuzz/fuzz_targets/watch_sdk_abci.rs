@@ -1,12 +1,12 @@
 //! Arbitrary bytes as a Cosmos SDK ABCI query answer: as the protobuf value of every
 //! query the watch makes, and as the JSON `response` object around it. The watch may
-//! call it garbage, never panic, and never accept data about another validator or a
-//! slashing window that allows more misses than it has blocks.
+//! call it garbage, never panic, and never accept data about another validator, a vote
+//! by another voter, or a slashing window that allows more misses than it has blocks.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use watch::decoders::{sdk_abci, sdk_proto};
+use watch::decoders::{sdk_abci, sdk_proto, sdk_proto_slow};
 
 const CONS: &str = "cosmosvalcons12f3epkqest9nn2l0vfnqjs55sdqvh8zkey7h42";
 const VALOPER: &str = "cosmosvaloper1q374dg5e2z2w05kpxn4vueh9wmvnvhlpxehlzg";
@@ -28,4 +28,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(val.operator_address, VALOPER);
         assert!(val.status.starts_with("BOND_STATUS_"));
     }
+    let _ = sdk_proto_slow::proposals(data);
+    let _ = sdk_proto_slow::vote(data, "cosmos1x");
+    let _ = sdk_proto_slow::balance(data, "uatom");
+    if let Ok(p) = sdk_proto_slow::staking_params(data) {
+        assert!(p.max_validators > 0);
+    }
+    let _ = sdk_proto_slow::validators(data);
 });

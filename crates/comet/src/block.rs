@@ -21,6 +21,10 @@ pub struct Block {
     pub time: Option<SystemTime>,
     /// Double-signing evidence the block carries.
     pub evidence: Vec<Offence>,
+    /// `header.proposer_address`: who proposed it (upper-case hex; empty when absent).
+    pub proposer_address: String,
+    /// Transactions in it (`data.txs`).
+    pub num_txs: usize,
 }
 
 impl Block {
@@ -66,6 +70,15 @@ pub fn parse_block(r: &Value, height: u64) -> Result<Block, ParseError> {
         last_commit,
         time: time_at(b, "/header/time"),
         evidence: parse_evidence(b),
+        proposer_address: b
+            .pointer("/header/proposer_address")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_ascii_uppercase(),
+        num_txs: b
+            .pointer("/data/txs")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len),
     })
 }
 
@@ -167,6 +180,13 @@ mod tests {
         );
         assert_eq!(b.time_unix(), Some(1_767_225_600.0));
         assert_eq!(parse_event_block(&block(5)).unwrap(), b);
+        // No proposer or txs given: empty.
+        assert_eq!((b.proposer_address.as_str(), b.num_txs), ("", 0));
+        let mut v = block(5);
+        v["block"]["header"]["proposer_address"] = json!("dd01");
+        v["block"]["data"] = json!({"txs": ["dHgx", "dHgy"]});
+        let b = parse_block(&v, 5).unwrap();
+        assert_eq!((b.proposer_address.as_str(), b.num_txs), ("DD01", 2));
     }
 
     #[test]

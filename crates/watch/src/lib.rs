@@ -37,8 +37,11 @@ pub use time::{now, rfc3339};
 #[doc(hidden)]
 pub mod decoders {
     pub use crate::collect::exporter;
+    pub use crate::collect::sdk::proto_slow as sdk_proto_slow;
+    pub use crate::collect::sdk::rest_slow as sdk_rest_slow;
     pub use crate::collect::sdk::{abci as sdk_abci, proto as sdk_proto};
     pub use crate::collect::sdk::{rest as sdk_rest, source as sdk_source};
+    pub use crate::sdk::GovApi;
 }
 
 #[cfg(test)]

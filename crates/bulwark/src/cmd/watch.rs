@@ -663,6 +663,33 @@ fn sdk_lines(s: &Value) -> String {
     ) {
         parts.push(format!("upgrade {name} at height {h} ({b} blocks)"));
     }
+    let slow = &s["slow"];
+    if let (Some(r), Some(b)) = (
+        slow["standing"]["rank"].as_u64(),
+        slow["standing"]["bonded_validators"].as_u64(),
+    ) {
+        parts.push(format!("rank {r} of {b} bonded"));
+    }
+    let unvoted: Vec<String> = slow["gov"]["proposals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["voted"] == false)
+        .filter_map(|p| p["id"].as_u64())
+        .map(|id| format!("#{id}"))
+        .collect();
+    if !unvoted.is_empty() {
+        parts.push(format!("not voted: {}", unvoted.join(", ")));
+    }
+    for w in slow["wallets"].as_array().into_iter().flatten() {
+        if let (Some(n), Some(a), Some(d)) = (
+            w["name"].as_str(),
+            w["amount"].as_str(),
+            w["denom"].as_str(),
+        ) {
+            parts.push(format!("wallet {n} {a}{d}"));
+        }
+    }
     if s["fresh"] != true {
         parts.push("data not current".into());
     }

@@ -266,6 +266,12 @@ impl ChainCollector {
             self.state.rounds.record(block.height - 1, r, window);
         }
         let s = &mut self.state;
+        let ours = s
+            .validator_address
+            .as_ref()
+            .is_some_and(|a| *a == block.proposer_address);
+        s.production
+            .record(block.height, ours, block.num_txs, self.cfg.grid_blocks);
         if let Some(ours) = &s.validator_address {
             if let Some(o) = block.evidence.iter().find(|o| o.address == *ours) {
                 s.double_sign = Some(crate::state::DoubleSign {

@@ -18,12 +18,15 @@ mod secret;
 mod sections;
 mod tls;
 mod validate;
+mod wallet;
 
 pub use channel::ChannelConfig;
 pub use email::{EmailConfig, Security};
 pub use explain::{chain_levels, ChainLevels, FieldLevel, NodeLevels, RuleLevels};
 pub use levels::{blocks, scope_of, Levels, RoleConfig, RuleOverrides, Scope, SCOPES};
-pub use rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule, RulesConfig};
+pub use rules::{
+    CountRule, DurationRule, HoldRule, NoticeRule, PercentRule, RatioRule, RulesConfig,
+};
 pub use secret::Secret;
 pub use sections::{
     ChainConfig, HeartbeatConfig, History, HostConfig, NodeConfig, PeerConfig, Role, RouteConfig,
@@ -32,6 +35,7 @@ pub use sections::{
 pub use tls::TlsError;
 pub(crate) use tls::{read_ca_file, root_store};
 pub(crate) use validate::check_url;
+pub use wallet::WalletConfig;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -103,6 +107,9 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// For the record (a governance proposal with days left): shown on the status page
+    /// and in `/api/status`, sent only by routes with `min_severity = "info"`.
+    Info,
     /// Look at it soon.
     Warning,
     /// Act now.

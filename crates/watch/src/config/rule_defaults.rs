@@ -1,6 +1,6 @@
 //! The default thresholds of every rule.
 
-use super::rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule};
+use super::rules::{CountRule, DurationRule, HoldRule, NoticeRule, PercentRule, RatioRule};
 use std::time::Duration;
 
 pub(super) fn secs(s: u64) -> Duration {
@@ -223,5 +223,36 @@ pub(super) fn default_cosigner_slow() -> DurationRule {
     DurationRule {
         warning: Duration::from_millis(250),
         critical: secs(1),
+    }
+}
+pub(super) fn default_gov_unvoted() -> DurationRule {
+    DurationRule {
+        warning: secs(72 * 3600),
+        critical: secs(12 * 3600),
+    }
+}
+pub(super) fn default_validator_rank() -> CountRule {
+    CountRule {
+        warning: 10,
+        critical: 3,
+        for_: Duration::ZERO,
+    }
+}
+pub(super) fn default_commission_changed() -> NoticeRule {
+    NoticeRule { keep: secs(3600) }
+}
+pub(super) fn default_empty_proposals() -> CountRule {
+    CountRule {
+        warning: 2,
+        critical: 5,
+        for_: Duration::ZERO,
+    }
+}
+pub(super) fn default_proposals_missed() -> CountRule {
+    // The weighted round-robin puts a validator within a block or two of its share.
+    CountRule {
+        warning: 2,
+        critical: 5,
+        for_: Duration::ZERO,
     }
 }

@@ -66,6 +66,16 @@ pub struct HoldRule {
     pub for_: Duration,
 }
 
+/// A notice that fires once when something changed and resolves on its own after
+/// `keep`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeRule {
+    /// The alert resolves this long after the change was seen.
+    #[serde(with = "confkit::duration")]
+    pub keep: Duration,
+}
+
 /// Every rule's thresholds (`[rules.NAME]` tables; each has working defaults).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +206,28 @@ pub struct RulesConfig {
     /// Another watch of a redundant pair (`[[peer]]`) has not answered for this long.
     #[serde(default = "default_peer_down")]
     pub peer_down: DurationRule,
+    /// Time left in the voting period of a governance proposal our validator has not
+    /// voted on (`critical` <= `warning`): warning below `warning`, critical below
+    /// `critical`; with more time left it is an `info` reminder.
+    #[serde(default = "default_gov_unvoted")]
+    pub gov_unvoted: DurationRule,
+    /// Our validator is among the last `warning` (`critical`) places of a full active
+    /// set, where a validator with more stake would push it out (`critical` <=
+    /// `warning`).
+    #[serde(default = "default_validator_rank")]
+    pub validator_rank: CountRule,
+    /// Our validator's commission rate changed (a warning, kept for `keep`).
+    #[serde(default = "default_commission_changed")]
+    pub commission_changed: NoticeRule,
+    /// Blocks our validator proposed among the chain's last `grid_blocks` that were
+    /// empty while most other proposers' blocks carried transactions.
+    #[serde(default = "default_empty_proposals")]
+    pub empty_proposals: CountRule,
+    /// Turns to propose our validator missed among the chain's last `grid_blocks`: its
+    /// share of the voting power (from the Cosmos SDK standing) times the blocks, less
+    /// the blocks it proposed.
+    #[serde(default = "default_proposals_missed")]
+    pub proposals_missed: CountRule,
 }
 
 impl Default for RulesConfig {
@@ -237,6 +269,11 @@ impl Default for RulesConfig {
             snapshot_stale: default_snapshot_stale(),
             snapshot_failed: default_snapshot_failed(),
             peer_down: default_peer_down(),
+            gov_unvoted: default_gov_unvoted(),
+            validator_rank: default_validator_rank(),
+            commission_changed: default_commission_changed(),
+            empty_proposals: default_empty_proposals(),
+            proposals_missed: default_proposals_missed(),
         }
     }
 }
@@ -319,7 +356,11 @@ impl RulesConfig {
             r.disk_full_in.warning.as_secs_f64(),
             r.disk_full_in.critical.as_secs_f64(),
         );
-        for (name, d) in [("jail_in", r.jail_in), ("upgrade_in", r.upgrade_in)] {
+        for (name, d) in [
+            ("jail_in", r.jail_in),
+            ("upgrade_in", r.upgrade_in),
+            ("gov_unvoted", r.gov_unvoted),
+        ] {
             down(p, name, d.warning.as_secs_f64(), d.critical.as_secs_f64());
         }
         for (name, pr) in [
@@ -360,6 +401,33 @@ impl RulesConfig {
         );
         if r.cosigner_failures.warning == 0 {
             p.push("rules.cosigner_failures: warning must be at least 1".into());
+        }
+        down(
+            p,
+            "validator_rank",
+            r.validator_rank.warning as f64,
+            r.validator_rank.critical as f64,
+        );
+        up(
+            p,
+            "empty_proposals",
+            r.empty_proposals.warning as f64,
+            r.empty_proposals.critical as f64,
+        );
+        up(
+            p,
+            "proposals_missed",
+            r.proposals_missed.warning as f64,
+            r.proposals_missed.critical as f64,
+        );
+        if r.proposals_missed.warning == 0 {
+            p.push("rules.proposals_missed: warning must be at least 1".into());
+        }
+        if r.empty_proposals.warning == 0 {
+            p.push("rules.empty_proposals: warning must be at least 1".into());
+        }
+        if r.commission_changed.keep.is_zero() {
+            p.push("rules.commission_changed: keep must be above 0s".into());
         }
         if r.disk_fill_window.is_zero() {
             p.push("rules.disk_fill_window must be above 0s".into());

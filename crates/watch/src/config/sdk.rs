@@ -11,6 +11,9 @@ pub(crate) fn validate_chain(c: &ChainConfig, p: &mut Vec<String>) {
     if c.sdk_interval.is_zero() {
         p.push(format!("{what}: sdk_interval must be above 0s"));
     }
+    if c.sdk_slow_interval.is_zero() {
+        p.push(format!("{what}: sdk_slow_interval must be above 0s"));
+    }
     let mut prefix = None;
     if let Some(op) = &c.operator_address {
         match crate::bech32::decode(op) {
@@ -65,6 +68,18 @@ pub(crate) fn validate_chain(c: &ChainConfig, p: &mut Vec<String>) {
     } else if c.validator_address.is_some() && prefix.is_none() {
         p.push(format!(
             "{what}: with Cosmos SDK data and validator_address, give operator_address (or bech32_prefix) so the consensus address can be written in bech32 for the slashing module"
+        ));
+    }
+    let mut names = std::collections::HashSet::new();
+    for w in &c.wallets {
+        if !names.insert(w.name.as_str()) {
+            p.push(format!("{what}: wallet {:?} is listed twice", w.name));
+        }
+        w.check(&c.id, prefix.as_deref(), p);
+    }
+    if !c.wallets.is_empty() && c.rest.is_empty() && !c.abci_query {
+        p.push(format!(
+            "{what}: wallet balances are read like the rest of the Cosmos SDK data: add rest = [\"http://...:1317\"], or abci_query = true to read them through rpc"
         ));
     }
 }

@@ -76,6 +76,19 @@ pub struct ChainConfig {
     /// `rules.missed_in_a_row = { warning = 20, critical = 50 }` on a fast chain).
     #[serde(default, skip_serializing_if = "RuleOverrides::is_empty")]
     pub rules: RuleOverrides,
+    /// How often the data that changes slowly is read (over `rest`, or by ABCI query
+    /// with `abci_query`): governance proposals
+    /// in their voting period and our votes, `wallet` balances, and the bonded validator
+    /// set (our rank and share of the stake).
+    #[serde(default = "default_sdk_slow_interval", with = "confkit::duration")]
+    pub sdk_slow_interval: Duration,
+    /// Remind of governance proposals in their voting period that our validator has not
+    /// voted on (`gov_unvoted`; needs `rest` or `abci_query`, and `operator_address`).
+    #[serde(default = "default_governance")]
+    pub governance: bool,
+    /// Named accounts whose balance is checked (`[[chain.wallet]]`).
+    #[serde(default, rename = "wallet", skip_serializing_if = "Vec::is_empty")]
+    pub wallets: Vec<super::WalletConfig>,
 }
 
 impl ChainConfig {
@@ -96,6 +109,9 @@ impl ChainConfig {
             sdk_interval: default_sdk_interval(),
             block_time: None,
             rules: RuleOverrides::default(),
+            sdk_slow_interval: default_sdk_slow_interval(),
+            governance: default_governance(),
+            wallets: Vec::new(),
         }
     }
 }
@@ -294,7 +310,8 @@ pub struct PeerConfig {
 pub struct RouteConfig {
     /// Channel names.
     pub channels: Vec<String>,
-    /// Lowest severity sent (`warning` or `critical`).
+    /// Lowest severity sent (`info`, `warning` or `critical`; `info` alerts are
+    /// reminders with days to go, e.g. an unvoted proposal early in its voting period).
     #[serde(default = "default_min_severity")]
     pub min_severity: Severity,
     /// Chains this route is for (all alerts when empty; alerts without a chain, such
@@ -314,6 +331,12 @@ fn default_websocket() -> bool {
 }
 fn default_sdk_interval() -> Duration {
     Duration::from_secs(6)
+}
+fn default_sdk_slow_interval() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_governance() -> bool {
+    true
 }
 fn default_max_backfill() -> u64 {
     50

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 fn severity_word(s: Severity) -> &'static str {
     match s {
+        Severity::Info => "INFO",
         Severity::Warning => "WARNING",
         Severity::Critical => "CRITICAL",
     }
@@ -95,6 +96,7 @@ pub fn body(n: &Notification, status_url: &str) -> String {
     line(
         "Severity",
         match a.severity {
+            Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Critical => "critical",
         },

@@ -36,6 +36,7 @@ pub fn webhook(n: &Notification) -> Value {
 pub fn text(n: &Notification) -> String {
     let a = &n.alert;
     let sev = match a.severity {
+        Severity::Info => "INFO",
         Severity::Warning => "WARNING",
         Severity::Critical => "CRITICAL",
     };

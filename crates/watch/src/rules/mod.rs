@@ -4,9 +4,11 @@
 //! never resolved (or raised) because a source went quiet.
 //!
 //! One file per family: [`chain`] (blocks, signatures, nodes), [`consensus`] (rounds,
-//! missing power), [`host`] (disks, memory, load), [`snapshot`] (scheduled snapshots), [`signer`], [`cosigner`] (threshold
-//! cosigner groups) and [`sdk`] (window, jail,
-//! staking, upgrades). A new rule goes in its family's file, with its thresholds in
+//! missing power), [`host`] (disks, memory, load), [`snapshot`] (scheduled snapshots),
+//! [`rpc`] (what RPC nodes serve), [`peer`] (redundant watches), [`signer`], [`cosigner`]
+//! (threshold cosigner groups), [`sdk`] (window, jail, staking, upgrades), [`gov`]
+//! (unvoted proposals), [`stake`] (wallets, rank, commission) and [`production`] (our
+//! proposed blocks). A new rule goes in its family's file, with its thresholds in
 //! `config::RulesConfig`; each reads its subject's levels from `config::Levels` (a
 //! chain's, a node's, a host's or a signer's). Rules read `state` and `config` only: they neither store,
 //! notify nor serve.
@@ -14,12 +16,15 @@
 mod chain;
 mod consensus;
 mod cosigner;
+mod gov;
 mod host;
 mod peer;
+mod production;
 mod rpc;
 mod sdk;
 mod signer;
 mod snapshot;
+mod stake;
 
 use crate::config::Levels;
 use crate::config::Severity;
@@ -124,6 +129,9 @@ pub fn evaluate(cfg: &Levels, obs: &Observed, now: Ts) -> Vec<Outcome> {
     snapshot::evaluate(cfg, obs, now, &mut out);
     peer::evaluate(cfg, obs, now, &mut out);
     rpc::evaluate(cfg, obs, now, &mut out);
+    gov::evaluate(cfg, obs, now, &mut out);
+    stake::evaluate(cfg, obs, now, &mut out);
+    production::evaluate(cfg, obs, &mut out);
     out
 }
 

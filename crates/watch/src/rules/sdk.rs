@@ -296,7 +296,7 @@ fn sources(cfg: &RulesConfig, c: &ChainState, s: &SdkState, now: Ts, out: &mut V
 
 /// How our validator is named in summaries: moniker and operator address, or the
 /// consensus address.
-fn who(s: &SdkState) -> String {
+pub(super) fn who(s: &SdkState) -> String {
     match (&s.validator, &s.operator_address, &s.consensus_address) {
         (Some(v), _, _) if !v.moniker.is_empty() => {
             format!("{} ({})", v.moniker, v.operator_address)

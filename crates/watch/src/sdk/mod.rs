@@ -7,10 +7,14 @@
 //! in `collect::sdk`, keeping them in `state`, showing them in `serve`.
 
 mod derive;
+mod gov;
+mod stake;
 
 use crate::time::Ts;
 pub use derive::{allowed_missed, consensus_address};
+pub use gov::{operator_account, GovApi, Proposal};
 use serde::Serialize;
+pub use stake::{Bonded, StakingParams, Standing};
 
 /// Slashing parameters (`/cosmos/slashing/v1beta1/params`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,6 +59,8 @@ pub struct Validator {
     pub jailed: bool,
     /// Bonded tokens (base units).
     pub tokens: String,
+    /// Commission rate as the chain writes it (`0.100000000000000000`), when given.
+    pub commission_rate: Option<String>,
 }
 
 impl Validator {

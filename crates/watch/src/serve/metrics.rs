@@ -194,7 +194,7 @@ impl Metrics {
 
     /// Refresh from what was observed and the alerts firing.
     pub fn update<'a>(&self, obs: &Observed, firing: impl Iterator<Item = &'a Alert>, now: Ts) {
-        self.sdk.update(obs);
+        self.sdk.update(obs, now);
         let mut last = self.last_totals.lock().unwrap_or_else(|p| p.into_inner());
         for c in &obs.chains {
             let l = vec![("chain", c.id.clone())];
@@ -291,13 +291,17 @@ impl Metrics {
             }
         }
         self.cosigners(obs);
-        let (mut w, mut c) = (0, 0);
+        let (mut i, mut w, mut c) = (0, 0, 0);
         for a in firing {
             match a.severity {
+                Severity::Info => i += 1,
                 Severity::Warning => w += 1,
                 Severity::Critical => c += 1,
             }
         }
+        self.alerts_firing
+            .get_or_create(&vec![("severity", "info".into())])
+            .set(i);
         self.alerts_firing
             .get_or_create(&vec![("severity", "warning".into())])
             .set(w);

@@ -26,12 +26,18 @@ pub struct SdkMetrics {
     upgrade_height: Family<Labels, Gauge>,
     upgrade_blocks: Family<Labels, Gauge>,
     upgrade_seconds: Family<Labels, FGauge>,
+    slow: crate::serve::metrics_slow::SlowMetrics,
+    production: crate::serve::metrics_production::ProductionMetrics,
 }
 
 impl SdkMetrics {
     /// Create the metrics and register them in `r`.
     pub fn register(r: &mut Registry) -> Self {
-        let m = Self::default();
+        let m = Self {
+            slow: crate::serve::metrics_slow::SlowMetrics::register(r),
+            production: crate::serve::metrics_production::ProductionMetrics::register(r),
+            ..Self::default()
+        };
         r.register(
             "bulwark_watch_sdk_source_up",
             "1 when the endpoint the chain's Cosmos SDK data is read from (via rest or abci) answers with sane data",
@@ -106,8 +112,10 @@ impl SdkMetrics {
     }
 
     /// Refresh from what was observed.
-    pub fn update(&self, obs: &Observed) {
+    pub fn update(&self, obs: &Observed, now: crate::state::Ts) {
         for c in &obs.chains {
+            self.slow.update(c, now);
+            self.production.update(c);
             let Some(s) = &c.sdk else {
                 continue;
             };

@@ -6,7 +6,9 @@
 
 pub mod http;
 pub mod metrics;
+mod metrics_production;
 mod metrics_sdk;
+mod metrics_slow;
 pub mod overview;
 pub mod page;
 mod sdk_page;

@@ -65,9 +65,10 @@ fn row<'a>(c: &'a ChainState, alerts: &'a [Alert]) -> Row<'a> {
     let worst = mine.iter().map(|a| a.severity).max();
     let health = match (worst, c.height) {
         (Some(Severity::Critical), _) => 2,
-        (Some(_), _) => 1,
-        (None, None) => 3,
-        (None, Some(_)) => 0,
+        (Some(Severity::Warning), _) => 1,
+        // An info reminder (a proposal with days left) is not a problem.
+        (_, None) => 3,
+        (_, Some(_)) => 0,
     };
     let a = c.sdk.as_ref().map(|s| &s.assessment);
     let (missed, missed_text) = match a.and_then(|a| Some((a.missed_in_window?, a.allowed_missed?)))
@@ -203,7 +204,8 @@ pub fn table(h: &mut String, doc: &StatusDoc, sort: Sort, now: Ts) {
 fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "critical",
-        _ => "warning",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
     }
 }
 

@@ -34,7 +34,7 @@ const HEAD: &str = "<!doctype html><html><head><meta charset=utf-8><meta http-eq
      body{font:14px system-ui,sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 1.5em}\
      td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}th a{color:inherit}\
      #chains td,#chains th{white-space:nowrap}#chains td.alert{white-space:normal;max-width:40em}\
-     .ok{color:#080}.bad{color:#c00;font-weight:bold}.warning{color:#b60}.critical{color:#c00;font-weight:bold}\
+     .ok{color:#080}.bad{color:#c00;font-weight:bold}.info{color:#06c}.warning{color:#b60}.critical{color:#c00;font-weight:bold}\
      .grid span{display:inline-block;width:8px;height:14px;margin:0 1px}\
      .signed{background:#3a3}.missed{background:#d22}.not_in_set{background:#bbb}\
      </style></head><body>";

@@ -48,6 +48,43 @@ pub(crate) fn page_fragment(c: &ChainState) -> String {
             plan.height
         ));
     }
+    if let Some(st) = &s.slow.standing {
+        if let Some(r) = st.rank {
+            parts.push(format!(
+                "rank {r} of {} bonded ({} places)",
+                st.bonded_validators, st.max_validators
+            ));
+        }
+    }
+    if let Some(g) = &s.slow.gov {
+        let unvoted: Vec<String> = g
+            .proposals
+            .iter()
+            .filter(|p| !p.voted)
+            .map(|p| format!("#{}", p.proposal.id))
+            .collect();
+        if !unvoted.is_empty() {
+            parts.push(format!(
+                "<span class=bad>not voted: {}</span>",
+                unvoted.join(", ")
+            ));
+        }
+    }
+    for w in &s.slow.wallets {
+        if let Some(b) = w.balance {
+            let class = if b < w.warning { "bad" } else { "ok" };
+            let unit = if w.exponent == 0 {
+                w.denom.clone()
+            } else {
+                format!("x10^{} {}", w.exponent, w.denom)
+            };
+            parts.push(format!(
+                "wallet {} <span class={class}>{b} {}</span>",
+                esc(&w.name),
+                esc(&unit)
+            ));
+        }
+    }
     if !s.unavailable.is_empty() {
         parts.push(format!("not served: {}", esc(&s.unavailable.join(", "))));
     }

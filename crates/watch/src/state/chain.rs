@@ -159,6 +159,8 @@ pub struct ChainState {
     /// The latest evidence, in the last `grid_blocks` blocks, that our validator signed
     /// twice.
     pub double_sign: Option<DoubleSign>,
+    /// Who proposed the recent blocks (ours, empty or not).
+    pub production: crate::state::Production,
     /// RPC endpoints in failover order.
     pub sources: Vec<SourceState>,
     /// Cosmos SDK data (slashing, staking, upgrade), when `rest` or `abci_query` is set.
@@ -181,6 +183,7 @@ impl ChainState {
             grid: VecDeque::new(),
             rounds: CommitRounds::default(),
             double_sign: None,
+            production: crate::state::Production::default(),
             sources,
             sdk: None,
         }

@@ -8,7 +8,9 @@ mod chain;
 mod cosigner;
 mod host;
 mod node;
+mod production;
 mod sdk;
+mod sdk_slow;
 
 pub use crate::time::{now, Ts};
 pub use chain::{ChainState, DoubleSign, GridEntry, Sign, SourceState};
@@ -17,7 +19,9 @@ pub(crate) use chain::{CommitRounds, SlowHeight};
 pub use cosigner::{groups, CosignerChainState, CosignerGroup, CosignerPeerState, CosignerState};
 pub use host::{FsState, HostState, SignerNodeState, SignerState, SnapshotJobState};
 pub use node::{NodeMetrics, NodeMetricsState, NodeState};
+pub use production::Production;
 pub use sdk::{assess, refresh, SdkState};
+pub use sdk_slow::{CommissionChange, GovProposal, GovState, SlowState, WalletState};
 use serde::Serialize;
 
 /// Everything observed, shared between collectors, rules and the HTTP API.

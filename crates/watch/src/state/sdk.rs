@@ -3,6 +3,7 @@
 //! own block checks.
 
 use super::chain::{ChainState, Sign, SourceState};
+use super::sdk_slow::SlowState;
 use crate::sdk::{Assessment, SigningInfo, SlashingParams, UpgradePlan, Validator, Via};
 use crate::time::Ts;
 use serde::Serialize;
@@ -45,6 +46,8 @@ pub struct SdkState {
     pub inactive_since: Option<Ts>,
     /// Derived values, refreshed whenever the chain or this data changes.
     pub assessment: Assessment,
+    /// Governance, wallets and standing, read every `sdk_slow_interval`.
+    pub slow: SlowState,
 }
 
 impl SdkState {
@@ -76,6 +79,7 @@ impl SdkState {
             not_found: vec![],
             inactive_since: None,
             assessment: Assessment::default(),
+            slow: SlowState::default(),
         }
     }
 }

@@ -108,7 +108,7 @@ impl Abci {
             .and_then(|b| sdk_proto::upgrade_plan(&b).map_err(|m| garbage(PLAN, &m)))
     }
 
-    async fn query(&self, path: &str, data: &[u8]) -> Result<Reply<Vec<u8>>, SdkError> {
+    pub(super) async fn query(&self, path: &str, data: &[u8]) -> Result<Reply<Vec<u8>>, SdkError> {
         let r = self
             .rpc
             .abci_query(path, data)

@@ -4,6 +4,7 @@
 //! one answers badly. Nothing is read from an endpoint that fails its checks, so a bad
 //! source can raise `source_unhealthy`, never a false jail or miss alert.
 
+use crate::collect::sdk::slow::Slow;
 use crate::collect::sdk::source::{Head, Reply, SdkError, Source};
 use crate::config::ChainConfig;
 use crate::sdk::Via;
@@ -47,6 +48,8 @@ pub struct SdkCollector {
     counters: VecDeque<(u64, u64)>,
     /// An older block was read once to measure the block time at start.
     looked_back: bool,
+    /// Governance, wallets and standing, read every `sdk_slow_interval`.
+    slow: Slow,
     /// What is known so far.
     pub state: SdkState,
 }
@@ -56,18 +59,22 @@ impl SdkCollector {
     /// one kind, `via`.
     pub fn new(cfg: &ChainConfig, via: Via, sources: Vec<Source>) -> Self {
         let urls: Vec<String> = sources.iter().map(|r| r.url().to_string()).collect();
+        let slow = Slow::new(cfg);
+        let mut state = SdkState::new(
+            via,
+            &urls,
+            cfg.operator_address.clone(),
+            crate::sdk::consensus_address(cfg),
+        );
+        state.slow = slow.initial();
         Self {
             chain_id: cfg.id.clone(),
             sources,
             times: VecDeque::new(),
             counters: VecDeque::new(),
             looked_back: false,
-            state: SdkState::new(
-                via,
-                &urls,
-                cfg.operator_address.clone(),
-                crate::sdk::consensus_address(cfg),
-            ),
+            slow,
+            state,
         }
     }
 
@@ -112,6 +119,10 @@ impl SdkCollector {
                 Ok(r) => {
                     self.apply(i, &head, r, now).await;
                     read = true;
+                    if self.slow.due(now) {
+                        let src = &self.sources[i];
+                        self.slow.read(src, &mut self.state.slow, now).await;
+                    }
                 }
                 Err(e) => self.mark(i, Some(e), now),
             }
@@ -218,6 +229,8 @@ impl SdkCollector {
             Some(v) if !v.bonded() && !v.jailed => Some(st.inactive_since.unwrap_or(now)),
             _ => None,
         };
+        self.slow
+            .commission(r.validator.as_ref(), &mut st.slow, now);
         st.slashing_params = r.params;
         st.signing_info = r.signing;
         st.validator = r.validator;

@@ -3,9 +3,13 @@
 //! failover between endpoints ([`source`]), into the chain's `state::SdkState`.
 
 pub mod abci;
+pub mod abci_slow;
 pub mod collector;
 pub mod proto;
+pub mod proto_slow;
 pub mod rest;
+pub mod rest_slow;
+pub mod slow;
 pub mod source;
 
 use crate::config::ChainConfig;

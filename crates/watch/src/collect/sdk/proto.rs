@@ -93,6 +93,20 @@ struct ProtoValidator {
     tokens: String,
     #[prost(message, optional, tag = "7")]
     description: Option<Description>,
+    #[prost(message, optional, tag = "10")]
+    commission: Option<Commission>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct Commission {
+    #[prost(message, optional, tag = "1")]
+    commission_rates: Option<CommissionRates>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct CommissionRates {
+    #[prost(string, tag = "1")]
+    rate: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -217,7 +231,13 @@ pub fn validator(bytes: &[u8], operator: &str) -> Result<Validator, String> {
     if v.tokens.is_empty() || !v.tokens.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("tokens {:?} is not an amount", v.tokens));
     }
+    let commission_rate = v
+        .commission
+        .and_then(|c| c.commission_rates)
+        .map(|r| legacy_dec(r.rate.as_bytes(), "commission rate"))
+        .transpose()?;
     Ok(Validator {
+        commission_rate,
         operator_address: v.operator_address,
         moniker: v.description.map(|d| d.moniker).unwrap_or_default(),
         status: status.to_string(),

@@ -132,18 +132,18 @@ pub fn classify(path: &str, status: u16, body: &[u8]) -> Result<Reply<Value>, Sd
     }
 }
 
-fn missing(path: &str, what: &str) -> SdkError {
+pub(super) fn missing(path: &str, what: &str) -> SdkError {
     garbage(path, &format!("missing or malformed {what}"))
 }
 
-fn str_at<'a>(path: &str, v: &'a Value, ptr: &str) -> Result<&'a str, SdkError> {
+pub(super) fn str_at<'a>(path: &str, v: &'a Value, ptr: &str) -> Result<&'a str, SdkError> {
     v.pointer(ptr)
         .and_then(Value::as_str)
         .ok_or_else(|| missing(path, ptr))
 }
 
 /// The gateway writes 64-bit integers as strings; accept numbers too.
-fn u64_at(path: &str, v: &Value, ptr: &str) -> Result<u64, SdkError> {
+pub(super) fn u64_at(path: &str, v: &Value, ptr: &str) -> Result<u64, SdkError> {
     match v.pointer(ptr) {
         Some(Value::String(s)) => s.parse().map_err(|_| missing(path, ptr)),
         Some(Value::Number(n)) => n.as_u64().ok_or_else(|| missing(path, ptr)),
@@ -159,7 +159,7 @@ fn bool_at(path: &str, v: &Value, ptr: &str) -> Result<bool, SdkError> {
     }
 }
 
-fn time_at(path: &str, v: &Value, ptr: &str) -> Result<Ts, SdkError> {
+pub(super) fn time_at(path: &str, v: &Value, ptr: &str) -> Result<Ts, SdkError> {
     let s = str_at(path, v, ptr)?;
     match humantime::parse_rfc3339(s) {
         Ok(t) => Ok(t
@@ -267,6 +267,10 @@ pub fn parse_validator(path: &str, v: &Value, operator: &str) -> Result<Validato
         status: status.to_string(),
         jailed: bool_at(path, val, "/jailed")?,
         tokens: str_at(path, val, "/tokens")?.to_string(),
+        commission_rate: val
+            .pointer("/commission/commission_rates/rate")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 

@@ -4,7 +4,9 @@
 
 use crate::collect::sdk::abci::Abci;
 use crate::collect::sdk::rest::Rest;
-use crate::sdk::{SigningInfo, SlashingParams, UpgradePlan, Validator};
+use crate::sdk::{
+    Bonded, GovApi, Proposal, SigningInfo, SlashingParams, StakingParams, UpgradePlan, Validator,
+};
 use crate::state::Ts;
 use std::time::Duration;
 
@@ -159,5 +161,35 @@ impl Source {
     /// The scheduled upgrade: `Data(None)` when nothing is scheduled.
     pub async fn upgrade_plan(&self) -> Result<Reply<Option<UpgradePlan>>, SdkError> {
         each!(self, s => s.upgrade_plan().await)
+    }
+
+    /// Proposals in their voting period (gov v1, or v1beta1).
+    pub async fn voting_proposals(&self) -> Result<Reply<(GovApi, Vec<Proposal>)>, SdkError> {
+        each!(self, s => s.voting_proposals().await)
+    }
+
+    /// The ids of the latest `n` proposals, whatever their status.
+    pub async fn latest_proposals(&self, api: GovApi, n: u32) -> Result<Vec<u64>, SdkError> {
+        each!(self, s => s.latest_proposals(api, n).await)
+    }
+
+    /// Whether `voter` voted on proposal `id`.
+    pub async fn voted(&self, api: GovApi, id: u64, voter: &str) -> Result<bool, SdkError> {
+        each!(self, s => s.voted(api, id, voter).await)
+    }
+
+    /// `address`'s balance of `denom` in base units.
+    pub async fn balance(&self, address: &str, denom: &str) -> Result<Reply<u128>, SdkError> {
+        each!(self, s => s.balance(address, denom).await)
+    }
+
+    /// The staking parameters.
+    pub async fn staking_params(&self) -> Result<Reply<StakingParams>, SdkError> {
+        each!(self, s => s.staking_params().await)
+    }
+
+    /// Every bonded validator.
+    pub async fn bonded(&self) -> Result<Reply<Vec<Bonded>>, SdkError> {
+        each!(self, s => s.bonded().await)
     }
 }

@@ -86,6 +86,13 @@ fn example_file_documents_the_sdk_settings() {
         Duration::from_secs(1800)
     );
     assert_eq!(c.rules.upgrade_in.warning, Duration::from_secs(48 * 3600));
+    assert_eq!(chain.sdk_slow_interval, Duration::from_secs(60));
+    assert!(chain.governance);
+    assert_eq!(chain.wallets[0].name, "relayer");
+    assert_eq!(chain.wallets[0].exponent, 6);
+    assert_eq!(c.rules.gov_unvoted.warning, Duration::from_secs(72 * 3600));
+    assert_eq!(c.rules.validator_rank.critical, 3);
+    assert_eq!(c.rules.commission_changed.keep, Duration::from_secs(3600));
 }
 
 #[test]

@@ -73,6 +73,8 @@ struct Fake {
     unknown_validator: bool,
     /// Every module answer is this body with status 200.
     garbage: Option<&'static str>,
+    /// Our validator's commission rate.
+    commission: &'static str,
 }
 
 impl Default for Fake {
@@ -88,6 +90,7 @@ impl Default for Fake {
             without: vec![],
             unknown_validator: false,
             garbage: None,
+            commission: "0.100000000000000000",
         }
     }
 }
@@ -135,7 +138,11 @@ fn answer(f: &Fake, path: &str) -> (u16, String) {
                     .to_string(),
             );
         }
-        validator_json(op, f.status, f.jailed)
+        let mut v = validator_json(op, f.status, f.jailed);
+        v["validator"]["commission"] = json!({"commission_rates": {"rate": f.commission,
+            "max_rate": "0.200000000000000000", "max_change_rate": "0.010000000000000000"},
+            "update_time": "2026-01-01T00:00:00Z"});
+        v
     } else if path == "/cosmos/upgrade/v1beta1/current_plan" {
         match &f.plan {
             None => json!({"plan": null}),
@@ -191,8 +198,7 @@ fn chain_cfg(rest: &[String]) -> ChainConfig {
         bech32_prefix: None,
         abci_query: false,
         sdk_interval: Duration::from_secs(1),
-        block_time: None,
-        rules: Default::default(),
+        ..ChainConfig::new("c-1", vec![])
     }
 }
 
@@ -268,6 +274,7 @@ fn sdk(missed: u64) -> SdkState {
         status: "BOND_STATUS_BONDED".into(),
         jailed: false,
         tokens: "5000000000".into(),
+        commission_rate: None,
     });
     s
 }
@@ -321,3 +328,5 @@ mod collector;
 mod config;
 mod parse;
 mod rules;
+mod slow;
+mod slow_rules;

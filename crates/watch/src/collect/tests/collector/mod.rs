@@ -168,8 +168,7 @@ fn collector(urls: &[String]) -> ChainCollector {
         bech32_prefix: None,
         abci_query: false,
         sdk_interval: Duration::from_secs(6),
-        block_time: None,
-        rules: Default::default(),
+        ..ChainConfig::new("c-1", vec![])
     };
     let http = reqwest::Client::new();
     let rpcs = urls
