@@ -111,11 +111,14 @@ fn watch_exposition(dir: &Path) -> String {
         rpc: dead.clone(),
         metrics: None,
         peers_low: None,
+        host: None,
+        labels: Default::default(),
     });
     c.hosts.push(HostConfig {
         name: "h0".into(),
         node_exporter: Some(format!("{dead}/metrics")),
         mountpoints: Vec::new(),
+        labels: Default::default(),
     });
     std::fs::write(&cfg, c.to_toml().unwrap()).unwrap();
     let mut d = bulwark().daemon(

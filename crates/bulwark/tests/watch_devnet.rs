@@ -78,6 +78,8 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
             rpc: rpc(name),
             metrics: Some(n["metrics_url"].as_str().unwrap().into()),
             peers_low: None,
+            host: None,
+            labels: Default::default(),
         });
     }
     let r = &mut c.rules;
@@ -102,6 +104,7 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
         name: "local".into(),
         node_exporter: Some(format!("{}/metrics", u.exporter)),
         mountpoints: vec!["/".into()],
+        labels: Default::default(),
     });
     c.channels.push(ChannelConfig::Webhook {
         name: "hook".into(),

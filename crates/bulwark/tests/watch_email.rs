@@ -65,6 +65,8 @@ fn config(state: &Path, port: u16, ca: &Path, chain: &str, rpc: &str, smtp_port:
         rpc: rpc.into(),
         metrics: None,
         peers_low: None,
+        host: None,
+        labels: Default::default(),
     });
     c.rules.node_down = DurationRule {
         warning: secs(1),

@@ -36,6 +36,8 @@ fn watch_toml(status: &serde_json::Value, port: u16, state: &Path, hook: &str) -
             rpc: rpc(n),
             metrics: None,
             peers_low: None,
+            host: None,
+            labels: Default::default(),
         });
     }
     let count = |warning, critical| CountRule {

@@ -96,6 +96,8 @@ fn abci_config(chain: &SdkChain, port: u16, state: &str, hook: &str, rpcs: &[Str
         rpc: big.rpc.clone(),
         metrics: Some(big.metrics.clone()),
         peers_low: None,
+        host: None,
+        labels: Default::default(),
     });
     c.to_toml().unwrap()
 }

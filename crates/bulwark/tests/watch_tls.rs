@@ -33,6 +33,8 @@ fn config(state: &Path, port: u16, chain: &str, rpc: &str, ca: Option<&Path>) ->
         rpc: rpc.into(),
         metrics: None,
         peers_low: None,
+        host: None,
+        labels: Default::default(),
     });
     c.rules.source_unhealthy = DurationRule {
         warning: secs(1),

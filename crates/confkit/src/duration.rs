@@ -24,6 +24,26 @@ pub fn serialize<S: Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&humantime::format_duration(*v))
 }
 
+/// The same for an `Option<Duration>` field (with `#[serde(default)]`, and
+/// `skip_serializing_if = "Option::is_none"` so that an unset one is left out).
+pub mod option {
+    use serde::{Deserializer, Serializer};
+    use std::time::Duration;
+
+    /// Deserialize a duration that is present.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        super::deserialize(d).map(Some)
+    }
+
+    /// Serialize a set duration (an unset one is skipped by the field's attribute).
+    pub fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => super::serialize(v, s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::{Deserialize, Serialize};

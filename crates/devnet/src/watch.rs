@@ -63,6 +63,8 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
                 critical: 1,
                 for_: Duration::from_secs(60),
             }),
+            host: None,
+            labels: Default::default(),
         });
     }
     if let (true, Some(p)) = (
@@ -94,6 +96,7 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
         name: "local".into(),
         node_exporter: None,
         mountpoints: Vec::new(),
+        labels: Default::default(),
     });
     let toml = config.to_toml().map_err(|e| DevnetError::Command {
         command: "writing the watch config".into(),

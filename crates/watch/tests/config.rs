@@ -1,7 +1,7 @@
 //! Configuration parsing and validation.
 
 use std::time::Duration;
-use watch::config::{ChannelConfig, Role};
+use watch::config::{ChannelConfig, MatchValue, Role};
 use watch::{Config, ConfigError, Severity};
 
 #[test]
@@ -38,6 +38,24 @@ fn example_file_parses_with_every_section() {
     assert_eq!(c.rules.signer_refusals.critical, 10);
     let hb = c.heartbeat.as_ref().unwrap();
     assert_eq!(hb.interval, Duration::from_secs(60));
+    // Labels, hosts, routes on labels, grouping, quiet hours, inhibitions.
+    assert_eq!(c.chains[0].labels["env"], "mainnet");
+    assert_eq!(c.nodes[0].host.as_deref(), Some("val-host"));
+    assert_eq!(c.signers[0].host.as_deref(), Some("val-host"));
+    assert_eq!(c.hosts[0].labels["dc"], "fra1");
+    assert_eq!(
+        c.routes[1].matchers["chain"],
+        MatchValue::One("cosmoshub-4".into())
+    );
+    let grouped = &c.routes[2];
+    assert_eq!(grouped.group_by, ["host"]);
+    assert_eq!(grouped.group_wait, Some(Duration::from_secs(10)));
+    assert_eq!(grouped.repeat_interval, Some(Duration::from_secs(4 * 3600)));
+    assert!(grouped.quiet_hours.is_some());
+    assert_eq!(c.inhibits, watch::config::default_inhibits());
+    assert_eq!(c.fallback_channel.as_deref(), Some("email"));
+    assert_eq!(c.rules.host_down.warning, Duration::from_secs(30));
+    assert_eq!(c.rules.channel_failing.warning, 3);
     // Secrets stay out of Debug output (and so out of logs).
     let debug = format!("{c:?}");
     for secret in [
@@ -92,7 +110,7 @@ type = "pagerduty"
 routing_key = ""
 [[route]]
 channels = ["nope"]
-chains = ["zzz"]
+match = { chain = "zzz" }
 [rules.missed_in_a_row]
 warning = 5
 critical = 2
@@ -124,7 +142,7 @@ critical = 20
         "node \"n\" is listed twice",
         "channel \"pd\": routing_key is empty",
         "route #1: channel \"nope\" is not defined",
-        "route #1: chain \"zzz\" is not a [[chain]] id",
+        "route #1: chain \"zzz\" is not a configured chain",
         "rules.missed_in_a_row: critical (2) must not be below warning (5)",
         "rules.peers_low: critical (3) must not be above warning (1)",
         "rules.disk_used: 190 is not a percentage",
@@ -231,4 +249,111 @@ fn cosigner_groups_need_two_cosigners_known_by_different_names() {
         .rules
         .cosigner_refusals_ignored
         .contains(&"step_regression".to_string()));
+}
+
+#[test]
+fn labels_routes_and_inhibitions_are_checked() {
+    let text = r#"state_path = "w.sqlite"
+fallback_channel = "nowhere"
+[[chain]]
+id = "c"
+rpc = ["http://127.0.0.1:1"]
+labels = { env = "", host = "x", "bad-name" = "y" }
+[[host]]
+name = "h"
+[[node]]
+name = "n"
+chain = "c"
+role = "validator"
+rpc = "http://127.0.0.1:1"
+host = "elsewhere"
+[[channel]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:2"
+[[route]]
+channels = ["hook"]
+match = { chain = "other", "9x" = "a", team = [] }
+group_by = ["host", "no-such"]
+quiet_hours = { from = "07:00", to = "07:00" }
+[[inhibit]]
+source = {}
+target = { rule = "node_down" }
+"#;
+    let Err(ConfigError::Invalid(p)) = Config::parse(text) else {
+        panic!("accepted");
+    };
+    for want in [
+        "chain \"c\": label \"env\" has an empty value",
+        "chain \"c\": label \"host\" is set by the watch itself; give your label another name",
+        "chain \"c\": \"bad-name\" is not a label name",
+        "node \"n\": host \"elsewhere\" is not a [[host]] name; add the [[host]] or fix the name",
+        "route #1: chain \"other\" is not a configured chain",
+        "route #1: \"9x\" is not a label name",
+        "route #1: label \"team\" is matched against an empty value",
+        "route #1: group_by \"no-such\" is not a label name",
+        "route #1: quiet_hours from and to are both 07:00; give a range of time",
+        "inhibit #1: give both source and target matchers",
+        "fallback_channel \"nowhere\" is not a [[channel]] name",
+    ] {
+        assert!(
+            p.iter().any(|m| m.starts_with(want)),
+            "no {want:?} in {p:#?}"
+        );
+    }
+    // Times that are not times are refused as the file is read.
+    for (field, bad, says) in [
+        (
+            "from",
+            "25:00",
+            "\"25:00\" is not a time of day; write \"HH:MM\"",
+        ),
+        (
+            "utc_offset",
+            "1:00",
+            "\"1:00\" is not a UTC offset; write \"+HH:MM\"",
+        ),
+    ] {
+        let q = if field == "from" {
+            format!("{{ from = \"{bad}\", to = \"07:00\" }}")
+        } else {
+            format!("{{ from = \"22:00\", to = \"07:00\", utc_offset = \"{bad}\" }}")
+        };
+        let t = format!(
+            "state_path = \"w\"\n[[channel]]\nname = \"h\"\ntype = \"webhook\"\nurl = \"http://x\"\n[[route]]\nchannels = [\"h\"]\nquiet_hours = {q}\n"
+        );
+        let e = Config::parse(&t).unwrap_err().to_string();
+        assert!(e.contains(says), "{e}");
+    }
+}
+
+#[test]
+fn routing_settings_round_trip_through_toml() {
+    let mut c = Config::new("w.sqlite".into());
+    c.channels.push(ChannelConfig::Webhook {
+        name: "h".into(),
+        url: "http://127.0.0.1:1".into(),
+    });
+    let mut r = watch::config::RouteConfig::new(&["h"], Severity::Warning);
+    r.matchers
+        .insert("env".into(), MatchValue::Any(vec!["a".into(), "b".into()]));
+    r.group_by = vec!["host".into()];
+    r.group_wait = Some(Duration::from_secs(10));
+    r.quiet_hours = Some(watch::config::QuietHours {
+        from: watch::config::ClockTime::new(22, 0),
+        to: watch::config::ClockTime::new(7, 30),
+        utc_offset: watch::config::UtcOffset::minutes(-330),
+    });
+    c.routes.push(r);
+    let back = Config::parse(&c.to_toml().unwrap()).unwrap();
+    let r = &back.routes[0];
+    assert_eq!(
+        r.matchers["env"],
+        MatchValue::Any(vec!["a".into(), "b".into()])
+    );
+    assert_eq!(r.group_wait, Some(Duration::from_secs(10)));
+    assert_eq!(r.group_interval, None);
+    assert_eq!(r.quiet_hours, c.routes[0].quiet_hours);
+    assert!(c.to_toml().unwrap().contains("utc_offset = \"-05:30\""));
+    assert_eq!(back.inhibits, c.inhibits);
 }

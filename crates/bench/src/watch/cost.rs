@@ -258,6 +258,8 @@ fn bulwark_config(
                 rpc: u.clone(),
                 metrics: None,
                 peers_low: None,
+                host: None,
+                labels: Default::default(),
             });
         }
     }

@@ -7,6 +7,7 @@
 
 mod channel;
 mod email;
+mod route;
 mod rule_defaults;
 mod rules;
 mod sdk;
@@ -14,14 +15,17 @@ mod secret;
 mod sections;
 mod tls;
 mod validate;
+mod validate_routing;
 
 pub use channel::ChannelConfig;
 pub use email::{EmailConfig, Security};
+pub use route::{
+    default_inhibits, matches, valid_label_name, ClockTime, InhibitConfig, Labels, MatchValue,
+    Matchers, QuietHours, RouteConfig, UtcOffset, BUILT_IN_LABELS, HOST_DOWN_SILENCES,
+};
 pub use rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule, RulesConfig};
 pub use secret::Secret;
-pub use sections::{
-    ChainConfig, HeartbeatConfig, HostConfig, NodeConfig, Role, RouteConfig, SignerConfig,
-};
+pub use sections::{ChainConfig, HeartbeatConfig, HostConfig, NodeConfig, Role, SignerConfig};
 pub use tls::TlsError;
 pub(crate) use tls::{read_ca_file, root_store};
 pub(crate) use validate::check_url;
@@ -70,6 +74,13 @@ pub struct Config {
     /// Which alerts go to which channels.
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
+    /// Which alerts silence which (default: `host_down` silences what it causes).
+    #[serde(default = "default_inhibits", rename = "inhibit")]
+    pub inhibits: Vec<InhibitConfig>,
+    /// The channel that gets `channel_failing` alerts (a channel whose deliveries keep
+    /// failing), on top of the routes' channels other than the failing one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_channel: Option<String>,
     /// Dead man's switch: a URL called while the watch runs, so silence is noticed.
     pub heartbeat: Option<HeartbeatConfig>,
     /// PEM file of CA certificates trusted, on top of the Mozilla root set, by every
@@ -78,7 +89,7 @@ pub struct Config {
     pub tls_ca_file: Option<PathBuf>,
 }
 
-/// How bad an alert is.
+/// How bad an alert is (ordered: a higher one is worse).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -105,6 +116,8 @@ impl Config {
             rules: RulesConfig::default(),
             channels: Vec::new(),
             routes: Vec::new(),
+            inhibits: default_inhibits(),
+            fallback_channel: None,
             heartbeat: None,
             tls_ca_file: None,
         }

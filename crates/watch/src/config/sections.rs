@@ -1,9 +1,8 @@
-//! The sections of `watch.toml`: chains, nodes, hosts, signers, the heartbeat and
-//! routes.
+//! The sections of `watch.toml`: chains, nodes, hosts, signers and the heartbeat.
 
+use super::route::Labels;
 use super::rules::CountRule;
 use super::secret::Secret;
-use super::Severity;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -57,6 +56,10 @@ pub struct ChainConfig {
     /// How often the Cosmos SDK data is read.
     #[serde(default = "default_sdk_interval", with = "confkit::duration")]
     pub sdk_interval: Duration,
+    /// The operator's own labels for its alerts, e.g. `{ env = "mainnet", team = "core" }`
+    /// (routes and inhibitions match on them).
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
 }
 
 impl ChainConfig {
@@ -74,6 +77,7 @@ impl ChainConfig {
             bech32_prefix: None,
             abci_query: false,
             sdk_interval: default_sdk_interval(),
+            labels: Labels::new(),
         }
     }
 }
@@ -135,6 +139,14 @@ pub struct NodeConfig {
     /// with its sentry, where one peer is normal and none is critical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peers_low: Option<CountRule>,
+    /// The `[[host]]` it runs on (its alerts carry that host's name and labels, and a
+    /// `host_down` of that host inhibits them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The operator's own labels for its alerts, e.g. `{ env = "mainnet", team = "core" }`
+    /// (routes and inhibitions match on them).
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
 }
 
 /// A host scraped through node_exporter.
@@ -150,6 +162,10 @@ pub struct HostConfig {
     /// Mount points to check (all real filesystems when empty).
     #[serde(default)]
     pub mountpoints: Vec<String>,
+    /// The operator's own labels for its alerts, e.g. `{ env = "mainnet", team = "core" }`
+    /// (routes and inhibitions match on them).
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
 }
 
 /// A `bulwark signer` whose metrics endpoint is scraped.
@@ -171,6 +187,14 @@ pub struct SignerConfig {
     /// `peer` label of their metrics); the signer's `name` when not set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_name: Option<String>,
+    /// The `[[host]]` it runs on (its alerts carry that host's name and labels, and a
+    /// `host_down` of that host inhibits them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The operator's own labels for its alerts, e.g. `{ env = "mainnet", team = "core" }`
+    /// (routes and inhibitions match on them).
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
 }
 
 impl SignerConfig {
@@ -181,6 +205,8 @@ impl SignerConfig {
             metrics_url: metrics_url.into(),
             cosigners: None,
             peer_name: None,
+            host: None,
+            labels: Labels::new(),
         }
     }
 
@@ -202,21 +228,6 @@ impl SignerConfig {
     }
 }
 
-/// Which alerts go to which channels.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteConfig {
-    /// Channel names.
-    pub channels: Vec<String>,
-    /// Lowest severity sent (`warning` or `critical`).
-    #[serde(default = "default_min_severity")]
-    pub min_severity: Severity,
-    /// Chains this route is for (all alerts when empty; alerts without a chain, such
-    /// as host alerts, match only routes without `chains`).
-    #[serde(default)]
-    pub chains: Vec<String>,
-}
-
 fn default_heartbeat_interval() -> Duration {
     Duration::from_secs(60)
 }
@@ -231,7 +242,4 @@ fn default_sdk_interval() -> Duration {
 }
 fn default_max_backfill() -> u64 {
     50
-}
-fn default_min_severity() -> Severity {
-    Severity::Warning
 }

@@ -4,6 +4,7 @@
 use super::Context;
 use crate::config::Config;
 use crate::engine::alert::Engine;
+use crate::engine::routing::Routing;
 use crate::engine::store::Store;
 use crate::error::WatchError;
 use crate::state::now;
@@ -21,8 +22,7 @@ const EVAL_GAP: Duration = Duration::from_millis(200);
 pub(super) fn build(config: &Config) -> Result<Engine, WatchError> {
     Ok(Engine::new(
         Store::open(&config.state_path)?,
-        config.routes.clone(),
-        config.repeat_interval,
+        Routing::new(config),
     )?)
 }
 

@@ -1,14 +1,21 @@
 //! Alert lifecycle: one alert per key, a hold time before firing, repeats for
 //! criticals, resolve notifications, all persisted before anything is sent.
+//!
+//! Notifications to routes that neither group nor time them are queued here as they
+//! happen; grouped and timed routes get theirs from [`crate::engine::stage`] after
+//! each evaluation. Silenced and inhibited alerts are recorded but not told.
 
-use crate::config::RouteConfig;
-use crate::config::Severity;
+use crate::config::{Labels, Severity};
+use crate::engine::group::GroupState;
+use crate::engine::inhibit;
+use crate::engine::labels::severity_label;
+use crate::engine::message::Message;
+use crate::engine::routing::Routing;
 use crate::engine::store::{Store, StoreError};
 use crate::rules::{Condition, Outcome};
 use crate::state::Ts;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 /// A firing alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,9 +41,15 @@ pub struct Alert {
     /// A notification about it has been queued at least once.
     #[serde(default)]
     pub told: bool,
-    /// It fired or changed while silenced, and that has not been told yet.
+    /// It fired or changed while silenced (or inhibited), and that has not been told yet.
     #[serde(default)]
     pub suppressed: bool,
+    /// Its labels (see `engine::labels`): what routes, groups and inhibitions match.
+    #[serde(default)]
+    pub labels: Labels,
+    /// The firing alert that inhibits it now, if any: it is not notified meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibited_by: Option<String>,
 }
 
 /// Why a notification is sent.
@@ -62,38 +75,44 @@ pub struct Notification {
     pub alert: Alert,
     /// When it cleared (resolve notifications only).
     pub resolved_at: Option<Ts>,
+    /// The firing alerts this one inhibits (held back because of it), by key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inhibits: Vec<String>,
 }
 
 /// The alert engine.
 #[derive(Debug)]
 pub struct Engine {
-    store: Store,
-    routes: Vec<RouteConfig>,
-    repeat: Duration,
+    pub(crate) store: Store,
+    pub(crate) routing: Routing,
     pending: HashMap<String, Ts>,
-    firing: BTreeMap<String, Alert>,
-    silences: Vec<crate::engine::silence::Silence>,
+    pub(crate) firing: BTreeMap<String, Alert>,
+    pub(crate) silences: Vec<crate::engine::silence::Silence>,
+    /// The groups of grouped and timed routes, by (route index, group key).
+    pub(crate) groups: BTreeMap<(usize, String), GroupState>,
 }
 
 impl Engine {
-    /// An engine over `store`, picking up the alerts that were firing.
-    pub fn new(
-        store: Store,
-        routes: Vec<RouteConfig>,
-        repeat: Duration,
-    ) -> Result<Self, StoreError> {
+    /// An engine over `store`, picking up the alerts that were firing and the state
+    /// of the groups.
+    pub fn new(store: Store, routing: Routing) -> Result<Self, StoreError> {
         let firing = store
             .firing()?
             .into_iter()
             .map(|a| (a.key.clone(), a))
             .collect();
+        let groups = store
+            .groups()?
+            .into_iter()
+            .map(|(r, g, s)| ((r, g), s))
+            .collect();
         Ok(Self {
             store,
-            routes,
-            repeat,
+            routing,
             pending: HashMap::new(),
             firing,
             silences: Vec::new(),
+            groups,
         })
     }
 
@@ -110,6 +129,9 @@ impl Engine {
     ) -> Result<Vec<Notification>, StoreError> {
         let mut sent = Vec::new();
         self.silences = self.store.silences(now)?;
+        // Alerts that can inhibit others first, so their targets see them.
+        let mut outcomes = outcomes;
+        outcomes.sort_by_cached_key(|o| !self.is_source(o));
         for o in outcomes {
             match o {
                 Outcome::Firing(c) => {
@@ -127,8 +149,9 @@ impl Engine {
                             kind: Kind::Resolved,
                             alert: a,
                             resolved_at: Some(now),
+                            inhibits: Vec::new(),
                         };
-                        self.queue(&key, None, &n, tell, now)?;
+                        let n = self.queue(&key, false, n, tell, now)?;
                         if tell {
                             sent.push(n);
                         }
@@ -136,7 +159,27 @@ impl Engine {
                 }
             }
         }
+        let keys: Vec<String> = self.firing.keys().cloned().collect();
+        for k in keys {
+            let by = inhibit::inhibitor(&self.routing.inhibits, &self.firing[&k], &self.firing);
+            if let Some(a) = self.firing.get_mut(&k) {
+                a.inhibited_by = by;
+            }
+        }
+        sent.extend(crate::engine::stage::step(self, now)?);
         Ok(sent)
+    }
+
+    /// Whether an outcome is about an alert that can inhibit others.
+    fn is_source(&self, o: &Outcome) -> bool {
+        let labels = match o {
+            Outcome::Firing(c) => self.routing.labeler.labels(c),
+            Outcome::Clear(k) => match self.firing.get(k) {
+                Some(a) => a.labels.clone(),
+                None => return false,
+            },
+        };
+        inhibit::is_source(&self.routing.inhibits, &labels)
     }
 
     fn on_firing(&mut self, c: Condition, now: Ts) -> Result<Option<Notification>, StoreError> {
@@ -147,6 +190,7 @@ impl Engine {
                 return Ok(None);
             }
             self.pending.remove(&key);
+            let labels = self.routing.labeler.labels(&c);
             let a = Alert {
                 key: key.clone(),
                 rule: c.rule.to_string(),
@@ -159,27 +203,36 @@ impl Engine {
                 notified_at: now,
                 told: false,
                 suppressed: false,
+                labels,
+                inhibited_by: None,
             };
             return self.notify(a, Kind::Firing, now);
         };
         let mut a = existing;
+        a.labels = self.routing.labeler.labels(&c);
         a.summary = c.summary;
+        a.labels
+            .insert("severity".into(), severity_label(a.severity));
         let silenced = self.silenced(&a, now);
         if a.suppressed && !silenced {
             // The silence ended while it fires: tell now.
             a.severity = c.severity;
+            a.labels
+                .insert("severity".into(), severity_label(a.severity));
             a.notified_at = now;
             let kind = if a.told { Kind::Changed } else { Kind::Firing };
             return self.notify(a, kind, now);
         }
         if a.severity != c.severity {
             a.severity = c.severity;
+            a.labels
+                .insert("severity".into(), severity_label(a.severity));
             a.notified_at = now;
             return self.notify(a, Kind::Changed, now);
         }
         if !silenced
             && a.severity == Severity::Critical
-            && now - a.notified_at >= self.repeat.as_secs_f64()
+            && now - a.notified_at >= self.routing.repeat.as_secs_f64()
         {
             a.notified_at = now;
             return self.notify(a, Kind::Repeat, now);
@@ -188,8 +241,11 @@ impl Engine {
         Ok(None)
     }
 
+    /// Whether `a`'s notifications are held back: silenced, or inhibited by another
+    /// firing alert.
     fn silenced(&self, a: &Alert, now: Ts) -> bool {
         self.silences.iter().any(|s| s.matches(a, now))
+            || inhibit::inhibitor(&self.routing.inhibits, a, &self.firing).is_some()
     }
 
     /// Record `a` and queue a notification, unless it is silenced (then it is only
@@ -207,44 +263,35 @@ impl Engine {
             kind,
             alert: a.clone(),
             resolved_at: None,
+            inhibits: Vec::new(),
         };
-        self.queue(&a.key, Some(&a), &n, tell, now)?;
-        self.firing.insert(a.key.clone(), a);
+        let key = a.key.clone();
+        self.firing.insert(key.clone(), a);
+        let n = self.queue(&key, true, n, tell, now)?;
         Ok(tell.then_some(n))
     }
 
+    /// Persist the alert `key` as it is in `firing` (or its removal when `upsert` is
+    /// false or it is gone) and, when `tell`, queue `n` to the routes that notify at
+    /// once. Returns `n` with the alerts it inhibits named.
     fn queue(
         &mut self,
         key: &str,
-        a: Option<&Alert>,
-        n: &Notification,
+        upsert: bool,
+        mut n: Notification,
         tell: bool,
         now: Ts,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Notification, StoreError> {
         let channels = if tell {
-            route(&self.routes, &n.alert)
+            self.routing.immediate(&n.alert)
         } else {
             vec![]
         };
+        n.inhibits = inhibit::inhibited_by(&self.routing.inhibits, &n.alert, &self.firing);
         tracing::info!(key, kind = ?n.kind, severity = ?n.alert.severity, ?channels, silenced = !tell, "{}", n.alert.summary);
-        self.store.commit(key, a, n, &channels, now)
+        let a = self.firing.get(key).filter(|_| upsert);
+        self.store
+            .commit(key, a, &Message::one(n.clone()), &channels, now)?;
+        Ok(n)
     }
-}
-
-/// Channels whose routes match `alert` (each once, in route order).
-pub fn route(routes: &[RouteConfig], alert: &Alert) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for r in routes {
-        let sev = alert.severity >= r.min_severity;
-        let chain =
-            r.chains.is_empty() || alert.chain.as_ref().is_some_and(|c| r.chains.contains(c));
-        if sev && chain {
-            for c in &r.channels {
-                if !out.contains(c) {
-                    out.push(c.clone());
-                }
-            }
-        }
-    }
-    out
 }

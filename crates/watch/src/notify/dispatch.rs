@@ -2,7 +2,9 @@
 //! Alertmanager channels also get every firing alert re-sent periodically.
 
 use crate::config::{ChannelConfig, RouteConfig};
-use crate::engine::alert::{route, Kind, Notification};
+use crate::engine::alert::{Kind, Notification};
+use crate::engine::message::Message;
+use crate::engine::routing::route;
 use crate::engine::store::{Store, StoreError};
 use crate::notify::payload;
 use crate::serve::metrics::Metrics;
@@ -27,6 +29,9 @@ pub struct Dispatcher {
     pub sender: Sender,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Where each channel's delivery health is published (`Observed::channels`),
+    /// for the `channel_failing` rule and the status page.
+    pub shared: Arc<crate::serve::http::Shared>,
 }
 
 impl Dispatcher {
@@ -56,7 +61,12 @@ impl Dispatcher {
                 self.store.delivered(item.id)?;
                 continue;
             };
-            match self.sender.send(&ch, &item.notification).await {
+            let res = self.sender.send_message(&ch, &item.message).await;
+            self.record(
+                &item.channel,
+                res.as_ref().map(|_| ()).map_err(String::as_str),
+            );
+            match res {
                 Ok(()) => {
                     self.metrics.notification(&item.channel, true);
                     self.store.delivered(item.id)?;
@@ -70,6 +80,21 @@ impl Dispatcher {
             }
         }
         Ok(())
+    }
+
+    /// Publish a delivery's outcome on `channel`, and wake the engine when that
+    /// changes whether the channel fails.
+    fn record(&self, channel: &str, res: Result<(), &str>) {
+        let mut o = self
+            .shared
+            .observed
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = o.channels.iter_mut().find(|c| c.name == channel) {
+            c.record(res, now());
+        }
+        drop(o);
+        self.shared.changed.notify_one();
     }
 
     async fn resend_alertmanager(
@@ -101,7 +126,8 @@ impl Dispatcher {
             last.insert(name.clone(), t);
             let body: Vec<Value> = firing
                 .iter()
-                .filter(|a| a.told && route(&self.routes, a).contains(&name))
+                .filter(|a| a.told && !a.suppressed && a.inhibited_by.is_none())
+                .filter(|a| route(&self.routes, a).contains(&name))
                 .map(|a| payload::alertmanager(a, None, &self.sender.generator_url))
                 .collect();
             if body.is_empty() {
@@ -182,6 +208,69 @@ impl Sender {
             ChannelConfig::Email(cfg) => {
                 let msg = crate::notify::email::message(cfg, n, &self.generator_url)?;
                 crate::notify::email::send(cfg, msg, &self.tls, self.timeout).await
+            }
+        }
+    }
+
+    /// Send one outbox message: a single alert's notification as [`Sender::send`]
+    /// does, a group's as one request where the channel allows it (webhook,
+    /// Alertmanager, chat channels), else one per alert (PagerDuty, email).
+    pub async fn send_message(&self, ch: &ChannelConfig, m: &Message) -> Result<(), String> {
+        match (&m.group, m.notifications.as_slice()) {
+            (None, [one]) => return self.send(ch, one).await,
+            (_, []) => return Ok(()),
+            _ => {}
+        }
+        match ch {
+            ChannelConfig::Webhook { url, .. } => self.post(url, &payload::webhook_group(m)).await,
+            ChannelConfig::Alertmanager { url, .. } => {
+                let body: Vec<Value> = m
+                    .notifications
+                    .iter()
+                    .map(|n| {
+                        let ends =
+                            (n.kind == Kind::Resolved).then(|| n.resolved_at.unwrap_or_else(now));
+                        payload::alertmanager(&n.alert, ends, &self.generator_url)
+                    })
+                    .collect();
+                self.post(
+                    &format!("{}/api/v2/alerts", url.trim_end_matches('/')),
+                    &Value::Array(body),
+                )
+                .await
+            }
+            ChannelConfig::Slack { webhook_url, .. } => {
+                let text = payload::group_text(m);
+                self.post(webhook_url.expose(), &serde_json::json!({ "text": text }))
+                    .await
+            }
+            ChannelConfig::Discord { webhook_url, .. } => {
+                let text = payload::group_text(m);
+                self.post(
+                    webhook_url.expose(),
+                    &serde_json::json!({ "content": text }),
+                )
+                .await
+            }
+            ChannelConfig::Telegram {
+                bot_token,
+                chat_id,
+                api_url,
+                ..
+            } => {
+                let url = format!(
+                    "{}/bot{}/sendMessage",
+                    api_url.trim_end_matches('/'),
+                    bot_token.expose()
+                );
+                let body = serde_json::json!({ "chat_id": chat_id, "text": payload::group_text(m), "disable_web_page_preview": true });
+                self.post(&url, &body).await
+            }
+            ChannelConfig::Pagerduty { .. } | ChannelConfig::Email(_) => {
+                for n in &m.notifications {
+                    self.send(ch, n).await?;
+                }
+                Ok(())
             }
         }
     }

@@ -5,12 +5,13 @@
 //!
 //! One file per family: [`chain`] (blocks, signatures, nodes), [`consensus`] (rounds,
 //! missing power), [`host`] (disks, memory, load), [`signer`], [`cosigner`] (threshold
-//! cosigner groups) and [`sdk`] (window, jail,
-//! staking, upgrades). A new rule goes in its family's file, with its thresholds in
+//! cosigner groups), [`sdk`] (window, jail,
+//! staking, upgrades) and [`channel`] (notification delivery). A new rule goes in its family's file, with its thresholds in
 //! `config::RulesConfig`. Rules read `state` and `config` only: they neither store,
 //! notify nor serve.
 
 mod chain;
+mod channel;
 mod consensus;
 mod cosigner;
 mod host;
@@ -117,6 +118,7 @@ pub fn evaluate(cfg: &RulesConfig, obs: &Observed, now: Ts) -> Vec<Outcome> {
     signer::evaluate(cfg, obs, now, &mut out);
     cosigner::evaluate(cfg, obs, now, &mut out);
     sdk::evaluate(cfg, obs, now, &mut out);
+    channel::evaluate(cfg, obs, now, &mut out);
     out
 }
 

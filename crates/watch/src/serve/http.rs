@@ -24,6 +24,18 @@ pub struct Shared {
     pub changed: tokio::sync::Notify,
 }
 
+impl Shared {
+    /// Nothing observed yet, no alerts, metrics in `registry`.
+    pub fn new(registry: Registry) -> Self {
+        Self {
+            observed: RwLock::new(Observed::default()),
+            alerts: RwLock::new(Vec::new()),
+            registry,
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+}
+
 /// The `/api/status` document.
 #[derive(Debug, Serialize)]
 pub struct StatusDoc {

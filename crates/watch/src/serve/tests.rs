@@ -45,6 +45,8 @@ fn page_shows_grid_nodes_and_alerts_escaped() {
             notified_at: 0.0,
             told: true,
             suppressed: false,
+            labels: Default::default(),
+            inhibited_by: None,
         }],
     };
     let html = crate::serve::page::render(&doc);

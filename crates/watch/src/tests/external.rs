@@ -77,12 +77,11 @@ fn alertmanager_receives_and_resolves_an_alert() {
     let routes = vec![RouteConfig {
         channels: vec!["am".into()],
         min_severity: Severity::Warning,
-        chains: vec![],
+        ..RouteConfig::new(&[], Severity::Warning)
     }];
     let mut engine = Engine::new(
         Store::open(&db).unwrap(),
-        routes.clone(),
-        Duration::from_secs(600),
+        crate::engine::routing::Routing::of_routes(routes.clone(), Duration::from_secs(600)),
     )
     .unwrap();
     let mut reg = Registry::default();
@@ -105,6 +104,7 @@ fn alertmanager_receives_and_resolves_an_alert() {
             tls: Default::default(),
         },
         metrics: Arc::new(Metrics::register(&mut reg)),
+        shared: Arc::new(crate::serve::http::Shared::new(Registry::default())),
     };
     let cond = Outcome::Firing(Condition {
         key: "missed_in_a_row/c-1".into(),
@@ -174,6 +174,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
         name: "local".into(),
         node_exporter: Some(format!("http://127.0.0.1:{port}/metrics")),
         mountpoints: vec!["/".into()],
+        labels: Default::default(),
     };
     let mut c = crate::collect::nodes::HostCollector::new(
         cfg,
@@ -215,6 +216,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
             name: "self".into(),
             node_exporter: None,
             mountpoints,
+            labels: Default::default(),
         };
         let mut c = crate::collect::nodes::HostCollector::new(
             cfg,

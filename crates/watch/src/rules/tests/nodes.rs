@@ -57,6 +57,7 @@ fn disk_memory_and_load() {
     let cfg = RulesConfig::default();
     let host = HostState {
         name: "h".into(),
+        remote: true,
         up: true,
         error: None,
         down_since: None,

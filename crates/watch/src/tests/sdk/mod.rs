@@ -190,6 +190,7 @@ fn chain_cfg(rest: &[String]) -> ChainConfig {
         bech32_prefix: None,
         abci_query: false,
         sdk_interval: Duration::from_secs(1),
+        labels: Default::default(),
     }
 }
 

@@ -167,6 +167,7 @@ fn collector(urls: &[String]) -> ChainCollector {
         bech32_prefix: None,
         abci_query: false,
         sdk_interval: Duration::from_secs(6),
+        labels: Default::default(),
     };
     let http = reqwest::Client::new();
     let rpcs = urls

@@ -12,6 +12,8 @@ fn node_status_peers_and_wrong_chain() {
         rpc: url.clone(),
         metrics: None,
         peers_low: None,
+        host: None,
+        labels: Default::default(),
     };
     let mut n = NodeCollector::new(
         &cfg,
@@ -65,6 +67,8 @@ fn node_metrics_are_read_beside_the_rpc_and_their_failures_kept_apart() {
             rpc: rpc.clone(),
             metrics: Some(m),
             peers_low: None,
+            host: None,
+            labels: Default::default(),
         };
         NodeCollector::new(
             &cfg,
