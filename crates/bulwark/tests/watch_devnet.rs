@@ -117,8 +117,7 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
     });
     c.routes.push(RouteConfig {
         channels: vec!["hook".into(), "am".into()],
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     c.to_toml().unwrap()
 }

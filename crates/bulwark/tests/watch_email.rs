@@ -92,8 +92,7 @@ fn config(state: &Path, port: u16, ca: &Path, chain: &str, rpc: &str, smtp_port:
     }));
     c.routes.push(RouteConfig {
         channels: vec!["mail".into()],
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     c.to_toml().unwrap()
 }

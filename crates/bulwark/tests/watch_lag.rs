@@ -62,8 +62,7 @@ fn watch_toml(status: &serde_json::Value, port: u16, state: &Path, hook: &str) -
     });
     c.routes.push(RouteConfig {
         channels: vec!["hook".into()],
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     c.to_toml().unwrap()
 }

@@ -269,8 +269,7 @@ fn bulwark_config(
     });
     c.routes.push(RouteConfig {
         channels: vec!["ops".into()],
-        min_severity: watch::config::Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], watch::config::Severity::Warning)
     });
     Ok(c.to_toml()?)
 }

@@ -90,6 +90,9 @@ pub struct Engine {
     pub(crate) silences: Vec<crate::engine::silence::Silence>,
     /// The groups of grouped and timed routes, by (route index, group key).
     pub(crate) groups: BTreeMap<(usize, String), GroupState>,
+    /// Notifications of alerts that inhibit others, queued at the end of `apply`:
+    /// (key, upsert, notification, channels).
+    deferred: Vec<(String, bool, Notification, Vec<String>)>,
 }
 
 impl Engine {
@@ -113,6 +116,7 @@ impl Engine {
             firing,
             silences: Vec::new(),
             groups,
+            deferred: Vec::new(),
         })
     }
 
@@ -151,8 +155,7 @@ impl Engine {
                             resolved_at: Some(now),
                             inhibits: Vec::new(),
                         };
-                        let n = self.queue(&key, false, n, tell, now)?;
-                        if tell {
+                        if let Some(n) = self.queue(&key, false, n, tell, now)? {
                             sent.push(n);
                         }
                     }
@@ -166,6 +169,7 @@ impl Engine {
                 a.inhibited_by = by;
             }
         }
+        self.queue_deferred(&mut sent, now)?;
         sent.extend(crate::engine::stage::step(self, now)?);
         Ok(sent)
     }
@@ -267,31 +271,55 @@ impl Engine {
         };
         let key = a.key.clone();
         self.firing.insert(key.clone(), a);
-        let n = self.queue(&key, true, n, tell, now)?;
-        Ok(tell.then_some(n))
+        self.queue(&key, true, n, tell, now)
     }
 
     /// Persist the alert `key` as it is in `firing` (or its removal when `upsert` is
     /// false or it is gone) and, when `tell`, queue `n` to the routes that notify at
-    /// once. Returns `n` with the alerts it inhibits named.
+    /// once; returns `n` when it was queued to some channel. A notification of an
+    /// alert that inhibits others waits for the end of `apply`, to name them.
     fn queue(
         &mut self,
         key: &str,
         upsert: bool,
-        mut n: Notification,
+        n: Notification,
         tell: bool,
         now: Ts,
-    ) -> Result<Notification, StoreError> {
+    ) -> Result<Option<Notification>, StoreError> {
         let channels = if tell {
             self.routing.immediate(&n.alert)
         } else {
             vec![]
         };
-        n.inhibits = inhibit::inhibited_by(&self.routing.inhibits, &n.alert, &self.firing);
         tracing::info!(key, kind = ?n.kind, severity = ?n.alert.severity, ?channels, silenced = !tell, "{}", n.alert.summary);
+        if tell && inhibit::is_source(&self.routing.inhibits, &n.alert.labels) {
+            // Queued at the end of `apply`, once the alerts it inhibits are known.
+            let queued = !channels.is_empty();
+            self.deferred
+                .push((key.to_string(), upsert, n.clone(), channels));
+            return Ok(queued.then_some(n));
+        }
         let a = self.firing.get(key).filter(|_| upsert);
         self.store
             .commit(key, a, &Message::one(n.clone()), &channels, now)?;
-        Ok(n)
+        Ok((!channels.is_empty()).then_some(n))
+    }
+
+    /// Queue the deferred notifications of alerts that inhibit others, naming what
+    /// they inhibit, and put those names into `sent` too.
+    fn queue_deferred(&mut self, sent: &mut [Notification], now: Ts) -> Result<(), StoreError> {
+        for (key, upsert, mut n, channels) in std::mem::take(&mut self.deferred) {
+            n.inhibits = inhibit::inhibited_by(&self.routing.inhibits, &n.alert, &self.firing);
+            let a = self.firing.get(&key).filter(|_| upsert);
+            self.store
+                .commit(&key, a, &Message::one(n.clone()), &channels, now)?;
+            if let Some(s) = sent
+                .iter_mut()
+                .find(|s| s.alert.key == key && s.kind == n.kind)
+            {
+                s.inhibits = n.inhibits;
+            }
+        }
+        Ok(())
     }
 }

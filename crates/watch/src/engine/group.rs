@@ -94,9 +94,11 @@ impl GroupState {
                 // for its real resolve; an untold one is forgotten until it is back.
                 return e.told.is_some();
             }
-            if e.resolved_at.is_none() {
-                e.resolved_at = Some(now);
+            if e.resolved_at.is_some() {
+                // Its resolve waits to be told.
+                return true;
             }
+            e.resolved_at = Some(now);
             // Never told: forget it, unless quiet hours hold it (then it is told later).
             e.told.is_some() || quiet
         });

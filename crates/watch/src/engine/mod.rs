@@ -18,3 +18,7 @@ pub mod store;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_group;
+#[cfg(test)]
+mod tests_routing;
