@@ -65,6 +65,7 @@ impl Routing {
 }
 
 /// Channels of every route that takes `alert` (each once, in route order).
+#[cfg(test)]
 pub fn route(routes: &[RouteConfig], alert: &Alert) -> Vec<String> {
     channels(routes.iter(), alert)
 }

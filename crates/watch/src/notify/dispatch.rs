@@ -4,13 +4,12 @@
 use crate::config::{ChannelConfig, RouteConfig};
 use crate::engine::alert::{Kind, Notification};
 use crate::engine::message::Message;
-use crate::engine::routing::route;
 use crate::engine::store::{Store, StoreError};
 use crate::notify::payload;
 use crate::serve::metrics::Metrics;
 use crate::state::now;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -122,12 +121,36 @@ impl Dispatcher {
             return Ok(());
         }
         let firing = self.store.firing()?;
+        // What the groups of grouped routes have told (and not resolved): only that
+        // is re-sent through them.
+        let told: HashSet<(usize, String)> = self
+            .store
+            .groups()?
+            .into_iter()
+            .flat_map(|(r, _, st)| {
+                st.entries
+                    .into_iter()
+                    .filter(|(_, e)| e.told.is_some() && e.resolved_at.is_none())
+                    .map(move |(k, _)| (r, k))
+            })
+            .collect();
         for (name, url) in due {
             last.insert(name.clone(), t);
+            let sent_through = |a: &crate::engine::alert::Alert| {
+                self.routes.iter().enumerate().any(|(i, r)| {
+                    r.channels.contains(&name)
+                        && r.accepts(&a.labels, a.severity)
+                        && if r.grouped() {
+                            told.contains(&(i, a.key.clone()))
+                        } else {
+                            a.told
+                        }
+                })
+            };
             let body: Vec<Value> = firing
                 .iter()
-                .filter(|a| a.told && !a.suppressed && a.inhibited_by.is_none())
-                .filter(|a| route(&self.routes, a).contains(&name))
+                .filter(|a| !a.suppressed && a.inhibited_by.is_none())
+                .filter(|a| sent_through(a))
                 .map(|a| payload::alertmanager(a, None, &self.sender.generator_url))
                 .collect();
             if body.is_empty() {
