@@ -145,8 +145,10 @@ fn check_payload(v: &Value, key: &str, rule: &str, status: &str, chain: &str, no
         [
             "chain",
             "host",
+            "inhibits",
             "key",
             "kind",
+            "labels",
             "node",
             "resolved_at",
             "rule",
@@ -174,6 +176,9 @@ fn check_payload(v: &Value, key: &str, rule: &str, status: &str, chain: &str, no
     assert_eq!(v["chain"], chain);
     assert_eq!(v["node"], node.map_or(Value::Null, |n| n.into()));
     assert_eq!(v["host"], Value::Null);
+    assert_eq!(v["labels"]["rule"], rule, "{v:#}");
+    assert_eq!(v["labels"]["chain"], chain, "{v:#}");
+    assert_eq!(v["inhibits"], serde_json::json!([]), "{v:#}");
     let started = v["started_at"].as_str().unwrap();
     assert!(started.len() == 20 && started.ends_with('Z'), "{started}");
     if status == "resolved" {

@@ -11,6 +11,7 @@ pub mod group;
 pub mod inhibit;
 pub mod labels;
 pub mod message;
+pub mod notification;
 pub mod routing;
 pub mod silence;
 mod stage;
