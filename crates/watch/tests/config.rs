@@ -345,7 +345,9 @@ fn routing_settings_round_trip_through_toml() {
         utc_offset: watch::config::UtcOffset::minutes(-330),
     });
     c.routes.push(r);
+    c.fallback_channel = Some("h".into());
     let back = Config::parse(&c.to_toml().unwrap()).unwrap();
+    assert_eq!(back.fallback_channel.as_deref(), Some("h"));
     let r = &back.routes[0];
     assert_eq!(
         r.matchers["env"],

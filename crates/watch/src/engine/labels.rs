@@ -10,7 +10,8 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default)]
 pub struct Labeler {
     chains: HashMap<String, Labels>,
-    /// The host of a chain's validator node(s), when they name exactly one host.
+    /// The host of a chain's validator node(s), when those that name a host name
+    /// the same one.
     chain_hosts: HashMap<String, String>,
     nodes: HashMap<String, (Role, Option<String>, Labels)>,
     hosts: HashMap<String, Labels>,
@@ -34,14 +35,15 @@ pub fn severity_label(s: Severity) -> String {
 impl Labeler {
     /// From the chains, nodes, hosts and signers of `config`.
     pub fn new(config: &Config) -> Self {
+        // The hosts of each chain's validator nodes that name one (nodes of other
+        // operators' validators, watched too, name none).
         let mut chain_hosts: HashMap<String, Vec<String>> = HashMap::new();
         for n in config.nodes.iter().filter(|n| n.role == Role::Validator) {
-            let hosts = chain_hosts.entry(n.chain.clone()).or_default();
-            match &n.host {
-                Some(h) if !hosts.contains(h) => hosts.push(h.clone()),
-                Some(_) => {}
-                // A validator node on no known host: the chain's host is unknown.
-                None => hosts.push(String::new()),
+            if let Some(h) = &n.host {
+                let hosts = chain_hosts.entry(n.chain.clone()).or_default();
+                if !hosts.contains(h) {
+                    hosts.push(h.clone());
+                }
             }
         }
         Self {
@@ -53,7 +55,7 @@ impl Labeler {
             chain_hosts: chain_hosts
                 .into_iter()
                 .filter_map(|(c, h)| match h.as_slice() {
-                    [one] if !one.is_empty() => Some((c, one.clone())),
+                    [one] => Some((c, one.clone())),
                     _ => None,
                 })
                 .collect(),

@@ -19,8 +19,8 @@ pub(super) fn labels(pairs: &[(&str, &str)]) -> crate::config::Labels {
         .collect()
 }
 
-/// Chain c-1 (env mainnet) with validator v1 and sentry s1; v1 and signer sig on host
-/// h1 (dc fra), the sentry on h2.
+/// Chain c-1 (env mainnet) with validator v1 and sentry s1 (and o1, another
+/// operator's validator); v1 and signer sig on host h1 (dc fra), the sentry on h2.
 pub(super) fn config() -> Config {
     let mut c = Config::new("unused".into());
     let mut ch = ChainConfig::new("c-1", vec!["http://127.0.0.1:1".into()]);
@@ -34,7 +34,12 @@ pub(super) fn config() -> Config {
             labels: labels(&[("dc", dc)]),
         });
     }
-    for (n, role, host) in [("v1", Role::Validator, "h1"), ("s1", Role::Sentry, "h2")] {
+    // o1: another operator's validator, watched too, on no host of ours.
+    for (n, role, host) in [
+        ("v1", Role::Validator, Some("h1")),
+        ("s1", Role::Sentry, Some("h2")),
+        ("o1", Role::Validator, None),
+    ] {
         c.nodes.push(NodeConfig {
             name: n.into(),
             chain: "c-1".into(),
@@ -42,7 +47,7 @@ pub(super) fn config() -> Config {
             rpc: "http://127.0.0.1:1".into(),
             metrics: None,
             peers_low: None,
-            host: Some(host.into()),
+            host: host.map(str::to_string),
             labels: labels(&[("tier", role.as_str())]),
         });
     }
