@@ -13,4 +13,6 @@ pub mod test_alert;
 #[cfg(test)]
 mod tests_email;
 #[cfg(test)]
+mod tests_failing;
+#[cfg(test)]
 mod tests_payload;
