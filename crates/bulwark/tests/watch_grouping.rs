@@ -260,7 +260,7 @@ fn a_host_going_down_is_one_grouped_notification_naming_what_it_holds_back() {
     assert_eq!(v["source"], "bulwark-watch");
     assert_eq!(v["status"], "firing");
     assert_eq!(v["group"], serde_json::json!({ "host": HOST }), "{v:#}");
-    assert_eq!(keys(&v), [cause.clone()], "only the cause is told: {v:#}");
+    assert_eq!(keys(&v), [cause.as_str()], "only the cause is told: {v:#}");
     let a = &v["alerts"][0];
     assert_eq!(a["rule"], "host_down");
     assert_eq!(a["kind"], "firing");
@@ -319,7 +319,7 @@ fn a_host_going_down_is_one_grouped_notification_naming_what_it_holds_back() {
         v["status"] == "resolved"
     });
     assert_eq!(v["group"], serde_json::json!({ "host": HOST }), "{v:#}");
-    assert_eq!(keys(&v), [cause.clone()], "{v:#}");
+    assert_eq!(keys(&v), [cause.as_str()], "{v:#}");
     assert_eq!(v["alerts"][0]["kind"], "resolved");
     // Everything about the host clears, and the group's wait passes with nothing more.
     wait_api(port, "every alert of the host resolved", &d, |s| {

@@ -52,6 +52,7 @@ fn example_file_parses_with_every_section() {
     assert_eq!(grouped.group_wait, Some(Duration::from_secs(10)));
     assert_eq!(grouped.repeat_interval, Some(Duration::from_secs(4 * 3600)));
     assert!(grouped.quiet_hours.is_some());
+    assert_eq!(grouped.fallback.as_deref(), Some("telegram"));
     assert_eq!(c.inhibits, watch::config::default_inhibits());
     assert_eq!(c.fallback_channel.as_deref(), Some("email"));
     assert_eq!(c.rules.host_down.warning, Duration::from_secs(30));
@@ -276,6 +277,7 @@ channels = ["hook"]
 match = { chain = "other", "9x" = "a", team = [] }
 group_by = ["host", "no-such"]
 quiet_hours = { from = "07:00", to = "07:00" }
+fallback = "gone"
 [[inhibit]]
 source = {}
 target = { rule = "node_down" }
@@ -293,6 +295,7 @@ target = { rule = "node_down" }
         "route #1: label \"team\" is matched against an empty value",
         "route #1: group_by \"no-such\" is not a label name",
         "route #1: quiet_hours from and to are both 07:00; give a range of time",
+        "route #1: fallback \"gone\" is not a [[channel]] name",
         "inhibit #1: give both source and target matchers",
         "fallback_channel \"nowhere\" is not a [[channel]] name",
     ] {

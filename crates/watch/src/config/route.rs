@@ -95,6 +95,10 @@ pub struct RouteConfig {
     /// the quiet hours end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
+    /// The channel that gets the `channel_failing` alert of any of this route's
+    /// channels (on top of the global `fallback_channel`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
 }
 
 impl RouteConfig {
@@ -109,6 +113,7 @@ impl RouteConfig {
             group_interval: None,
             repeat_interval: None,
             quiet_hours: None,
+            fallback: None,
         }
     }
 

@@ -65,6 +65,11 @@ impl Config {
                     String::from(q.from)
                 ));
             }
+            if let Some(f) = r.fallback.as_deref().filter(|f| !channels.contains(f)) {
+                p.push(format!(
+                    "{what}: fallback {f:?} is not a [[channel]] name; define it or fix the name"
+                ));
+            }
             if r.repeat_interval.is_some_and(|d| d.is_zero()) {
                 p.push(format!("{what}: repeat_interval must be above 0s"));
             }

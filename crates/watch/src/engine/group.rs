@@ -45,6 +45,13 @@ pub struct GroupState {
     pub pending_since: Option<Ts>,
 }
 
+/// A group's state without the alerts' texts: (key, severity, told, resolved at) of
+/// each entry, and the last time sent and pending since.
+type Shape<'a> = (
+    Vec<(&'a String, Severity, Option<Severity>, Option<Ts>)>,
+    [Option<Ts>; 2],
+);
+
 /// The key of the group `a` belongs to on route `r`, and its labels.
 pub fn group_of(r: &RouteConfig, a: &Alert) -> (String, Labels) {
     if r.group_by.is_empty() {
@@ -64,9 +71,20 @@ pub fn group_of(r: &RouteConfig, a: &Alert) -> (String, Labels) {
 }
 
 impl GroupState {
+    /// What is worth persisting: the entries' keys, severities and told state, and
+    /// the group's times (not the alerts' summaries, which change every evaluation).
+    fn shape(&self) -> Shape<'_> {
+        let entries = self
+            .entries
+            .iter()
+            .map(|(k, e)| (k, e.alert.severity, e.told, e.resolved_at))
+            .collect();
+        (entries, [self.last_sent, self.pending_since])
+    }
+
     /// Take in what fires now: `active` are this group's alerts that the route takes
     /// and that are neither silenced nor inhibited; `firing` tells whether a key
-    /// fires at all. Returns whether anything changed in the state.
+    /// fires at all. Returns whether anything worth persisting changed.
     pub fn observe(
         &mut self,
         active: &[&Alert],
@@ -75,6 +93,7 @@ impl GroupState {
         now: Ts,
     ) -> bool {
         let before = self.clone();
+        let before = before.shape();
         for a in active {
             let e = self.entries.entry(a.key.clone()).or_insert_with(|| Entry {
                 alert: (*a).clone(),
@@ -107,7 +126,7 @@ impl GroupState {
         } else {
             self.pending_since = None;
         }
-        *self != before
+        self.shape() != before
     }
 
     /// The entries whose news has not been told.

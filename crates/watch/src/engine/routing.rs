@@ -48,17 +48,24 @@ impl Routing {
 
     /// The channels `a` goes to at once: those of the routes that take it and do not
     /// group or time their notifications; a `channel_failing` alert also goes to the
-    /// fallback channel, and never to the channel that fails.
+    /// global fallback channel and to the `fallback` of the routes of the failing
+    /// channel, and never to the channel that fails.
     pub fn immediate(&self, a: &Alert) -> Vec<String> {
         let ungrouped: Vec<&RouteConfig> = self.routes.iter().filter(|r| !r.grouped()).collect();
         let mut out = channels(ungrouped.into_iter(), a);
         if a.rule == CHANNEL_FAILING {
-            if let Some(f) = &self.fallback {
+            let failing = a.labels.get("channel");
+            let of_routes = self
+                .routes
+                .iter()
+                .filter(|r| failing.is_some_and(|f| r.channels.contains(f)))
+                .filter_map(|r| r.fallback.as_ref());
+            for f in self.fallback.iter().chain(of_routes) {
                 if !out.contains(f) {
                     out.push(f.clone());
                 }
             }
-            out.retain(|c| Some(c) != a.labels.get("channel"));
+            out.retain(|c| Some(c) != failing);
         }
         out
     }

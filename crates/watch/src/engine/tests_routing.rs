@@ -378,6 +378,23 @@ fn a_failing_channel_raises_an_alert_that_goes_to_the_fallback() {
     e.apply(vec![Outcome::Firing(cnd)], 20.0).unwrap();
     let chans: Vec<String> = outbox(&dir).into_iter().map(|(c, _)| c).collect();
     assert_eq!(chans, ["chat", "mail"]);
+    // A route's own fallback, for its channels.
+    let dir = tempfile::tempdir().unwrap();
+    c.fallback_channel = None;
+    c.routes[0].fallback = Some("mail".into());
+    c.routes
+        .push(RouteConfig::new(&["chat"], Severity::Critical));
+    c.routes[1].fallback = Some("other".into());
+    let mut e = engine(&dir, &c);
+    let mut again = cond("channel_failing", "channel_failing/hook", Severity::Warning);
+    again.summary = "failing".into();
+    e.apply(vec![Outcome::Firing(again)], 20.0).unwrap();
+    let chans: Vec<String> = outbox(&dir).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(
+        chans,
+        ["chat", "mail"],
+        "not the fallback of a route without hook"
+    );
     // A success resets it.
     ch.record(Ok(()), 30.0);
     assert_eq!(
