@@ -263,9 +263,10 @@ pub struct InhibitConfig {
 }
 
 /// The rules an alert about a host being down inhibits: those it causes.
-pub const HOST_DOWN_SILENCES: [&str; 6] = [
+pub const HOST_DOWN_SILENCES: [&str; 7] = [
     "node_down",
     "signer_down",
+    "cosigner_down",
     "exporter_down",
     "node_metrics_down",
     "missed_in_a_row",

@@ -98,4 +98,5 @@ fn with_metrics(name: &str, missing: f64, up: bool) -> NodeState {
 
 mod chain;
 mod consensus;
+mod host_down;
 mod nodes;
