@@ -7,6 +7,7 @@
 
 mod channel;
 mod email;
+mod quiet;
 mod route;
 mod rule_defaults;
 mod rules;
@@ -19,9 +20,10 @@ mod validate_routing;
 
 pub use channel::ChannelConfig;
 pub use email::{EmailConfig, Security};
+pub use quiet::{ClockTime, QuietHours, UtcOffset};
 pub use route::{
-    default_inhibits, matches, valid_label_name, ClockTime, InhibitConfig, Labels, MatchValue,
-    Matchers, QuietHours, RouteConfig, UtcOffset, BUILT_IN_LABELS, HOST_DOWN_SILENCES,
+    default_inhibits, matches, valid_label_name, InhibitConfig, Labels, MatchValue, Matchers,
+    RouteConfig, BUILT_IN_LABELS, HOST_DOWN_SILENCES,
 };
 pub use rules::{CountRule, DurationRule, HoldRule, PercentRule, RatioRule, RulesConfig};
 pub use secret::Secret;

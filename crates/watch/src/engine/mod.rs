@@ -23,3 +23,5 @@ mod tests;
 mod tests_group;
 #[cfg(test)]
 mod tests_routing;
+#[cfg(test)]
+pub(crate) mod tests_support;

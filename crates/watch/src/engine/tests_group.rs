@@ -1,7 +1,7 @@
 //! Grouped and timed routes: group windows, resolves together, inhibition inside a
 //! group, quiet hours (fixed clocks), per-route repeats, and a restart.
 
-use super::tests_routing::{cond, config, engine, outbox};
+use super::tests_support::{cond, config, engine, outbox};
 use crate::config::{ClockTime, QuietHours, RouteConfig, UtcOffset};
 use crate::engine::alert::Kind;
 use crate::rules::Outcome;

@@ -7,6 +7,7 @@
 
 pub mod dispatch;
 pub mod email;
+mod group_send;
 pub mod payload;
 pub mod test_alert;
 

@@ -6,6 +6,7 @@ use crate::config::{ChannelConfig, Config, RouteConfig};
 use crate::engine::alert::Engine;
 use crate::engine::routing::Routing;
 use crate::engine::store::Store;
+use crate::engine::tests_support::{cond, config, engine, outbox};
 use crate::notify::dispatch::{Dispatcher, Sender};
 use crate::rules::{Condition, Outcome};
 use crate::serve::http::Shared;
@@ -104,5 +105,89 @@ fn a_channel_that_keeps_failing_is_reported_through_the_fallback() {
             .iter()
             .all(|v| v["rule"] != "channel_failing"),
         "the failing channel was told about itself"
+    );
+}
+
+#[test]
+fn a_failing_channel_raises_an_alert_that_goes_to_the_fallback() {
+    let mut obs = crate::state::Observed::default();
+    let mut ch = crate::state::ChannelState::new("hook", "webhook");
+    for t in [10.0, 11.0] {
+        ch.record(Err("HTTP status 500"), t);
+    }
+    obs.channels.push(ch.clone());
+    let rules = crate::config::RulesConfig::default();
+    let firing = |obs: &crate::state::Observed| {
+        crate::rules::evaluate(&rules, obs, 20.0)
+            .into_iter()
+            .find(|o| {
+                matches!(o, Outcome::Firing(c) if c.rule == "channel_failing")
+                    || matches!(o, Outcome::Clear(k) if k.starts_with("channel_failing/"))
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        firing(&obs),
+        Outcome::Clear("channel_failing/hook".into()),
+        "two failures are not three"
+    );
+    ch.record(Err("HTTP status 500"), 12.0);
+    obs.channels[0] = ch.clone();
+    let Outcome::Firing(cnd) = firing(&obs) else {
+        panic!("not firing")
+    };
+    assert_eq!(
+        (cnd.key.as_str(), cnd.severity),
+        ("channel_failing/hook", Severity::Warning)
+    );
+    assert!(
+        cnd.summary.starts_with(
+            "channel hook (webhook): 3 deliveries in a row failed over 10s: HTTP status 500;"
+        ),
+        "{}",
+        cnd.summary
+    );
+    // Routed everywhere but to the failing channel, and to the fallback.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config();
+    c.channels = ["hook", "chat", "mail"]
+        .iter()
+        .map(|n| crate::config::ChannelConfig::Webhook {
+            name: n.to_string(),
+            url: "http://x".into(),
+        })
+        .collect();
+    c.routes = vec![RouteConfig::new(&["hook", "chat"], Severity::Warning)];
+    c.fallback_channel = Some("mail".into());
+    let mut e = engine(&dir, &c);
+    e.apply(vec![Outcome::Firing(cnd)], 20.0).unwrap();
+    let chans: Vec<String> = outbox(&dir).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(chans, ["chat", "mail"]);
+    // A route's own fallback, for its channels.
+    let dir = tempfile::tempdir().unwrap();
+    c.fallback_channel = None;
+    c.routes[0].fallback = Some("mail".into());
+    c.routes
+        .push(RouteConfig::new(&["chat"], Severity::Critical));
+    c.routes[1].fallback = Some("other".into());
+    let mut e = engine(&dir, &c);
+    let mut again = cond("channel_failing", "channel_failing/hook", Severity::Warning);
+    again.summary = "failing".into();
+    e.apply(vec![Outcome::Firing(again)], 20.0).unwrap();
+    let chans: Vec<String> = outbox(&dir).into_iter().map(|(c, _)| c).collect();
+    assert_eq!(
+        chans,
+        ["chat", "mail"],
+        "not the fallback of a route without hook"
+    );
+    // A success resets it.
+    ch.record(Ok(()), 30.0);
+    assert_eq!(
+        (
+            ch.consecutive_failures,
+            ch.failing_since,
+            ch.last_success_at
+        ),
+        (0, None, Some(30.0))
     );
 }
