@@ -47,8 +47,8 @@ pub struct GroupState {
 
 /// A group's state without the alerts' texts: (key, severity, told, resolved at) of
 /// each entry, and the last time sent and pending since.
-type Shape<'a> = (
-    Vec<(&'a String, Severity, Option<Severity>, Option<Ts>)>,
+type Shape = (
+    Vec<(String, Severity, Option<Severity>, Option<Ts>)>,
     [Option<Ts>; 2],
 );
 
@@ -73,11 +73,11 @@ pub fn group_of(r: &RouteConfig, a: &Alert) -> (String, Labels) {
 impl GroupState {
     /// What is worth persisting: the entries' keys, severities and told state, and
     /// the group's times (not the alerts' summaries, which change every evaluation).
-    fn shape(&self) -> Shape<'_> {
+    fn shape(&self) -> Shape {
         let entries = self
             .entries
             .iter()
-            .map(|(k, e)| (k, e.alert.severity, e.told, e.resolved_at))
+            .map(|(k, e)| (k.clone(), e.alert.severity, e.told, e.resolved_at))
             .collect();
         (entries, [self.last_sent, self.pending_since])
     }
@@ -92,8 +92,7 @@ impl GroupState {
         quiet: bool,
         now: Ts,
     ) -> bool {
-        let before = self.clone();
-        let before = before.shape();
+        let before = self.shape();
         for a in active {
             let e = self.entries.entry(a.key.clone()).or_insert_with(|| Entry {
                 alert: (*a).clone(),

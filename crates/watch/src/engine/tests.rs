@@ -342,3 +342,18 @@ fn silences_hold_notifications_until_they_end() {
     assert!(s.remove_silence(id).unwrap());
     assert!(!s.remove_silence(id).unwrap());
 }
+
+#[test]
+fn outbox_rows_of_one_notification_from_before_groups_still_decode() {
+    use crate::engine::message::Message;
+    let old = r#"{"kind":"firing","alert":{"key":"k","rule":"node_down","severity":"warning","chain":null,"node":"n","host":null,"summary":"s","started_at":1.0,"notified_at":1.0,"told":true,"suppressed":false},"resolved_at":null}"#;
+    let m = Message::decode(old).unwrap();
+    assert_eq!(m.group, None);
+    assert_eq!(m.notifications.len(), 1);
+    let n = &m.notifications[0];
+    assert_eq!((n.kind, n.alert.key.as_str()), (Kind::Firing, "k"));
+    assert!(n.alert.labels.is_empty() && n.inhibits.is_empty());
+    assert_eq!(n.alert.inhibited_by, None);
+    let again = serde_json::to_string(&m).unwrap();
+    assert_eq!(Message::decode(&again).unwrap(), m);
+}
