@@ -100,11 +100,14 @@ impl Engine {
                 }
             }
         }
+        // Which alerts are inhibited now, kept in the database too (the dispatcher's
+        // Alertmanager re-sends read it).
         let keys: Vec<String> = self.firing.keys().cloned().collect();
         for k in keys {
             let by = inhibit::inhibitor(&self.routing.inhibits, &self.firing[&k], &self.firing);
-            if let Some(a) = self.firing.get_mut(&k) {
+            if let Some(a) = self.firing.get_mut(&k).filter(|a| a.inhibited_by != by) {
                 a.inhibited_by = by;
+                self.store.save_alert(a)?;
             }
         }
         self.queue_deferred(&mut sent, now)?;

@@ -169,6 +169,19 @@ impl Store {
         tx.commit().map_err(e)
     }
 
+    /// Record an alert as it is now, queuing nothing.
+    pub fn save_alert(&self, a: &Alert) -> Result<(), StoreError> {
+        let body = serde_json::to_string(a).map_err(|e| self.corrupt(e))?;
+        self.conn
+            .execute(
+                "INSERT INTO alerts (key, body) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET body = excluded.body",
+                params![a.key, body],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Queued notifications due at `now`, oldest first.
     pub fn due(&self, now: Ts, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
         let mut st = self

@@ -162,6 +162,13 @@ fn host_down_inhibits_what_it_causes_and_names_it() {
             a.key
         );
     }
+    // The database knows too (the dispatcher's Alertmanager re-sends read it).
+    let stored = crate::engine::store::Store::open(&dir.path().join("w.sqlite"))
+        .unwrap()
+        .firing()
+        .unwrap();
+    let node = stored.iter().find(|a| a.key == "node_down/v1").unwrap();
+    assert_eq!(node.inhibited_by.as_deref(), Some("host_down/h1"));
     // Still firing, still quiet, no repeats of the inhibited critical.
     assert!(e
         .apply(now.clone(), 5000.0)
