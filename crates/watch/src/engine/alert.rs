@@ -154,10 +154,12 @@ impl Engine {
             return self.notify(a, Kind::Firing, now);
         };
         let mut a = existing;
-        a.labels = self.routing.labeler.labels(&c);
+        let mut labels = self.routing.labeler.labels(&c);
+        labels.insert("severity".into(), severity_label(a.severity));
+        // Labels that changed (a new config, a database from before labels) are kept.
+        let relabelled = a.labels != labels;
+        a.labels = labels;
         a.summary = c.summary;
-        a.labels
-            .insert("severity".into(), severity_label(a.severity));
         let silenced = self.silenced(&a, now);
         if a.suppressed && !silenced {
             // The silence ended while it fires: tell now.
@@ -181,6 +183,9 @@ impl Engine {
         {
             a.notified_at = now;
             return self.notify(a, Kind::Repeat, now);
+        }
+        if relabelled {
+            self.store.save_alert(&a)?;
         }
         self.firing.insert(key, a);
         Ok(None)
