@@ -112,12 +112,15 @@ fn watch_exposition(dir: &Path) -> String {
         metrics: None,
         history: None,
         rules: Default::default(),
+        host: None,
+        labels: Default::default(),
     });
     c.hosts.push(HostConfig {
         name: "h0".into(),
         node_exporter: Some(format!("{dead}/metrics")),
         mountpoints: Vec::new(),
         rules: Default::default(),
+        labels: Default::default(),
     });
     std::fs::write(&cfg, c.to_toml().unwrap()).unwrap();
     let mut d = bulwark().daemon(

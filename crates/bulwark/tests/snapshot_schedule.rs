@@ -39,6 +39,7 @@ fn scheduled_snapshots_keep_the_retention_and_report_their_status() {
         node_exporter: Some(format!("http://127.0.0.1:{ne_port}/metrics")),
         mountpoints: vec!["/".into()],
         rules: Default::default(),
+        labels: Default::default(),
     });
     w.rules.snapshot_stale = DurationRule {
         warning: Duration::from_secs(10),

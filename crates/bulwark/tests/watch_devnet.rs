@@ -79,6 +79,8 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
             metrics: Some(n["metrics_url"].as_str().unwrap().into()),
             history: None,
             rules: Default::default(),
+            host: None,
+            labels: Default::default(),
         });
     }
     let r = &mut c.rules;
@@ -104,6 +106,7 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
         node_exporter: Some(format!("{}/metrics", u.exporter)),
         mountpoints: vec!["/".into()],
         rules: Default::default(),
+        labels: Default::default(),
     });
     c.channels.push(ChannelConfig::Webhook {
         name: "hook".into(),
@@ -116,8 +119,7 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
     });
     c.routes.push(RouteConfig {
         channels: vec!["hook".into(), "am".into()],
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     c.to_toml().unwrap()
 }
@@ -145,8 +147,10 @@ fn check_payload(v: &Value, key: &str, rule: &str, status: &str, chain: &str, no
         [
             "chain",
             "host",
+            "inhibits",
             "key",
             "kind",
+            "labels",
             "node",
             "resolved_at",
             "rule",
@@ -174,6 +178,9 @@ fn check_payload(v: &Value, key: &str, rule: &str, status: &str, chain: &str, no
     assert_eq!(v["chain"], chain);
     assert_eq!(v["node"], node.map_or(Value::Null, |n| n.into()));
     assert_eq!(v["host"], Value::Null);
+    assert_eq!(v["labels"]["rule"], rule, "{v:#}");
+    assert_eq!(v["labels"]["chain"], chain, "{v:#}");
+    assert_eq!(v["inhibits"], serde_json::json!([]), "{v:#}");
     let started = v["started_at"].as_str().unwrap();
     assert!(started.len() == 20 && started.ends_with('Z'), "{started}");
     if status == "resolved" {

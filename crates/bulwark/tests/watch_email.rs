@@ -66,6 +66,8 @@ fn config(state: &Path, port: u16, ca: &Path, chain: &str, rpc: &str, smtp_port:
         metrics: None,
         history: None,
         rules: Default::default(),
+        host: None,
+        labels: Default::default(),
     });
     c.rules.node_down = DurationRule {
         warning: secs(1),
@@ -91,8 +93,7 @@ fn config(state: &Path, port: u16, ca: &Path, chain: &str, rpc: &str, smtp_port:
     }));
     c.routes.push(RouteConfig {
         channels: vec!["mail".into()],
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     c.to_toml().unwrap()
 }

@@ -96,8 +96,7 @@ fn config(
     });
     c.routes.push(RouteConfig {
         channels: vec!["hook".into()],
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     c.to_toml().unwrap()
 }

@@ -37,6 +37,8 @@ fn watch_toml(status: &serde_json::Value, port: u16, state: &Path, hook: &str) -
             metrics: None,
             history: None,
             rules: Default::default(),
+            host: None,
+            labels: Default::default(),
         });
     }
     let count = |warning, critical| CountRule {
@@ -61,8 +63,7 @@ fn watch_toml(status: &serde_json::Value, port: u16, state: &Path, hook: &str) -
     });
     c.routes.push(RouteConfig {
         channels: vec!["hook".into()],
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     c.to_toml().unwrap()
 }

@@ -64,6 +64,8 @@ fn two_watches_and_two_alertmanagers_page_once_and_watch_each_other() {
             rpc: dead.clone(),
             metrics: None,
             history: None,
+            host: None,
+            labels: Default::default(),
             rules: Default::default(),
         });
         c.rules.node_down = DurationRule {
@@ -83,8 +85,7 @@ fn two_watches_and_two_alertmanagers_page_once_and_watch_each_other() {
         }
         c.routes.push(RouteConfig {
             channels: vec!["am0".into(), "am1".into()],
-            min_severity: Severity::Warning,
-            chains: Vec::new(),
+            ..RouteConfig::new(&[], Severity::Warning)
         });
         let other = 1 - i;
         c.peers.push(PeerConfig {

@@ -67,6 +67,8 @@ fn reloads_add_and_remove_chains_and_nodes_without_losing_or_repeating_alerts() 
         rpc: rpc.into(),
         metrics: None,
         history: None,
+        host: None,
+        labels: Default::default(),
         rules: Default::default(),
     };
     let mut sentry = node_cfg("sentry0", &chain, &rpc);
@@ -84,8 +86,7 @@ fn reloads_add_and_remove_chains_and_nodes_without_losing_or_repeating_alerts() 
     });
     c.routes.push(RouteConfig {
         channels: vec!["hook".into()],
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     let cfg = tmp.join("watch.toml");
     std::fs::write(&cfg, c.to_toml().unwrap()).unwrap();

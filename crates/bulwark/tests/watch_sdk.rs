@@ -75,8 +75,7 @@ fn rest_config(chain: &SdkChain, port: u16, state: &str, hook: &str, rest: &[Str
     });
     c.routes.push(RouteConfig {
         channels: vec!["hook".into()],
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     c
 }
@@ -97,6 +96,8 @@ fn abci_config(chain: &SdkChain, port: u16, state: &str, hook: &str, rpcs: &[Str
         metrics: Some(big.metrics.clone()),
         history: None,
         rules: Default::default(),
+        host: None,
+        labels: Default::default(),
     });
     c.to_toml().unwrap()
 }

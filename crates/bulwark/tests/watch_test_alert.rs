@@ -31,8 +31,7 @@ fn config(state: &str, hook: &str, pd: &str, am: &str, dead: &str) -> String {
     c.channels.push(webhook("down", dead));
     c.routes.push(RouteConfig {
         channels: ["hook", "pd", "am", "down"].map(String::from).to_vec(),
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     c.to_toml().unwrap()
 }

@@ -40,8 +40,7 @@ fn watch_config(state: &Path, port: u16, cosigners: &[std::path::PathBuf], am: &
     c.channels.push(ChannelConfig::alertmanager("am", am));
     c.routes.push(RouteConfig {
         channels: vec!["am".into()],
-        min_severity: Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], Severity::Warning)
     });
     c.to_toml().unwrap()
 }

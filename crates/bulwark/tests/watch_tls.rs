@@ -34,6 +34,8 @@ fn config(state: &Path, port: u16, chain: &str, rpc: &str, ca: Option<&Path>) ->
         metrics: None,
         history: None,
         rules: Default::default(),
+        host: None,
+        labels: Default::default(),
     });
     c.rules.source_unhealthy = DurationRule {
         warning: secs(1),

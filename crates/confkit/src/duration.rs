@@ -24,23 +24,21 @@ pub fn serialize<S: Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&humantime::format_duration(*v))
 }
 
-/// The same for an `Option<Duration>` field: `#[serde(default, with =
-/// "confkit::duration::option")]`.
+/// The same for an `Option<Duration>` field (with `#[serde(default)]`, and
+/// `skip_serializing_if = "Option::is_none"` so that an unset one is left out).
 pub mod option {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
     use std::time::Duration;
 
-    /// Deserialize a present duration.
+    /// Deserialize a duration that is present.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        #[derive(Deserialize)]
-        struct W(#[serde(with = "super")] Duration);
-        Ok(Some(W::deserialize(d)?.0))
+        super::deserialize(d).map(Some)
     }
 
-    /// Serialize a present duration (skip `None` with `skip_serializing_if`).
+    /// Serialize a set duration (an unset one is skipped by the field's attribute).
     pub fn serialize<S: Serializer>(v: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match v {
-            Some(d) => super::serialize(d, s),
+            Some(v) => super::serialize(v, s),
             None => s.serialize_none(),
         }
     }

@@ -73,6 +73,8 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
             } else {
                 RuleOverrides::default()
             },
+            host: None,
+            labels: Default::default(),
         });
     }
     if let (true, Some(p)) = (
@@ -105,6 +107,7 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
         node_exporter: None,
         mountpoints: Vec::new(),
         rules: RuleOverrides::default(),
+        labels: Default::default(),
     });
     let toml = config.to_toml().map_err(|e| DevnetError::Command {
         command: "writing the watch config".into(),

@@ -1,7 +1,7 @@
 //! Configuration parsing and validation.
 
 use std::time::Duration;
-use watch::config::{ChannelConfig, Role};
+use watch::config::{ChannelConfig, MatchValue, Role};
 use watch::{Config, ConfigError, Severity};
 
 #[test]
@@ -38,6 +38,25 @@ fn example_file_parses_with_every_section() {
     assert_eq!(c.rules.signer_refusals.critical, 10);
     let hb = c.heartbeat.as_ref().unwrap();
     assert_eq!(hb.interval, Duration::from_secs(60));
+    // Labels, hosts, routes on labels, grouping, quiet hours, inhibitions.
+    assert_eq!(c.chains[0].labels["env"], "mainnet");
+    assert_eq!(c.nodes[0].host.as_deref(), Some("val-host"));
+    assert_eq!(c.signers[0].host.as_deref(), Some("val-host"));
+    assert_eq!(c.hosts[0].labels["dc"], "fra1");
+    assert_eq!(
+        c.routes[1].matchers["chain"],
+        MatchValue::One("cosmoshub-4".into())
+    );
+    let grouped = &c.routes[2];
+    assert_eq!(grouped.group_by, ["host"]);
+    assert_eq!(grouped.group_wait, Some(Duration::from_secs(10)));
+    assert_eq!(grouped.repeat_interval, Some(Duration::from_secs(4 * 3600)));
+    assert!(grouped.quiet_hours.is_some());
+    assert_eq!(grouped.fallback.as_deref(), Some("telegram"));
+    assert_eq!(c.inhibits, watch::config::default_inhibits());
+    assert_eq!(c.fallback_channel.as_deref(), Some("email"));
+    assert_eq!(c.rules.host_down.warning, Duration::from_secs(30));
+    assert_eq!(c.rules.channel_failing.warning, 3);
     // Secrets stay out of Debug output (and so out of logs).
     let debug = format!("{c:?}");
     for secret in [
@@ -92,7 +111,7 @@ type = "pagerduty"
 routing_key = ""
 [[route]]
 channels = ["nope"]
-chains = ["zzz"]
+match = { chain = "zzz" }
 [rules.missed_in_a_row]
 warning = 5
 critical = 2
@@ -124,7 +143,7 @@ critical = 20
         "node \"n\" is listed twice",
         "channel \"pd\": routing_key is empty",
         "route #1: channel \"nope\" is not defined",
-        "route #1: chain \"zzz\" is not a [[chain]] id",
+        "route #1: chain \"zzz\" is not a configured chain",
         "rules.missed_in_a_row: critical (2) must not be below warning (5)",
         "rules.peers_low: critical (3) must not be above warning (1)",
         "rules.disk_used: 190 is not a percentage",

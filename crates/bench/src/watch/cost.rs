@@ -259,6 +259,8 @@ fn bulwark_config(
                 metrics: None,
                 history: None,
                 rules: Default::default(),
+                host: None,
+                labels: Default::default(),
             });
         }
     }
@@ -268,8 +270,7 @@ fn bulwark_config(
     });
     c.routes.push(RouteConfig {
         channels: vec!["ops".into()],
-        min_severity: watch::config::Severity::Warning,
-        chains: Vec::new(),
+        ..RouteConfig::new(&[], watch::config::Severity::Warning)
     });
     Ok(c.to_toml()?)
 }

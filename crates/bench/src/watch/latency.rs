@@ -115,8 +115,7 @@ async fn with_devnet(
         });
         c.routes.push(RouteConfig {
             channels: vec!["bench".into()],
-            min_severity: watch::config::Severity::Warning,
-            chains: Vec::new(),
+            ..RouteConfig::new(&[], watch::config::Severity::Warning)
         });
         c.to_toml()?
     };

@@ -614,11 +614,25 @@ fn status_text(doc: &Value) -> String {
     let alerts = list(&doc["alerts"]);
     out.push_str(&format!("{} alert(s) firing\n", alerts.len()));
     for a in alerts {
+        let held = match a["inhibited_by"].as_str() {
+            Some(by) => format!(" (inhibited by {by})"),
+            None => String::new(),
+        };
         out.push_str(&format!(
-            "  [{}] {}\n",
+            "  [{}] {}{held}\n",
             opt(&a["severity"]),
             opt(&a["summary"])
         ));
+    }
+    for c in list(&doc["channels"]) {
+        let failures = c["consecutive_failures"].as_u64().unwrap_or(0);
+        if failures > 0 {
+            out.push_str(&format!(
+                "channel {} FAILING: {failures} deliveries in a row ({})\n",
+                opt(&c["name"]),
+                opt(&c["last_error"])
+            ));
+        }
     }
     out
 }

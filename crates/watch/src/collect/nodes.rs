@@ -36,6 +36,7 @@ impl NodeCollector {
                 name: cfg.name.clone(),
                 chain: cfg.chain.clone(),
                 role: cfg.role,
+                host: cfg.host.clone(),
                 up: false,
                 error: Some("not read yet".into()),
                 down_since: None,
@@ -133,6 +134,7 @@ impl HostCollector {
     ) -> Self {
         let state = HostState {
             name: cfg.name.clone(),
+            remote: cfg.node_exporter.is_some(),
             up: false,
             error: Some("not read yet".into()),
             down_since: None,

@@ -43,6 +43,7 @@ impl SignerCollector {
             cosigner: CosignerTracker::default(),
             state: SignerState {
                 name: cfg.name.clone(),
+                host: cfg.host.clone(),
                 up: false,
                 error: Some("not read yet".into()),
                 down_since: None,

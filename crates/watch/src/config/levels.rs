@@ -54,18 +54,18 @@ pub enum Scope {
     Host,
     /// A signer or cosigner: `[[signer]]` rules.
     Signer,
-    /// Another watch (`[[peer]]`): `[rules]` only.
-    Peer,
+    /// The watch itself: its peers (`[[peer]]`) and channels; `[rules]` only.
+    Watch,
 }
 
 impl Scope {
     fn as_str(self) -> &'static str {
         match self {
-            Scope::Chain => "chain",
-            Scope::Node => "node",
-            Scope::Host => "host",
-            Scope::Signer => "signer",
-            Scope::Peer => "peer watch",
+            Scope::Chain => "a chain",
+            Scope::Node => "a node",
+            Scope::Host => "a host",
+            Scope::Signer => "a signer",
+            Scope::Watch => "the watch itself",
         }
     }
 }
@@ -112,7 +112,9 @@ pub const SCOPES: &[(&str, Scope)] = &[
     ("cosigner_refusals_ignored", Scope::Signer),
     ("cosigner_failures", Scope::Signer),
     ("cosigner_slow", Scope::Signer),
-    ("peer_down", Scope::Peer),
+    ("peer_down", Scope::Watch),
+    ("channel_failing", Scope::Watch),
+    ("host_down", Scope::Host),
 ];
 
 /// What `rule` is about, if it is a rule.
@@ -311,7 +313,7 @@ pub(crate) fn resolve(
                     l.name
                 )),
                 Some(s) if !l.scopes.contains(&s) => p.push(format!(
-                    "{}: {rule} is about a {}, so it cannot be set here: set it in {}",
+                    "{}: {rule} is about {}, so it cannot be set here: set it in {}",
                     l.name,
                     s.as_str(),
                     where_to(s)
@@ -338,7 +340,7 @@ fn where_to(s: Scope) -> &'static str {
         Scope::Node => "[rules], a [[chain]]'s, a [roles.NAME]'s or a [[node]]'s rules",
         Scope::Host => "[rules] or a [[host]]'s rules",
         Scope::Signer => "[rules] or a [[signer]]'s rules",
-        Scope::Peer => "[rules]",
+        Scope::Watch => "[rules]",
     }
 }
 

@@ -11,6 +11,8 @@ mod email;
 mod explain;
 mod include;
 mod levels;
+mod quiet;
+mod route;
 mod rule_defaults;
 mod rules;
 mod sdk;
@@ -18,19 +20,24 @@ mod secret;
 mod sections;
 mod tls;
 mod validate;
+mod validate_routing;
 mod wallet;
 
 pub use channel::ChannelConfig;
 pub use email::{EmailConfig, Security};
 pub use explain::{chain_levels, ChainLevels, FieldLevel, NodeLevels, RuleLevels};
 pub use levels::{blocks, scope_of, Levels, RoleConfig, RuleOverrides, Scope, SCOPES};
+pub use quiet::{ClockTime, QuietHours, UtcOffset};
+pub use route::{
+    default_inhibits, matches, valid_label_name, InhibitConfig, Labels, MatchValue, Matchers,
+    RouteConfig, BUILT_IN_LABELS, HOST_DOWN_SILENCES,
+};
 pub use rules::{
     CountRule, DurationRule, HoldRule, NoticeRule, PercentRule, RatioRule, RulesConfig,
 };
 pub use secret::Secret;
 pub use sections::{
-    ChainConfig, HeartbeatConfig, History, HostConfig, NodeConfig, PeerConfig, Role, RouteConfig,
-    SignerConfig,
+    ChainConfig, HeartbeatConfig, History, HostConfig, NodeConfig, PeerConfig, Role, SignerConfig,
 };
 pub use tls::TlsError;
 pub(crate) use tls::{read_ca_file, root_store};
@@ -91,6 +98,13 @@ pub struct Config {
     /// Which alerts go to which channels.
     #[serde(default, rename = "route")]
     pub routes: Vec<RouteConfig>,
+    /// Which alerts silence which (default: `host_down` silences what it causes).
+    #[serde(default = "default_inhibits", rename = "inhibit")]
+    pub inhibits: Vec<InhibitConfig>,
+    /// The channel that gets `channel_failing` alerts (a channel whose deliveries keep
+    /// failing), on top of the routes' channels other than the failing one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_channel: Option<String>,
     /// Dead man's switch: a URL called while the watch runs, so silence is noticed.
     pub heartbeat: Option<HeartbeatConfig>,
     /// The other watches of a redundant pair (or more): each is checked, and
@@ -103,7 +117,7 @@ pub struct Config {
     pub tls_ca_file: Option<PathBuf>,
 }
 
-/// How bad an alert is.
+/// How bad an alert is (ordered: a higher one is worse).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -135,6 +149,8 @@ impl Config {
             roles: BTreeMap::new(),
             channels: Vec::new(),
             routes: Vec::new(),
+            inhibits: default_inhibits(),
+            fallback_channel: None,
             heartbeat: None,
             peers: Vec::new(),
             tls_ca_file: None,

@@ -57,6 +57,19 @@ pub(super) fn default_exporter_down() -> DurationRule {
         critical: secs(300),
     }
 }
+pub(super) fn default_host_down() -> DurationRule {
+    DurationRule {
+        warning: secs(30),
+        critical: secs(60),
+    }
+}
+pub(super) fn default_channel_failing() -> CountRule {
+    CountRule {
+        warning: 3,
+        critical: 10,
+        for_: Duration::ZERO,
+    }
+}
 pub(super) fn default_disk_used() -> PercentRule {
     PercentRule {
         warning: 80.0,

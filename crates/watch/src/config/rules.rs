@@ -124,6 +124,15 @@ pub struct RulesConfig {
     /// A host's node_exporter has not answered for this long.
     #[serde(default = "default_exporter_down")]
     pub exporter_down: DurationRule,
+    /// A host is down: its node_exporter and every node and signer that names it
+    /// (`host = ...`) have not answered for this long. It inhibits the alerts it causes
+    /// (see the default `[[inhibit]]`).
+    #[serde(default = "default_host_down")]
+    pub host_down: DurationRule,
+    /// A notification channel failed this many deliveries in a row (any success
+    /// resets the count); the alert goes to `fallback_channel`.
+    #[serde(default = "default_channel_failing")]
+    pub channel_failing: CountRule,
     /// Disk used, percent.
     #[serde(default = "default_disk_used")]
     pub disk_used: PercentRule,
@@ -246,6 +255,8 @@ impl Default for RulesConfig {
             missing_power: default_missing_power(),
             source_unhealthy: default_source_unhealthy(),
             exporter_down: default_exporter_down(),
+            host_down: default_host_down(),
+            channel_failing: default_channel_failing(),
             disk_used: default_disk_used(),
             disk_full_in: default_disk_full_in(),
             disk_fill_window: default_disk_fill_window(),
@@ -311,6 +322,7 @@ impl RulesConfig {
             ("node_catching_up", r.node_catching_up),
             ("source_unhealthy", r.source_unhealthy),
             ("exporter_down", r.exporter_down),
+            ("host_down", r.host_down),
             ("node_metrics_down", r.node_metrics_down),
             ("signer_down", r.signer_down),
             ("signer_node_disconnected", r.signer_node_disconnected),
@@ -428,6 +440,15 @@ impl RulesConfig {
         }
         if r.commission_changed.keep.is_zero() {
             p.push("rules.commission_changed: keep must be above 0s".into());
+        }
+        up(
+            p,
+            "channel_failing",
+            r.channel_failing.warning as f64,
+            r.channel_failing.critical as f64,
+        );
+        if r.channel_failing.warning == 0 {
+            p.push("rules.channel_failing: warning must be at least 1".into());
         }
         if r.disk_fill_window.is_zero() {
             p.push("rules.disk_fill_window must be above 0s".into());

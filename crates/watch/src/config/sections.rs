@@ -1,9 +1,8 @@
-//! The sections of `watch.toml`: chains, nodes, hosts, signers, the heartbeat and
-//! routes.
+//! The sections of `watch.toml`: chains, nodes, hosts, signers and the heartbeat.
 
 use super::levels::RuleOverrides;
+use super::route::Labels;
 use super::secret::Secret;
-use super::Severity;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -89,6 +88,10 @@ pub struct ChainConfig {
     /// Named accounts whose balance is checked (`[[chain.wallet]]`).
     #[serde(default, rename = "wallet", skip_serializing_if = "Vec::is_empty")]
     pub wallets: Vec<super::WalletConfig>,
+    /// The operator's own labels for its alerts, e.g. `{ env = "mainnet", team = "core" }`
+    /// (routes and inhibitions match on them).
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
 }
 
 impl ChainConfig {
@@ -112,6 +115,7 @@ impl ChainConfig {
             sdk_slow_interval: default_sdk_slow_interval(),
             governance: default_governance(),
             wallets: Vec::new(),
+            labels: Labels::new(),
         }
     }
 }
@@ -173,6 +177,14 @@ pub struct NodeConfig {
     /// fires when `/status`'s `earliest_block_height` says it serves less.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<History>,
+    /// The `[[host]]` it runs on (its alerts carry that host's name and labels, and a
+    /// `host_down` of that host inhibits them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The operator's own labels for its alerts, e.g. `{ env = "mainnet", team = "core" }`
+    /// (routes and inhibitions match on them).
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
     /// This node's own levels, over its role's, its chain's and `[rules]`: e.g.
     /// `rules.peers_low = { warning = 1, critical = 1 }` for a validator or backup that
     /// peers only with its sentry, where one peer is normal and none is critical.
@@ -237,6 +249,10 @@ pub struct HostConfig {
     /// This host's own levels of the host rules, over `[rules]`.
     #[serde(default, skip_serializing_if = "RuleOverrides::is_empty")]
     pub rules: RuleOverrides,
+    /// The operator's own labels for its alerts, e.g. `{ env = "mainnet", team = "core" }`
+    /// (routes and inhibitions match on them).
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
 }
 
 /// A `bulwark signer` whose metrics endpoint is scraped.
@@ -261,6 +277,14 @@ pub struct SignerConfig {
     /// This signer's own levels of the signer rules, over `[rules]`.
     #[serde(default, skip_serializing_if = "RuleOverrides::is_empty")]
     pub rules: RuleOverrides,
+    /// The `[[host]]` it runs on (its alerts carry that host's name and labels, and a
+    /// `host_down` of that host inhibits them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The operator's own labels for its alerts, e.g. `{ env = "mainnet", team = "core" }`
+    /// (routes and inhibitions match on them).
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
 }
 
 impl SignerConfig {
@@ -272,6 +296,8 @@ impl SignerConfig {
             cosigners: None,
             peer_name: None,
             rules: RuleOverrides::default(),
+            host: None,
+            labels: Labels::new(),
         }
     }
 
@@ -304,22 +330,6 @@ pub struct PeerConfig {
     pub url: String,
 }
 
-/// Which alerts go to which channels.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouteConfig {
-    /// Channel names.
-    pub channels: Vec<String>,
-    /// Lowest severity sent (`info`, `warning` or `critical`; `info` alerts are
-    /// reminders with days to go, e.g. an unvoted proposal early in its voting period).
-    #[serde(default = "default_min_severity")]
-    pub min_severity: Severity,
-    /// Chains this route is for (all alerts when empty; alerts without a chain, such
-    /// as host alerts, match only routes without `chains`).
-    #[serde(default)]
-    pub chains: Vec<String>,
-}
-
 fn default_heartbeat_interval() -> Duration {
     Duration::from_secs(60)
 }
@@ -340,7 +350,4 @@ fn default_governance() -> bool {
 }
 fn default_max_backfill() -> u64 {
     50
-}
-fn default_min_severity() -> Severity {
-    Severity::Warning
 }

@@ -154,15 +154,8 @@ impl Config {
                     p.push(format!("route #{}: channel {c:?} is not defined", i + 1));
                 }
             }
-            for c in &r.chains {
-                if !chains.contains(c.as_str()) {
-                    p.push(format!(
-                        "route #{}: chain {c:?} is not a [[chain]] id",
-                        i + 1
-                    ));
-                }
-            }
         }
+        self.validate_routing(&mut p, &channels);
         if let Some(h) = &self.heartbeat {
             check_url(&mut p, "heartbeat url", h.url.expose());
             if h.interval.is_zero() {

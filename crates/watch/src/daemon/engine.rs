@@ -4,6 +4,7 @@
 use super::Context;
 use crate::config::Config;
 use crate::engine::alert::Engine;
+use crate::engine::routing::Routing;
 use crate::engine::store::Store;
 use crate::error::WatchError;
 use crate::state::now;
@@ -21,8 +22,7 @@ const EVAL_GAP: Duration = Duration::from_millis(200);
 pub(super) fn build(config: &Config) -> Result<Engine, WatchError> {
     Ok(Engine::new(
         Store::open(&config.state_path)?,
-        config.routes.clone(),
-        config.repeat_interval,
+        Routing::new(config),
     )?)
 }
 
@@ -46,7 +46,7 @@ pub(super) fn spawn(
                 // A reload: new levels and routes; what is no longer watched resolves.
                 let s = settings.borrow_and_update().clone();
                 rules = s.levels;
-                engine.set_routes(s.routes, s.repeat);
+                engine.set_routing(s.routing);
                 if !engine
                     .resolve_where(|a| !s.watched.covers(a), t)?
                     .is_empty()

@@ -4,6 +4,7 @@ use super::Context;
 use crate::engine::store::Store;
 use crate::error::WatchError;
 use crate::notify::dispatch::{Dispatcher, Sender};
+use crate::state::ChannelState;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -22,9 +23,19 @@ pub(super) fn spawn(
     Ok(())
 }
 
-/// The dispatcher of the configured channels and routes.
+/// The dispatcher of the configured channels and routes; each channel's delivery
+/// health starts in `Observed::channels` as not used yet.
 fn dispatcher(cx: &Context) -> Result<Dispatcher, WatchError> {
     let config = &cx.config;
+    cx.shared
+        .observed
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .channels = config
+        .channels
+        .iter()
+        .map(|c| ChannelState::new(c.name(), c.kind()))
+        .collect();
     Ok(Dispatcher {
         store: Store::open(&config.state_path)?,
         channels: config
@@ -40,6 +51,7 @@ fn dispatcher(cx: &Context) -> Result<Dispatcher, WatchError> {
             tls: cx.trust.clone(),
         },
         metrics: cx.metrics.clone(),
+        shared: cx.shared.clone(),
     })
 }
 

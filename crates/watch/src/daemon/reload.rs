@@ -7,14 +7,14 @@
 use super::collectors::{Changes, Collectors};
 use super::Context;
 use crate::collect::ws::WsMetrics;
-use crate::config::{scope_of, Config, ConfigError, Levels, RouteConfig, Scope};
+use crate::config::{scope_of, Config, ConfigError, Levels, Scope};
 use crate::engine::alert::Alert;
+use crate::engine::routing::Routing;
 use crate::error::WatchError;
 use crate::serve::http::ReloadRequest;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -22,8 +22,7 @@ use tokio::task::JoinSet;
 #[derive(Debug, Clone)]
 pub(super) struct Settings {
     pub(super) levels: Levels,
-    pub(super) routes: Vec<RouteConfig>,
-    pub(super) repeat: Duration,
+    pub(super) routing: Routing,
     pub(super) watched: Watched,
 }
 
@@ -31,8 +30,7 @@ impl Settings {
     pub(super) fn of(config: &Config, levels: &Levels) -> Settings {
         Settings {
             levels: levels.clone(),
-            routes: config.routes.clone(),
-            repeat: config.repeat_interval,
+            routing: Routing::new(config),
             watched: Watched::of(config),
         }
     }
@@ -69,7 +67,7 @@ impl Watched {
             |set: &HashSet<String>| a.key.split('/').nth(1).is_some_and(|n| set.contains(n));
         let signer = match scope_of(&a.rule) {
             Some(Scope::Signer) => named(&self.signers),
-            Some(Scope::Peer) => named(&self.peers),
+            Some(Scope::Watch) if a.rule == "peer_down" => named(&self.peers),
             _ => true,
         };
         has(&self.chains, &a.chain)

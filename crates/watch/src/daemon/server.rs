@@ -5,12 +5,10 @@ use crate::config::Config;
 use crate::engine::alert::Engine;
 use crate::error::WatchError;
 use crate::serve::http::Shared;
-use crate::state::Observed;
 use prometheus_client::registry::Registry;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 /// Listen on `config.listen`.
@@ -31,13 +29,9 @@ pub(super) fn shared(
     registry: Registry,
     reload: tokio::sync::mpsc::Sender<crate::serve::http::ReloadRequest>,
 ) -> Arc<Shared> {
-    Arc::new(Shared {
-        reload,
-        observed: RwLock::new(Observed::default()),
-        alerts: RwLock::new(engine.firing().cloned().collect()),
-        registry,
-        changed: Notify::new(),
-    })
+    let shared = Shared::new(registry, reload);
+    *shared.alerts.write().unwrap_or_else(|p| p.into_inner()) = engine.firing().cloned().collect();
+    Arc::new(shared)
 }
 
 /// Serve `/metrics`, `/api/status` and the status page until shutdown.

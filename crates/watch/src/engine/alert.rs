@@ -1,106 +1,66 @@
 //! Alert lifecycle: one alert per key, a hold time before firing, repeats for
 //! criticals, resolve notifications, all persisted before anything is sent.
+//!
+//! Notifications to routes that neither group nor time them are queued here as they
+//! happen; grouped and timed routes get theirs from [`crate::engine::stage`] after
+//! each evaluation. Silenced and inhibited alerts are recorded but not told.
 
-use crate::config::RouteConfig;
 use crate::config::Severity;
+use crate::engine::group::GroupState;
+use crate::engine::inhibit;
+use crate::engine::labels::severity_label;
+use crate::engine::message::Message;
+use crate::engine::routing::Routing;
 use crate::engine::store::{Store, StoreError};
 use crate::rules::{Condition, Outcome};
 use crate::state::Ts;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
-/// A firing alert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Alert {
-    /// Unique key, e.g. `missed_in_a_row/cosmoshub-4`.
-    pub key: String,
-    /// Rule name.
-    pub rule: String,
-    /// Current severity.
-    pub severity: Severity,
-    /// Chain it is about.
-    pub chain: Option<String>,
-    /// Node it is about.
-    pub node: Option<String>,
-    /// Host it is about.
-    pub host: Option<String>,
-    /// Latest one-line summary.
-    pub summary: String,
-    /// When it started firing (unix seconds).
-    pub started_at: Ts,
-    /// When a notification about it was last queued.
-    pub notified_at: Ts,
-    /// A notification about it has been queued at least once.
-    #[serde(default)]
-    pub told: bool,
-    /// It fired or changed while silenced, and that has not been told yet.
-    #[serde(default)]
-    pub suppressed: bool,
-}
-
-/// Why a notification is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// Started firing.
-    Firing,
-    /// Still firing, at another severity.
-    Changed,
-    /// Still firing (criticals repeat).
-    Repeat,
-    /// Cleared.
-    Resolved,
-}
-
-/// One notification about one alert.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Notification {
-    /// Why it is sent.
-    pub kind: Kind,
-    /// The alert as of this notification.
-    pub alert: Alert,
-    /// When it cleared (resolve notifications only).
-    pub resolved_at: Option<Ts>,
-}
+pub use crate::engine::notification::{Alert, Kind, Notification};
 
 /// The alert engine.
 #[derive(Debug)]
 pub struct Engine {
-    store: Store,
-    routes: Vec<RouteConfig>,
-    repeat: Duration,
+    pub(crate) store: Store,
+    pub(crate) routing: Routing,
     pending: HashMap<String, Ts>,
-    firing: BTreeMap<String, Alert>,
-    silences: Vec<crate::engine::silence::Silence>,
+    pub(crate) firing: BTreeMap<String, Alert>,
+    pub(crate) silences: Vec<crate::engine::silence::Silence>,
+    /// The groups of grouped and timed routes, by (route index, group key).
+    pub(crate) groups: BTreeMap<(usize, String), GroupState>,
+    /// Notifications of alerts that inhibit others, queued at the end of `apply`:
+    /// (key, upsert, notification, channels).
+    deferred: Vec<(String, bool, Notification, Vec<String>)>,
 }
 
 impl Engine {
-    /// An engine over `store`, picking up the alerts that were firing.
-    pub fn new(
-        store: Store,
-        routes: Vec<RouteConfig>,
-        repeat: Duration,
-    ) -> Result<Self, StoreError> {
+    /// An engine over `store`, picking up the alerts that were firing and the state
+    /// of the groups.
+    pub fn new(store: Store, routing: Routing) -> Result<Self, StoreError> {
         let firing = store
             .firing()?
             .into_iter()
             .map(|a| (a.key.clone(), a))
             .collect();
+        let groups = store
+            .groups()?
+            .into_iter()
+            .map(|(r, g, s)| ((r, g), s))
+            .collect();
         Ok(Self {
             store,
-            routes,
-            repeat,
+            routing,
             pending: HashMap::new(),
             firing,
             silences: Vec::new(),
+            groups,
+            deferred: Vec::new(),
         })
     }
 
-    /// Route with `routes` from now on, repeating criticals every `repeat` (a reload).
-    pub fn set_routes(&mut self, routes: Vec<RouteConfig>, repeat: Duration) {
-        self.routes = routes;
-        self.repeat = repeat;
+    /// Route, label and inhibit with `routing` from now on (a reload).
+    pub fn set_routing(&mut self, routing: Routing) {
+        self.routing = routing;
     }
 
     /// Resolve the firing alerts for which `gone` holds (their subject is no longer
@@ -132,6 +92,9 @@ impl Engine {
     ) -> Result<Vec<Notification>, StoreError> {
         let mut sent = Vec::new();
         self.silences = self.store.silences(now)?;
+        // Alerts that can inhibit others first, so their targets see them.
+        let mut outcomes = outcomes;
+        outcomes.sort_by_cached_key(|o| !self.is_source(o));
         for o in outcomes {
             match o {
                 Outcome::Firing(c) => {
@@ -149,16 +112,40 @@ impl Engine {
                             kind: Kind::Resolved,
                             alert: a,
                             resolved_at: Some(now),
+                            inhibits: Vec::new(),
                         };
-                        self.queue(&key, None, &n, tell, now)?;
-                        if tell {
+                        if let Some(n) = self.queue(&key, false, n, tell, now)? {
                             sent.push(n);
                         }
                     }
                 }
             }
         }
+        // Which alerts are inhibited now, kept in the database too (the dispatcher's
+        // Alertmanager re-sends read it).
+        let keys: Vec<String> = self.firing.keys().cloned().collect();
+        for k in keys {
+            let by = inhibit::inhibitor(&self.routing.inhibits, &self.firing[&k], &self.firing);
+            if let Some(a) = self.firing.get_mut(&k).filter(|a| a.inhibited_by != by) {
+                a.inhibited_by = by;
+                self.store.save_alert(a)?;
+            }
+        }
+        self.queue_deferred(&mut sent, now)?;
+        sent.extend(crate::engine::stage::step(self, now)?);
         Ok(sent)
+    }
+
+    /// Whether an outcome is about an alert that can inhibit others.
+    fn is_source(&self, o: &Outcome) -> bool {
+        let labels = match o {
+            Outcome::Firing(c) => self.routing.labeler.labels(c),
+            Outcome::Clear(k) => match self.firing.get(k) {
+                Some(a) => a.labels.clone(),
+                None => return false,
+            },
+        };
+        inhibit::is_source(&self.routing.inhibits, &labels)
     }
 
     fn on_firing(&mut self, c: Condition, now: Ts) -> Result<Option<Notification>, StoreError> {
@@ -169,6 +156,7 @@ impl Engine {
                 return Ok(None);
             }
             self.pending.remove(&key);
+            let labels = self.routing.labeler.labels(&c);
             let a = Alert {
                 key: key.clone(),
                 rule: c.rule.to_string(),
@@ -181,37 +169,54 @@ impl Engine {
                 notified_at: now,
                 told: false,
                 suppressed: false,
+                labels,
+                inhibited_by: None,
             };
             return self.notify(a, Kind::Firing, now);
         };
         let mut a = existing;
+        let mut labels = self.routing.labeler.labels(&c);
+        labels.insert("severity".into(), severity_label(a.severity));
+        // Labels that changed (a new config, a database from before labels) are kept.
+        let relabelled = a.labels != labels;
+        a.labels = labels;
         a.summary = c.summary;
         let silenced = self.silenced(&a, now);
         if a.suppressed && !silenced {
             // The silence ended while it fires: tell now.
             a.severity = c.severity;
+            a.labels
+                .insert("severity".into(), severity_label(a.severity));
             a.notified_at = now;
             let kind = if a.told { Kind::Changed } else { Kind::Firing };
             return self.notify(a, kind, now);
         }
         if a.severity != c.severity {
             a.severity = c.severity;
+            a.labels
+                .insert("severity".into(), severity_label(a.severity));
             a.notified_at = now;
             return self.notify(a, Kind::Changed, now);
         }
         if !silenced
             && a.severity == Severity::Critical
-            && now - a.notified_at >= self.repeat.as_secs_f64()
+            && now - a.notified_at >= self.routing.repeat.as_secs_f64()
         {
             a.notified_at = now;
             return self.notify(a, Kind::Repeat, now);
+        }
+        if relabelled {
+            self.store.save_alert(&a)?;
         }
         self.firing.insert(key, a);
         Ok(None)
     }
 
+    /// Whether `a`'s notifications are held back: silenced, or inhibited by another
+    /// firing alert.
     fn silenced(&self, a: &Alert, now: Ts) -> bool {
         self.silences.iter().any(|s| s.matches(a, now))
+            || inhibit::inhibitor(&self.routing.inhibits, a, &self.firing).is_some()
     }
 
     /// Record `a` and queue a notification, unless it is silenced (then it is only
@@ -229,44 +234,59 @@ impl Engine {
             kind,
             alert: a.clone(),
             resolved_at: None,
+            inhibits: Vec::new(),
         };
-        self.queue(&a.key, Some(&a), &n, tell, now)?;
-        self.firing.insert(a.key.clone(), a);
-        Ok(tell.then_some(n))
+        let key = a.key.clone();
+        self.firing.insert(key.clone(), a);
+        self.queue(&key, true, n, tell, now)
     }
 
+    /// Persist the alert `key` as it is in `firing` (or its removal when `upsert` is
+    /// false or it is gone) and, when `tell`, queue `n` to the routes that notify at
+    /// once; returns `n` when it was queued to some channel. A notification of an
+    /// alert that inhibits others waits for the end of `apply`, to name them.
     fn queue(
         &mut self,
         key: &str,
-        a: Option<&Alert>,
-        n: &Notification,
+        upsert: bool,
+        n: Notification,
         tell: bool,
         now: Ts,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Notification>, StoreError> {
         let channels = if tell {
-            route(&self.routes, &n.alert)
+            self.routing.immediate(&n.alert)
         } else {
             vec![]
         };
         tracing::info!(key, kind = ?n.kind, severity = ?n.alert.severity, ?channels, silenced = !tell, "{}", n.alert.summary);
-        self.store.commit(key, a, n, &channels, now)
+        if tell && inhibit::is_source(&self.routing.inhibits, &n.alert.labels) {
+            // Queued at the end of `apply`, once the alerts it inhibits are known.
+            let queued = !channels.is_empty();
+            self.deferred
+                .push((key.to_string(), upsert, n.clone(), channels));
+            return Ok(queued.then_some(n));
+        }
+        let a = self.firing.get(key).filter(|_| upsert);
+        self.store
+            .commit(key, a, &Message::one(n.clone()), &channels, now)?;
+        Ok((!channels.is_empty()).then_some(n))
     }
-}
 
-/// Channels whose routes match `alert` (each once, in route order).
-pub fn route(routes: &[RouteConfig], alert: &Alert) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for r in routes {
-        let sev = alert.severity >= r.min_severity;
-        let chain =
-            r.chains.is_empty() || alert.chain.as_ref().is_some_and(|c| r.chains.contains(c));
-        if sev && chain {
-            for c in &r.channels {
-                if !out.contains(c) {
-                    out.push(c.clone());
-                }
+    /// Queue the deferred notifications of alerts that inhibit others, naming what
+    /// they inhibit, and put those names into `sent` too.
+    fn queue_deferred(&mut self, sent: &mut [Notification], now: Ts) -> Result<(), StoreError> {
+        for (key, upsert, mut n, channels) in std::mem::take(&mut self.deferred) {
+            n.inhibits = inhibit::inhibited_by(&self.routing.inhibits, &n.alert, &self.firing);
+            let a = self.firing.get(&key).filter(|_| upsert);
+            self.store
+                .commit(&key, a, &Message::one(n.clone()), &channels, now)?;
+            if let Some(s) = sent
+                .iter_mut()
+                .find(|s| s.alert.key == key && s.kind == n.kind)
+            {
+                s.inhibits = n.inhibits;
             }
         }
+        Ok(())
     }
-    out
 }

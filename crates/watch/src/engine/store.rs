@@ -1,11 +1,15 @@
-//! Alert state in SQLite: the firing alerts and an outbox of notifications, changed
-//! together in one transaction so a restart neither loses nor repeats an alert.
+//! Alert state in SQLite: the firing alerts, the groups of grouped routes and an
+//! outbox of notifications, changed together in one transaction so a restart neither
+//! loses nor repeats an alert.
 
-use crate::engine::alert::{Alert, Notification};
+use crate::engine::alert::Alert;
+use crate::engine::message::Message;
 use crate::engine::silence::Silence;
 use crate::state::Ts;
 use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
+
+mod groups;
 
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +40,7 @@ pub struct OutboxItem {
     /// Channel name.
     pub channel: String,
     /// What to send.
-    pub notification: Notification,
+    pub message: Message,
     /// Failed attempts so far.
     pub attempts: u32,
 }
@@ -69,6 +73,12 @@ impl Store {
                  id INTEGER PRIMARY KEY AUTOINCREMENT,
                  body TEXT NOT NULL,
                  until REAL NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS groups (
+                 route INTEGER NOT NULL,
+                 gkey TEXT NOT NULL,
+                 body TEXT NOT NULL,
+                 PRIMARY KEY (route, gkey)
              );
              CREATE TABLE IF NOT EXISTS outbox (
                  id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -117,16 +127,16 @@ impl Store {
     }
 
     /// Record an alert change (`upsert` or, when `None`, delete `key`) and queue
-    /// `notification` for `channels`, atomically.
+    /// `message` for `channels`, atomically.
     pub fn commit(
         &mut self,
         key: &str,
         upsert: Option<&Alert>,
-        notification: &Notification,
+        message: &Message,
         channels: &[String],
         now: Ts,
     ) -> Result<(), StoreError> {
-        let body = serde_json::to_string(notification).map_err(|e| self.corrupt(e))?;
+        let body = serde_json::to_string(message).map_err(|e| self.corrupt(e))?;
         let alert = upsert
             .map(serde_json::to_string)
             .transpose()
@@ -159,6 +169,19 @@ impl Store {
         tx.commit().map_err(e)
     }
 
+    /// Record an alert as it is now, queuing nothing.
+    pub fn save_alert(&self, a: &Alert) -> Result<(), StoreError> {
+        let body = serde_json::to_string(a).map_err(|e| self.corrupt(e))?;
+        self.conn
+            .execute(
+                "INSERT INTO alerts (key, body) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET body = excluded.body",
+                params![a.key, body],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Queued notifications due at `now`, oldest first.
     pub fn due(&self, now: Ts, limit: usize) -> Result<Vec<OutboxItem>, StoreError> {
         let mut st = self
@@ -184,7 +207,7 @@ impl Store {
             out.push(OutboxItem {
                 id,
                 channel,
-                notification: serde_json::from_str(&body).map_err(|e| self.corrupt(e))?,
+                message: Message::decode(&body).map_err(|e| self.corrupt(e))?,
                 attempts,
             });
         }

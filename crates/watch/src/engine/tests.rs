@@ -2,7 +2,8 @@
 //! restart from SQLite that neither loses nor repeats an alert.
 
 use crate::config::RouteConfig;
-use crate::engine::alert::{route, Alert, Engine, Kind};
+use crate::engine::alert::{Alert, Engine, Kind};
+use crate::engine::routing::route;
 use crate::engine::store::Store;
 use crate::rules::{Condition, Outcome};
 use crate::Severity;
@@ -26,12 +27,17 @@ fn routes() -> Vec<RouteConfig> {
         RouteConfig {
             channels: vec!["all".into()],
             min_severity: Severity::Warning,
-            chains: vec![],
+            ..RouteConfig::new(&[], Severity::Warning)
         },
         RouteConfig {
             channels: vec!["pager".into()],
             min_severity: Severity::Critical,
-            chains: vec!["c-1".into()],
+            matchers: [(
+                "chain".to_string(),
+                crate::config::MatchValue::One("c-1".into()),
+            )]
+            .into(),
+            ..RouteConfig::new(&[], Severity::Warning)
         },
     ]
 }
@@ -39,8 +45,7 @@ fn routes() -> Vec<RouteConfig> {
 fn engine(path: &std::path::Path) -> Engine {
     Engine::new(
         Store::open(path).unwrap(),
-        routes(),
-        Duration::from_secs(600),
+        crate::engine::routing::Routing::of_routes(routes(), Duration::from_secs(600)),
     )
     .unwrap()
 }
@@ -131,7 +136,7 @@ fn one_alert_per_key_hold_escalate_repeat_resolve() {
     let per = |ch: &str| {
         due.iter()
             .filter(|i| i.channel == ch)
-            .map(|i| i.notification.kind)
+            .map(|i| i.message.notifications[0].kind)
             .collect::<Vec<_>>()
     };
     assert_eq!(
@@ -213,7 +218,7 @@ fn undelivered_notifications_survive_a_restart() {
     let s = Store::open(&db).unwrap();
     let due = s.due(100.0, 10).unwrap();
     assert_eq!(due.len(), 1);
-    assert_eq!(due[0].notification.alert.key, "a");
+    assert_eq!(due[0].message.notifications[0].alert.key, "a");
     s.retry_at(due[0].id, 160.0).unwrap();
     assert!(s.due(150.0, 10).unwrap().is_empty(), "backoff respected");
     let again = s.due(160.0, 10).unwrap();
@@ -236,13 +241,15 @@ fn routing_by_severity_and_chain() {
         notified_at: 0.0,
         told: true,
         suppressed: false,
+        labels: [("chain".to_string(), "c-1".to_string())].into(),
+        inhibited_by: None,
     };
     assert_eq!(route(&routes(), &a), ["all"]);
     a.severity = Severity::Critical;
     assert_eq!(route(&routes(), &a), ["all", "pager"]);
-    a.chain = Some("c-2".into());
+    a.labels.insert("chain".into(), "c-2".into());
     assert_eq!(route(&routes(), &a), ["all"]);
-    a.chain = None;
+    a.labels.remove("chain");
     assert_eq!(
         route(&routes(), &a),
         ["all"],
@@ -317,7 +324,12 @@ fn silences_hold_notifications_until_they_end() {
     let kinds: Vec<_> = due
         .iter()
         .filter(|i| i.channel == "all")
-        .map(|i| (i.notification.alert.key.clone(), i.notification.kind))
+        .map(|i| {
+            (
+                i.message.notifications[0].alert.key.clone(),
+                i.message.notifications[0].kind,
+            )
+        })
         .collect();
     assert_eq!(
         kinds,
@@ -329,4 +341,19 @@ fn silences_hold_notifications_until_they_end() {
     );
     assert!(s.remove_silence(id).unwrap());
     assert!(!s.remove_silence(id).unwrap());
+}
+
+#[test]
+fn outbox_rows_of_one_notification_from_before_groups_still_decode() {
+    use crate::engine::message::Message;
+    let old = r#"{"kind":"firing","alert":{"key":"k","rule":"node_down","severity":"warning","chain":null,"node":"n","host":null,"summary":"s","started_at":1.0,"notified_at":1.0,"told":true,"suppressed":false},"resolved_at":null}"#;
+    let m = Message::decode(old).unwrap();
+    assert_eq!(m.group, None);
+    assert_eq!(m.notifications.len(), 1);
+    let n = &m.notifications[0];
+    assert_eq!((n.kind, n.alert.key.as_str()), (Kind::Firing, "k"));
+    assert!(n.alert.labels.is_empty() && n.inhibits.is_empty());
+    assert_eq!(n.alert.inhibited_by, None);
+    let again = serde_json::to_string(&m).unwrap();
+    assert_eq!(Message::decode(&again).unwrap(), m);
 }

@@ -2,13 +2,13 @@
 //! Alertmanager channels also get every firing alert re-sent periodically.
 
 use crate::config::{ChannelConfig, RouteConfig};
-use crate::engine::alert::{route, Kind, Notification};
+use crate::engine::alert::{Kind, Notification};
 use crate::engine::store::{Store, StoreError};
 use crate::notify::payload;
 use crate::serve::metrics::Metrics;
 use crate::state::now;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -27,6 +27,9 @@ pub struct Dispatcher {
     pub sender: Sender,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Where each channel's delivery health is published (`Observed::channels`),
+    /// for the `channel_failing` rule and the status page.
+    pub shared: Arc<crate::serve::http::Shared>,
 }
 
 impl Dispatcher {
@@ -56,7 +59,12 @@ impl Dispatcher {
                 self.store.delivered(item.id)?;
                 continue;
             };
-            match self.sender.send(&ch, &item.notification).await {
+            let res = self.sender.send_message(&ch, &item.message).await;
+            self.record(
+                &item.channel,
+                res.as_ref().map(|_| ()).map_err(String::as_str),
+            );
+            match res {
                 Ok(()) => {
                     self.metrics.notification(&item.channel, true);
                     self.store.delivered(item.id)?;
@@ -70,6 +78,21 @@ impl Dispatcher {
             }
         }
         Ok(())
+    }
+
+    /// Publish a delivery's outcome on `channel`, and wake the engine when that
+    /// changes whether the channel fails.
+    fn record(&self, channel: &str, res: Result<(), &str>) {
+        let mut o = self
+            .shared
+            .observed
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = o.channels.iter_mut().find(|c| c.name == channel) {
+            c.record(res, now());
+        }
+        drop(o);
+        self.shared.changed.notify_one();
     }
 
     async fn resend_alertmanager(
@@ -97,11 +120,36 @@ impl Dispatcher {
             return Ok(());
         }
         let firing = self.store.firing()?;
+        // What the groups of grouped routes have told (and not resolved): only that
+        // is re-sent through them.
+        let told: HashSet<(usize, String)> = self
+            .store
+            .groups()?
+            .into_iter()
+            .flat_map(|(r, _, st)| {
+                st.entries
+                    .into_iter()
+                    .filter(|(_, e)| e.told.is_some() && e.resolved_at.is_none())
+                    .map(move |(k, _)| (r, k))
+            })
+            .collect();
         for (name, url) in due {
             last.insert(name.clone(), t);
+            let sent_through = |a: &crate::engine::alert::Alert| {
+                self.routes.iter().enumerate().any(|(i, r)| {
+                    r.channels.contains(&name)
+                        && r.accepts(&a.labels, a.severity)
+                        && if r.grouped() {
+                            told.contains(&(i, a.key.clone()))
+                        } else {
+                            a.told
+                        }
+                })
+            };
             let body: Vec<Value> = firing
                 .iter()
-                .filter(|a| a.told && route(&self.routes, a).contains(&name))
+                .filter(|a| !a.suppressed && a.inhibited_by.is_none())
+                .filter(|a| sent_through(a))
                 .map(|a| payload::alertmanager(a, None, &self.sender.generator_url))
                 .collect();
             if body.is_empty() {

@@ -7,10 +7,13 @@
 
 pub mod dispatch;
 pub mod email;
+mod group_send;
 pub mod payload;
 pub mod test_alert;
 
 #[cfg(test)]
 mod tests_email;
+#[cfg(test)]
+mod tests_failing;
 #[cfg(test)]
 mod tests_payload;

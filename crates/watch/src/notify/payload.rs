@@ -2,6 +2,7 @@
 
 use crate::config::Severity;
 use crate::engine::alert::{Alert, Kind, Notification};
+use crate::engine::message::Message;
 use crate::time::{rfc3339, Ts};
 use serde_json::{json, Map, Value};
 
@@ -29,11 +30,58 @@ pub fn webhook(n: &Notification) -> Value {
         "summary": a.summary,
         "started_at": rfc3339(a.started_at),
         "resolved_at": n.resolved_at.map(rfc3339),
+        "labels": a.labels,
+        "inhibits": n.inhibits,
     })
+}
+
+/// The generic webhook body of a group: its labels, `firing` while any of its
+/// notifications is not a resolve, and one webhook body per alert.
+pub fn webhook_group(m: &Message) -> Value {
+    json!({
+        "source": "bulwark-watch",
+        "status": m.status(),
+        "group": m.group.as_ref().map(|g| &g.labels),
+        "route": m.group.as_ref().map(|g| g.route),
+        "alerts": m.notifications.iter().map(webhook).collect::<Vec<_>>(),
+    })
+}
+
+/// Text for chat channels of a group: a heading, then one line per alert.
+pub fn group_text(m: &Message) -> String {
+    let what = m
+        .group
+        .as_ref()
+        .map(|g| {
+            g.labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let mut t = format!("{} alerts {what}", m.notifications.len());
+    for n in &m.notifications {
+        t.push('\n');
+        t.push_str(&text(n));
+    }
+    t
 }
 
 /// One line of text for chat channels.
 pub fn text(n: &Notification) -> String {
+    let line = text_line(n);
+    if n.inhibits.is_empty() {
+        line
+    } else {
+        format!(
+            "{line} (holding back what it causes: {})",
+            n.inhibits.join(", ")
+        )
+    }
+}
+
+fn text_line(n: &Notification) -> String {
     let a = &n.alert;
     let sev = match a.severity {
         Severity::Info => "INFO",
@@ -115,6 +163,10 @@ pub fn alertmanager(a: &Alert, ends_at: Option<Ts>, generator_url: &str) -> Valu
         if let Some(v) = v {
             labels.insert(k.into(), json!(v));
         }
+    }
+    // The alert's own labels (the operator's too); `rule` is `alertname` already.
+    for (k, v) in a.labels.iter().filter(|(k, _)| k.as_str() != "rule") {
+        labels.insert(k.clone(), json!(v));
     }
     let mut o = json!({
         "labels": labels,

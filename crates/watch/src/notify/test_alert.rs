@@ -51,6 +51,13 @@ pub fn alert(name: &str, t: f64) -> Alert {
         notified_at: t,
         told: true,
         suppressed: false,
+        labels: [
+            ("rule".to_string(), RULE.to_string()),
+            ("severity".to_string(), "warning".to_string()),
+            ("channel".to_string(), name.to_string()),
+        ]
+        .into(),
+        inhibited_by: None,
     }
 }
 
@@ -91,6 +98,7 @@ pub async fn run(config: &Config, channels: &[String]) -> Result<Vec<Outcome>, W
             kind: Kind::Firing,
             alert: a.clone(),
             resolved_at: None,
+            inhibits: Vec::new(),
         };
         let firing_error = sender.send(ch, &firing).await.err();
         let resolved_error = match firing_error {
@@ -100,6 +108,7 @@ pub async fn run(config: &Config, channels: &[String]) -> Result<Vec<Outcome>, W
                     kind: Kind::Resolved,
                     alert: a,
                     resolved_at: Some(now()),
+                    inhibits: Vec::new(),
                 };
                 sender.send(ch, &resolved).await.err()
             }

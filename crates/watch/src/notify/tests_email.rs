@@ -37,6 +37,8 @@ fn alert() -> Alert {
         notified_at: T0,
         told: true,
         suppressed: false,
+        labels: Default::default(),
+        inhibited_by: None,
     }
 }
 
@@ -45,6 +47,7 @@ fn note(kind: Kind, resolved_at: Option<f64>) -> Notification {
         kind,
         alert: alert(),
         resolved_at,
+        inhibits: Vec::new(),
     }
 }
 
@@ -277,12 +280,11 @@ fn rig(channels: Vec<ChannelConfig>, trust: Trust) -> Rig {
     let routes = vec![RouteConfig {
         channels: channels.iter().map(|c| c.name().to_string()).collect(),
         min_severity: Severity::Warning,
-        chains: vec![],
+        ..RouteConfig::new(&[], Severity::Warning)
     }];
     let engine = Engine::new(
         Store::open(&db).unwrap(),
-        routes.clone(),
-        Duration::from_secs(3600),
+        crate::engine::routing::Routing::of_routes(routes.clone(), Duration::from_secs(3600)),
     )
     .unwrap();
     let mut registry = Registry::default();
@@ -300,6 +302,10 @@ fn rig(channels: Vec<ChannelConfig>, trust: Trust) -> Rig {
             tls: trust,
         },
         metrics: Arc::new(Metrics::register(&mut registry)),
+        shared: Arc::new(crate::serve::http::Shared::new(
+            Registry::default(),
+            tokio::sync::mpsc::channel(1).0,
+        )),
     };
     Rig {
         _dir: dir,

@@ -28,6 +28,16 @@ fn alert() -> Alert {
         notified_at: 1_767_225_600.0,
         told: true,
         suppressed: false,
+        labels: [
+            ("rule", "node_down"),
+            ("severity", "critical"),
+            ("chain", "c-1"),
+            ("node", "sentry0"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        inhibited_by: None,
     }
 }
 
@@ -36,6 +46,7 @@ fn firing() -> Notification {
         kind: Kind::Firing,
         alert: alert(),
         resolved_at: None,
+        inhibits: Vec::new(),
     }
 }
 
@@ -44,6 +55,7 @@ fn resolved() -> Notification {
         kind: Kind::Resolved,
         alert: alert(),
         resolved_at: Some(1_767_225_660.0),
+        inhibits: Vec::new(),
     }
 }
 
@@ -55,7 +67,10 @@ fn payloads_are_exact() {
                "key": "node_down/sentry0", "rule": "node_down", "severity": "critical",
                "chain": "c-1", "node": "sentry0", "host": null,
                "summary": "sentry0 (sentry, c-1) has been down for 2m",
-               "started_at": "2026-01-01T00:00:00Z", "resolved_at": null})
+               "started_at": "2026-01-01T00:00:00Z", "resolved_at": null,
+               "labels": {"rule": "node_down", "severity": "critical", "chain": "c-1",
+                          "node": "sentry0"},
+               "inhibits": []})
     );
     assert_eq!(
         payload::webhook(&resolved())["resolved_at"],
@@ -155,12 +170,11 @@ fn dispatcher_delivers_to_every_kind_and_retries_failures() {
     let routes = vec![RouteConfig {
         channels: channels.iter().map(|c| c.name().to_string()).collect(),
         min_severity: Severity::Warning,
-        chains: vec![],
+        ..RouteConfig::new(&[], Severity::Warning)
     }];
     let mut engine = crate::engine::alert::Engine::new(
         Store::open(&db).unwrap(),
-        routes.clone(),
-        Duration::from_secs(600),
+        crate::engine::routing::Routing::of_routes(routes.clone(), Duration::from_secs(600)),
     )
     .unwrap();
     let now = crate::state::now();
@@ -193,6 +207,10 @@ fn dispatcher_delivers_to_every_kind_and_retries_failures() {
             tls: Default::default(),
         },
         metrics,
+        shared: Arc::new(crate::serve::http::Shared::new(
+            Registry::default(),
+            tokio::sync::mpsc::channel(1).0,
+        )),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -253,12 +271,11 @@ fn alertmanager_gets_firing_alerts_resent() {
     let routes = vec![RouteConfig {
         channels: vec!["am".into()],
         min_severity: Severity::Warning,
-        chains: vec![],
+        ..RouteConfig::new(&[], Severity::Warning)
     }];
     let mut engine = crate::engine::alert::Engine::new(
         Store::open(&db).unwrap(),
-        routes.clone(),
-        Duration::from_secs(600),
+        crate::engine::routing::Routing::of_routes(routes.clone(), Duration::from_secs(600)),
     )
     .unwrap();
     let cond = crate::rules::Condition {
@@ -289,6 +306,10 @@ fn alertmanager_gets_firing_alerts_resent() {
             tls: Default::default(),
         },
         metrics: Arc::new(Metrics::register(&mut reg)),
+        shared: Arc::new(crate::serve::http::Shared::new(
+            Registry::default(),
+            tokio::sync::mpsc::channel(1).0,
+        )),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,4 +1,4 @@
-//! Host rules: exporter down, disk used and time until full, memory, load.
+//! Host rules: host down, exporter down, disk used and time until full, memory, load.
 
 use crate::config::Levels;
 use crate::rules::{level_down, level_up, push, push_held, About, Outcome};
@@ -7,6 +7,7 @@ use crate::time::human;
 use std::time::Duration;
 
 pub(crate) fn evaluate(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+    host_down(levels, obs, now, out);
     for h in &obs.hosts {
         let cfg = levels.host(&h.name);
         let about = About::host(&h.name);
@@ -113,5 +114,62 @@ pub(crate) fn evaluate(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<O
                 )
             });
         }
+    }
+}
+
+/// A host is down when its node_exporter and every node and signer that names it have
+/// all stopped answering: one cause for what would otherwise be many alerts. Hosts
+/// read without an exporter (the watch's own) and hosts nothing names are never down.
+fn host_down(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<Outcome>) {
+    for h in obs.hosts.iter().filter(|h| h.remote) {
+        let cfg = levels.host(&h.name);
+        let key = format!("host_down/{}", h.name);
+        let nodes = obs
+            .nodes
+            .iter()
+            .filter(|n| n.host.as_ref() == Some(&h.name));
+        let signers = obs
+            .signers
+            .iter()
+            .filter(|s| s.host.as_ref() == Some(&h.name));
+        // (up, down since) of the exporter and of everything on the host.
+        let parts: Vec<(bool, Option<Ts>)> = std::iter::once((h.up, h.down_since))
+            .chain(nodes.clone().map(|n| (n.up, n.down_since)))
+            .chain(signers.clone().map(|s| (s.up, s.down_since)))
+            .collect();
+        if parts.len() < 2 || parts.iter().any(|(up, _)| *up) {
+            out.push(Outcome::Clear(key));
+            continue;
+        }
+        // Down since the last of them stopped answering.
+        let Some(since) = parts
+            .iter()
+            .map(|(_, s)| *s)
+            .collect::<Option<Vec<Ts>>>()
+            .and_then(|v| v.into_iter().reduce(f64::max))
+        else {
+            continue;
+        };
+        let r = cfg.host_down;
+        let age = now - since;
+        let sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
+        let names: Vec<&str> = nodes
+            .map(|n| n.name.as_str())
+            .chain(signers.map(|s| s.name.as_str()))
+            .collect();
+        push_held(out, sev, |s| {
+            About::host(&h.name).condition(
+                "host_down",
+                key,
+                s,
+                format!(
+                    "host {}: down for {}: neither its node_exporter nor anything on it answers ({}); check the machine, its power and its network",
+                    h.name,
+                    human(age),
+                    names.join(", ")
+                ),
+                Duration::ZERO,
+            )
+        });
     }
 }

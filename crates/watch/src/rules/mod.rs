@@ -7,13 +7,14 @@
 //! missing power), [`host`] (disks, memory, load), [`snapshot`] (scheduled snapshots),
 //! [`rpc`] (what RPC nodes serve), [`peer`] (redundant watches), [`signer`], [`cosigner`]
 //! (threshold cosigner groups), [`sdk`] (window, jail, staking, upgrades), [`gov`]
-//! (unvoted proposals), [`stake`] (wallets, rank, commission) and [`production`] (our
-//! proposed blocks). A new rule goes in its family's file, with its thresholds in
+//! (unvoted proposals), [`stake`] (wallets, rank, commission), [`production`] (our
+//! proposed blocks) and [`channel`] (notification delivery). A new rule goes in its family's file, with its thresholds in
 //! `config::RulesConfig`; each reads its subject's levels from `config::Levels` (a
 //! chain's, a node's, a host's or a signer's). Rules read `state` and `config` only: they neither store,
 //! notify nor serve.
 
 mod chain;
+mod channel;
 mod consensus;
 mod cosigner;
 mod gov;
@@ -132,6 +133,7 @@ pub fn evaluate(cfg: &Levels, obs: &Observed, now: Ts) -> Vec<Outcome> {
     gov::evaluate(cfg, obs, now, &mut out);
     stake::evaluate(cfg, obs, now, &mut out);
     production::evaluate(cfg, obs, &mut out);
+    channel::evaluate(cfg, obs, now, &mut out);
     out
 }
 

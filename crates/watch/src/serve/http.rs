@@ -34,6 +34,19 @@ pub struct ReloadRequest {
     pub reply: tokio::sync::oneshot::Sender<Result<serde_json::Value, String>>,
 }
 
+impl Shared {
+    /// Nothing observed yet, no alerts, metrics in `registry`, reloads asked of `reload`.
+    pub fn new(registry: Registry, reload: tokio::sync::mpsc::Sender<ReloadRequest>) -> Self {
+        Self {
+            reload,
+            observed: RwLock::new(Observed::default()),
+            alerts: RwLock::new(Vec::new()),
+            registry,
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+}
+
 /// The `/api/status` document.
 #[derive(Debug, Serialize)]
 pub struct StatusDoc {

@@ -50,9 +50,14 @@ fn alerts(h: &mut String, alerts: &[&crate::engine::alert::Alert]) {
     for a in alerts {
         let sev = serde_json::to_value(a.severity).ok();
         let sev = sev.as_ref().and_then(|v| v.as_str()).unwrap_or("");
+        let held = a
+            .inhibited_by
+            .as_deref()
+            .map(|by| format!(" <em class=inhibited>inhibited by {}</em>", esc(by)))
+            .unwrap_or_default();
         let _ = write!(
             h,
-            "<tr><td class={sev}>{sev}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class={sev}>{sev}</td><td>{}{held}</td><td>{}</td></tr>",
             esc(&a.key),
             esc(&a.summary)
         );
@@ -108,6 +113,7 @@ pub fn render(doc: &StatusDoc, sort: crate::serve::overview::Sort) -> String {
         h.push_str("</table>");
     }
     cosigners(&mut h, &doc.observed);
+    channels(&mut h, &doc.observed);
     h.push_str(FOOT);
     h
 }
@@ -284,4 +290,30 @@ fn cosigners(h: &mut String, obs: &crate::state::Observed) {
         }
         h.push_str("</table>");
     }
+}
+
+/// Notification channels and how their deliveries go.
+fn channels(h: &mut String, o: &crate::state::Observed) {
+    if o.channels.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Channels</h2><table><tr><th>channel</th><th>type</th><th>deliveries</th></tr>");
+    for c in &o.channels {
+        let health = if c.consecutive_failures == 0 {
+            "<span class=ok>ok</span>".to_string()
+        } else {
+            format!(
+                "<span class=bad>failing</span> {} in a row: {}",
+                c.consecutive_failures,
+                esc(c.last_error.as_deref().unwrap_or(""))
+            )
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{health}</td></tr>",
+            esc(&c.name),
+            esc(&c.kind)
+        );
+    }
+    h.push_str("</table>");
 }

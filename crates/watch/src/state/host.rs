@@ -21,6 +21,9 @@ pub struct SignerNodeState {
 pub struct SignerState {
     /// Signer name.
     pub name: String,
+    /// The `[[host]]` it runs on, if its `[[signer]]` names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The metrics endpoint answered.
     pub up: bool,
     /// Why it is not up.
@@ -76,6 +79,9 @@ pub struct SnapshotJobState {
 pub struct HostState {
     /// Host name.
     pub name: String,
+    /// Whether it is read through a node_exporter (not the watch's own host).
+    #[serde(skip)]
+    pub remote: bool,
     /// The exporter answered.
     pub up: bool,
     /// Why it is not up.

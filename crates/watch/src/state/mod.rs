@@ -5,6 +5,7 @@
 //! Collectors write them, rules and the server read them; nothing here does I/O.
 
 mod chain;
+mod channel;
 mod cosigner;
 mod host;
 mod node;
@@ -16,6 +17,7 @@ pub use crate::time::{now, Ts};
 pub use chain::{ChainState, DoubleSign, GridEntry, Sign, SourceState};
 #[cfg(test)]
 pub(crate) use chain::{CommitRounds, SlowHeight};
+pub use channel::ChannelState;
 pub use cosigner::{groups, CosignerChainState, CosignerGroup, CosignerPeerState, CosignerState};
 pub use host::{FsState, HostState, SignerNodeState, SignerState, SnapshotJobState};
 pub use node::{NodeMetrics, NodeMetricsState, NodeState};
@@ -35,6 +37,8 @@ pub struct Observed {
     pub hosts: Vec<HostState>,
     /// Signers in config order.
     pub signers: Vec<SignerState>,
+    /// Notification channels in config order, as their deliveries went.
+    pub channels: Vec<ChannelState>,
     /// The other watches (`[[peer]]`) in config order.
     pub peers: Vec<PeerState>,
 }

@@ -13,6 +13,9 @@ pub struct NodeState {
     pub chain: String,
     /// Its role.
     pub role: Role,
+    /// The `[[host]]` it runs on, if its `[[node]]` names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// RPC answered with sane data for the right chain.
     pub up: bool,
     /// Why it is not up.

@@ -77,12 +77,11 @@ fn alertmanager_receives_and_resolves_an_alert() {
     let routes = vec![RouteConfig {
         channels: vec!["am".into()],
         min_severity: Severity::Warning,
-        chains: vec![],
+        ..RouteConfig::new(&[], Severity::Warning)
     }];
     let mut engine = Engine::new(
         Store::open(&db).unwrap(),
-        routes.clone(),
-        Duration::from_secs(600),
+        crate::engine::routing::Routing::of_routes(routes.clone(), Duration::from_secs(600)),
     )
     .unwrap();
     let mut reg = Registry::default();
@@ -105,6 +104,10 @@ fn alertmanager_receives_and_resolves_an_alert() {
             tls: Default::default(),
         },
         metrics: Arc::new(Metrics::register(&mut reg)),
+        shared: Arc::new(crate::serve::http::Shared::new(
+            Registry::default(),
+            tokio::sync::mpsc::channel(1).0,
+        )),
     };
     let cond = Outcome::Firing(Condition {
         key: "missed_in_a_row/c-1".into(),
@@ -175,6 +178,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
         node_exporter: Some(format!("http://127.0.0.1:{port}/metrics")),
         mountpoints: vec!["/".into()],
         rules: Default::default(),
+        labels: Default::default(),
     };
     let mut c = crate::collect::nodes::HostCollector::new(
         cfg,
@@ -217,6 +221,7 @@ fn node_exporter_is_scraped_and_the_local_host_read_agrees() {
             node_exporter: None,
             mountpoints,
             rules: Default::default(),
+            labels: Default::default(),
         };
         let mut c = crate::collect::nodes::HostCollector::new(
             cfg,

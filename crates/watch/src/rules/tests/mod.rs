@@ -45,6 +45,7 @@ fn node(name: &str, height: Option<u64>, peers: Option<u64>) -> NodeState {
         name: name.into(),
         chain: "c-1".into(),
         role: Role::Sentry,
+        host: None,
         up: true,
         error: None,
         down_since: None,
@@ -99,4 +100,5 @@ fn with_metrics(name: &str, missing: f64, up: bool) -> NodeState {
 
 mod chain;
 mod consensus;
+mod host_down;
 mod nodes;

@@ -57,6 +57,7 @@ fn disk_memory_and_load() {
     let cfg = RulesConfig::default();
     let host = HostState {
         name: "h".into(),
+        remote: true,
         up: true,
         error: None,
         down_since: None,
@@ -183,6 +184,7 @@ fn stale_and_failed_snapshot_jobs() {
     let now = 100.0 * hour;
     let host = |up| HostState {
         name: "h".into(),
+        remote: true,
         up,
         error: None,
         down_since: None,

@@ -277,7 +277,8 @@ fn status_page_shows_rank_unvoted_proposals_and_wallets() {
 #[test]
 fn info_reminders_go_only_to_routes_that_ask_for_them() {
     use crate::config::RouteConfig;
-    use crate::engine::alert::{route, Alert};
+    use crate::engine::alert::Alert;
+    use crate::engine::routing::route;
     let alert = |severity| Alert {
         key: "gov_unvoted/c-1/7".into(),
         rule: "gov_unvoted".into(),
@@ -290,12 +291,10 @@ fn info_reminders_go_only_to_routes_that_ask_for_them() {
         notified_at: NOW,
         told: false,
         suppressed: false,
+        labels: Default::default(),
+        inhibited_by: None,
     };
-    let r = |name: &str, min| RouteConfig {
-        channels: vec![name.into()],
-        min_severity: min,
-        chains: vec![],
-    };
+    let r = |name: &str, min| RouteConfig::new(&[name], min);
     let routes = vec![r("oncall", Severity::Warning), r("log", Severity::Info)];
     assert_eq!(route(&routes, &alert(Severity::Info)), vec!["log"]);
     assert_eq!(

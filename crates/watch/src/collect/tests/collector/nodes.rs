@@ -13,6 +13,8 @@ fn node_status_peers_and_wrong_chain() {
         metrics: None,
         history: None,
         rules: Default::default(),
+        host: None,
+        labels: Default::default(),
     };
     let mut n = NodeCollector::new(
         &cfg,
@@ -67,6 +69,8 @@ fn node_metrics_are_read_beside_the_rpc_and_their_failures_kept_apart() {
             metrics: Some(m),
             history: None,
             rules: Default::default(),
+            host: None,
+            labels: Default::default(),
         };
         NodeCollector::new(
             &cfg,
