@@ -72,6 +72,32 @@ impl Interrupted {
     }
 }
 
+/// A throttled restore of snapshot `id` into `home`, killed once at least three files
+/// are staged.
+fn interrupt_restore(tmp: &Path, name: &str, store: &str, home: &Path, id: &str) {
+    let h = home.to_str().unwrap();
+    let mut child = Interrupted::spawn(
+        tmp,
+        name,
+        &[
+            "restore",
+            "--store",
+            store,
+            "--home",
+            h,
+            "--max-rate",
+            "3M",
+            "--jobs",
+            "1",
+        ],
+    );
+    let stage = home.join(".bulwark-restore").join(id);
+    child.wait_for("some files restored", Duration::from_secs(150), || {
+        finished_files(&stage) >= 3
+    });
+    child.kill();
+}
+
 /// Relative path -> size of every file under `dir`.
 fn listing(dir: &Path) -> BTreeMap<String, u64> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, u64>) {
@@ -189,26 +215,7 @@ fn interrupted_create_and_restore_resume_and_damage_is_named() {
     //    it finishes what is left.
     let empty = tmp.join("empty-home");
     let e = empty.to_str().unwrap();
-    let mut child = Interrupted::spawn(
-        tmp,
-        "restore-empty",
-        &[
-            "restore",
-            "--store",
-            &store_s,
-            "--home",
-            e,
-            "--max-rate",
-            "3M",
-            "--jobs",
-            "1",
-        ],
-    );
-    let stage = empty.join(".bulwark-restore").join(&id);
-    child.wait_for("some files restored", Duration::from_secs(150), || {
-        finished_files(&stage) >= 3
-    });
-    child.kill();
+    interrupt_restore(tmp, "restore-empty", &store_s, &empty, &id);
     assert!(!empty.join("data").exists(), "a half-restored data/ in {e}");
     let r = json(&snapshot(&[
         "restore", "--store", &store_s, "--home", e, "--json",
@@ -230,26 +237,7 @@ fn interrupted_create_and_restore_resume_and_damage_is_named() {
     let state = backup.join("data/priv_validator_state.json");
     let state_before = std::fs::read(&state).unwrap();
     let data_before = listing(&backup.join("data"));
-    let mut child = Interrupted::spawn(
-        tmp,
-        "restore-backup",
-        &[
-            "restore",
-            "--store",
-            &store_s,
-            "--home",
-            b,
-            "--max-rate",
-            "3M",
-            "--jobs",
-            "1",
-        ],
-    );
-    let stage = backup.join(".bulwark-restore").join(&id);
-    child.wait_for("some files restored", Duration::from_secs(150), || {
-        finished_files(&stage) >= 3
-    });
-    child.kill();
+    interrupt_restore(tmp, "restore-backup", &store_s, &backup, &id);
     assert_eq!(
         listing(&backup.join("data")),
         data_before,

@@ -15,12 +15,12 @@ use zeroize::Zeroize;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret {
     value: String,
-    from: From,
+    from: Source,
 }
 
 /// Where a secret was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum From {
+enum Source {
     Inline,
     Env(String),
     File(PathBuf),
@@ -31,7 +31,7 @@ impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
         Self {
             value: s.into(),
-            from: From::Inline,
+            from: Source::Inline,
         }
     }
 
@@ -46,7 +46,7 @@ impl Secret {
         })?;
         Ok(Self {
             value,
-            from: From::Env(name),
+            from: Source::Env(name),
         })
     }
 
@@ -69,7 +69,7 @@ impl Secret {
         }
         Ok(Self {
             value,
-            from: From::File(path),
+            from: Source::File(path),
         })
     }
 }
@@ -77,9 +77,9 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.from {
-            From::Inline => f.write_str("<redacted>"),
-            From::Env(n) => write!(f, "<redacted, from ${n}>"),
-            From::File(p) => write!(f, "<redacted, from {}>", p.display()),
+            Source::Inline => f.write_str("<redacted>"),
+            Source::Env(n) => write!(f, "<redacted, from ${n}>"),
+            Source::File(p) => write!(f, "<redacted, from {}>", p.display()),
         }
     }
 }
@@ -94,13 +94,13 @@ impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         match &self.from {
-            From::Inline => s.serialize_str(&self.value),
-            From::Env(n) => {
+            Source::Inline => s.serialize_str(&self.value),
+            Source::Env(n) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("env", n)?;
                 m.end()
             }
-            From::File(p) => {
+            Source::File(p) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("file", p)?;
                 m.end()

@@ -2,7 +2,7 @@
 //! history it keeps (`rpc_history`, against its `[[node]] history`).
 
 use crate::config::{History, Levels, Severity};
-use crate::rules::{level_up, push, push_held, About, Outcome};
+use crate::rules::{level_up, push, About, Outcome};
 use crate::state::{Observed, Ts};
 
 pub(crate) fn evaluate(levels: &Levels, obs: &Observed, _now: Ts, out: &mut Vec<Outcome>) {
@@ -14,10 +14,10 @@ pub(crate) fn evaluate(levels: &Levels, obs: &Observed, _now: Ts, out: &mut Vec<
             let r = cfg.rpc_slow;
             let key = format!("rpc_slow/{}", n.name);
             let sev = level_up(l, r.warning.as_secs_f64(), r.critical.as_secs_f64());
-            push_held(out, sev, |s| {
+            push(out, key.clone(), sev, |s| {
                 about.condition(
                     "rpc_slow",
-                    key.clone(),
+                    key,
                     s,
                     format!(
                         "{who}: its RPC took {:.1} s to answer /status; whoever uses it waits as long: check its load, disk and the requests it serves",
@@ -26,9 +26,6 @@ pub(crate) fn evaluate(levels: &Levels, obs: &Observed, _now: Ts, out: &mut Vec<
                     std::time::Duration::ZERO,
                 )
             });
-            if sev.is_none() {
-                out.push(Outcome::Clear(key));
-            }
         }
         if let (Some(want), Some(earliest), Some(height)) = (n.history, n.earliest_height, n.height)
         {

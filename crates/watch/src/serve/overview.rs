@@ -43,11 +43,32 @@ impl Sort {
     }
 }
 
+/// A chain's health, worst first (the table's default order): no data yet sorts after
+/// the warnings, before the healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Health {
+    Critical,
+    Warning,
+    NoData,
+    Ok,
+}
+
+impl Health {
+    /// CSS class and word.
+    fn shown(self) -> (&'static str, &'static str) {
+        match self {
+            Health::Critical => ("critical", "critical"),
+            Health::Warning => ("warning", "warning"),
+            Health::NoData => ("bad", "no data"),
+            Health::Ok => ("ok", "ok"),
+        }
+    }
+}
+
 /// One chain's row.
 struct Row<'a> {
     chain: &'a ChainState,
-    /// 0 ok, 1 warning, 2 critical, 3 no data yet.
-    health: u8,
+    health: Health,
     missed: u64,
     missed_text: String,
     jail: Option<f64>,
@@ -64,11 +85,11 @@ fn row<'a>(c: &'a ChainState, alerts: &'a [Alert]) -> Row<'a> {
         .collect();
     let worst = mine.iter().map(|a| a.severity).max();
     let health = match (worst, c.height) {
-        (Some(Severity::Critical), _) => 2,
-        (Some(Severity::Warning), _) => 1,
+        (Some(Severity::Critical), _) => Health::Critical,
+        (Some(Severity::Warning), _) => Health::Warning,
         // An info reminder (a proposal with days left) is not a problem.
-        (_, None) => 3,
-        (_, Some(_)) => 0,
+        (_, None) => Health::NoData,
+        (_, Some(_)) => Health::Ok,
     };
     let a = c.sdk.as_ref().map(|s| &s.assessment);
     let (missed, missed_text) = match a.and_then(|a| Some((a.missed_in_window?, a.allowed_missed?)))
@@ -98,7 +119,7 @@ fn row<'a>(c: &'a ChainState, alerts: &'a [Alert]) -> Row<'a> {
         .min_by(|x, y| x.started_at.total_cmp(&y.started_at));
     Row {
         chain: c,
-        health: if jailed { 2 } else { health },
+        health: if jailed { Health::Critical } else { health },
         missed,
         missed_text,
         jail: if jailed { Some(0.0) } else { jail },
@@ -129,11 +150,7 @@ pub fn table(h: &mut String, doc: &StatusDoc, sort: Sort, now: Ts) {
         .collect();
     rows.sort_by(|a, b| {
         let by = match sort {
-            Sort::Health => {
-                // No data yet sorts after the warnings, before the healthy.
-                let rank = |h: u8| [3u8, 1, 0, 2][h as usize];
-                rank(a.health).cmp(&rank(b.health))
-            }
+            Sort::Health => a.health.cmp(&b.health),
             Sort::Chain => Ordering::Equal,
             Sort::Missed => b.missed.cmp(&a.missed),
             Sort::Jail => soonest(a.jail, b.jail),
@@ -165,12 +182,7 @@ pub fn table(h: &mut String, doc: &StatusDoc, sort: Sort, now: Ts) {
     }
     h.push_str("</tr>");
     for r in &rows {
-        let (class, word) = match r.health {
-            0 => ("ok", "ok"),
-            1 => ("warning", "warning"),
-            2 => ("critical", "critical"),
-            _ => ("bad", "no data"),
-        };
+        let (class, word) = r.health.shown();
         let alert = r.oldest.map_or("-".into(), |a| {
             let summary: String = a.summary.chars().take(90).collect();
             let more = if summary.len() < a.summary.len() {
