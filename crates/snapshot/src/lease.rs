@@ -17,6 +17,16 @@
 //!    their retention are still removed: a create never reads an old manifest's chunks
 //!    without finding them in its own listing).
 //!
+//! A restore downloads the chunks of one snapshot, which a prune could remove when that
+//! snapshot is past its retention. It announces itself the same way:
+//!
+//! 3. A restore writes `leases/restore-<target>-<snapshot>.json` (`<target>` a hash of
+//!    the host and the home restored into, so that a resume after a crash takes the
+//!    same lease and releases it when done), then waits for live
+//!    prune markers like a create, then checks that its snapshot's manifest is still
+//!    there. A prune, after writing its marker, keeps every snapshot a live restore lease
+//!    names (its manifest and its chunks) until the next prune.
+//!
 //! The store is strongly consistent for a write followed by a list (local directories,
 //! and S3 since December 2020), so of two that announce themselves at about the same
 //! time at least one sees the other: either the create waits until the prune is done,
@@ -121,6 +131,22 @@ async fn live(store: &Store, kind: &str) -> Result<Vec<String>> {
 /// Take a create's lease for snapshot `id`, after any running prune has finished.
 pub async fn for_create(store: &Store, id: &str) -> Result<Lease> {
     let lease = Lease::take(store, format!("leases/create-{id}.json")).await?;
+    after_prunes(store, lease, "create").await
+}
+
+/// Take a restore's lease for snapshot `id` into `home` on this host, after any running
+/// prune has finished; a prune that starts later keeps the snapshot.
+pub async fn for_restore(store: &Store, id: &str, home: &std::path::Path) -> Result<Lease> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let home = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf());
+    let target = blake3::hash(format!("{}\n{}", host.trim(), home.display()).as_bytes());
+    let key = format!("leases/restore-{}-{id}.json", &target.to_hex()[..16]);
+    let lease = Lease::take(store, key).await?;
+    after_prunes(store, lease, "restore").await
+}
+
+/// Hold `lease` until no live prune marker is left, or give up after [`WAIT_FOR_PRUNE`].
+async fn after_prunes(store: &Store, lease: Lease, what: &str) -> Result<Lease> {
     let deadline = tokio::time::Instant::now() + WAIT_FOR_PRUNE;
     loop {
         let prunes = live(store, "prune").await?;
@@ -130,7 +156,7 @@ pub async fn for_create(store: &Store, id: &str) -> Result<Lease> {
         if tokio::time::Instant::now() > deadline {
             let _ = lease.release().await;
             return Err(SnapshotError::Node(format!(
-                "a prune has been running on {} for more than {} s ({}); wait for it, or remove that lease if no prune is running, then run the create again",
+                "a prune has been running on {} for more than {} s ({}); wait for it, or remove that lease if no prune is running, then run the {what} again",
                 store.url(),
                 WAIT_FOR_PRUNE.as_secs(),
                 prunes.join(", ")
@@ -141,18 +167,33 @@ pub async fn for_create(store: &Store, id: &str) -> Result<Lease> {
     }
 }
 
-/// Take a prune's marker, unless a create is running: then `Ok(None)` and the names of
-/// the creates' leases.
-pub async fn for_prune(store: &Store) -> Result<Result<Lease, Vec<String>>> {
+/// What a prune found running once its marker was written.
+#[derive(Debug)]
+pub struct Running {
+    /// Live create leases: no chunk may be removed.
+    pub creates: Vec<String>,
+    /// Snapshots being restored: kept, with their chunks.
+    pub restoring: Vec<String>,
+}
+
+/// Take a prune's marker and see what is running.
+pub async fn for_prune(store: &Store) -> Result<(Lease, Running)> {
     let id = format!("{}-{}", now_unix(), std::process::id());
     let lease = Lease::take(store, format!("leases/prune-{id}.json")).await?;
     let creates = live(store, "create").await?;
-    if creates.is_empty() {
-        Ok(Ok(lease))
-    } else {
-        lease.release().await?;
-        Ok(Err(creates))
-    }
+    let restoring = live(store, "restore")
+        .await?
+        .iter()
+        .filter_map(|k| restored_snapshot(k))
+        .collect();
+    Ok((lease, Running { creates, restoring }))
+}
+
+/// The snapshot a restore lease key names.
+fn restored_snapshot(key: &str) -> Option<String> {
+    let name = key.rsplit('/').next()?.strip_prefix("restore-")?;
+    let name = name.strip_suffix(".json")?;
+    Some(name.split_once('-')?.1.to_string())
 }
 
 #[cfg(test)]
@@ -160,17 +201,28 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_prune_backs_off_while_a_create_holds_its_lease() {
+    async fn a_prune_sees_the_creates_and_restores_that_hold_leases() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(tmp.path().to_str().unwrap(), None).unwrap();
         let create = for_create(&store, "c1").await.unwrap();
         assert!(!create.lapsed());
-        let refused = for_prune(&store).await.unwrap().unwrap_err();
-        assert_eq!(refused, vec!["leases/create-c1.json".to_string()]);
-        // The prune's marker is gone again, so the create's next lease is not held up.
-        assert_eq!(store.list("leases/").await.unwrap().len(), 1);
+        let restore = for_restore(&store, "120-abc-def", tmp.path())
+            .await
+            .unwrap();
+        // A second restore into the same home (a resume) holds the same lease.
+        let again = for_restore(&store, "120-abc-def", tmp.path())
+            .await
+            .unwrap();
+        assert_eq!(live(&store, "restore").await.unwrap().len(), 1);
+        again.task.abort();
+        let (prune, running) = for_prune(&store).await.unwrap();
+        assert_eq!(running.creates, vec!["leases/create-c1.json".to_string()]);
+        assert_eq!(running.restoring, vec!["120-abc-def".to_string()]);
+        prune.release().await.unwrap();
         create.release().await.unwrap();
-        let prune = for_prune(&store).await.unwrap().unwrap();
+        restore.release().await.unwrap();
+        let (prune, running) = for_prune(&store).await.unwrap();
+        assert!(running.creates.is_empty() && running.restoring.is_empty());
         assert_eq!(live(&store, "prune").await.unwrap().len(), 1);
         prune.release().await.unwrap();
         assert!(store.list("leases/").await.unwrap().is_empty());
@@ -180,7 +232,7 @@ mod tests {
     async fn a_create_waits_for_a_running_prune() {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(tmp.path().to_str().unwrap(), None).unwrap();
-        let prune = for_prune(&store).await.unwrap().unwrap();
+        let (prune, _) = for_prune(&store).await.unwrap();
         let s = store.clone();
         let create = tokio::spawn(async move { for_create(&s, "c2").await });
         tokio::time::sleep(Duration::from_secs(5)).await;

@@ -30,3 +30,9 @@ pub use create::{create, CreateOptions, CreateReport, NodeControl, NodeMeta, Sou
 pub use error::{Result, SnapshotError};
 pub use manifest::Manifest;
 pub use store::Store;
+
+/// Bytes per write into a file the snapshot writes (restored files, chunks in a
+/// directory store): one write of a whole chunk (megabytes) copies into the page cache
+/// several times slower than the same bytes in pieces that stay in the CPU's cache
+/// (measured here: 355 MB/s in 2 MiB writes, 3.5 GB/s in 128 KiB ones).
+pub(crate) const WRITE_PIECE: usize = 128 << 10;

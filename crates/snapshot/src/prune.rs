@@ -4,7 +4,8 @@
 //! each of the `keep_daily` most recent UTC days that have one. Chunks are deleted only
 //! when no readable manifest names them, never while a manifest cannot be read (it
 //! might name them), and never while a create is running (see `lease` for why that
-//! keeps a concurrent create whole).
+//! keeps a concurrent create whole). A snapshot being restored is kept, whatever the
+//! retention says, until a prune that runs after the restore.
 
 use crate::catalog;
 use crate::error::{Result, SnapshotError};
@@ -31,6 +32,8 @@ pub struct PruneReport {
     pub kept: Vec<String>,
     /// Snapshots removed.
     pub removed: Vec<String>,
+    /// Snapshots kept past their retention because a restore is reading them.
+    pub being_restored: Vec<String>,
     /// Chunks removed.
     pub chunks_removed: usize,
     /// Bytes they took in the store.
@@ -88,9 +91,13 @@ pub async fn prune(store: &Store, r: Retention) -> Result<PruneReport> {
     for list in by_chain.values() {
         kept_ids.extend(keep(list, r));
     }
+    // The marker first: from here on a restore that starts waits for this prune, and
+    // one that started before is seen here.
+    let (guard, running) = lease::for_prune(store).await?;
     let mut report = PruneReport {
         kept: vec![],
         removed: vec![],
+        being_restored: vec![],
         chunks_removed: 0,
         bytes_removed: 0,
         chunks_skipped: None,
@@ -98,8 +105,13 @@ pub async fn prune(store: &Store, r: Retention) -> Result<PruneReport> {
     for m in &readable {
         if kept_ids.contains(&m.id) {
             report.kept.push(m.id.clone());
+        } else if running.restoring.contains(&m.id) {
+            kept_ids.insert(m.id.clone());
+            report.being_restored.push(m.id.clone());
+        } else if let Err(e) = store.delete(&Manifest::key_of(&m.id)).await {
+            let _ = guard.release().await;
+            return Err(e);
         } else {
-            store.delete(&Manifest::key_of(&m.id)).await?;
             report.removed.push(m.id.clone());
         }
     }
@@ -108,18 +120,16 @@ pub async fn prune(store: &Store, r: Retention) -> Result<PruneReport> {
             "manifests that cannot be read may name chunks, so none were removed: {}; remove them once you know they are not needed",
             corrupt.join(", ")
         ));
+    } else if !running.creates.is_empty() {
+        report.chunks_skipped = Some(format!(
+            "a create is running ({}); its chunks are not referenced yet, so none were removed: prune again when it is done",
+            running.creates.join(", ")
+        ));
+    }
+    if report.chunks_skipped.is_some() {
+        guard.release().await?;
         return Ok(report);
     }
-    let guard = match lease::for_prune(store).await? {
-        Ok(g) => g,
-        Err(creates) => {
-            report.chunks_skipped = Some(format!(
-                "a create is running ({}); its chunks are not referenced yet, so none were removed: prune again when it is done",
-                creates.join(", ")
-            ));
-            return Ok(report);
-        }
-    };
     let result = remove_unreferenced(store, &kept_ids, &readable).await;
     guard.release().await?;
     let (n, bytes) = result?;

@@ -119,7 +119,21 @@ pub async fn restore(
     let swapped = |d: &str| home.join(d).join(MARKER).is_file();
     let mut files_resumed = 0;
     if !tops.iter().all(|d| swapped(d)) {
-        files_resumed = fill_stage(store, m, &stage, opts, progress).await?;
+        // A prune keeps this snapshot while the lease is held (see `lease`).
+        let lease = crate::lease::for_restore(store, &m.id, home).await?;
+        let filled = match store.get(&Manifest::key_of(&m.id)).await {
+            Ok(Some(_)) => fill_stage(store, m, &stage, opts, progress).await,
+            Ok(None) => Err(SnapshotError::NotFound(format!(
+                "snapshot {} was removed from {} (a prune) before this restore began; nothing was changed in {}: pick another with `bulwark snapshot list`",
+                m.id,
+                store.url(),
+                home.display()
+            ))),
+            Err(e) => Err(e),
+        };
+        let released = lease.release().await;
+        files_resumed = filled?;
+        released?;
         for d in &tops {
             if swapped(d) {
                 continue;
@@ -226,21 +240,37 @@ async fn fill_stage(
         }
     }
     let limit = RateLimit::new(opts.max_rate);
+    // Chunks are fetched, decompressed and checked `jobs` at a time; one thread writes
+    // them out in order (and hashes each whole file), so the disk streams while the
+    // next chunks are being opened.
+    let (tx, rx) = tokio::sync::mpsc::channel::<(usize, usize, Vec<u8>)>(opts.jobs.max(1) * 2);
+    let writer = {
+        let (stage, todo) = (stage.to_path_buf(), todo.clone());
+        tokio::task::spawn_blocking(move || write_chunks(&stage, &todo, rx))
+    };
     let mut stream = std::pin::pin!(fetch::chunks(store, &todo, opts.jobs, &limit));
-    let mut current: Option<(usize, Writer)> = None;
+    let mut failed = None;
     while let Some(f) = stream.next().await {
-        let data = f.data?;
-        if current.as_ref().is_none_or(|(i, _)| *i != f.file) {
-            current = Some((f.file, Writer::open(stage, &todo[f.file])?));
+        let data = match f.data {
+            Ok(d) => d,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        };
+        let n = data.len() as u64;
+        if tx.send((f.file, f.chunk, data)).await.is_err() {
+            // The writer stopped on an error, which it returns below.
+            break;
         }
-        let (_, w) = current.as_mut().expect("just set");
-        w.write(&data)?;
-        progress.inc(data.len() as u64);
-        if f.chunk + 1 == todo[f.file].chunks.len() {
-            let (i, mut w) = current.take().expect("just set");
-            finish(stage, &todo[i], &mut w)?;
-        }
+        progress.inc(n);
     }
+    drop(tx);
+    let written = writer.await?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    written?;
     // Everything reaches the disk before anything is swapped in: the files (also those
     // an earlier run finished), then the directories. One pass at the end rather than a
     // flush per file keeps the disk streaming; a crash before it costs nothing, since a
@@ -252,6 +282,28 @@ async fn fill_stage(
     }
     progress.finish_and_clear();
     Ok(resumed)
+}
+
+/// Write the chunks `rx` brings, in order, into the files of `todo` under `stage`: each
+/// file as `<name>.part`, renamed once whole and its hash checked.
+fn write_chunks(
+    stage: &Path,
+    todo: &[FileEntry],
+    mut rx: tokio::sync::mpsc::Receiver<(usize, usize, Vec<u8>)>,
+) -> Result<()> {
+    let mut current: Option<(usize, Writer)> = None;
+    while let Some((file, chunk, data)) = rx.blocking_recv() {
+        if current.as_ref().is_none_or(|(i, _)| *i != file) {
+            current = Some((file, Writer::open(stage, &todo[file])?));
+        }
+        let (_, w) = current.as_mut().expect("just set");
+        w.write(&data)?;
+        if chunk + 1 == todo[file].chunks.len() {
+            let (i, mut w) = current.take().expect("just set");
+            finish(stage, &todo[i], &mut w)?;
+        }
+    }
+    Ok(())
 }
 
 /// `fsync` every file of `paths`, a few at a time.
@@ -290,7 +342,7 @@ impl Writer {
         let file = std::fs::File::create(&part).map_err(|e| SnapshotError::io(&part, e))?;
         Ok(Writer {
             part,
-            out: std::io::BufWriter::with_capacity(1 << 20, file),
+            out: std::io::BufWriter::with_capacity(crate::WRITE_PIECE, file),
             hasher: (f.chunks.len() != 1).then(blake3::Hasher::new),
         })
     }
@@ -299,9 +351,12 @@ impl Writer {
         if let Some(h) = self.hasher.as_mut() {
             h.update(data);
         }
-        self.out
-            .write_all(data)
-            .map_err(|e| SnapshotError::io(&self.part, e))
+        for piece in data.chunks(crate::WRITE_PIECE) {
+            self.out
+                .write_all(piece)
+                .map_err(|e| SnapshotError::io(&self.part, e))?;
+        }
+        Ok(())
     }
 }
 
@@ -527,5 +582,116 @@ mod tests {
         write(&other.join("config/genesis.json"), br#"{"chain_id":"c-2"}"#);
         let e = restore(&store, &m, &other, &ropts, &pb).await.unwrap_err();
         assert!(matches!(e, SnapshotError::WrongChain { .. }), "{e}");
+    }
+
+    /// A snapshot of `src` at `height` in `store`, as listed.
+    async fn snapshot_of(store: &Store, src: &Path, height: u64) -> Manifest {
+        let meta = NodeMeta {
+            chain_id: "c-1".into(),
+            height,
+            ..NodeMeta::default()
+        };
+        let opts = CreateOptions {
+            jobs: 2,
+            max_rate: None,
+            rehash: false,
+        };
+        let source = Source::Frozen {
+            root: src.to_path_buf(),
+            meta,
+        };
+        let pb = indicatif::ProgressBar::hidden();
+        let made = create(store, source, &opts, &pb).await.unwrap();
+        crate::catalog::load(store, Some(&made.id), None)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_prune_keeps_the_snapshot_a_restore_is_reading() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        // Five table files of bytes that do not compress: five chunks, so that the rate
+        // limit holds the restore open for about 4 s.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut noise = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x >> 32) as u8
+                })
+                .collect()
+        };
+        let old: Vec<Vec<u8>> = (0..5).map(|_| noise(300_000)).collect();
+        for (i, bytes) in old.iter().enumerate() {
+            write(&src.join(format!("data/blockstore.db/00000{i}.ldb")), bytes);
+        }
+        let store = Store::open(tmp.path().join("store").to_str().unwrap(), None).unwrap();
+        let first = snapshot_of(&store, &src, 10).await;
+        std::fs::remove_dir_all(src.join("data/blockstore.db")).unwrap();
+        write(&src.join("data/blockstore.db/000007.ldb"), b"newer table");
+        let second = snapshot_of(&store, &src, 20).await;
+
+        // The first snapshot is restored slowly (about 3 s) while a prune that keeps
+        // only the newest runs.
+        let home = tmp.path().join("home");
+        let ropts = RestoreOptions {
+            jobs: 1,
+            max_rate: Some(300_000),
+            allow_below_sign_state: false,
+        };
+        let (st, m, h, o) = (store.clone(), first.clone(), home.clone(), ropts.clone());
+        let restoring = tokio::spawn(async move {
+            restore(&st, &m, &h, &o, &indicatif::ProgressBar::hidden()).await
+        });
+        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        while !store
+            .list("leases/")
+            .await
+            .unwrap()
+            .iter()
+            .any(|o| o.key.contains("restore-"))
+        {
+            if restoring.is_finished() {
+                panic!("the restore ended first: {:?}", restoring.await.unwrap());
+            }
+            assert!(Instant::now() < deadline, "the restore took no lease");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let keep_newest = crate::prune::Retention {
+            keep_last: 1,
+            keep_daily: 0,
+        };
+        let r = crate::prune::prune(&store, keep_newest).await.unwrap();
+        assert_eq!(r.kept, vec![second.id.clone()]);
+        assert_eq!(r.being_restored, vec![first.id.clone()]);
+        assert!(r.removed.is_empty() && r.chunks_removed == 0, "{r:?}");
+        let done = restoring.await.unwrap().unwrap();
+        assert_eq!(done.id, first.id);
+        for (i, bytes) in old.iter().enumerate() {
+            let path = home.join(format!("data/blockstore.db/00000{i}.ldb"));
+            assert_eq!(&std::fs::read(path).unwrap(), bytes);
+        }
+
+        // With the restore done, the next prune removes it and its chunks.
+        let r = crate::prune::prune(&store, keep_newest).await.unwrap();
+        assert_eq!(r.removed, vec![first.id.clone()]);
+        assert!(r.chunks_removed > 0, "{r:?}");
+        // A restore of a snapshot a prune has removed since it was listed changes nothing.
+        let fresh = tmp.path().join("fresh");
+        std::fs::create_dir_all(&fresh).unwrap();
+        let e = restore(
+            &store,
+            &first,
+            &fresh,
+            &ropts,
+            &indicatif::ProgressBar::hidden(),
+        )
+        .await
+        .unwrap_err();
+        assert!(e.to_string().contains("was removed from"), "{e}");
+        assert!(!fresh.join("data").exists());
     }
 }

@@ -218,8 +218,13 @@ impl Store {
 
     /// Write `bytes` at `key` (whole, replacing what is there).
     pub async fn put(&self, key: &str, bytes: Bytes) -> Result<()> {
+        // In parts of WRITE_PIECE (slices of the same bytes, no copy): a directory store
+        // writes each part with its own write; S3 sends the parts as one body.
+        let parts = (0..bytes.len())
+            .step_by(crate::WRITE_PIECE)
+            .map(|i| bytes.slice(i..bytes.len().min(i + crate::WRITE_PIECE)));
         self.inner
-            .put(&ObjPath::from(key), bytes.into())
+            .put(&ObjPath::from(key), parts.collect())
             .await
             .map(|_| ())
             .map_err(|e| self.err("put", key, e))

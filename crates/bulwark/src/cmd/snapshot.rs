@@ -638,6 +638,11 @@ impl Report for Pruned {
         for id in &r.kept {
             t.push_str(&format!("kept         {id}\n"));
         }
+        for id in &r.being_restored {
+            t.push_str(&format!(
+                "kept         {id} (past its retention, but a restore is reading it)\n"
+            ));
+        }
         t.push_str(&format!(
             "chunks       {} removed ({})\n",
             r.chunks_removed,
