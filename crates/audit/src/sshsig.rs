@@ -144,15 +144,15 @@ fn agent_sign(key: &Path, namespace: &str, msg: &[u8]) -> Result<String, String>
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run ssh-keygen (OpenSSH 8.1 or newer is needed): {e}"))?;
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(msg)
-        .map_err(|e| format!("ssh-keygen: {e}"))?;
+    // ssh-keygen may exit before it reads the message (no agent, no such key): then the
+    // write fails with a broken pipe, and what ssh-keygen said is the error to give.
+    let written = child.stdin.take().expect("stdin is piped").write_all(msg);
     let out = child
         .wait_with_output()
         .map_err(|e| format!("ssh-keygen: {e}"))?;
+    if let (Err(e), true) = (&written, out.status.success()) {
+        return Err(format!("ssh-keygen: {e}"));
+    }
     if !out.status.success() {
         return Err(format!(
             "ssh-keygen -Y sign failed (is the key in your agent? `ssh-add -l` lists them): {}",

@@ -85,6 +85,13 @@ fn a_key_in_a_real_agent_signs_through_its_public_key() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("agent"), "{e}");
+    // A long message: ssh-keygen gives up on the missing agent before reading it all,
+    // and its reason, not the broken pipe, is the error.
+    let e = id
+        .sign("bulwark-failover", &vec![7u8; 16 << 20])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("agent"), "{e}");
 }
 
 #[test]
