@@ -105,6 +105,8 @@ fn watch_exposition(dir: &Path) -> String {
     ch.bech32_prefix = Some("cosmos".into());
     c.chains.push(ch);
     c.nodes.push(NodeConfig {
+        hermes: None,
+        hermes_prefix: None,
         name: "n0".into(),
         chain: "grafana-1".into(),
         role: Role::Validator,

@@ -72,6 +72,8 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
     for n in nodes_of(status) {
         let name = n["name"].as_str().unwrap();
         c.nodes.push(NodeConfig {
+            hermes: None,
+            hermes_prefix: None,
             name: name.into(),
             chain: chain.into(),
             role: serde_json::from_value(n["role"].clone()).unwrap(),
@@ -91,6 +93,7 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
     r.peers_low = count(1, 0);
     r.chain_stalled = lasting(secs(20), secs(3600));
     r.consensus_rounds = count(1, 1000);
+    r.proposals_missed = count(1, 1000);
     r.missing_power = PercentRule {
         warning: 20.0,
         critical: 50.0,
@@ -364,6 +367,48 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
     });
     assert!(round_max >= Some(1.0), "{m}");
 
+    // val0's turns to propose go to the next round's proposer, told by height; each
+    // height named was made in the round the summary says, a later one than 0.
+    let turns_key = format!("proposals_missed/{chain}");
+    let v = hook.wait_for("proposals_missed alert", 2 * MINUTE, |v| {
+        is(v, &turns_key, "firing")
+    });
+    check_payload(&v, &turns_key, "proposals_missed", "firing", &chain, None);
+    let summary = v["summary"].as_str().unwrap().to_string();
+    assert!(
+        summary.starts_with(&format!(
+            "{chain}: our validator missed its turn to propose "
+        )),
+        "{summary}"
+    );
+    let named: Vec<(u64, u64)> = summary
+        .split("at heights ")
+        .nth(1)
+        .unwrap()
+        .split(": each")
+        .next()
+        .unwrap()
+        .split(", ")
+        .map(|t| {
+            let (h, r) = t.split_once(" (made in round ").unwrap();
+            (h.parse().unwrap(), r.trim_end_matches(')').parse().unwrap())
+        })
+        .collect();
+    assert!(!named.is_empty(), "{summary}");
+    for (h, round) in named {
+        let c: Value = serde_json::from_str(&http_body(&format!(
+            "{}/commit?height={h}",
+            node(status, "val1")["rpc_url"].as_str().unwrap()
+        )))
+        .unwrap();
+        assert_eq!(
+            c["result"]["signed_header"]["commit"]["round"].as_u64(),
+            Some(round),
+            "height {h}: {c:#}"
+        );
+        assert!(round >= 1, "{summary}");
+    }
+
     // Back up: the alerts resolve, each once.
     restart_stopped(&net);
     let v = hook.wait_for("missed-blocks resolve", 2 * MINUTE, |v| {
@@ -373,7 +418,7 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
     let v = hook.wait_for("node-down resolve", MINUTE, |v| {
         is(v, "node_down/val0", "resolved")
     });
-    for key in [&power_key, &rounds_key] {
+    for key in [&power_key, &rounds_key, &turns_key] {
         hook.wait_for(&format!("{key} resolve"), MINUTE, |v| {
             is(v, key, "resolved")
         });

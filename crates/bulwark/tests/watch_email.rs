@@ -59,6 +59,8 @@ fn config(state: &Path, port: u16, ca: &Path, chain: &str, rpc: &str, smtp_port:
     ch.websocket = false;
     c.chains.push(ch);
     c.nodes.push(NodeConfig {
+        hermes: None,
+        hermes_prefix: None,
         name: "node0".into(),
         chain: chain.into(),
         role: Role::Validator,

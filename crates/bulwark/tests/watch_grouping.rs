@@ -50,6 +50,8 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
     for n in nodes(status) {
         let name = n["name"].as_str().unwrap();
         c.nodes.push(NodeConfig {
+            hermes: None,
+            hermes_prefix: None,
             name: name.into(),
             chain: chain.into(),
             role: serde_json::from_value(n["role"].clone()).unwrap(),
@@ -94,6 +96,9 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
     };
     r.consensus_rounds = count(1000, 2000);
     r.node_behind = count(1000, 2000);
+    // val0 misses its turns to propose while its host is down; that rule's window (not
+    // grouping) decides when it clears.
+    r.proposals_missed = count(1000, 2000);
     // val0 peers only with its sentry, and has none for a moment as it starts.
     r.peers_low = count(0, 0);
     r.node_catching_up = lasting(secs(600), secs(3600));

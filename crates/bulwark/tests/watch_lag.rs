@@ -30,6 +30,8 @@ fn watch_toml(status: &serde_json::Value, port: u16, state: &Path, hook: &str) -
     c.chains.push(ch);
     for n in ["val1", "val2", "val3"] {
         c.nodes.push(NodeConfig {
+            hermes: None,
+            hermes_prefix: None,
             name: n.into(),
             chain: chain.into(),
             role: Role::Validator,

@@ -58,6 +58,8 @@ fn two_watches_and_two_alertmanagers_page_once_and_watch_each_other() {
         ch.websocket = false;
         c.chains.push(ch);
         c.nodes.push(NodeConfig {
+            hermes: None,
+            hermes_prefix: None,
             name: "ghost".into(),
             chain: "c-1".into(),
             role: Role::Sentry,

@@ -61,6 +61,8 @@ fn reloads_add_and_remove_chains_and_nodes_without_losing_or_repeating_alerts() 
     ch.websocket = false;
     c.chains.push(ch);
     let node_cfg = |name: &str, chain: &str, rpc: &str| NodeConfig {
+        hermes: None,
+        hermes_prefix: None,
         name: name.into(),
         chain: chain.into(),
         role: Role::Full,

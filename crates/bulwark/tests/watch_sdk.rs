@@ -9,8 +9,9 @@
 //! fires, the projection alerts give way and the status shows it out of the active set;
 //! a watch left with only bad REST endpoints says so and neither raises nor resolves
 //! a jail alert. A second watch reads the same data by ABCI query through the RPC
-//! (`abci_query = true`): the REST port given as RPC is reported, and it reads what the
-//! REST watch reads and sees the same jail.
+//! (`abci_query = true`), given only the operator address: it finds the consensus
+//! address from the validator's staking record, the REST port given as RPC is reported,
+//! and it reads what the REST watch reads and sees the same jail.
 
 mod common;
 
@@ -88,7 +89,11 @@ fn abci_config(chain: &SdkChain, port: u16, state: &str, hook: &str, rpcs: &[Str
     let ch = &mut c.chains[0];
     ch.rpc = rpcs.to_vec();
     ch.abci_query = true;
+    // No validator_address: this watch finds it from the validator's staking record.
+    ch.validator_address = None;
     c.nodes.push(NodeConfig {
+        hermes: None,
+        hermes_prefix: None,
         name: "big".into(),
         chain: chain.chain_id.clone(),
         role: Role::Validator,
@@ -255,7 +260,16 @@ fn watch_follows_slashing_jailing_and_upgrades_on_a_cosmos_sdk_chain() {
             && s["chains"][0]["sdk"]["block_time_seconds"]
                 .as_f64()
                 .is_some()
+            && s["chains"][0]["sdk"]["signing_info"].is_object()
     });
+    // Its consensus address, found from operator_address alone, is the one the other
+    // watch was given.
+    assert_eq!(
+        a["chains"][0]["validator_address"],
+        chain.node("ours").cons_hex.as_str(),
+        "{:#}",
+        a["chains"][0]
+    );
     let by_abci = &a["chains"][0]["sdk"];
     assert_eq!(by_abci["via"], "abci", "{by_abci:#}");
     assert_eq!(sdk["via"], "rest", "{sdk:#}");

@@ -27,6 +27,8 @@ fn config(state: &Path, port: u16, chain: &str, rpc: &str, ca: Option<&Path>) ->
     ch.websocket = true;
     c.chains.push(ch);
     c.nodes.push(NodeConfig {
+        hermes: None,
+        hermes_prefix: None,
         name: "node0".into(),
         chain: chain.into(),
         role: Role::Validator,

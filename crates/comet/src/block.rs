@@ -1,6 +1,7 @@
 //! `/block` results, `NewBlock` events (the same shape) and `/validators` pages.
 
 use crate::commit::{commit_object, Commit};
+use crate::proposer::{parse_validator, Validator};
 use crate::value::{garbage, str_at, time_at, u64_at, u64_of, unix_seconds};
 use crate::ParseError;
 use serde_json::Value;
@@ -121,19 +122,15 @@ fn parse_evidence(b: &Value) -> Vec<Offence> {
     out
 }
 
-/// One page of a `/validators` result: the total count and this page's addresses
-/// (upper-case hex).
-pub fn parse_validators(r: &Value) -> Result<(u64, Vec<String>), ParseError> {
+/// One page of a `/validators` result: the total count and this page's validators.
+pub fn parse_validators(r: &Value) -> Result<(u64, Vec<Validator>), ParseError> {
     let total = u64_at(r, "/total")?;
     let vals = r
         .get("validators")
         .and_then(Value::as_array)
         .ok_or_else(|| garbage("/validators"))?;
-    let addrs = vals
-        .iter()
-        .map(|v| str_at(v, "/address").map(str::to_ascii_uppercase))
-        .collect::<Result<_, _>>()?;
-    Ok((total, addrs))
+    let vals = vals.iter().map(parse_validator).collect::<Result<_, _>>()?;
+    Ok((total, vals))
 }
 
 #[cfg(test)]
@@ -202,10 +199,17 @@ mod tests {
 
     #[test]
     fn validators_pages() {
-        let r = json!({"total": "2", "validators": [{"address": "aa"}, {"address": "bb"}]});
+        let r = json!({"total": "2", "validators": [
+            {"address": "aa", "voting_power": "10", "proposer_priority": "-5"},
+            {"address": "bb", "voting_power": "20", "proposer_priority": "5"}
+        ]});
+        let (total, vals) = parse_validators(&r).unwrap();
+        assert_eq!(total, 2);
         assert_eq!(
-            parse_validators(&r).unwrap(),
-            (2, vec!["AA".into(), "BB".into()])
+            vals.iter()
+                .map(|v| (v.address.as_str(), v.power, v.priority))
+                .collect::<Vec<_>>(),
+            [("AA", 10, -5), ("BB", 20, 5)]
         );
         assert!(parse_validators(&json!({"total": "1"})).is_err());
     }

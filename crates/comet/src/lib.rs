@@ -10,6 +10,7 @@
 
 mod block;
 mod commit;
+pub mod proposer;
 mod status;
 mod value;
 

@@ -118,3 +118,28 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
             .ok()
     })
 }
+
+/// The value of `series` in the exposition served at `url`, if it answers and has it.
+pub fn scraped(url: &str, series: &str) -> Option<f64> {
+    crate::http::get(url).and_then(|(_, body)| sample(&body, series))
+}
+
+/// Wait (up to a minute) until `ok` holds for `series` at `url`; on failure, the log of
+/// `daemon`, the process serving it.
+pub fn wait_scraped(
+    url: &str,
+    series: &str,
+    daemon: &crate::process::Daemon,
+    ok: impl Fn(Option<f64>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ok(scraped(url, series)) {
+        assert!(
+            Instant::now() < deadline,
+            "{series} never reached what was waited for (last {:?}); log:\n{}",
+            scraped(url, series),
+            daemon.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -105,6 +105,13 @@ chain = "a"
 role = "rpc"
 rpc = "http://127.0.0.1:1"
 metrics = "127.0.0.1:26660"
+hermes = "http://127.0.0.1:3001/metrics"
+[[node]]
+name = "relayer"
+chain = "a"
+role = "relayer"
+rpc = "http://127.0.0.1:1"
+hermes_prefix = "hermes"
 [[channel]]
 name = "pd"
 type = "pagerduty"
@@ -127,6 +134,9 @@ critical = 3
 [rules.missing_power]
 warning = 30
 critical = 20
+[rules.relayer_backlog]
+warning = 0
+critical = 3
 "#;
     let Err(ConfigError::Invalid(p)) = Config::parse(text) else {
         panic!("expected Invalid");
@@ -150,10 +160,13 @@ critical = 20
         "node \"n\" metrics: \"127.0.0.1:26660\" is not an http",
         "rules.consensus_rounds: warning must be at least 1",
         "rules.missing_power: critical (20) must not be below warning (30)",
+        "node \"n\": hermes is a relayer's telemetry; give it to a node with role = \"relayer\" (this one is rpc)",
+        "node \"relayer\": hermes_prefix without hermes",
+        "rules.relayer_backlog: warning must be at least 1",
     ] {
         assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
     }
-    assert_eq!(p.len(), 17, "{all}");
+    assert_eq!(p.len(), 20, "{all}");
 }
 
 #[test]
@@ -226,4 +239,32 @@ fn cosigner_groups_need_two_cosigners_known_by_different_names() {
         .rules
         .cosigner_refusals_ignored
         .contains(&"step_regression".to_string()));
+}
+
+/// `[chain.oracle]` is read over REST for our validator, at a REST path.
+#[test]
+fn an_oracle_module_needs_rest_an_operator_and_a_path() {
+    let with = |extra: &str| {
+        let text = format!(
+            "state_path = \"w\"\n[[chain]]\nid = \"umee-1\"\nrpc = [\"http://a:26657\"]\n{extra}\n"
+        );
+        match Config::parse(&text) {
+            Ok(_) => String::new(),
+            Err(ConfigError::Invalid(p)) => p.join("\n"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let op = "operator_address = \"umeevaloper1qqqsyqcyq5rqwzqfpg9scrgwpugpzysn3yt2yp\"";
+    assert_eq!(
+        with(&format!(
+            "rest = [\"http://a:1317\"]\n{op}\n[chain.oracle]\nprefix = \"/umee/oracle/v1\""
+        )),
+        ""
+    );
+    let e = with("[chain.oracle]\nprefix = \"/umee/oracle/v1\"");
+    assert!(e.contains("[chain.oracle] is read over REST"), "{e}");
+    let e = with(&format!(
+        "rest = [\"http://a:1317\"]\n{op}\n[chain.oracle]\nprefix = \"umee/oracle/v1/\""
+    ));
+    assert!(e.contains("must be a REST path"), "{e}");
 }

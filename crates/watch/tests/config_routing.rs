@@ -69,11 +69,22 @@ target = { rule = "node_down" }
             "1:00",
             "\"1:00\" is not a UTC offset; write \"+HH:MM\"",
         ),
+        (
+            "time_zone",
+            "Mars/Olympus",
+            "\"Mars/Olympus\" is not a time zone this host knows",
+        ),
+        (
+            "both",
+            "",
+            "route #1: quiet_hours has both utc_offset +01:00 and time_zone Europe/Berlin; give one",
+        ),
     ] {
-        let q = if field == "from" {
-            format!("{{ from = \"{bad}\", to = \"07:00\" }}")
-        } else {
-            format!("{{ from = \"22:00\", to = \"07:00\", utc_offset = \"{bad}\" }}")
+        let q = match field {
+            "from" => format!("{{ from = \"{bad}\", to = \"07:00\" }}"),
+            "time_zone" => format!("{{ from = \"22:00\", to = \"07:00\", time_zone = \"{bad}\" }}"),
+            "both" => "{ from = \"22:00\", to = \"07:00\", utc_offset = \"+01:00\", time_zone = \"Europe/Berlin\" }".to_string(),
+            _ => format!("{{ from = \"22:00\", to = \"07:00\", utc_offset = \"{bad}\" }}"),
         };
         let t = format!(
             "state_path = \"w\"\n[[channel]]\nname = \"h\"\ntype = \"webhook\"\nurl = \"http://x\"\n[[route]]\nchannels = [\"h\"]\nquiet_hours = {q}\n"
@@ -93,14 +104,29 @@ fn routing_settings_round_trip_through_toml() {
     let mut r = watch::config::RouteConfig::new(&["h"], Severity::Warning);
     r.matchers
         .insert("env".into(), MatchValue::Any(vec!["a".into(), "b".into()]));
+    r.matchers.insert(
+        "team".into(),
+        MatchValue::Regex {
+            regex: watch::config::Pattern::new("infra|ops-.*").unwrap(),
+        },
+    );
     r.group_by = vec!["host".into()];
     r.group_wait = Some(Duration::from_secs(10));
     r.quiet_hours = Some(watch::config::QuietHours {
         from: watch::config::ClockTime::new(22, 0),
         to: watch::config::ClockTime::new(7, 30),
         utc_offset: watch::config::UtcOffset::minutes(-330),
+        time_zone: None,
     });
     c.routes.push(r);
+    let mut night = watch::config::RouteConfig::new(&["h"], Severity::Warning);
+    night.quiet_hours = Some(watch::config::QuietHours {
+        from: watch::config::ClockTime::new(22, 0),
+        to: watch::config::ClockTime::new(7, 0),
+        utc_offset: Default::default(),
+        time_zone: Some("America/New_York".to_string().try_into().unwrap()),
+    });
+    c.routes.push(night);
     c.fallback_channel = Some("h".into());
     let back = Config::parse(&c.to_toml().unwrap()).unwrap();
     assert_eq!(back.fallback_channel.as_deref(), Some("h"));
@@ -109,9 +135,48 @@ fn routing_settings_round_trip_through_toml() {
         r.matchers["env"],
         MatchValue::Any(vec!["a".into(), "b".into()])
     );
+    assert_eq!(r.matchers["team"], c.routes[0].matchers["team"]);
+    assert!(c
+        .to_toml()
+        .unwrap()
+        .contains("[route.match.team]\nregex = \"infra|ops-.*\"\n"));
     assert_eq!(r.group_wait, Some(Duration::from_secs(10)));
     assert_eq!(r.group_interval, None);
     assert_eq!(r.quiet_hours, c.routes[0].quiet_hours);
     assert!(c.to_toml().unwrap().contains("utc_offset = \"-05:30\""));
+    assert_eq!(back.routes[1].quiet_hours, c.routes[1].quiet_hours);
+    assert!(c
+        .to_toml()
+        .unwrap()
+        .contains("time_zone = \"America/New_York\""));
     assert_eq!(back.inhibits, c.inhibits);
+}
+
+#[test]
+fn a_regex_matcher_matches_whole_values_and_a_bad_one_is_named() {
+    let m = MatchValue::Regex {
+        regex: watch::config::Pattern::new("cosmoshub-.*|osmosis-1").unwrap(),
+    };
+    assert!(m.accepts("cosmoshub-4") && m.accepts("osmosis-1"));
+    // Anchored like Alertmanager's =~: a value that only contains a match is not one.
+    assert!(!m.accepts("xcosmoshub-4") && !m.accepts("osmosis-10"));
+    let text = |pattern: &str| {
+        format!(
+            "state_path = \"w.sqlite\"\n[[chain]]\nid = \"c\"\nrpc = [\"http://127.0.0.1:1\"]\n\
+             [[channel]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:2\"\n\
+             [[route]]\nchannels = [\"hook\"]\nmatch = {{ chain = {{ regex = {pattern:?} }} }}\n"
+        )
+    };
+    let c = Config::parse(&text("c|d")).unwrap();
+    assert!(c.routes[0].matchers["chain"].accepts("d"));
+    let e = Config::parse(&text("c(")).unwrap_err().to_string();
+    assert!(e.contains("\"c(\" is not a regular expression"), "{e}");
+    let Err(ConfigError::Invalid(p)) = Config::parse(&text("")) else {
+        panic!("an empty regex was accepted");
+    };
+    assert!(
+        p.iter()
+            .any(|m| m.contains("matched against an empty value")),
+        "{p:?}"
+    );
 }

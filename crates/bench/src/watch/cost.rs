@@ -252,6 +252,8 @@ fn bulwark_config(
         c.chains.push(chain);
         if nodes {
             c.nodes.push(NodeConfig {
+                hermes: None,
+                hermes_prefix: None,
                 name: format!("node-{i:03}"),
                 chain: chain_id(i),
                 role: Role::Validator,

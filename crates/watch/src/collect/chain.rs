@@ -22,6 +22,11 @@ pub struct ChainCollector {
     index_by_hash: HashMap<String, Option<usize>>,
     /// The endpoint blocks were last read from.
     in_use: Option<usize>,
+    /// The last block read and its proposer (its commit round comes with the next).
+    prev_proposer: Option<(u64, String)>,
+    /// Our validator's address as the chain's SDK collector finds it, when the config
+    /// does not give it.
+    resolved: Option<super::ResolvedAddress>,
     /// What is known so far.
     pub state: ChainState,
 }
@@ -43,12 +48,32 @@ impl ChainCollector {
             hashes: BTreeMap::new(),
             index_by_hash: HashMap::new(),
             in_use: None,
+            prev_proposer: None,
+            resolved: None,
             state,
+        }
+    }
+
+    /// Take our validator's address from `cell` once the SDK collector finds it.
+    pub fn resolving(mut self, cell: super::ResolvedAddress) -> Self {
+        self.resolved = Some(cell);
+        self
+    }
+
+    /// Our validator's address from the SDK collector, when it found one (or a new one:
+    /// a rotated consensus key). Commits are checked for it from the next block on.
+    fn take_resolved(&mut self) {
+        let Some(cell) = &self.resolved else { return };
+        let found = cell.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if found.is_some() && found != self.state.validator_address {
+            self.state.validator_address = found;
+            self.index_by_hash.clear();
         }
     }
 
     /// One poll: read every endpoint's status, then the new blocks.
     pub async fn poll(&mut self, now: Ts) {
+        self.take_resolved();
         let mut heads: Vec<(usize, u64, Option<f64>)> = Vec::new();
         for i in 0..self.rpcs.len() {
             let res = self.rpcs[i].status().await.and_then(|s| {
@@ -121,6 +146,7 @@ impl ChainCollector {
             if h > next || block.chain_id != self.cfg.id || block.last_commit.height + 1 != h {
                 return false;
             }
+            self.read_turns(src, &block).await;
             self.read_consensus(&block);
             if h > 1 {
                 let Some(sign) = self.our_sign(src, &block, now).await else {
@@ -168,6 +194,7 @@ impl ChainCollector {
             let Some(block) = self.fetch(i, next, now).await else {
                 break;
             };
+            self.read_turns(i, &block).await;
             self.read_consensus(&block);
             if next > 1 {
                 let Some(sign) = self.our_sign(i, &block, now).await else {
@@ -240,7 +267,7 @@ impl ChainCollector {
                         return None;
                     }
                 };
-                let i = vals.iter().position(|a| *a == addr);
+                let i = vals.iter().position(|v| v.address == addr);
                 if let Some(k) = hash {
                     self.index_by_hash.insert(k, i);
                 }
@@ -258,6 +285,36 @@ impl ChainCollector {
         })
     }
 
+    /// Whether our validator missed its turn to propose the height below `block`: that
+    /// height was committed in a later round than the one our validator was to propose.
+    /// A lookup that fails or cannot be backed is left out (logged), never guessed.
+    async fn read_turns(&mut self, src: usize, block: &Block) {
+        let (Some(ours), Some((h, proposer)), Some(round)) = (
+            self.state.validator_address.clone(),
+            self.prev_proposer.clone(),
+            block.last_commit.round,
+        ) else {
+            return;
+        };
+        if h + 1 != block.height || round == 0 {
+            return;
+        }
+        match super::turns::missed_turn(&self.rpcs[src], h, round, &proposer, &ours).await {
+            Ok(Some(true)) => {
+                self.state
+                    .production
+                    .record_missed_turn(h, round, self.cfg.grid_blocks)
+            }
+            Ok(Some(false)) => {}
+            Ok(None) => {
+                tracing::debug!(chain = %self.cfg.id, height = h, round, "proposers of the earlier rounds cannot be told (the validator set changed)")
+            }
+            Err(e) => {
+                tracing::debug!(chain = %self.cfg.id, height = h, "cannot read the validator sets for the proposers: {e}")
+            }
+        }
+    }
+
     /// Keep the round at which `block`'s commit was made, and any evidence in it that
     /// our validator signed twice (forgotten `grid_blocks` blocks later).
     fn read_consensus(&mut self, block: &Block) {
@@ -272,6 +329,7 @@ impl ChainCollector {
             .is_some_and(|a| *a == block.proposer_address);
         s.production
             .record(block.height, ours, block.num_txs, self.cfg.grid_blocks);
+        self.prev_proposer = Some((block.height, block.proposer_address.clone()));
         if let Some(ours) = &s.validator_address {
             if let Some(o) = block.evidence.iter().find(|o| o.address == *ours) {
                 s.double_sign = Some(crate::state::DoubleSign {

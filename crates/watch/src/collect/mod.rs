@@ -9,8 +9,15 @@
 //! rules, alerts or notifiers.
 
 pub mod chain;
+
+/// Our validator's consensus address as a chain's SDK collector found it (from
+/// `operator_address`, when `validator_address` is not given), for its chain collector:
+/// shared by the two collectors of one chain.
+pub type ResolvedAddress = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
 pub mod cosigner;
 pub mod exporter;
+pub mod hermes;
 pub mod localhost;
 pub mod node_metrics;
 pub mod nodes;
@@ -18,6 +25,7 @@ pub mod peer;
 pub mod rpc;
 pub mod sdk;
 pub mod signer;
+mod turns;
 pub mod ws;
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! Node and host collectors.
 
 use crate::collect::exporter::{self, FillHistory};
-use crate::collect::node_metrics;
 use crate::collect::rpc::{Rpc, RpcError};
+use crate::collect::{hermes, node_metrics};
 use crate::config::{HostConfig, NodeConfig};
-use crate::state::NodeMetricsState;
 use crate::state::{FsState, HostState, NodeState, Ts};
+use crate::state::{HermesState, NodeMetricsState};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -23,6 +23,8 @@ pub struct NodeCollector {
     timeout: Duration,
     /// What is known so far.
     pub state: NodeState,
+    /// The namespace of its Hermes' metric names.
+    hermes_prefix: String,
 }
 
 impl NodeCollector {
@@ -49,7 +51,9 @@ impl NodeCollector {
                 earliest_height: None,
                 history: cfg.history,
                 metrics: cfg.metrics.as_deref().map(NodeMetricsState::new),
+                hermes: cfg.hermes.as_deref().map(HermesState::new),
             },
+            hermes_prefix: cfg.hermes_prefix.clone().unwrap_or_default(),
         }
     }
 
@@ -60,6 +64,11 @@ impl NodeCollector {
             let url = &self.state.metrics.as_ref()?.url;
             let text = crate::collect::rpc::get_text(&self.http, url, self.timeout).await;
             Some(text.and_then(|t| node_metrics::read(&exporter::parse(&t), &self.state.chain)))
+        };
+        let hermes = async {
+            let url = &self.state.hermes.as_ref()?.url;
+            let text = crate::collect::rpc::get_text(&self.http, url, self.timeout).await;
+            Some(text.and_then(|t| hermes::read(&exporter::parse(&t), &self.hermes_prefix)))
         };
         let rpc = async {
             let t0 = std::time::Instant::now();
@@ -74,9 +83,12 @@ impl NodeCollector {
             let peers = self.rpc.peers().await?;
             Ok((s, peers, latency))
         };
-        let (metrics, res) = tokio::join!(metrics, rpc);
+        let (metrics, hermes, res) = tokio::join!(metrics, hermes, rpc);
         if let (Some(m), Some(res)) = (self.state.metrics.as_mut(), metrics) {
             m.record(res, now);
+        }
+        if let (Some(h), Some(res)) = (self.state.hermes.as_mut(), hermes) {
+            h.record(res, now);
         }
         let st = &mut self.state;
         match res {

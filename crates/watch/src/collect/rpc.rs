@@ -176,8 +176,12 @@ impl Rpc {
         }
     }
 
-    /// Validator addresses at `height` in voting order (all pages).
-    pub async fn validators(&self, height: u64) -> Result<Vec<String>, RpcError> {
+    /// The validator set at `height` in voting order (all pages), with powers and
+    /// proposer priorities.
+    pub async fn validators(
+        &self,
+        height: u64,
+    ) -> Result<Vec<comet::proposer::Validator>, RpcError> {
         let mut out = Vec::new();
         for page in 1..=100u64 {
             let r = self

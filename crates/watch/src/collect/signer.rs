@@ -49,6 +49,7 @@ impl SignerCollector {
                 down_since: None,
                 nodes: vec![],
                 recent_refusals: 0,
+                sealed: BTreeMap::new(),
                 cosigners: cfg.cosigners.clone(),
                 peer_name: cfg.peer_name().to_string(),
                 threshold: None,
@@ -91,6 +92,7 @@ impl SignerCollector {
         st.threshold = self.cosigner.read(&samples, st.threshold.as_ref(), now);
         let mut connected: BTreeMap<(String, String), bool> = BTreeMap::new();
         let mut refusals = 0.0;
+        let mut sealed = BTreeMap::new();
         for s in &samples {
             let label = |k: &str| s.labels.get(k).cloned().unwrap_or_default();
             match s.name.as_str() {
@@ -100,9 +102,16 @@ impl SignerCollector {
                 "bulwark_signer_refusals_total" if self.reasons.contains(&label("reason")) => {
                     refusals += s.value
                 }
+                "bulwark_signer_vault_sealed" => {
+                    let chain = label("chain");
+                    let since = (s.value >= 1.0)
+                        .then(|| st.sealed.get(&chain).copied().flatten().unwrap_or(now));
+                    sealed.insert(chain, since);
+                }
                 _ => {}
             }
         }
+        st.sealed = sealed;
         let old = std::mem::take(&mut st.nodes);
         st.nodes = connected
             .into_iter()

@@ -96,8 +96,13 @@ fn address_of_key(k: &str) -> Result<String, String> {
         }
         Err(_) => k.trim().to_string(),
     };
+    ed25519_address(&b64)
+}
+
+/// The consensus address of an Ed25519 public key in base64.
+pub fn ed25519_address(b64: &str) -> Result<String, String> {
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(&b64)
+        .decode(b64)
         .map_err(|e| format!("{b64:?} is not base64 ({e})"))?;
     if bytes.len() != 32 {
         return Err(format!(

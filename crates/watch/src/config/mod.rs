@@ -6,6 +6,7 @@
 //! rules, notifiers, server), which all read their settings from here.
 
 mod address;
+pub use address::ed25519_address;
 mod channel;
 mod email;
 mod explain;
@@ -30,14 +31,15 @@ pub use levels::{blocks, scope_of, Levels, RoleConfig, RuleOverrides, Scope, SCO
 pub use quiet::{ClockTime, QuietHours, UtcOffset};
 pub use route::{
     default_inhibits, matches, valid_label_name, InhibitConfig, Labels, MatchValue, Matchers,
-    RouteConfig, BUILT_IN_LABELS, HOST_DOWN_SILENCES,
+    Pattern, RouteConfig, BUILT_IN_LABELS, HOST_DOWN_SILENCES,
 };
 pub use rules::{
     CountRule, DurationRule, HoldRule, NoticeRule, PercentRule, RatioRule, RulesConfig,
 };
 pub use secret::Secret;
 pub use sections::{
-    ChainConfig, HeartbeatConfig, History, HostConfig, NodeConfig, PeerConfig, Role, SignerConfig,
+    ChainConfig, HeartbeatConfig, History, HostConfig, NodeConfig, OracleConfig, PeerConfig, Role,
+    SignerConfig,
 };
 pub use tls::TlsError;
 pub(crate) use tls::{read_ca_file, root_store};

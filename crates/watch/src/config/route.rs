@@ -16,14 +16,20 @@ pub const BUILT_IN_LABELS: [&str; 8] = [
     "rule", "severity", "chain", "node", "host", "role", "signer", "channel",
 ];
 
-/// What one label must be: one value, or any of a list.
+/// What one label must be: one value, any of a list, or a regular expression.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(untagged)]
+#[serde(try_from = "RawMatch", into = "RawMatch")]
 pub enum MatchValue {
     /// Exactly this value.
     One(String),
     /// Any of these values.
     Any(Vec<String>),
+    /// A value the whole of which this regular expression matches, as Alertmanager's
+    /// `=~` does: `{ regex = "cosmoshub-.*" }`.
+    Regex {
+        /// The expression.
+        regex: Pattern,
+    },
 }
 
 impl MatchValue {
@@ -32,6 +38,16 @@ impl MatchValue {
         match self {
             MatchValue::One(x) => x == v,
             MatchValue::Any(xs) => xs.iter().any(|x| x == v),
+            MatchValue::Regex { regex } => regex.anchored.is_match(v),
+        }
+    }
+
+    /// The exact values it names (none for a regular expression).
+    pub fn values(&self) -> Vec<&str> {
+        match self {
+            MatchValue::One(x) => vec![x.as_str()],
+            MatchValue::Any(xs) => xs.iter().map(String::as_str).collect(),
+            MatchValue::Regex { .. } => vec![],
         }
     }
 
@@ -39,6 +55,69 @@ impl MatchValue {
         match self {
             MatchValue::One(x) => x.is_empty(),
             MatchValue::Any(xs) => xs.is_empty() || xs.iter().any(String::is_empty),
+            MatchValue::Regex { regex } => regex.source.is_empty(),
+        }
+    }
+}
+
+/// A regular expression as written, and compiled to match whole values.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    source: String,
+    anchored: regex::Regex,
+}
+
+impl Pattern {
+    /// Compile `source`; the error says what is wrong with it.
+    pub fn new(source: &str) -> Result<Pattern, String> {
+        regex::Regex::new(&format!("^(?:{source})$"))
+            .map(|anchored| Pattern {
+                source: source.to_string(),
+                anchored,
+            })
+            .map_err(|e| format!("{source:?} is not a regular expression: {e}"))
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Pattern {}
+
+/// A matcher as written in the file.
+#[derive(Deserialize, Serialize)]
+#[serde(untagged)]
+enum RawMatch {
+    One(String),
+    Any(Vec<String>),
+    Regex { regex: String },
+}
+
+impl TryFrom<RawMatch> for MatchValue {
+    type Error = String;
+
+    fn try_from(r: RawMatch) -> Result<MatchValue, String> {
+        Ok(match r {
+            RawMatch::One(x) => MatchValue::One(x),
+            RawMatch::Any(xs) => MatchValue::Any(xs),
+            RawMatch::Regex { regex } => MatchValue::Regex {
+                regex: Pattern::new(&regex)?,
+            },
+        })
+    }
+}
+
+impl From<MatchValue> for RawMatch {
+    fn from(m: MatchValue) -> RawMatch {
+        match m {
+            MatchValue::One(x) => RawMatch::One(x),
+            MatchValue::Any(xs) => RawMatch::Any(xs),
+            MatchValue::Regex { regex } => RawMatch::Regex {
+                regex: regex.source,
+            },
         }
     }
 }
@@ -151,13 +230,15 @@ pub struct InhibitConfig {
 }
 
 /// The rules an alert about a host being down inhibits: those it causes.
-pub const HOST_DOWN_SILENCES: [&str; 7] = [
+pub const HOST_DOWN_SILENCES: [&str; 9] = [
     "node_down",
+    "relayer_telemetry_down",
     "signer_down",
     "cosigner_down",
     "exporter_down",
     "node_metrics_down",
     "missed_in_a_row",
+    "proposals_missed",
     "signer_node_disconnected",
 ];
 

@@ -105,6 +105,12 @@ pub(super) fn default_signer_node_disconnected() -> DurationRule {
         critical: secs(120),
     }
 }
+pub(super) fn default_signer_sealed() -> DurationRule {
+    DurationRule {
+        warning: secs(0),
+        critical: secs(60),
+    }
+}
 pub(super) fn default_signer_refusals() -> CountRule {
     CountRule {
         warning: 1,
@@ -118,6 +124,8 @@ pub(super) fn default_signer_refusal_reasons() -> Vec<String> {
         "wrong_chain",
         "below_floor",
         "above_max_height",
+        // The key could not sign (a PKCS#11 token gone).
+        "key_failed",
     ]
     .map(String::from)
     .to_vec()
@@ -126,6 +134,13 @@ pub(super) fn default_window_missed() -> PercentRule {
     PercentRule {
         warning: 50.0,
         critical: 75.0,
+        for_: Duration::ZERO,
+    }
+}
+pub(super) fn default_oracle_missed() -> PercentRule {
+    PercentRule {
+        warning: 50.0,
+        critical: 80.0,
         for_: Duration::ZERO,
     }
 }
@@ -151,6 +166,26 @@ pub(super) fn default_node_metrics_down() -> DurationRule {
     DurationRule {
         warning: secs(120),
         critical: secs(1800),
+    }
+}
+pub(super) fn default_relayer_telemetry_down() -> DurationRule {
+    DurationRule {
+        warning: secs(120),
+        critical: secs(1800),
+    }
+}
+pub(super) fn default_relayer_backlog() -> CountRule {
+    CountRule {
+        warning: 20,
+        critical: 200,
+        for_: secs(600),
+    }
+}
+pub(super) fn default_relayer_errors() -> CountRule {
+    CountRule {
+        warning: 5,
+        critical: 50,
+        for_: Duration::ZERO,
     }
 }
 pub(super) fn default_consensus_rounds() -> CountRule {

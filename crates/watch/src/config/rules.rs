@@ -154,6 +154,10 @@ pub struct RulesConfig {
     /// A signer has had no connection to a node for this long.
     #[serde(default = "default_signer_node_disconnected")]
     pub signer_node_disconnected: DurationRule,
+    /// A signer's key for a chain has been sealed (from the vault, waiting for its
+    /// custodians) for this long.
+    #[serde(default = "default_signer_sealed")]
+    pub signer_sealed: DurationRule,
     /// A signer refused this many requests in the last 10 minutes, counting only
     /// `signer_refusal_reasons`.
     #[serde(default = "default_signer_refusals")]
@@ -193,6 +197,11 @@ pub struct RulesConfig {
     /// misses the chain allows before jailing (Cosmos SDK chains with `rest`).
     #[serde(default = "default_window_missed")]
     pub window_missed: PercentRule,
+    /// Our validator's missed votes in the price-oracle module's slash window
+    /// (`[chain.oracle]`), as a percentage of the misses the window allows before it is
+    /// slashed and jailed at the window's end.
+    #[serde(default = "default_oracle_missed")]
+    pub oracle_missed: PercentRule,
     /// Projected time until our validator is jailed at its current miss rate
     /// (`critical` <= `warning`).
     #[serde(default = "default_jail_in")]
@@ -232,11 +241,22 @@ pub struct RulesConfig {
     /// empty while most other proposers' blocks carried transactions.
     #[serde(default = "default_empty_proposals")]
     pub empty_proposals: CountRule,
-    /// Turns to propose our validator missed among the chain's last `grid_blocks`: its
-    /// share of the voting power (from the Cosmos SDK standing) times the blocks, less
-    /// the blocks it proposed.
+    /// Turns to propose our validator missed among the chain's last `grid_blocks`,
+    /// by height: heights committed in a later round than the one it was to propose.
     #[serde(default = "default_proposals_missed")]
     pub proposals_missed: CountRule,
+    /// A relayer node's Hermes telemetry (`hermes` in its `[[node]]`) has failed for
+    /// this long.
+    #[serde(default = "default_relayer_telemetry_down")]
+    pub relayer_telemetry_down: DurationRule,
+    /// Packets waiting on one channel end of a relayer's Hermes (`backlog_size`), for
+    /// `for` (a backlog that does not drain).
+    #[serde(default = "default_relayer_backlog")]
+    pub relayer_backlog: CountRule,
+    /// Errors a relayer's Hermes met broadcasting or simulating transactions in the last
+    /// 10 minutes.
+    #[serde(default = "default_relayer_errors")]
+    pub relayer_errors: CountRule,
 }
 
 impl Default for RulesConfig {
@@ -264,6 +284,7 @@ impl Default for RulesConfig {
             load_per_cpu: default_load_per_cpu(),
             signer_down: default_signer_down(),
             signer_node_disconnected: default_signer_node_disconnected(),
+            signer_sealed: default_signer_sealed(),
             signer_refusals: default_signer_refusals(),
             signer_refusal_reasons: default_signer_refusal_reasons(),
             cosigner_down: default_cosigner_down(),
@@ -274,6 +295,7 @@ impl Default for RulesConfig {
             cosigner_failures: default_cosigner_failures(),
             cosigner_slow: default_cosigner_slow(),
             window_missed: default_window_missed(),
+            oracle_missed: default_oracle_missed(),
             jail_in: default_jail_in(),
             validator_inactive: default_validator_inactive(),
             upgrade_in: default_upgrade_in(),
@@ -285,6 +307,9 @@ impl Default for RulesConfig {
             commission_changed: default_commission_changed(),
             empty_proposals: default_empty_proposals(),
             proposals_missed: default_proposals_missed(),
+            relayer_telemetry_down: default_relayer_telemetry_down(),
+            relayer_backlog: default_relayer_backlog(),
+            relayer_errors: default_relayer_errors(),
         }
     }
 }
@@ -326,12 +351,14 @@ impl RulesConfig {
             ("node_metrics_down", r.node_metrics_down),
             ("signer_down", r.signer_down),
             ("signer_node_disconnected", r.signer_node_disconnected),
+            ("signer_sealed", r.signer_sealed),
             ("cosigner_down", r.cosigner_down),
             ("cosigner_slow", r.cosigner_slow),
             ("rpc_slow", r.rpc_slow),
             ("validator_inactive", r.validator_inactive),
             ("snapshot_stale", r.snapshot_stale),
             ("peer_down", r.peer_down),
+            ("relayer_telemetry_down", r.relayer_telemetry_down),
         ] {
             up(p, name, d.warning.as_secs_f64(), d.critical.as_secs_f64());
         }
@@ -379,6 +406,7 @@ impl RulesConfig {
             ("disk_used", r.disk_used),
             ("memory_used", r.memory_used),
             ("window_missed", r.window_missed),
+            ("oracle_missed", r.oracle_missed),
             ("missing_power", r.missing_power),
         ] {
             up(p, name, pr.warning, pr.critical);
@@ -396,6 +424,15 @@ impl RulesConfig {
             r.load_per_cpu.warning,
             r.load_per_cpu.critical,
         );
+        for (name, c) in [
+            ("relayer_backlog", r.relayer_backlog),
+            ("relayer_errors", r.relayer_errors),
+        ] {
+            up(p, name, c.warning as f64, c.critical as f64);
+            if c.warning == 0 {
+                p.push(format!("rules.{name}: warning must be at least 1"));
+            }
+        }
         up(
             p,
             "cosigner_refusals",

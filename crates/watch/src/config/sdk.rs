@@ -70,6 +70,22 @@ pub(crate) fn validate_chain(c: &ChainConfig, p: &mut Vec<String>) {
             "{what}: with Cosmos SDK data and validator_address, give operator_address (or bech32_prefix) so the consensus address can be written in bech32 for the slashing module"
         ));
     }
+    if let Some(o) = &c.oracle {
+        if c.rest.is_empty() || c.operator_address.is_none() {
+            p.push(format!(
+                "{what}: [chain.oracle] is read over REST for our validator: give rest = [\"http://...:1317\"] and operator_address (an ABCI query does not read it)"
+            ));
+        }
+        if !o.prefix.starts_with('/')
+            || o.prefix.ends_with('/')
+            || o.prefix.contains(char::is_whitespace)
+        {
+            p.push(format!(
+                "{what}: [chain.oracle] prefix {:?} must be a REST path such as \"/umee/oracle/v1\" (starting with /, not ending with one)",
+                o.prefix
+            ));
+        }
+    }
     let mut names = std::collections::HashSet::new();
     for w in &c.wallets {
         if !names.insert(w.name.as_str()) {

@@ -88,6 +88,10 @@ pub struct ChainConfig {
     /// Named accounts whose balance is checked (`[[chain.wallet]]`).
     #[serde(default, rename = "wallet", skip_serializing_if = "Vec::is_empty")]
     pub wallets: Vec<super::WalletConfig>,
+    /// The chain's price-oracle module (`[chain.oracle]`), where our validator's missed
+    /// votes are counted (read over `rest`, with `operator_address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oracle: Option<OracleConfig>,
     /// The operator's own labels for its alerts, e.g. `{ env = "mainnet", team = "core" }`
     /// (routes and inhibitions match on them).
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
@@ -115,9 +119,19 @@ impl ChainConfig {
             sdk_slow_interval: default_sdk_slow_interval(),
             governance: default_governance(),
             wallets: Vec::new(),
+            oracle: None,
             labels: Labels::new(),
         }
     }
+}
+
+/// A price-oracle module of Terra's design (`x/oracle`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OracleConfig {
+    /// Its REST path: `/umee/oracle/v1` (Umee), `/ojo/oracle/v1` (Ojo), `/oracle`
+    /// (Kujira); `{prefix}/params` and `{prefix}/validators/{valoper}/miss` are read.
+    pub prefix: String,
 }
 
 /// What a node is for.
@@ -172,6 +186,14 @@ pub struct NodeConfig {
     /// power missing from the last commit, mempool size.
     #[serde(default)]
     pub metrics: Option<String>,
+    /// For a `relayer`: its Hermes' telemetry endpoint (`[telemetry] enabled = true`,
+    /// usually port 3001), e.g. `http://10.0.0.12:3001/metrics`: wallet balances,
+    /// packets waiting per channel, confirmation latency, broadcast and simulation errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hermes: Option<String>,
+    /// The namespace Hermes' `[telemetry] prefix` puts before its metric names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hermes_prefix: Option<String>,
     /// The history it must serve (an RPC node's promise to its users): `"archive"`
     /// (every block from the chain's first), or a number of recent blocks. `rpc_history`
     /// fires when `/status`'s `earliest_block_height` says it serves less.

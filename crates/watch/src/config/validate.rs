@@ -54,6 +54,22 @@ impl Config {
                 ));
             }
             check_url(&mut p, &format!("node {:?} rpc", n.name), &n.rpc);
+            if let Some(u) = &n.hermes {
+                check_url(&mut p, &format!("node {:?} hermes", n.name), u);
+                if n.role != crate::config::Role::Relayer {
+                    p.push(format!(
+                        "node {:?}: hermes is a relayer's telemetry; give it to a node with role = \"relayer\" (this one is {})",
+                        n.name,
+                        n.role.as_str()
+                    ));
+                }
+            }
+            if n.hermes_prefix.is_some() && n.hermes.is_none() {
+                p.push(format!(
+                    "node {:?}: hermes_prefix without hermes; give the telemetry URL too",
+                    n.name
+                ));
+            }
             if let Some(u) = &n.metrics {
                 check_url(&mut p, &format!("node {:?} metrics", n.name), u);
             }

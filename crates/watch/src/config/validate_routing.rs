@@ -43,11 +43,7 @@ impl Config {
         let check_known = |p: &mut Vec<String>, what: &str, m: &Matchers| {
             for (k, v) in m {
                 let Some(names) = known(k) else { continue };
-                let values = match v {
-                    super::MatchValue::One(x) => vec![x.as_str()],
-                    super::MatchValue::Any(xs) => xs.iter().map(String::as_str).collect(),
-                };
-                for x in values.into_iter().filter(|x| !names.contains(x)) {
+                for x in v.values().into_iter().filter(|x| !names.contains(x)) {
                     p.push(format!("{what}: {k} {x:?} is not a configured {k}"));
                 }
             }
@@ -59,10 +55,21 @@ impl Config {
             for l in r.group_by.iter().filter(|l| !valid_label_name(l)) {
                 p.push(format!("{what}: group_by {l:?} is not a label name"));
             }
-            if let Some(q) = r.quiet_hours.filter(|q| q.from == q.to) {
+            if let Some(q) = r.quiet_hours.as_ref().filter(|q| q.from == q.to) {
                 p.push(format!(
                     "{what}: quiet_hours from and to are both {}; give a range of time",
                     String::from(q.from)
+                ));
+            }
+            if let Some(q) = r
+                .quiet_hours
+                .as_ref()
+                .filter(|q| q.time_zone.is_some() && q.utc_offset != Default::default())
+            {
+                p.push(format!(
+                    "{what}: quiet_hours has both utc_offset {} and time_zone {}; give one",
+                    String::from(q.utc_offset),
+                    q.time_zone.clone().map(String::from).unwrap_or_default()
                 ));
             }
             if let Some(f) = r.fallback.as_deref().filter(|f| !channels.contains(f)) {

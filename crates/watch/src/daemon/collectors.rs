@@ -155,7 +155,15 @@ impl Collectors {
         match s {
             Subject::Chain(id) => {
                 let c = config.chains.iter().find(|c| &c.id == id).expect("wanted");
-                let col = ChainCollector::new(c.clone(), c.rpc.iter().map(|u| rpc(u)).collect());
+                let sdk = crate::collect::sdk::sources(c, &cx.http, timeout);
+                // Without validator_address, the SDK collector finds it from
+                // operator_address and hands it to the chain collector.
+                let cell = crate::collect::ResolvedAddress::default();
+                let mut col =
+                    ChainCollector::new(c.clone(), c.rpc.iter().map(|u| rpc(u)).collect());
+                if sdk.is_some() {
+                    col = col.resolving(cell.clone());
+                }
                 let mut state = col.state.clone();
                 let feed = Arc::new(Feed::default());
                 if c.websocket {
@@ -172,8 +180,8 @@ impl Collectors {
                     Some(feed),
                     token.clone(),
                 ));
-                if let Some((via, sources)) = crate::collect::sdk::sources(c, &cx.http, timeout) {
-                    let col = SdkCollector::new(c, via, sources);
+                if let Some((via, sources)) = sdk {
+                    let col = SdkCollector::new(c, via, sources).resolving(c, cell);
                     state.sdk = Some(Box::new(col.state.clone()));
                     let every = c.sdk_interval;
                     out.push((

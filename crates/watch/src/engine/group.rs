@@ -144,7 +144,7 @@ impl GroupState {
         if let Some(last) = self.last_sent {
             due = due.max(last + interval.as_secs_f64());
         }
-        if let Some(q) = r.quiet_hours.filter(|q| q.contains(now)) {
+        if let Some(q) = r.quiet_hours.as_ref().filter(|q| q.contains(now)) {
             let urgent = self.changes().any(|e| {
                 e.resolved_at.is_none()
                     && e.alert.severity >= Severity::Critical

@@ -18,7 +18,7 @@ pub fn step(e: &mut Engine, now: Ts) -> Result<Vec<Notification>, StoreError> {
         if !r.grouped() {
             continue;
         }
-        let quiet = r.quiet_hours.is_some_and(|q| q.contains(now));
+        let quiet = r.quiet_hours.as_ref().is_some_and(|q| q.contains(now));
         let mut active: BTreeMap<String, (Labels, Vec<&Alert>)> = BTreeMap::new();
         for a in e.firing.values() {
             let held = a.inhibited_by.is_some() || e.silences.iter().any(|s| s.matches(a, now));

@@ -179,6 +179,7 @@ fn quiet_hours_hold_all_but_criticals_until_they_end() {
         from: ClockTime::new(22, 0),
         to: ClockTime::new(7, 0),
         utc_offset: UtcOffset::minutes(60),
+        time_zone: None,
     };
     let h = 3600.0;
     assert!(q.contains(NEW_YEAR));
@@ -195,6 +196,7 @@ fn quiet_hours_hold_all_but_criticals_until_they_end() {
         from: ClockTime::new(9, 0),
         to: ClockTime::new(17, 0),
         utc_offset: UtcOffset::default(),
+        time_zone: None,
     };
     assert!(day.contains(NEW_YEAR + 9.0 * h) && !day.contains(NEW_YEAR + 17.0 * h));
 

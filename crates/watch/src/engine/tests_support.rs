@@ -39,6 +39,8 @@ pub(crate) fn config() -> Config {
         ("o1", Role::Validator, None),
     ] {
         c.nodes.push(NodeConfig {
+            hermes: None,
+            hermes_prefix: None,
             name: n.into(),
             chain: "c-1".into(),
             role,

@@ -10,6 +10,7 @@
 use crate::config::Severity;
 use crate::config::{EmailConfig, Security};
 use crate::engine::alert::{Alert, Kind, Notification};
+use crate::engine::message::Message as GroupMessage;
 use crate::net::tls::Trust;
 use crate::state::Ts;
 use crate::time::rfc3339;
@@ -74,6 +75,67 @@ fn took(from: Ts, to: Ts) -> String {
 
 /// The plain-text body. `status_url` is the watch's `/api/status`.
 pub fn body(n: &Notification, status_url: &str) -> String {
+    let mut b = section(n);
+    b.push_str(&footer(status_url));
+    b
+}
+
+/// The status page link and the signature that end every email.
+fn footer(status_url: &str) -> String {
+    let page = status_url
+        .strip_suffix("/api/status")
+        .map(|base| format!("{base}/"))
+        .unwrap_or_else(|| status_url.to_string());
+    format!("\nStatus page: {page}\n-- \nSent by bulwark watch\n")
+}
+
+/// The subject of a group's email, e.g.
+/// `[CRITICAL] 3 alerts FIRING, 1 resolved: host=val-host`.
+pub fn group_subject(m: &GroupMessage, prefix: Option<&str>) -> String {
+    let worst = m
+        .notifications
+        .iter()
+        .filter(|n| n.kind != Kind::Resolved)
+        .map(|n| n.alert.severity)
+        .max();
+    let resolved = m
+        .notifications
+        .iter()
+        .filter(|n| n.kind == Kind::Resolved)
+        .count();
+    let firing = m.notifications.len() - resolved;
+    let head = match (worst, resolved) {
+        (None, _) => format!("[RESOLVED] {resolved} alerts"),
+        (Some(sev), 0) => format!("[{}] {firing} alerts FIRING", severity_word(sev)),
+        (Some(sev), r) => format!(
+            "[{}] {firing} alerts FIRING, {r} resolved",
+            severity_word(sev)
+        ),
+    };
+    let what = crate::notify::payload::group_labels(m);
+    let mut s = String::new();
+    if let Some(p) = prefix.map(str::trim).filter(|p| !p.is_empty()) {
+        s.push_str(p);
+        s.push(' ');
+    }
+    s.push_str(&head);
+    if !what.is_empty() {
+        s.push_str(": ");
+        s.push_str(&what);
+    }
+    s
+}
+
+/// The body of a group's email: each alert's part as in its own email, then one footer.
+pub fn group_body(m: &GroupMessage, status_url: &str) -> String {
+    let parts: Vec<String> = m.notifications.iter().map(section).collect();
+    let mut b = parts.join("\n");
+    b.push_str(&footer(status_url));
+    b
+}
+
+/// One alert's part of an email: headline, summary and details.
+fn section(n: &Notification) -> String {
     let a = &n.alert;
     let sev = severity_word(a.severity);
     let mut b = String::new();
@@ -125,13 +187,6 @@ pub fn body(n: &Notification, status_url: &str) -> String {
         _ => {}
     }
     line("Alert key", &a.key);
-    let page = status_url
-        .strip_suffix("/api/status")
-        .map(|base| format!("{base}/"))
-        .unwrap_or_else(|| status_url.to_string());
-    b.push_str(&format!(
-        "\nStatus page: {page}\n-- \nSent by bulwark watch\n"
-    ));
     b
 }
 
@@ -159,6 +214,24 @@ pub fn thread_id(a: &Alert, from: &str) -> String {
 
 /// The message for one notification.
 pub fn message(cfg: &EmailConfig, n: &Notification, status_url: &str) -> Result<Message, String> {
+    let thread = thread_id(&n.alert, &cfg.from);
+    let thread = (thread, n.kind == Kind::Firing);
+    build(
+        cfg,
+        subject(n, cfg.subject_prefix.as_deref()),
+        Some(thread),
+        body(n, status_url),
+    )
+}
+
+/// An email from the channel's sender to its recipients. `thread`: the alert's thread
+/// id, and whether this email starts the thread (a firing) or refers to it.
+fn build(
+    cfg: &EmailConfig,
+    subject: String,
+    thread: Option<(String, bool)>,
+    text: String,
+) -> Result<Message, String> {
     let bad = |field: &str, v: &str, e: &dyn std::fmt::Display| {
         format!("{field} {v:?} is not an email address ({e})")
     };
@@ -168,25 +241,36 @@ pub fn message(cfg: &EmailConfig, n: &Notification, status_url: &str) -> Result<
                 .parse::<Mailbox>()
                 .map_err(|e| bad("from", &cfg.from, &e))?,
         )
-        .subject(subject(n, cfg.subject_prefix.as_deref()));
+        .subject(subject);
     for t in &cfg.to {
         b = b.to(t.parse::<Mailbox>().map_err(|e| bad("to", t, &e))?);
     }
-    let thread = thread_id(&n.alert, &cfg.from);
-    b = if n.kind == Kind::Firing {
-        b.message_id(Some(thread))
-    } else {
-        b.message_id(None)
-            .in_reply_to(thread.clone())
-            .references(thread)
+    b = match thread {
+        Some((id, true)) => b.message_id(Some(id)),
+        Some((id, false)) => b.message_id(None).in_reply_to(id.clone()).references(id),
+        None => b.message_id(None),
     };
     // A plain body rather than a MIME part: lettre ends a part with a line break of its
     // own and the SMTP terminator adds one more, which would show as blank lines.
-    let text = body(n, status_url);
     b.header(header::MIME_VERSION_1_0)
         .header(header::ContentType::TEXT_PLAIN)
         .body(text.strip_suffix('\n').unwrap_or(&text).to_string())
         .map_err(|e| format!("cannot build the email: {e}"))
+}
+
+/// The one email of a group's notifications (a route with `group_by`).
+pub fn group_message(
+    cfg: &EmailConfig,
+    m: &GroupMessage,
+    status_url: &str,
+) -> Result<Message, String> {
+    let text = group_body(m, status_url);
+    build(
+        cfg,
+        group_subject(m, cfg.subject_prefix.as_deref()),
+        None,
+        text,
+    )
 }
 
 /// Send `msg` through the channel's SMTP server; `timeout` bounds each step.

@@ -11,8 +11,9 @@ use serde_json::Value;
 
 impl Sender {
     /// Send one outbox message: a single alert's notification as [`Sender::send`]
-    /// does, a group's as one request where the channel allows it (webhook,
-    /// Alertmanager, chat channels), else one per alert (PagerDuty, email).
+    /// does, a group's as one request (webhook, Alertmanager, chat channels, one email),
+    /// except to PagerDuty: one event per alert there, since each incident needs its
+    /// own dedup key to be resolved (PagerDuty groups incidents by its own rules).
     pub async fn send_message(&self, ch: &ChannelConfig, m: &Message) -> Result<(), String> {
         match (&m.group, m.notifications.as_slice()) {
             (None, [one]) => return self.send(ch, one).await,
@@ -64,7 +65,11 @@ impl Sender {
                 let body = serde_json::json!({ "chat_id": chat_id, "text": payload::group_text(m), "disable_web_page_preview": true });
                 self.post(&url, &body).await
             }
-            ChannelConfig::Pagerduty { .. } | ChannelConfig::Email(_) => {
+            ChannelConfig::Email(cfg) => {
+                let msg = crate::notify::email::group_message(cfg, m, &self.generator_url)?;
+                crate::notify::email::send(cfg, msg, &self.tls, self.timeout).await
+            }
+            ChannelConfig::Pagerduty { .. } => {
                 for n in &m.notifications {
                     self.send(ch, n).await?;
                 }

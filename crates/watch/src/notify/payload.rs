@@ -49,8 +49,18 @@ pub fn webhook_group(m: &Message) -> Value {
 
 /// Text for chat channels of a group: a heading, then one line per alert.
 pub fn group_text(m: &Message) -> String {
-    let what = m
-        .group
+    let what = group_labels(m);
+    let mut t = format!("{} alerts {what}", m.notifications.len());
+    for n in &m.notifications {
+        t.push('\n');
+        t.push_str(&text(n));
+    }
+    t
+}
+
+/// The group's labels as `host=val-host env=mainnet` (empty for a single alert).
+pub fn group_labels(m: &Message) -> String {
+    m.group
         .as_ref()
         .map(|g| {
             g.labels
@@ -59,13 +69,7 @@ pub fn group_text(m: &Message) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         })
-        .unwrap_or_default();
-    let mut t = format!("{} alerts {what}", m.notifications.len());
-    for n in &m.notifications {
-        t.push('\n');
-        t.push_str(&text(n));
-    }
-    t
+        .unwrap_or_default()
 }
 
 /// One line of text for chat channels.

@@ -580,3 +580,70 @@ fn unreachable_server_keeps_the_notification_until_it_is_up() {
         .metrics()
         .contains("bulwark_watch_notifications_total{channel=\"mail\",result=\"ok\"} 1"));
 }
+
+/// A group's notifications (a route with `group_by`) are one email: the worst severity
+/// and the group in the subject, each alert's part in the body, one footer.
+#[test]
+fn a_group_is_one_email() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = SmtpSink::start(&dir.path().join("mail"), 0, Mode::Plain, None, None);
+    let cfg = channel(sink.port, Security::None);
+    let mut host = note(Kind::Firing, None);
+    host.alert.key = "host_down/val-host".into();
+    host.alert.rule = "host_down".into();
+    host.alert.chain = None;
+    host.alert.node = None;
+    host.alert.host = Some("val-host".into());
+    host.alert.summary = "val-host is down".into();
+    let mut warn = note(Kind::Firing, None);
+    warn.alert.severity = Severity::Warning;
+    let resolved = note(Kind::Resolved, Some(T0 + 150.0));
+    let group = crate::engine::message::Message {
+        group: Some(crate::engine::message::Group {
+            route: 1,
+            labels: [("host".to_string(), "val-host".to_string())].into(),
+        }),
+        notifications: vec![host, warn, resolved],
+    };
+    assert_eq!(
+        email::group_subject(&group, Some("[prod]")),
+        "[prod] [CRITICAL] 2 alerts FIRING, 1 resolved: host=val-host"
+    );
+    let body = email::group_body(&group, STATUS);
+    assert!(
+        body.starts_with("CRITICAL alert firing: host_down\n\nval-host is down\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("\nWARNING alert firing: node_down\n"),
+        "{body}"
+    );
+    assert!(body.ends_with(&format!("\n{}", &RESOLVED_BODY)), "{body}");
+    assert_eq!(body.matches("Sent by bulwark watch").count(), 1, "{body}");
+    let sender = Sender {
+        http: reqwest::Client::new(),
+        timeout: Duration::from_secs(5),
+        generator_url: STATUS.into(),
+        tls: Trust::system(),
+    };
+    rt().block_on(sender.send_message(&ChannelConfig::Email(cfg), &group))
+        .unwrap();
+    let m = sink.wait_for(1, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(300));
+    let m2 = sink.messages();
+    assert_eq!((m.len(), m2.len()), (1, 1), "{m2:#?}");
+    assert_eq!(
+        m[0]["subject"],
+        "[bulwark] [CRITICAL] 2 alerts FIRING, 1 resolved: host=val-host"
+    );
+    assert_eq!(m[0]["body"], body.as_str());
+    // Resolved only: a resolved group.
+    let only = crate::engine::message::Message {
+        notifications: vec![note(Kind::Resolved, Some(T0 + 150.0)); 2],
+        ..group
+    };
+    assert_eq!(
+        email::group_subject(&only, None),
+        "[RESOLVED] 2 alerts: host=val-host"
+    );
+}

@@ -131,17 +131,22 @@ fn threshold(levels: &Levels, g: &CosignerGroup<'_>, out: &mut Vec<Outcome>) {
                 ),
                 cfg.threshold_lost.for_,
             )));
-        } else if k < t + 1 {
+        } else if k < t + 1 || c.weakest < t + 1 {
+            let summary = if k < t + 1 {
+                format!(
+                    "{}: only {k} of {n} cosigners of {} reach each other (best: {}) and a signature needs {t}: one more lost cosigner stops signing; bring the missing one back",
+                    c.chain, g.name, c.best
+                )
+            } else {
+                one_way(g, c, n)
+            };
             out.push(Outcome::Clear(lost));
             out.push(Outcome::Firing(condition(
                 "threshold_at_risk",
                 at_risk,
                 Severity::Warning,
                 Some(c.chain.clone()),
-                format!(
-                    "{}: only {k} of {n} cosigners of {} reach each other (best: {}) and a signature needs {t}: one more lost cosigner stops signing; bring the missing one back",
-                    c.chain, g.name, c.best
-                ),
+                summary,
                 cfg.threshold_at_risk.for_,
             )));
         } else {
@@ -149,6 +154,36 @@ fn threshold(levels: &Levels, g: &CosignerGroup<'_>, out: &mut Vec<Outcome>) {
             out.push(Outcome::Clear(lost));
         }
     }
+}
+
+/// The at-risk summary when one coordinator reaches all it needs but another reaches
+/// fewer: some links are down, perhaps one way only (a cosigner whose peers reach it
+/// while it does not reach them, or the reverse).
+fn one_way(g: &CosignerGroup<'_>, c: &crate::state::GroupChain, n: usize) -> String {
+    let (t, w) = (c.threshold, c.weakest);
+    let missing: Vec<&str> = g
+        .members
+        .iter()
+        .find(|m| m.name == c.weakest_name)
+        .and_then(|m| m.threshold.as_ref())
+        .map(|th| {
+            th.peers
+                .iter()
+                .filter(|p| !p.up)
+                .map(|p| p.peer.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let what = if w < t {
+        "a node's request it coordinates cannot be signed (the node misses that block while it holds this cosigner's connection)"
+    } else {
+        "one more lost link stops the signatures it coordinates"
+    };
+    let missing = missing.join(", ");
+    format!(
+        "{}: cosigner {} of {} reaches only {w} of {n} cosigners (its links to {missing} are down), though {} reaches {}; a signature needs {t}: {what}; check the network from {} to {missing}, their [threshold] listen addresses and the link keys",
+        c.chain, c.weakest_name, g.name, c.best, c.reachable, c.weakest_name
+    )
 }
 
 /// `cosigner_refusals`, per reason.

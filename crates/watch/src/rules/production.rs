@@ -1,10 +1,9 @@
 //! Block production: `empty_proposals`, our validator's recent blocks that carried no
 //! transactions while the other proposers' blocks mostly did (its node's mempool gets
 //! no transactions: few or bad peers, a full or broken mempool); and
-//! `proposals_missed`, fewer blocks proposed than its share of the voting power gives
-//! (CometBFT picks proposers round-robin weighted by power, so over the window each
-//! validator proposes its share to within a block or two; turns it does not take in
-//! time go to the next round's proposer).
+//! `proposals_missed`, the heights among the recent blocks where our validator's turn to
+//! propose passed to a later round (told by height from the validator sets' proposer
+//! priorities, see `collect::turns`).
 
 use crate::config::{Levels, RulesConfig};
 use crate::rules::{level_up, push, About, Outcome};
@@ -33,41 +32,26 @@ pub(crate) fn evaluate(levels: &Levels, obs: &Observed, out: &mut Vec<Outcome>) 
     }
 }
 
-/// `proposals_missed`, on chains whose SDK data gives our share of the bonded stake.
+/// `proposals_missed`: the turns our validator missed among the recent blocks.
 fn missed(cfg: &RulesConfig, c: &crate::state::ChainState, out: &mut Vec<Outcome>) {
-    let Some(ratio) = c
-        .sdk
-        .as_ref()
-        .and_then(|s| s.slow.standing.as_ref())
-        .and_then(|st| st.power_ratio)
-    else {
-        return;
-    };
     let p = &c.production;
     let id = &c.id;
     let key = format!("proposals_missed/{id}");
-    // Only the blocks made while our validator was in the set count (the grid holds the
-    // commits of the heights below the blocks read).
-    let in_set: std::collections::HashSet<u64> = c
-        .grid
-        .iter()
-        .filter(|e| e.sign != crate::state::Sign::NotInSet)
-        .map(|e| e.height)
-        .collect();
-    let blocks = p
-        .recent
-        .iter()
-        .filter(|m| in_set.contains(&m.height) || in_set.contains(&m.height.saturating_sub(1)))
-        .count();
-    let expected = ratio * blocks as f64;
-    let proposed = p.proposed();
-    let missed = (expected - proposed as f64).floor().max(0.0);
+    let missed = p.missed();
     let r = cfg.proposals_missed;
-    let sev = level_up(missed, r.warning as f64, r.critical as f64);
+    let sev = level_up(missed as f64, r.warning as f64, r.critical as f64);
     push(out, key.clone(), sev, |sev| {
+        let oldest = p.recent.front().map(|m| m.height).unwrap_or(0);
+        let heights: Vec<String> = p
+            .missed_turns
+            .iter()
+            .filter(|(h, _)| *h >= oldest)
+            .map(|(h, r)| format!("{h} (made in round {r})"))
+            .collect();
         About::chain(id).condition("proposals_missed", key, sev, format!(
-            "{id}: our validator proposed {proposed} of the last {blocks} blocks made while it was in the validator set, where its {:.2}% of the voting power gives about {expected:.1}: it misses its turns to propose (a slow or unreachable signer, a validator node that cannot build or send its proposal in time); check the validator node and its signer",
-            ratio * 100.0
+            "{id}: our validator missed its turn to propose {missed} time(s) in the last {} blocks, at heights {}: each went to a later round's proposer. Its node did not build or send its proposal in time, or its signer did not sign it: check the validator node, its signer and their link",
+            p.recent.len(),
+            heights.join(", ")
         ), r.for_)
     });
 }
@@ -90,6 +74,7 @@ mod tests {
         };
         let mut out = Vec::new();
         evaluate(&Levels::uniform(RulesConfig::default()), &obs, &mut out);
+        out.retain(|o| !format!("{o:?}").contains("proposals_missed"));
         out
     }
 
@@ -126,70 +111,43 @@ mod tests {
             run(&fine),
             vec![Outcome::Clear("empty_proposals/c-1".into())]
         );
-        // Turns missed, by the share of the power.
-        let standing = |ratio: f64| crate::sdk::Standing {
-            rank: Some(1),
-            bonded_validators: 4,
-            max_validators: 100,
-            tokens: Some("1".into()),
-            power_ratio: Some(ratio),
-        };
-        let eval_with = |blocks: &[(bool, usize)], ratio: f64, not_in_set: usize| {
+        // Turns missed, by height: two in the window warn; one pushed out of it by
+        // newer blocks no longer counts.
+        let key = "proposals_missed/c-1";
+        let eval = |p: &Production| {
             let mut c = ChainState::new("c-1", Some("AA".into()), vec![]);
-            for (i, (ours, txs)) in blocks.iter().enumerate() {
-                c.production.record(i as u64 + 1, *ours, *txs, 100);
-                c.grid.push_back(crate::state::GridEntry {
-                    height: i as u64 + 1,
-                    sign: if i < not_in_set {
-                        crate::state::Sign::NotInSet
-                    } else {
-                        crate::state::Sign::Signed
-                    },
-                });
-            }
-            let mut s = crate::state::SdkState::new(crate::sdk::Via::Rest, &[], None, None);
-            s.slow.standing = Some(standing(ratio));
-            c.sdk = Some(Box::new(s));
+            c.production = p.clone();
             let obs = Observed {
                 chains: vec![c],
                 ..Default::default()
             };
             let mut out = Vec::new();
             evaluate(&Levels::uniform(RulesConfig::default()), &obs, &mut out);
-            out
+            out.into_iter()
+                .find(|o| format!("{o:?}").contains(key))
+                .unwrap()
         };
-        // A quarter of the power, 100 blocks: about 25 expected.
-        let mut blocks: Vec<(bool, usize)> = (0..100).map(|i| (i % 4 == 0, 0)).collect();
-        let key = "proposals_missed/c-1";
-        let found = |out: &[Outcome]| out.iter().find(|o| format!("{o:?}").contains(key)).cloned();
-        assert_eq!(
-            found(&eval_with(&blocks, 0.25, 0)),
-            Some(Outcome::Clear(key.into()))
-        );
-        // One turn in two is taken: ~12 missed, critical.
-        for (i, b) in blocks.iter_mut().enumerate() {
-            b.0 = i % 8 == 0;
+        let mut p = Production::default();
+        for h in 1..=20 {
+            p.record(h, h % 4 == 0, 1, 10);
         }
-        match found(&eval_with(&blocks, 0.25, 0)) {
-            Some(Outcome::Firing(c)) => {
-                assert_eq!(c.severity, crate::config::Severity::Critical);
-                assert!(c.summary.starts_with("c-1: our validator proposed 13 of the last 100 blocks made while it was in the validator set, where its 25.00% of the voting power gives about 25.0"), "{}", c.summary);
+        assert_eq!(eval(&p), Outcome::Clear(key.into()));
+        p.record_missed_turn(14, 1, 10);
+        p.record_missed_turn(18, 2, 10);
+        p.record_missed_turn(18, 2, 10);
+        match eval(&p) {
+            Outcome::Firing(c) => {
+                assert_eq!(c.severity, crate::config::Severity::Warning);
+                assert!(c.summary.starts_with("c-1: our validator missed its turn to propose 2 time(s) in the last 10 blocks, at heights 14 (made in round 1), 18 (made in round 2)"), "{}", c.summary);
             }
             other => panic!("{other:?}"),
         }
-        // Two short of the share is within the schedule's phase: a warning at most.
-        let mut near: Vec<(bool, usize)> = (0..100).map(|i| (i % 4 == 0 && i < 92, 0)).collect();
-        near[99].0 = false;
-        match found(&eval_with(&near, 0.25, 0)) {
-            Some(Outcome::Firing(c)) => assert_eq!(c.severity, crate::config::Severity::Warning),
-            other => panic!("{other:?}"),
+        assert_eq!(p.missed_turns_total, 2);
+        for h in 21..=24 {
+            p.record(h, false, 1, 10);
         }
-        // Back in the set after 80 blocks out: 5 of the 20 since, none missed.
-        let back: Vec<(bool, usize)> = (0..100).map(|i| (i >= 80 && i % 4 == 0, 0)).collect();
-        assert_eq!(
-            found(&eval_with(&back, 0.25, 80)),
-            Some(Outcome::Clear(key.into()))
-        );
+        assert_eq!(p.missed(), 1, "{p:?}");
+        assert_eq!(eval(&p), Outcome::Clear(key.into()));
         // A height seen twice counts once.
         let mut p = Production::default();
         p.record(5, true, 0, 100);

@@ -1,4 +1,4 @@
-//! Signer rules: metrics unreachable, a node connection down, refusals.
+//! Signer rules: metrics unreachable, a node connection down, a key sealed, refusals.
 
 use crate::config::Levels;
 use crate::rules::{level_up, push, push_held, Condition, Outcome};
@@ -55,6 +55,22 @@ pub(crate) fn evaluate(levels: &Levels, obs: &Observed, now: Ts, out: &mut Vec<O
                 base("signer_node_disconnected", key, sev, Some(n.chain.clone()), Some(n.node.clone()), format!(
                     "signer {}: no connection to node {} ({}) for {}; that node cannot sign: if it is the active validator node, blocks are being missed",
                     s.name, n.node, n.chain, human(age)
+                ))
+            });
+        }
+        for (chain, since) in &s.sealed {
+            let key = format!("signer_sealed/{}/{chain}", s.name);
+            let Some(since) = since else {
+                out.push(Outcome::Clear(key));
+                continue;
+            };
+            let r = cfg.signer_sealed;
+            let age = now - since;
+            let sev = level_up(age, r.warning.as_secs_f64(), r.critical.as_secs_f64());
+            push_held(out, sev, |sev| {
+                base("signer_sealed", key, sev, Some(chain.clone()), None, format!(
+                    "signer {}: its key for {chain} is sealed (for {}) and signs nothing until the vault's custodians run `bulwark vault unseal`",
+                    s.name, human(age)
                 ))
             });
         }

@@ -6,8 +6,24 @@ use crate::config::ChainConfig;
 /// even on the exact decimal as the chain does. `None` when `min_signed` is not a
 /// decimal between 0 and 1.
 pub fn allowed_missed(window: u64, min_signed: &str) -> Option<u64> {
-    const SCALE: u128 = 1_000_000_000_000_000_000;
-    let (int, frac) = min_signed.split_once('.').unwrap_or((min_signed, ""));
+    let fixed = share_18(min_signed)?;
+    let product = fixed.checked_mul(u128::from(window))?;
+    let (q, r) = (product / SCALE, product % SCALE);
+    let signed = if r > SCALE / 2 || (r == SCALE / 2 && q % 2 == 1) {
+        q + 1
+    } else {
+        q
+    };
+    Some(window.saturating_sub(u64::try_from(signed).ok()?))
+}
+
+/// 10^18: the Cosmos SDK's `LegacyDec` precision.
+const SCALE: u128 = 1_000_000_000_000_000_000;
+
+/// A decimal between 0 and 1 as the chain writes it (`0.050000000000000000`), times
+/// 10^18; `None` when it is not one.
+pub(crate) fn share_18(s: &str) -> Option<u128> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     if int.is_empty()
         || frac.len() > 18
         || !int.chars().all(|c| c.is_ascii_digit())
@@ -22,17 +38,13 @@ pub fn allowed_missed(window: u64, min_signed: &str) -> Option<u64> {
         format!("{frac:0<18}").parse().ok()?
     };
     let fixed = int.checked_mul(SCALE)?.checked_add(frac)?;
-    if fixed > SCALE {
-        return None;
-    }
-    let product = fixed.checked_mul(u128::from(window))?;
-    let (q, r) = (product / SCALE, product % SCALE);
-    let signed = if r > SCALE / 2 || (r == SCALE / 2 && q % 2 == 1) {
-        q + 1
-    } else {
-        q
-    };
-    Some(window.saturating_sub(u64::try_from(signed).ok()?))
+    (fixed <= SCALE).then_some(fixed)
+}
+
+/// `ceil(share * n)` for a share from [`share_18`].
+pub(crate) fn ceil_share(share: u128, n: u64) -> Option<u64> {
+    let product = share.checked_mul(u128::from(n))?;
+    u64::try_from(product.div_ceil(SCALE)).ok()
 }
 
 /// The chain's account prefix (`cosmos`): `bech32_prefix`, or the operator address's

@@ -8,11 +8,13 @@
 
 mod derive;
 mod gov;
+mod oracle;
 mod stake;
 
 use crate::time::Ts;
-pub use derive::{allowed_missed, consensus_address};
+pub use derive::{account_prefix, allowed_missed, consensus_address};
 pub use gov::{operator_account, GovApi, Proposal};
+pub use oracle::{Oracle, OracleParams};
 use serde::Serialize;
 pub use stake::{Bonded, StakingParams, Standing};
 
@@ -61,6 +63,32 @@ pub struct Validator {
     pub tokens: String,
     /// Commission rate as the chain writes it (`0.100000000000000000`), when given.
     pub commission_rate: Option<String>,
+    /// Its consensus public key, when given.
+    pub consensus_pubkey: Option<ConsensusKey>,
+}
+
+/// A validator's consensus public key as the staking module holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsensusKey {
+    /// Its type (`/cosmos.crypto.ed25519.PubKey`).
+    #[serde(rename = "@type")]
+    pub kind: String,
+    /// The key, base64.
+    pub key: String,
+}
+
+impl ConsensusKey {
+    /// The consensus address (upper-case hex, as `/validators` shows it): the first 20
+    /// bytes of the key's SHA-256, for an Ed25519 key.
+    pub fn address(&self) -> Result<String, String> {
+        if !self.kind.ends_with("ed25519.PubKey") {
+            return Err(format!(
+                "its consensus key is a {:?} key; only Ed25519 consensus keys are read here: give validator_address instead",
+                self.kind
+            ));
+        }
+        crate::config::ed25519_address(&self.key)
+    }
 }
 
 impl Validator {

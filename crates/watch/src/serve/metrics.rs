@@ -2,192 +2,230 @@
 
 use crate::config::Severity;
 use crate::engine::alert::Alert;
+use crate::serve::series::{Labels, Retain, Tracked};
 use crate::state::{Observed, Ts};
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 
-type Labels = Vec<(&'static str, String)>;
 type FGauge = Gauge<f64, AtomicU64>;
 
 /// The watch's metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    chain_height: Family<Labels, Gauge>,
-    seconds_since_block: Family<Labels, FGauge>,
-    missed: Family<Labels, Counter>,
-    signed: Family<Labels, Counter>,
-    missed_in_a_row: Family<Labels, Gauge>,
-    commit_round_max: Family<Labels, Gauge>,
-    double_sign: Family<Labels, Gauge>,
-    source_up: Family<Labels, Gauge>,
-    node_up: Family<Labels, Gauge>,
-    block_height: Family<Labels, Gauge>,
-    behind: Family<Labels, Gauge>,
-    peers: Family<Labels, Gauge>,
-    catching_up: Family<Labels, Gauge>,
-    node_metrics_up: Family<Labels, Gauge>,
-    consensus_rounds: Family<Labels, Gauge>,
-    missing_power: Family<Labels, FGauge>,
-    mempool_txs: Family<Labels, Gauge>,
-    host_up: Family<Labels, Gauge>,
-    fs_used: Family<Labels, FGauge>,
-    fs_full_in: Family<Labels, FGauge>,
-    alerts_firing: Family<Labels, Gauge>,
-    cosigner_up: Family<Labels, Gauge>,
-    cosigners_reachable: Family<Labels, Gauge>,
-    cosigner_threshold: Family<Labels, Gauge>,
-    cosigner_round_trip: Family<Labels, FGauge>,
-    notifications: Family<Labels, Counter>,
-    heartbeats: Family<Labels, Counter>,
+    chain_height: Tracked<Gauge>,
+    seconds_since_block: Tracked<FGauge>,
+    missed: Tracked<Counter>,
+    signed: Tracked<Counter>,
+    missed_in_a_row: Tracked<Gauge>,
+    commit_round_max: Tracked<Gauge>,
+    double_sign: Tracked<Gauge>,
+    source_up: Tracked<Gauge>,
+    node_up: Tracked<Gauge>,
+    block_height: Tracked<Gauge>,
+    behind: Tracked<Gauge>,
+    peers: Tracked<Gauge>,
+    catching_up: Tracked<Gauge>,
+    node_metrics_up: Tracked<Gauge>,
+    consensus_rounds: Tracked<Gauge>,
+    missing_power: Tracked<FGauge>,
+    mempool_txs: Tracked<Gauge>,
+    host_up: Tracked<Gauge>,
+    fs_used: Tracked<FGauge>,
+    fs_full_in: Tracked<FGauge>,
+    alerts_firing: Tracked<Gauge>,
+    cosigner_up: Tracked<Gauge>,
+    cosigners_reachable: Tracked<Gauge>,
+    cosigner_threshold: Tracked<Gauge>,
+    cosigner_round_trip: Tracked<FGauge>,
+    notifications: Tracked<Counter>,
+    heartbeats: Tracked<Counter>,
     last_totals: Mutex<HashMap<String, (u64, u64)>>,
     sdk: crate::serve::metrics_sdk::SdkMetrics,
+    relayer: crate::serve::metrics_relayer::RelayerMetrics,
 }
 
 impl Metrics {
+    /// Keep only the series whose labels `keep` accepts.
+    pub(crate) fn retain(&self, keep: &dyn Fn(&Labels) -> bool) {
+        let all: [&dyn Retain; 27] = [
+            &self.chain_height,
+            &self.seconds_since_block,
+            &self.missed,
+            &self.signed,
+            &self.missed_in_a_row,
+            &self.commit_round_max,
+            &self.double_sign,
+            &self.source_up,
+            &self.node_up,
+            &self.block_height,
+            &self.behind,
+            &self.peers,
+            &self.catching_up,
+            &self.node_metrics_up,
+            &self.consensus_rounds,
+            &self.missing_power,
+            &self.mempool_txs,
+            &self.host_up,
+            &self.fs_used,
+            &self.fs_full_in,
+            &self.alerts_firing,
+            &self.cosigner_up,
+            &self.cosigners_reachable,
+            &self.cosigner_threshold,
+            &self.cosigner_round_trip,
+            &self.notifications,
+            &self.heartbeats,
+        ];
+        for f in all {
+            f.retain(keep);
+        }
+        self.sdk.retain(keep);
+        self.relayer.retain(keep);
+    }
     /// Create the metrics and register them in `registry`.
     pub fn register(registry: &mut Registry) -> Self {
         let mut m = Self::default();
         let r = registry;
         m.sdk = crate::serve::metrics_sdk::SdkMetrics::register(r);
+        m.relayer = crate::serve::metrics_relayer::RelayerMetrics::register(r);
         r.register(
             "bulwark_watch_chain_height",
             "Latest block height seen on the chain",
-            m.chain_height.clone(),
+            m.chain_height.family(),
         );
         r.register(
             "bulwark_watch_seconds_since_last_block",
             "Seconds since the latest block's time",
-            m.seconds_since_block.clone(),
+            m.seconds_since_block.family(),
         );
         r.register(
             "bulwark_watch_validator_missed_blocks",
             "Blocks checked where our validator's signature was absent",
-            m.missed.clone(),
+            m.missed.family(),
         );
         r.register(
             "bulwark_watch_validator_signed_blocks",
             "Blocks checked where our validator signed (commit or nil)",
-            m.signed.clone(),
+            m.signed.family(),
         );
         r.register(
             "bulwark_watch_validator_missed_in_a_row",
             "Our validator's current run of missed blocks",
-            m.missed_in_a_row.clone(),
+            m.missed_in_a_row.family(),
         );
         r.register(
             "bulwark_watch_commit_round_max",
             "Highest round at which one of the chain's recent heights was committed (0 is normal)",
-            m.commit_round_max.clone(),
+            m.commit_round_max.family(),
         );
         r.register(
             "bulwark_watch_validator_double_sign_evidence",
             "1 while a recent block carries evidence that our validator signed twice",
-            m.double_sign.clone(),
+            m.double_sign.family(),
         );
         r.register(
             "bulwark_watch_rpc_source_up",
             "1 when the chain RPC endpoint answers with sane data",
-            m.source_up.clone(),
+            m.source_up.family(),
         );
         r.register(
             "bulwark_watch_node_up",
             "1 when the node's RPC answers for the right chain",
-            m.node_up.clone(),
+            m.node_up.family(),
         );
         r.register(
             "bulwark_watch_block_height",
             "Latest block height a node reports",
-            m.block_height.clone(),
+            m.block_height.family(),
         );
         r.register(
             "bulwark_watch_node_blocks_behind",
             "Blocks this node is behind the best height seen on its chain",
-            m.behind.clone(),
+            m.behind.family(),
         );
         r.register(
             "bulwark_watch_node_peers",
             "Peers a node is connected to",
-            m.peers.clone(),
+            m.peers.family(),
         );
         r.register(
             "bulwark_watch_node_catching_up",
             "1 while a node is syncing",
-            m.catching_up.clone(),
+            m.catching_up.family(),
         );
         r.register(
             "bulwark_watch_node_metrics_up",
             "1 when the node's own Prometheus metrics answer with sane figures for its chain",
-            m.node_metrics_up.clone(),
+            m.node_metrics_up.family(),
         );
         r.register(
             "bulwark_watch_node_consensus_rounds",
             "Consensus round the node last finished at one height (0 is normal), from its metrics",
-            m.consensus_rounds.clone(),
+            m.consensus_rounds.family(),
         );
         r.register(
             "bulwark_watch_node_missing_power_ratio",
             "Share of voting power missing from the last commit, 0..1, from the node's metrics",
-            m.missing_power.clone(),
+            m.missing_power.family(),
         );
         r.register(
             "bulwark_watch_node_mempool_txs",
             "Transactions in the node's mempool, from its metrics",
-            m.mempool_txs.clone(),
+            m.mempool_txs.family(),
         );
         r.register(
             "bulwark_watch_host_up",
             "1 when the host's node_exporter answers",
-            m.host_up.clone(),
+            m.host_up.family(),
         );
         r.register(
             "bulwark_watch_filesystem_used_ratio",
             "Share of a filesystem in use, 0 to 1",
-            m.fs_used.clone(),
+            m.fs_used.family(),
         );
         r.register(
             "bulwark_watch_filesystem_full_in_seconds",
             "Predicted seconds until a filesystem is full (absent when not filling)",
-            m.fs_full_in.clone(),
+            m.fs_full_in.family(),
         );
         r.register(
             "bulwark_watch_cosigner_up",
             "1 when a threshold cosigner's metrics answer",
-            m.cosigner_up.clone(),
+            m.cosigner_up.family(),
         );
         r.register(
             "bulwark_watch_cosigners_reachable",
             "Most cosigners of a group one answering cosigner reaches, itself included",
-            m.cosigners_reachable.clone(),
+            m.cosigners_reachable.family(),
         );
         r.register(
             "bulwark_watch_cosigner_threshold",
             "Cosigners of a group a signature needs",
-            m.cosigner_threshold.clone(),
+            m.cosigner_threshold.family(),
         );
         r.register(
             "bulwark_watch_cosigner_round_trip_seconds",
             "Mean round trip of a cosigner's share requests to a peer over the last 5 minutes",
-            m.cosigner_round_trip.clone(),
+            m.cosigner_round_trip.family(),
         );
         r.register(
             "bulwark_watch_alerts_firing",
             "Alerts firing now",
-            m.alerts_firing.clone(),
+            m.alerts_firing.family(),
         );
         r.register(
             "bulwark_watch_notifications",
             "Notification deliveries by channel and result",
-            m.notifications.clone(),
+            m.notifications.family(),
         );
         r.register(
             "bulwark_watch_heartbeats",
             "Heartbeat calls by result",
-            m.heartbeats.clone(),
+            m.heartbeats.family(),
         );
         m
     }
@@ -195,6 +233,7 @@ impl Metrics {
     /// Refresh from what was observed and the alerts firing.
     pub fn update<'a>(&self, obs: &Observed, firing: impl Iterator<Item = &'a Alert>, now: Ts) {
         self.sdk.update(obs, now);
+        self.relayer.update(obs);
         let mut last = self.last_totals.lock().unwrap_or_else(|p| p.into_inner());
         for c in &obs.chains {
             let l = vec![("chain", c.id.clone())];
@@ -291,6 +330,7 @@ impl Metrics {
             }
         }
         self.cosigners(obs);
+        self.forget_unwatched(obs);
         let (mut i, mut w, mut c) = (0, 0, 0);
         for a in firing {
             match a.severity {
@@ -308,6 +348,65 @@ impl Metrics {
         self.alerts_firing
             .get_or_create(&vec![("severity", "critical".into())])
             .set(c);
+    }
+
+    /// Drop the series of chains, nodes, hosts, signers, cosigner groups and chain
+    /// sources no longer observed (a reload removed them), so that none shows its last
+    /// value for ever.
+    fn forget_unwatched(&self, obs: &Observed) {
+        use std::collections::HashSet;
+        // Watched chains, and the chains cosigners hold shares for (a group's series
+        // carry its chain, which need not be a watched [[chain]]).
+        let cosigned = obs
+            .signers
+            .iter()
+            .filter_map(|s| s.threshold.as_ref())
+            .flat_map(|t| t.chains.iter().map(|c| c.chain.as_str()));
+        let chains: HashSet<&str> = obs
+            .chains
+            .iter()
+            .map(|c| c.id.as_str())
+            .chain(cosigned)
+            .collect();
+        let nodes: HashSet<(&str, &str)> = obs
+            .nodes
+            .iter()
+            .map(|n| (n.chain.as_str(), n.name.as_str()))
+            .collect();
+        let hosts: HashSet<&str> = obs.hosts.iter().map(|h| h.name.as_str()).collect();
+        let signers: HashSet<&str> = obs.signers.iter().map(|s| s.name.as_str()).collect();
+        let groups: HashSet<&str> = obs
+            .signers
+            .iter()
+            .filter_map(|s| s.cosigners.as_deref())
+            .collect();
+        let urls: HashSet<(&str, &str)> = obs
+            .chains
+            .iter()
+            .flat_map(|c| {
+                let sdk = c
+                    .sdk
+                    .iter()
+                    .flat_map(|s| &s.sources)
+                    .map(|s| s.url.as_str());
+                c.sources
+                    .iter()
+                    .map(|s| s.url.as_str())
+                    .chain(sdk)
+                    .map(|u| (c.id.as_str(), u))
+            })
+            .collect();
+        let keep = |l: &Labels| {
+            let get = |k: &str| l.iter().find(|(n, _)| *n == k).map(|(_, v)| v.as_str());
+            let chain = get("chain");
+            chain.is_none_or(|c| chains.contains(c))
+                && get("node").is_none_or(|n| nodes.contains(&(chain.unwrap_or_default(), n)))
+                && get("host").is_none_or(|h| hosts.contains(h))
+                && get("cosigner").is_none_or(|s| signers.contains(s))
+                && get("group").is_none_or(|g| groups.contains(g))
+                && get("url").is_none_or(|u| urls.contains(&(chain.unwrap_or_default(), u)))
+        };
+        self.retain(&keep);
     }
 
     /// Cosigner groups: who answers, what is reachable, round trips.
@@ -393,3 +492,79 @@ pub fn render(registry: &Registry) -> String {
 
 /// Content type of [`render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{ChainState, NodeState, SourceState};
+
+    fn node(chain: &str, name: &str) -> NodeState {
+        NodeState {
+            hermes: None,
+            name: name.into(),
+            chain: chain.into(),
+            role: crate::config::Role::Sentry,
+            host: None,
+            up: true,
+            error: None,
+            down_since: None,
+            catching_up_since: None,
+            height: Some(10),
+            catching_up: Some(false),
+            peers: Some(3),
+            seen_at: Some(1.0),
+            latency_seconds: None,
+            earliest_height: None,
+            history: None,
+            metrics: None,
+        }
+    }
+
+    fn chain(id: &str, url: &str) -> ChainState {
+        ChainState {
+            height: Some(10),
+            height_seen_at: Some(1.0),
+            ..ChainState::new(id, Some("AA".into()), vec![SourceState::new(url)])
+        }
+    }
+
+    /// A reload that removes a chain, a node and a chain source: their series go, the
+    /// rest stay.
+    #[test]
+    fn series_of_subjects_no_longer_observed_are_dropped() {
+        let mut reg = Registry::default();
+        let m = Metrics::register(&mut reg);
+        let both = Observed {
+            chains: vec![chain("a-1", "http://a"), chain("b-1", "http://b")],
+            nodes: vec![node("a-1", "a0"), node("a-1", "a1"), node("b-1", "b0")],
+            ..Default::default()
+        };
+        m.update(&both, std::iter::empty(), 2.0);
+        let text = render(&reg);
+        for want in [
+            "bulwark_watch_chain_height{chain=\"b-1\"} 10",
+            "bulwark_watch_node_peers{chain=\"a-1\",node=\"a1\"} 3",
+            "bulwark_watch_validator_signed_blocks_total{chain=\"b-1\"}",
+            "url=\"http://b\"",
+        ] {
+            assert!(text.contains(want), "no {want} in\n{text}");
+        }
+        let after = Observed {
+            chains: vec![chain("a-1", "http://a2")],
+            nodes: vec![node("a-1", "a0")],
+            ..Default::default()
+        };
+        m.update(&after, std::iter::empty(), 3.0);
+        let text = render(&reg);
+        for gone in ["chain=\"b-1\"", "node=\"a1\"", "url=\"http://a\""] {
+            assert!(!text.contains(gone), "{gone} still in\n{text}");
+        }
+        for kept in [
+            "bulwark_watch_chain_height{chain=\"a-1\"} 10",
+            "bulwark_watch_node_peers{chain=\"a-1\",node=\"a0\"} 3",
+            "url=\"http://a2\"",
+        ] {
+            assert!(text.contains(kept), "no {kept} in\n{text}");
+        }
+    }
+}

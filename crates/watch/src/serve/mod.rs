@@ -7,11 +7,13 @@
 pub mod http;
 pub mod metrics;
 mod metrics_production;
+mod metrics_relayer;
 mod metrics_sdk;
 mod metrics_slow;
 pub mod overview;
 pub mod page;
 mod sdk_page;
+mod series;
 
 #[cfg(test)]
 mod tests;

@@ -221,14 +221,15 @@ fn cosigners(h: &mut String, obs: &crate::state::Observed) {
     for g in crate::state::groups(obs) {
         let _ = write!(h, "<h2>Cosigners of {}</h2>", esc(&g.name));
         for c in &g.chains {
-            let cls = if c.reachable > c.threshold {
-                "ok"
+            let cls = if c.weakest > c.threshold { "ok" } else { "bad" };
+            let fewest = if c.weakest < c.reachable {
+                format!(" ({} reaches only {})", esc(&c.weakest_name), c.weakest)
             } else {
-                "bad"
+                String::new()
             };
             let _ = write!(
                 h,
-                "<p>{}: <span class={cls}>{} of {} reach each other</span>, a signature needs {}</p>",
+                "<p>{}: <span class={cls}>{} of {} reach each other{fewest}</span>, a signature needs {}</p>",
                 esc(&c.chain),
                 c.reachable,
                 g.members.len(),

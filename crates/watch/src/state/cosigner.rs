@@ -68,6 +68,12 @@ pub struct GroupChain {
     pub reachable: u64,
     /// The answering cosigner that reaches them.
     pub best: String,
+    /// The fewest cosigners one answering cosigner reaches (itself included): what a
+    /// node's request gathers when that one coordinates it. Below `reachable` when links
+    /// are up one way only (a cosigner reaches its peers but they do not reach it).
+    pub weakest: u64,
+    /// The answering cosigner that reaches the fewest.
+    pub weakest_name: String,
 }
 
 /// A group of cosigners (`[[signer]]`s with the same `cosigners`).
@@ -108,11 +114,17 @@ pub fn groups(obs: &Observed) -> Vec<CosignerGroup<'_>> {
                     threshold: c.threshold,
                     reachable: 0,
                     best: s.name.clone(),
+                    weakest: u64::MAX,
+                    weakest_name: s.name.clone(),
                 });
                 e.threshold = e.threshold.max(c.threshold);
                 if t.reachable() > e.reachable {
                     e.reachable = t.reachable();
                     e.best = s.name.clone();
+                }
+                if t.reachable() < e.weakest {
+                    e.weakest = t.reachable();
+                    e.weakest_name = s.name.clone();
                 }
             }
         }

@@ -34,6 +34,10 @@ pub struct SignerState {
     pub nodes: Vec<SignerNodeState>,
     /// Requests refused, for one of the counted reasons, in the last 10 minutes.
     pub recent_refusals: u64,
+    /// Chains whose key comes from the vault: since when the watch has seen it sealed
+    /// (waiting for its custodians), or None while it is open.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sealed: std::collections::BTreeMap<String, Option<Ts>>,
     /// The cosigner group it belongs to (`cosigners` in its config).
     pub cosigners: Option<String>,
     /// The name the other cosigners know it by.

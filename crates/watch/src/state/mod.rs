@@ -10,6 +10,7 @@ mod cosigner;
 mod host;
 mod node;
 mod production;
+mod relayer;
 mod sdk;
 mod sdk_slow;
 
@@ -18,10 +19,13 @@ pub use chain::{ChainState, DoubleSign, GridEntry, Sign, SourceState};
 #[cfg(test)]
 pub(crate) use chain::{CommitRounds, SlowHeight};
 pub use channel::ChannelState;
-pub use cosigner::{groups, CosignerChainState, CosignerGroup, CosignerPeerState, CosignerState};
+pub use cosigner::{
+    groups, CosignerChainState, CosignerGroup, CosignerPeerState, CosignerState, GroupChain,
+};
 pub use host::{FsState, HostState, SignerNodeState, SignerState, SnapshotJobState};
 pub use node::{NodeMetrics, NodeMetricsState, NodeState};
 pub use production::Production;
+pub use relayer::{HermesBacklog, HermesFigures, HermesState, HermesWallet};
 pub use sdk::{assess, refresh, SdkState};
 pub use sdk_slow::{CommissionChange, GovProposal, GovState, SlowState, WalletState};
 use serde::Serialize;

@@ -41,6 +41,9 @@ pub struct NodeState {
     pub history: Option<crate::config::History>,
     /// Its Prometheus metrics, when `metrics` is configured.
     pub metrics: Option<crate::state::NodeMetricsState>,
+    /// Its Hermes' telemetry, when `hermes` is configured (a relayer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hermes: Option<crate::state::HermesState>,
 }
 
 /// The figures read from one scrape.

@@ -24,6 +24,11 @@ pub struct Production {
     pub proposed_total: u64,
     /// Of those, blocks without transactions.
     pub empty_total: u64,
+    /// Recent heights where our validator's turn to propose passed to a later round:
+    /// (height, the round that made the block).
+    pub missed_turns: VecDeque<(u64, u32)>,
+    /// Turns missed since the watch started.
+    pub missed_turns_total: u64,
 }
 
 impl Production {
@@ -44,6 +49,29 @@ impl Production {
         while self.recent.len() > window {
             self.recent.pop_front();
         }
+    }
+
+    /// Height `height` was made in round `round` though our validator had an earlier
+    /// turn (once per height), keeping those within `window` heights of the newest.
+    pub fn record_missed_turn(&mut self, height: u64, round: u32, window: usize) {
+        if self.missed_turns.iter().any(|(h, _)| *h == height) {
+            return;
+        }
+        self.missed_turns_total += 1;
+        self.missed_turns.push_back((height, round));
+        let newest = self.missed_turns.iter().map(|(h, _)| *h).max().unwrap_or(0);
+        let oldest = self.recent.front().map(|m| m.height).unwrap_or(0);
+        let floor = newest.saturating_sub(window as u64).max(oldest);
+        self.missed_turns.retain(|(h, _)| *h >= floor);
+    }
+
+    /// Missed turns among the recent blocks.
+    pub fn missed(&self) -> usize {
+        let oldest = self.recent.front().map(|m| m.height).unwrap_or(0);
+        self.missed_turns
+            .iter()
+            .filter(|(h, _)| *h >= oldest)
+            .count()
     }
 
     /// Blocks our validator proposed among the recent ones.

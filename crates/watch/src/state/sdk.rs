@@ -38,6 +38,8 @@ pub struct SdkState {
     pub validator: Option<Validator>,
     /// The scheduled upgrade, if any.
     pub upgrade_plan: Option<UpgradePlan>,
+    /// Our validator in the chain's price-oracle module, when one is configured.
+    pub oracle: Option<crate::sdk::Oracle>,
     /// Modules this chain does not serve (`slashing`, `staking`, `upgrade`).
     pub unavailable: Vec<String>,
     /// What the chain says does not exist (our validator or its signing info).
@@ -75,6 +77,7 @@ impl SdkState {
             signing_info: None,
             validator: None,
             upgrade_plan: None,
+            oracle: None,
             unavailable: vec![],
             not_found: vec![],
             inactive_since: None,

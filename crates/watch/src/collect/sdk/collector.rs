@@ -25,6 +25,7 @@ struct Read {
     signing: Option<SigningInfo>,
     validator: Option<Validator>,
     plan: Option<UpgradePlan>,
+    oracle: Option<crate::sdk::Oracle>,
     unavailable: Vec<String>,
     not_found: Vec<String>,
 }
@@ -50,6 +51,11 @@ pub struct SdkCollector {
     looked_back: bool,
     /// Governance, wallets and standing, read every `sdk_slow_interval`.
     slow: Slow,
+    /// Where to put the consensus address found from the validator's record, when the
+    /// config does not give it, and the chain's account prefix for its bech32 form.
+    resolve: Option<(crate::collect::ResolvedAddress, String)>,
+    /// The REST path of the chain's price-oracle module, when configured.
+    oracle: Option<String>,
     /// What is known so far.
     pub state: SdkState,
 }
@@ -74,7 +80,44 @@ impl SdkCollector {
             counters: VecDeque::new(),
             looked_back: false,
             slow,
+            resolve: None,
+            oracle: cfg.oracle.as_ref().map(|o| o.prefix.clone()),
             state,
+        }
+    }
+
+    /// Find our validator's consensus address from its staking record and hand it to
+    /// `cell` (the config gives `operator_address` but not `validator_address`).
+    pub fn resolving(mut self, cfg: &ChainConfig, cell: crate::collect::ResolvedAddress) -> Self {
+        if cfg.validator_address.is_none() {
+            if let Some(prefix) = crate::sdk::account_prefix(cfg) {
+                self.resolve = Some((cell, prefix));
+            }
+        }
+        self
+    }
+
+    /// The consensus address from the validator's record, once (again when its key
+    /// changes).
+    fn resolve_address(&mut self, v: &crate::sdk::Validator) {
+        let (Some((cell, prefix)), Some(key)) = (&self.resolve, &v.consensus_pubkey) else {
+            return;
+        };
+        match key.address() {
+            Ok(hex) => {
+                let mut c = cell.lock().unwrap_or_else(|p| p.into_inner());
+                if c.as_deref() != Some(hex.as_str()) {
+                    tracing::info!(chain = %self.chain_id, operator = %v.operator_address, "our validator's consensus address is {hex}, from its staking record");
+                    self.state.consensus_address = crate::bech32::hex_bytes(&hex)
+                        .map(|b| crate::bech32::encode(&format!("{prefix}valcons"), &b));
+                    *c = Some(hex);
+                }
+            }
+            Err(e) => {
+                if self.state.consensus_address.is_none() {
+                    tracing::warn!(chain = %self.chain_id, operator = %v.operator_address, "cannot tell our validator's consensus address: {e}");
+                }
+            }
         }
     }
 
@@ -115,7 +158,7 @@ impl SdkCollector {
             if read {
                 continue;
             }
-            match self.read(i).await {
+            match self.read(i, head.height).await {
                 Ok(r) => {
                     self.apply(i, &head, r, now).await;
                     read = true;
@@ -141,7 +184,7 @@ impl SdkCollector {
     }
 
     /// Every query from endpoint `i`.
-    async fn read(&self, i: usize) -> Result<Read, SdkError> {
+    async fn read(&self, i: usize, height: u64) -> Result<Read, SdkError> {
         let src = &self.sources[i];
         let mut r = Read::default();
         match src.slashing_params().await? {
@@ -165,6 +208,15 @@ impl SdkCollector {
         match src.upgrade_plan().await? {
             Reply::Data(p) => r.plan = p,
             Reply::Unavailable | Reply::NotFound(_) => r.unavailable("upgrade"),
+        }
+        if let (Some(prefix), Some(op), Source::Rest(rest)) =
+            (&self.oracle, &self.state.operator_address, src)
+        {
+            match super::oracle::read(rest, prefix, op, height).await? {
+                Reply::Data(o) => r.oracle = Some(o),
+                Reply::Unavailable => r.unavailable("oracle"),
+                Reply::NotFound(m) => r.not_found.push(format!("oracle: {m}")),
+            }
         }
         Ok(r)
     }
@@ -231,10 +283,15 @@ impl SdkCollector {
         };
         self.slow
             .commission(r.validator.as_ref(), &mut st.slow, now);
+        if let Some(v) = &r.validator {
+            self.resolve_address(v);
+        }
+        let st = &mut self.state;
         st.slashing_params = r.params;
         st.signing_info = r.signing;
         st.validator = r.validator;
         st.upgrade_plan = r.plan;
+        st.oracle = r.oracle;
         st.unavailable = r.unavailable;
         st.not_found = r.not_found;
     }

@@ -5,6 +5,7 @@
 pub mod abci;
 pub mod abci_slow;
 pub mod collector;
+pub mod oracle;
 pub mod proto;
 pub mod proto_slow;
 pub mod rest;

@@ -3,6 +3,7 @@
 //! API gives, so both ways of reading fill [`crate::sdk`] alike.
 
 use crate::sdk::{allowed_missed, SigningInfo, SlashingParams, UpgradePlan, Validator};
+use base64::Engine as _;
 use prost::Message;
 
 /// `cosmos.slashing.v1beta1.QuerySigningInfoRequest`.
@@ -85,6 +86,8 @@ struct ValidatorResponse {
 struct ProtoValidator {
     #[prost(string, tag = "1")]
     operator_address: String,
+    #[prost(message, optional, tag = "2")]
+    consensus_pubkey: Option<ProtoAny>,
     #[prost(bool, tag = "3")]
     jailed: bool,
     #[prost(int32, tag = "4")]
@@ -95,6 +98,22 @@ struct ProtoValidator {
     description: Option<Description>,
     #[prost(message, optional, tag = "10")]
     commission: Option<Commission>,
+}
+
+/// `google.protobuf.Any`.
+#[derive(Clone, PartialEq, Message)]
+struct ProtoAny {
+    #[prost(string, tag = "1")]
+    type_url: String,
+    #[prost(bytes = "vec", tag = "2")]
+    value: Vec<u8>,
+}
+
+/// A `cosmos.crypto.*.PubKey`: its key bytes.
+#[derive(Clone, PartialEq, Message)]
+struct ProtoPubKey {
+    #[prost(bytes = "vec", tag = "1")]
+    key: Vec<u8>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -236,8 +255,19 @@ pub fn validator(bytes: &[u8], operator: &str) -> Result<Validator, String> {
         .and_then(|c| c.commission_rates)
         .map(|r| legacy_dec(r.rate.as_bytes(), "commission rate"))
         .transpose()?;
+    let consensus_pubkey = v
+        .consensus_pubkey
+        .map(|any| -> Result<crate::sdk::ConsensusKey, String> {
+            let k: ProtoPubKey = decode(&any.value, "PubKey")?;
+            Ok(crate::sdk::ConsensusKey {
+                kind: any.type_url,
+                key: base64::engine::general_purpose::STANDARD.encode(k.key),
+            })
+        })
+        .transpose()?;
     Ok(Validator {
         commission_rate,
+        consensus_pubkey,
         operator_address: v.operator_address,
         moniker: v.description.map(|d| d.moniker).unwrap_or_default(),
         status: status.to_string(),

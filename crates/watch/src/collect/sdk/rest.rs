@@ -271,6 +271,12 @@ pub fn parse_validator(path: &str, v: &Value, operator: &str) -> Result<Validato
             .pointer("/commission/commission_rates/rate")
             .and_then(Value::as_str)
             .map(str::to_string),
+        consensus_pubkey: val.get("consensus_pubkey").and_then(|k| {
+            Some(crate::sdk::ConsensusKey {
+                kind: k.get("@type")?.as_str()?.to_string(),
+                key: k.get("key")?.as_str()?.to_string(),
+            })
+        }),
     })
 }
 

@@ -157,7 +157,7 @@ fn signing_info_is_ours_or_refused() {
 }
 
 fn validator_bytes(op: &str, status: i64, tokens: &str) -> Vec<u8> {
-    // consensus_pubkey (an Any) and commission are there too, and skipped.
+    // consensus_pubkey (an Any) and commission are read; the rest is skipped.
     let any = msg(&[
         bytes(1, b"/cosmos.crypto.ed25519.PubKey"),
         bytes(2, &bytes(1, &[7; 32])),
@@ -186,6 +186,16 @@ fn validator_is_ours_with_a_known_status() {
     assert_eq!(v.status, "BOND_STATUS_UNBONDING");
     assert!(v.jailed);
     assert_eq!(v.tokens, "1000000");
+    let key = v.consensus_pubkey.clone().unwrap();
+    assert_eq!(key.kind, "/cosmos.crypto.ed25519.PubKey");
+    assert_eq!(
+        key.address().unwrap(),
+        crate::config::ed25519_address(&base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            [7u8; 32]
+        ))
+        .unwrap()
+    );
     let v = sdk_proto::validator(&validator_bytes(VALOPER, 3, "5"), VALOPER).unwrap();
     assert!(v.bonded());
     for (b, why) in [

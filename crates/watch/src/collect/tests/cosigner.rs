@@ -260,7 +260,57 @@ fn a_cosigner_every_peer_cannot_reach_is_down_though_its_metrics_answer() {
     g.links(3, &[2], true);
     let out = g.poll(170.0, &[]);
     assert!(cleared(&out, "cosigner_down/cosigner-3"));
+    // 1 and 3 still do not reach each other: losing cosigner-2 would stop signing.
+    assert_eq!(
+        firing(&out, AT_RISK).summary,
+        "c-1: cosigner cosigner-1 of val0 reaches only 2 of 3 cosigners (its links to cosigner-3 are down), though cosigner-2 reaches 3; a signature needs 2: one more lost link stops the signatures it coordinates; check the network from cosigner-1 to cosigner-3, their [threshold] listen addresses and the link keys"
+    );
+    g.links(1, &[3], true);
+    g.links(3, &[1], true);
+    let out = g.poll(180.0, &[]);
     assert!(cleared(&out, AT_RISK));
+}
+
+/// Links up one way only. Every link into cosigner-3 is down while its own are up: it
+/// reaches all three, but neither other coordinator reaches it, so the threshold is at
+/// risk (the best coordinator alone would say 3). Then the reverse: cosigner-3 reaches
+/// nobody while both reach it: a request it coordinates cannot be signed, though the
+/// key can still sign through the others (at risk, not lost).
+#[test]
+fn links_up_one_way_only_put_the_threshold_at_risk() {
+    let mut g = Group::new();
+    g.poll(100.0, &[]);
+    g.links(1, &[3], false);
+    g.links(2, &[3], false);
+    let out = g.poll(110.0, &[]);
+    let f = firing(&out, AT_RISK);
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.summary,
+        "c-1: cosigner cosigner-1 of val0 reaches only 2 of 3 cosigners (its links to cosigner-3 are down), though cosigner-3 reaches 3; a signature needs 2: one more lost link stops the signatures it coordinates; check the network from cosigner-1 to cosigner-3, their [threshold] listen addresses and the link keys"
+    );
+    assert!(cleared(&out, LOST));
+    let out = g.poll(150.0, &[]);
+    assert!(
+        firing(&out, "cosigner_down/cosigner-3")
+            .summary
+            .contains("every other cosigner (cosigner-1, cosigner-2) has had its link to it down"),
+        "{out:#?}"
+    );
+
+    g.links(1, &[3], true);
+    g.links(2, &[3], true);
+    g.links(3, &[1, 2], false);
+    let out = g.poll(160.0, &[]);
+    assert!(cleared(&out, "cosigner_down/cosigner-3"));
+    assert!(cleared(&out, LOST), "the others still sign: {out:#?}");
+    assert_eq!(
+        firing(&out, AT_RISK).summary,
+        "c-1: cosigner cosigner-3 of val0 reaches only 1 of 3 cosigners (its links to cosigner-1, cosigner-2 are down), though cosigner-1 reaches 3; a signature needs 2: a node's request it coordinates cannot be signed (the node misses that block while it holds this cosigner's connection); check the network from cosigner-3 to cosigner-1, cosigner-2, their [threshold] listen addresses and the link keys"
+    );
+    g.links(3, &[1, 2], true);
+    let out = g.poll(170.0, &[]);
+    assert!(cleared(&out, AT_RISK) && cleared(&out, LOST));
 }
 
 #[test]

@@ -135,3 +135,56 @@ fn node_connections_and_refusals() {
         matches!(outcome(&eval(&c, 1000.0), "signer_down/s"), Some(Outcome::Firing(f)) if f.severity == Severity::Warning)
     );
 }
+
+#[test]
+fn a_sealed_key_is_a_warning_at_once_then_critical_and_clears_when_opened() {
+    let sealed = |v: u8| {
+        format!(
+            "# TYPE bulwark_signer_vault_sealed gauge\n\
+             bulwark_signer_vault_sealed{{chain=\"c-1\"}} {v}\n\
+             bulwark_signer_node_connected{{chain=\"c-1\",node=\"val0\"}} 1\n"
+        )
+    };
+    let body = Arc::new(Mutex::new(sealed(1)));
+    let cfg = SignerConfig::new("s", serve(body.clone()));
+    let mut c = SignerCollector::new(
+        &cfg,
+        RulesConfig::default().signer_refusal_reasons,
+        reqwest::Client::new(),
+        Duration::from_secs(2),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rules = RulesConfig::default(); // sealed: 0s / 1m
+    let eval = |c: &SignerCollector, now| {
+        evaluate(
+            &rules,
+            &Observed {
+                signers: vec![c.state.clone()],
+                ..Default::default()
+            },
+            now,
+        )
+    };
+    let key = "signer_sealed/s/c-1";
+    rt.block_on(c.poll(100.0));
+    let out = eval(&c, 100.0);
+    let Some(Outcome::Firing(f)) = outcome(&out, key) else {
+        panic!("{out:#?}")
+    };
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.chain.as_deref(), Some("c-1"));
+    assert!(f.summary.contains("bulwark vault unseal"), "{}", f.summary);
+    rt.block_on(c.poll(170.0));
+    assert!(
+        matches!(outcome(&eval(&c, 170.0), key), Some(Outcome::Firing(f)) if f.severity == Severity::Critical)
+    );
+    *body.lock().unwrap() = sealed(0);
+    rt.block_on(c.poll(180.0));
+    assert!(matches!(
+        outcome(&eval(&c, 180.0), key),
+        Some(Outcome::Clear(_))
+    ));
+}

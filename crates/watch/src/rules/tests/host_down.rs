@@ -85,6 +85,7 @@ fn a_host_is_down_when_its_exporter_and_everything_on_it_are() {
     // A signer that names the host counts too.
     obs.hosts[0] = host(true, false, Some(100.0));
     obs.signers.push(SignerState {
+        sealed: Default::default(),
         name: "s".into(),
         host: Some("h".into()),
         up: true,

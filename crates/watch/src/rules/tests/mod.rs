@@ -42,6 +42,7 @@ fn chain(missed_in_a_row: u64) -> ChainState {
 
 fn node(name: &str, height: Option<u64>, peers: Option<u64>) -> NodeState {
     NodeState {
+        hermes: None,
         name: name.into(),
         chain: "c-1".into(),
         role: Role::Sentry,
@@ -102,3 +103,4 @@ mod chain;
 mod consensus;
 mod host_down;
 mod nodes;
+mod relayer;

@@ -167,3 +167,74 @@ fn an_endpoint_far_behind_is_not_read() {
     );
     assert_eq!(s.signing_info.as_ref().unwrap().missed_blocks_counter, 7);
 }
+
+/// Without `validator_address`, the consensus address comes from the validator's
+/// staking record (its consensus key): handed to the chain's other collector, and used
+/// for the signing info from the next read on.
+#[test]
+fn the_consensus_address_comes_from_the_staking_record_when_not_given() {
+    let f = Arc::new(Mutex::new(Fake {
+        missed: 7,
+        ..Default::default()
+    }));
+    let url = serve(f.clone());
+    let mut cfg = chain_cfg(std::slice::from_ref(&url));
+    cfg.validator_address = None;
+    let rests = vec![Source::Rest(Rest::new(
+        reqwest::Client::new(),
+        &url,
+        Duration::from_millis(500),
+    ))];
+    let cell = crate::collect::ResolvedAddress::default();
+    let mut col = SdkCollector::new(&cfg, Via::Rest, rests).resolving(&cfg, cell.clone());
+    assert_eq!(col.state.consensus_address, None);
+    rt().block_on(col.poll(1000.0));
+    assert_eq!(cell.lock().unwrap().as_deref(), Some(CONS_HEX));
+    assert_eq!(col.state.consensus_address.as_deref(), Some(CONS));
+    assert!(
+        col.state.signing_info.is_none(),
+        "no address at the first read"
+    );
+    rt().block_on(col.poll(1001.0));
+    assert_eq!(
+        col.state
+            .signing_info
+            .as_ref()
+            .unwrap()
+            .missed_blocks_counter,
+        7
+    );
+}
+
+/// A chain with a price-oracle module: its parameters and our miss counter are read
+/// with the rest, and a chain without the module says so without failing the read.
+#[test]
+fn the_oracle_miss_counter_is_read_with_its_window() {
+    let f = Arc::new(Mutex::new(Fake {
+        oracle_miss: 1_200,
+        ..Default::default()
+    }));
+    let url = serve(f.clone());
+    let mut cfg = chain_cfg(std::slice::from_ref(&url));
+    cfg.oracle = Some(crate::config::OracleConfig {
+        prefix: "/umee/oracle/v1".into(),
+    });
+    let rests = vec![Source::Rest(Rest::new(
+        reqwest::Client::new(),
+        &url,
+        Duration::from_millis(500),
+    ))];
+    let mut col = SdkCollector::new(&cfg, Via::Rest, rests);
+    rt().block_on(col.poll(1000.0));
+    let o = col.state.oracle.clone().expect("oracle read");
+    assert_eq!((o.miss_counter, o.height), (1_200, 500));
+    assert_eq!(o.params.periods(), 40_320);
+    assert_eq!(o.params.allowed_misses(), Some(38_304));
+    assert!(col.state.fresh, "{:?}", col.state);
+    // Without the module: unavailable, the rest still read.
+    f.lock().unwrap().without = vec!["oracle"];
+    rt().block_on(col.poll(1001.0));
+    assert_eq!(col.state.oracle, None);
+    assert!(col.state.unavailable.contains(&"oracle".to_string()));
+    assert!(col.state.signing_info.is_some());
+}

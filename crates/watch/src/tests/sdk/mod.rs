@@ -75,6 +75,8 @@ struct Fake {
     garbage: Option<&'static str>,
     /// Our validator's commission rate.
     commission: &'static str,
+    /// Our validator's miss counter in an Umee-style oracle module (`/umee/oracle/v1`).
+    oracle_miss: u64,
 }
 
 impl Default for Fake {
@@ -91,6 +93,7 @@ impl Default for Fake {
             unknown_validator: false,
             garbage: None,
             commission: "0.100000000000000000",
+            oracle_miss: 0,
         }
     }
 }
@@ -143,6 +146,20 @@ fn answer(f: &Fake, path: &str) -> (u16, String) {
             "max_rate": "0.200000000000000000", "max_change_rate": "0.010000000000000000"},
             "update_time": "2026-01-01T00:00:00Z"});
         v
+    } else if path == "/umee/oracle/v1/params" {
+        // As Umee's gateway writes them (uint64 as strings), mainnet's values.
+        json!({"params": {"vote_period": "5", "vote_threshold": "0.500000000000000000",
+            "reward_band": "0.020000000000000000", "reward_distribution_window": "5256000",
+            "accept_list": [{"base_denom": "uumee", "symbol_denom": "UMEE", "exponent": 6}],
+            "slash_fraction": "0.000100000000000000", "slash_window": "201600",
+            "min_valid_per_window": "0.050000000000000000", "historic_stamp_period": "14400",
+            "median_stamp_period": "100800", "maximum_price_stamps": "60",
+            "maximum_median_stamps": "24"}})
+    } else if let Some(rest) = path.strip_prefix("/umee/oracle/v1/validators/") {
+        if rest.strip_suffix("/miss") != Some(VALOPER) {
+            return not_implemented;
+        }
+        json!({"miss_counter": f.oracle_miss.to_string()})
     } else if path == "/cosmos/upgrade/v1beta1/current_plan" {
         match &f.plan {
             None => json!({"plan": null}),
@@ -275,6 +292,7 @@ fn sdk(missed: u64) -> SdkState {
         jailed: false,
         tokens: "5000000000".into(),
         commission_rate: None,
+        consensus_pubkey: None,
     });
     s
 }

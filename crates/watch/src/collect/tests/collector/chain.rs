@@ -66,8 +66,10 @@ fn commits_nil_and_absent_votes_with_backfill() {
         assert_eq!(col.state.missed_in_a_row, 2);
         assert!(col.state.sources[0].healthy);
     });
+    // One for our slot (then cached by hash), and the sets of heights 5 and 6 for the
+    // proposers of height 6's earlier rounds (it was committed in round 2).
     assert!(
-        c.lock().unwrap().validator_calls <= 1,
+        c.lock().unwrap().validator_calls <= 3,
         "validator set cached by hash"
     );
 }

@@ -67,7 +67,7 @@ fn answer(c: &mut Chain, path: &str) -> String {
         }
         let list: Vec<Value> = vals
             .iter()
-            .map(|a| json!({"address": a, "voting_power": "10"}))
+            .map(|a| json!({"address": a, "voting_power": "10", "proposer_priority": "0"}))
             .collect();
         json!({"block_height": q("height").to_string(), "validators": list, "count": list.len().to_string(), "total": list.len().to_string()})
     } else if path.starts_with("/block") {

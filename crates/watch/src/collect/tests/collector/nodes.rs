@@ -6,6 +6,8 @@ use super::*;
 fn node_status_peers_and_wrong_chain() {
     let url = fake(chain("c-1", true));
     let cfg = NodeConfig {
+        hermes: None,
+        hermes_prefix: None,
         name: "s0".into(),
         chain: "c-1".into(),
         role: Role::Sentry,
@@ -62,6 +64,8 @@ fn node_metrics_are_read_beside_the_rpc_and_their_failures_kept_apart() {
     let hang = serve(|_| None);
     let node = |m: String| {
         let cfg = NodeConfig {
+            hermes: None,
+            hermes_prefix: None,
             name: "v0".into(),
             chain: "c-1".into(),
             role: Role::Validator,
@@ -104,4 +108,55 @@ fn node_metrics_are_read_beside_the_rpc_and_their_failures_kept_apart() {
         let e = m.error.as_deref().unwrap();
         assert!(e.contains(why), "{url}: {e}");
     }
+}
+
+#[test]
+fn a_relayers_hermes_telemetry_is_read_beside_its_rpc() {
+    let rpc = fake(chain("c-1", true));
+    let hermes =
+        serve(|p| (p == "/metrics").then(|| crate::collect::hermes::tests::SCRAPE.to_string()));
+    let cfg = NodeConfig {
+        hermes: Some(format!("{hermes}/metrics")),
+        hermes_prefix: None,
+        name: "r0".into(),
+        chain: "c-1".into(),
+        role: Role::Relayer,
+        rpc: rpc.clone(),
+        metrics: None,
+        history: None,
+        rules: Default::default(),
+        host: None,
+        labels: Default::default(),
+    };
+    let node = |cfg: &NodeConfig| {
+        NodeCollector::new(
+            cfg,
+            Rpc::new(reqwest::Client::new(), &rpc, Duration::from_secs(1)),
+            reqwest::Client::new(),
+            Duration::from_millis(500),
+        )
+    };
+    let mut n = node(&cfg);
+    rt().block_on(n.poll(5.0));
+    assert!(n.state.up);
+    let h = n.state.hermes.as_ref().unwrap();
+    assert!(h.up, "{h:?}");
+    assert_eq!(h.figures.backlogs.len(), 2);
+    assert_eq!(h.figures.wallets.len(), 2);
+    // The wrong prefix: the telemetry is down with a reason, the RPC read all the same.
+    let mut n = node(&NodeConfig {
+        hermes_prefix: Some("relayer".into()),
+        ..cfg.clone()
+    });
+    rt().block_on(n.poll(6.0));
+    assert!(n.state.up);
+    let h = n.state.hermes.as_ref().unwrap();
+    assert!(!h.up);
+    assert!(
+        h.error
+            .as_deref()
+            .unwrap()
+            .contains("with the prefix \"relayer\""),
+        "{h:?}"
+    );
 }
