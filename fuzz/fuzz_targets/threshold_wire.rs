@@ -32,6 +32,7 @@ fn server() -> &'static Arc<Server> {
             ServedChain {
                 key: KeyPackage::try_from(share).unwrap(),
                 guard: Arc::new(Accept),
+                tips: Default::default(),
             },
         );
         Arc::new(s)

@@ -94,3 +94,100 @@ fn a_doppelganger_watch_on_a_threshold_key_is_a_config_error() {
         text(&o)
     );
 }
+
+/// `bulwark threshold repin` on a cosigner's config: share 2 pinned to a new host's link
+/// key; an unknown share id or a key another peer has is refused and changes nothing;
+/// the re-pinned config loads, and the old file is kept.
+#[test]
+fn repin_changes_one_peer_and_refuses_what_would_not_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    let configs = setup(tmp.path());
+    let c = configs[0].to_str().unwrap();
+    let before = std::fs::read_to_string(&configs[0]).unwrap();
+    let new_key = tmp.path().join("new-link.key");
+    let made = json(&bulwark().run(&[
+        "threshold",
+        "link-key",
+        "--out",
+        new_key.to_str().unwrap(),
+        "--json",
+    ]));
+    let public = made["public_key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{made:#}"))
+        .to_string();
+    for (args, want) in [
+        (
+            vec!["--id", "9", "--link-public-key", &public],
+            "no [[threshold.peer]] with id = 9",
+        ),
+        (
+            vec!["--id", "2", "--link-public-key", "short"],
+            "44 characters",
+        ),
+    ] {
+        let mut all = vec!["threshold", "repin", "--config", c];
+        all.extend(args);
+        let o = bulwark().run(&all);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains(want), "{want:?} not in {}", text(&o));
+    }
+    // Cosigner 1 already pins cosigner 3's key (as share 3): it cannot be share 2's too.
+    let own_peer3 = signer::config::Config::load(&configs[0])
+        .unwrap()
+        .threshold
+        .unwrap()
+        .peers
+        .iter()
+        .find(|p| p.id == 3)
+        .unwrap()
+        .link_public_key
+        .to_string();
+    let o = bulwark().run(&[
+        "threshold",
+        "repin",
+        "--config",
+        c,
+        "--id",
+        "2",
+        "--link-public-key",
+        &own_peer3,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("same link_public_key"), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(&configs[0]).unwrap(), before);
+
+    let r = json(&bulwark().run(&[
+        "threshold",
+        "repin",
+        "--config",
+        c,
+        "--id",
+        "2",
+        "--link-public-key",
+        &public,
+        "--name",
+        "cosigner-2b",
+        "--addr",
+        "127.0.0.1:7999",
+        "--json",
+    ]));
+    assert_eq!(r["after"], public.as_str(), "{r:#}");
+    let cfg = signer::config::Config::load(&configs[0]).unwrap();
+    let p2 = cfg
+        .threshold
+        .unwrap()
+        .peers
+        .into_iter()
+        .find(|p| p.id == 2)
+        .unwrap();
+    assert_eq!(p2.link_public_key.to_string(), public);
+    assert_eq!(
+        (p2.name.as_str(), p2.addr.to_string().as_str()),
+        ("cosigner-2b", "127.0.0.1:7999")
+    );
+    assert_eq!(
+        std::fs::read_to_string(format!("{c}.before-repin")).unwrap(),
+        before
+    );
+}

@@ -1,7 +1,9 @@
 //! `bulwark threshold dkg`: three processes make a new 2-of-3 key over their links; each
 //! writes only its own share, all report the same validator, `show` agrees, a second run
 //! refuses to overwrite a share, and the three as `bulwark signer run` cosigners make a
-//! signature that verifies under the new key.
+//! signature that verifies under the new key. A participant that cannot write its share
+//! aborts the run, and no participant keeps one; a share left pending by an unfinished
+//! run stops the next one until the operator decides.
 
 mod common;
 
@@ -53,6 +55,24 @@ fn dkg_all(configs: &[PathBuf], outs: &[PathBuf]) -> Vec<Output> {
         .collect()
 }
 
+/// `bulwark threshold dkg --threshold 2` alone (the runs that refuse before listening).
+fn dkg_one(config: &Path, out: &Path) -> Output {
+    bulwark().run(&[
+        "threshold",
+        "dkg",
+        "--config",
+        config.to_str().unwrap(),
+        "--threshold",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+fn pending(out: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.pending", out.display()))
+}
+
 fn share_path(config: &Path) -> PathBuf {
     config.parent().unwrap().join("share.json")
 }
@@ -73,8 +93,9 @@ fn three_cosigners_make_a_key_together_and_sign_with_it() {
     let outs: Vec<PathBuf> = configs.iter().map(|c| share_path(c)).collect();
 
     let outputs = dkg_all(&configs, &outs);
-    for o in &outputs {
+    for (o, out) in outputs.iter().zip(&outs) {
         assert!(o.status.success(), "dkg failed: {}", text(o));
+        assert!(out.exists() && !pending(out).exists(), "{}", text(o));
     }
     let reports: Vec<serde_json::Value> = outputs[..2].iter().map(json).collect();
     let group = reports[0]["group_public_key"].as_str().unwrap().to_string();
@@ -131,16 +152,7 @@ fn three_cosigners_make_a_key_together_and_sign_with_it() {
     }
 
     // A second run refuses before it starts: the share files exist.
-    let o = bulwark().run(&[
-        "threshold",
-        "dkg",
-        "--config",
-        configs[0].to_str().unwrap(),
-        "--threshold",
-        "2",
-        "--out",
-        outs[0].to_str().unwrap(),
-    ]);
+    let o = dkg_one(&configs[0], &outs[0]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("already exists"), "{}", text(&o));
 
@@ -182,16 +194,7 @@ fn a_threshold_of_half_or_less_is_refused_before_listening() {
     let nodes: Vec<Vec<String>> = (0..4).map(|_| vec!["tcp://127.0.0.1:1".into()]).collect();
     let configs = dkg_cosigner_configs(tmp.path(), CHAIN, "v0.38", &nodes, |_| {});
     let out = share_path(&configs[0]);
-    let o = bulwark().run(&[
-        "threshold",
-        "dkg",
-        "--config",
-        configs[0].to_str().unwrap(),
-        "--threshold",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = dkg_one(&configs[0], &out);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("not more than half"), "{}", text(&o));
     assert!(!out.exists());
@@ -205,4 +208,46 @@ fn base64_decode(s: &str) -> Vec<u8> {
 fn sha256(b: &[u8]) -> Vec<u8> {
     use sha2::Digest;
     sha2::Sha256::digest(b).to_vec()
+}
+
+#[test]
+fn a_participant_that_cannot_write_its_share_leaves_no_share_anywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let nodes: Vec<Vec<String>> = (0..3).map(|_| vec!["tcp://127.0.0.1:1".into()]).collect();
+    let configs = dkg_cosigner_configs(tmp.path(), CHAIN, "v0.38", &nodes, |_| {});
+    let mut outs: Vec<PathBuf> = configs.iter().map(|c| share_path(c)).collect();
+    // Cosigner 3 writes into a directory that is not there.
+    outs[2] = tmp.path().join("gone/share.json");
+    let outputs = dkg_all(&configs, &outs);
+    for (i, (o, out)) in outputs.iter().zip(&outs).enumerate() {
+        assert!(!o.status.success(), "cosigner-{} succeeded", i + 1);
+        assert!(
+            !out.exists() && !pending(out).exists(),
+            "cosigner-{} kept a share: {}",
+            i + 1,
+            text(o)
+        );
+    }
+    assert!(
+        text(&outputs[2]).contains("could not keep its share"),
+        "{}",
+        text(&outputs[2])
+    );
+    for o in &outputs[..2] {
+        assert!(
+            text(o).contains("cosigner-3 aborted the DKG: could not keep its share"),
+            "{}",
+            text(o)
+        );
+    }
+
+    // A share left pending (here made by hand) stops the next run, which says what to do.
+    std::fs::write(pending(&outs[0]), "{}").unwrap();
+    let o = dkg_one(&configs[0], &outs[0]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("a share kept by a DKG that did not finish"),
+        "{}",
+        text(&o)
+    );
 }

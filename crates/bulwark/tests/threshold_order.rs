@@ -180,6 +180,7 @@ impl Peer {
                 nonce,
                 commitments: vec![(1, theirs), (2, mine)],
             }],
+            last_signed: None,
         }));
         let theirs_share = match answer {
             Response::Shares { shares } => shares[0],

@@ -161,8 +161,9 @@ impl Coordinator {
         *self.key.min_signers()
     }
 
-    /// Send the requests for `job` to the peers of up to [`MAX_SETS`] signer sets.
-    pub fn start(&self, job: &Job) -> Result<Pending, CoordError> {
+    /// Send the requests for `job` to the peers of up to [`MAX_SETS`] signer sets, with
+    /// this cosigner's `last_signed` height (its durable state before `job`).
+    pub fn start(&self, job: &Job, last_signed: Option<i64>) -> Result<Pending, CoordError> {
         let need = usize::from(self.threshold()) - 1;
         let ready = self.peers.ready();
         if ready.len() < need {
@@ -267,6 +268,7 @@ impl Coordinator {
                 group_key: self.group_key.clone(),
                 job: job.clone(),
                 packages,
+                last_signed,
             };
             self.peers.send(peer, req, tx.clone());
         }

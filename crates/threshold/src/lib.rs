@@ -26,4 +26,5 @@ pub mod nonces;
 pub mod serve;
 pub mod share;
 pub mod split;
+pub mod tips;
 pub mod wire;

@@ -6,6 +6,7 @@
 //! cosigner's own guard accepted the message and made its record durable.
 
 use crate::nonces::Issued;
+use crate::tips::PeerTips;
 use crate::wire::{Frame, Job, Package, Part, Request, Response, SignRequest, MAX_COMMIT_BATCH};
 use frost_ed25519::keys::KeyPackage;
 use frost_ed25519::round1::SigningNonces;
@@ -21,6 +22,12 @@ pub trait ShareGuard: Send + Sync + std::fmt::Debug {
     /// Check `job` against this cosigner's sign state and make the record durable;
     /// `Ok` means the share may leave.
     fn approve(&self, job: &Job) -> Result<(), Refusal>;
+
+    /// This cosigner's last signed height for the chain, told to the peers with its
+    /// nonce commitments ([`crate::tips`]); `None` tells nothing.
+    fn last_signed_height(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// Why a share was not released.
@@ -49,6 +56,9 @@ pub struct ServedChain {
     pub key: KeyPackage,
     /// The chain's guard.
     pub guard: Arc<dyn ShareGuard>,
+    /// What the peers report of their sign states for the chain, which the guard reads
+    /// to confirm height jumps.
+    pub tips: Arc<PeerTips>,
 }
 
 /// Every chain this cosigner serves.
@@ -61,6 +71,13 @@ impl Server {
     /// Serve `chain_id` with `chain`.
     pub fn add(&mut self, chain_id: &str, chain: ServedChain) {
         self.chains.insert(chain_id.to_string(), chain);
+    }
+
+    /// Peer `peer` reports its last signed height for `chain_id`.
+    pub fn note_tip(&self, chain_id: &str, peer: u16, height: i64) {
+        if let Some(c) = self.chains.get(chain_id) {
+            c.tips.note(peer, height);
+        }
     }
 
     /// A session for the link with the cosigner whose share id is `coordinator`.
@@ -142,6 +159,7 @@ impl Session {
         Ok(Response::Commitments {
             chain_id: chain_id.to_string(),
             list,
+            last_signed: chain.guard.last_signed_height(),
         })
     }
 
@@ -191,6 +209,11 @@ impl Session {
             .zip(&nonces)
             .map(|(p, n)| self.package(&chain.key, &req.job, p, n))
             .collect::<Result<Vec<_>, _>>()?;
+        // The coordinator's own state, from a well-formed request on its pinned link:
+        // the guard may confirm a height jump with it.
+        if let Some(h) = req.last_signed {
+            chain.tips.note(self.coordinator, h);
+        }
         chain.guard.approve(&req.job)?;
         let shares = packages
             .iter()

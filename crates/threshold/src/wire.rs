@@ -53,6 +53,11 @@ pub struct SignRequest {
     /// One signing package per signer set and message; the shares come back in this
     /// order.
     pub packages: Vec<Package>,
+    /// The coordinator's own last signed height for the chain (its durable state before
+    /// this job), which lets a cosigner that is behind confirm a height jump
+    /// ([`crate::tips`]).
+    #[serde(default)]
+    pub last_signed: Option<i64>,
 }
 
 /// What a signature is over.
@@ -109,6 +114,9 @@ pub enum Response {
         chain_id: String,
         /// `(nonce id, commitments)`.
         list: Vec<(u64, SigningCommitments)>,
+        /// The answering cosigner's last signed height for the chain ([`crate::tips`]).
+        #[serde(default)]
+        last_signed: Option<i64>,
     },
     /// Answer to `Sign`: one share per package, in order.
     Shares {
@@ -190,6 +198,7 @@ mod tests {
                     extension: Some(vec![3]),
                 },
                 packages: vec![],
+                last_signed: Some(41),
             }),
         };
         let back: Frame<Request> = decode(&encode(&f)).unwrap();
@@ -204,6 +213,7 @@ mod tests {
                 extension: Some(vec![3])
             }
         );
+        assert_eq!(s.last_signed, Some(41));
         assert!(decode::<Request>(b"{\"id\":1}").is_err());
         assert!(decode::<Request>(b"\xff").is_err());
         let extra = br#"{"id":1,"body":{"commit":{"chain_id":"c","count":1,"x":2}}}"#;

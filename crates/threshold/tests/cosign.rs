@@ -172,6 +172,7 @@ fn group(t: u16, n: u16) -> Group {
             ServedChain {
                 key: key.clone(),
                 guard: guard.clone(),
+                tips: Default::default(),
             },
         );
         nodes.push(Node {
@@ -264,7 +265,7 @@ fn sign(g: &Group, i: usize, c: &Coordinator, job: &Job) -> Result<Vec<u8>, Stri
     if !g.nodes[i].guard.own(job) {
         return Err("own guard refused".into());
     }
-    let pending = c.start(job).map_err(|e| e.to_string())?;
+    let pending = c.start(job, None).map_err(|e| e.to_string())?;
     let (res, _) = pending.finish();
     res.map(|s| s.main).map_err(|e| e.to_string())
 }
@@ -294,7 +295,7 @@ fn vote_extension_is_threshold_signed_in_the_same_round_trip() {
         extension: Some(ext.clone()),
     };
     assert!(g.nodes[1].guard.own(&j));
-    let (res, _) = c.start(&j).unwrap().finish();
+    let (res, _) = c.start(&j, None).unwrap().finish();
     let signed = res.unwrap();
     assert_eq!(
         signed.signers.len(),
@@ -333,8 +334,8 @@ fn nil_and_block_votes_racing_through_two_coordinators_make_at_most_one_signatur
         // Both coordinators accept their own request first: the worst case.
         assert!(g.nodes[0].guard.own(&nil));
         assert!(g.nodes[1].guard.own(&block));
-        let pa = a.start(&nil).unwrap();
-        let pb = b.start(&block).unwrap();
+        let pa = a.start(&nil, None).unwrap();
+        let pb = b.start(&block, None).unwrap();
         let ra = pa.finish().0;
         let rb = pb.finish().0;
         assert!(
@@ -357,8 +358,8 @@ fn same_block_racing_through_two_coordinators_signs_both() {
     let j2 = job(&vote(3, 0, 7, 2));
     assert!(g.nodes[0].guard.own(&j1));
     assert!(g.nodes[1].guard.own(&j2));
-    let s1 = a.start(&j1).unwrap().finish().0.unwrap();
-    let s2 = b.start(&j2).unwrap().finish().0.unwrap();
+    let s1 = a.start(&j1, None).unwrap().finish().0.unwrap();
+    let s2 = b.start(&j2, None).unwrap().finish().0.unwrap();
     assert_ne!(s1.main, s2.main);
 }
 
@@ -380,6 +381,7 @@ fn a_replayed_request_or_nonce_is_refused_and_signs_nothing() {
             nonce,
             commitments: vec![(me, mine), (peer, commitments)],
         }],
+        last_signed: None,
     };
     assert!(matches!(
         peers.raw(peer, None, Request::Sign(req.clone())),
@@ -414,7 +416,7 @@ fn a_request_for_another_key_is_refused() {
         Duration::from_secs(1),
     )
     .unwrap();
-    let (res, report) = c.start(&job(&vote(1, 0, 7, 0))).unwrap().finish();
+    let (res, report) = c.start(&job(&vote(1, 0, 7, 0)), None).unwrap().finish();
     let e = res.unwrap_err();
     assert!(matches!(e, CoordError::NoQuorum { .. }), "{e}");
     assert!(
@@ -446,6 +448,7 @@ fn a_bad_share_is_caught_and_named() {
         ServedChain {
             key: forged,
             guard: MemGuard::new(),
+            tips: Default::default(),
         },
     );
     let server = Arc::new(server);
@@ -465,7 +468,7 @@ fn a_bad_share_is_caught_and_named() {
         Duration::from_secs(1),
     )
     .unwrap();
-    let (res, report) = c.start(&job(&vote(1, 0, 7, 0))).unwrap().finish();
+    let (res, report) = c.start(&job(&vote(1, 0, 7, 0)), None).unwrap().finish();
     let e = res.unwrap_err().to_string();
     assert!(e.contains("does not verify"), "{e}");
     assert_eq!(report.bad_shares, vec![liar]);
@@ -518,7 +521,7 @@ proptest! {
             if event == 1 {
                 // The coordinator dies after its record, before combining anything.
                 if g.nodes[who].guard.own(&j) {
-                    drop(c.start(&j));
+                    drop(c.start(&j, None));
                 }
                 continue;
             }

@@ -35,6 +35,33 @@ pub enum ThresholdCommand {
     /// Write a new link key for a cosigner (mode 0600, never over an existing file) and
     /// print its public key, which goes into the other cosigners' `[[threshold.peer]]`.
     LinkKey(LinkKeyArgs),
+    /// In a cosigner's config, pin share --id to another host's link key (and name and
+    /// address): the door of a cosigner's replacement, run on every other cosigner (then
+    /// restart it). The rest of the file stays; the old one is kept as
+    /// CONFIG.before-repin.
+    Repin(RepinArgs),
+}
+
+/// Options of `repin`.
+#[derive(Debug, Args)]
+pub struct RepinArgs {
+    /// The cosigner's `bulwark signer` config.
+    #[arg(long)]
+    config: PathBuf,
+    /// The share id whose host is replaced.
+    #[arg(long)]
+    id: u16,
+    /// The new host's link public key (`bulwark threshold link-key` printed it).
+    #[arg(long)]
+    link_public_key: threshold::link::LinkPublic,
+    /// The new host's name in logs and metrics.
+    #[arg(long)]
+    name: Option<String>,
+    /// The new host's address, ip:port.
+    #[arg(long)]
+    addr: Option<String>,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 /// Options of `link-key`.
@@ -95,6 +122,36 @@ pub fn run(cmd: ThresholdCommand) -> anyhow::Result<()> {
             })
         }
         ThresholdCommand::LinkKey(a) => a.output.output().render(&link_key(&a.out)?),
+        ThresholdCommand::Repin(a) => {
+            let r = signer::config::repin::repin(
+                &a.config,
+                a.id,
+                a.link_public_key,
+                a.name.as_deref(),
+                a.addr.as_deref(),
+            )
+            .map_err(UsageError)?;
+            a.output.output().render(&Repinned(r))
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Repinned(signer::config::repin::Repinned);
+
+impl Report for Repinned {
+    fn text(&self) -> String {
+        let r = &self.0;
+        format!(
+            "{}: share {} is {} at {} now, link key {} (was {}); the old file is {}. Restart this cosigner to take it.\n",
+            r.config.display(),
+            r.id,
+            r.name,
+            r.addr,
+            r.after,
+            r.before,
+            r.previous.display()
+        )
     }
 }
 

@@ -6,6 +6,7 @@ use crate::coordinate::{PeerSet, Reply};
 use crate::link::{self, LinkKey, LinkWriter};
 use crate::metrics::{ChainPeerLabels, Metrics, PeerLabels, RefusalLabels};
 use crate::nonces::Pool;
+use crate::serve::Server;
 use crate::wire::{self, Frame, Request, Response, SignRequest};
 use frost_ed25519::round1::SigningCommitments;
 use std::collections::HashMap;
@@ -18,6 +19,9 @@ use std::time::{Duration, Instant};
 const BATCH: u16 = 64;
 /// Refill a pool when fewer than this many are ready.
 const LOW_WATER: usize = 48;
+/// Ask at least this often, for no nonces when the pool is full, so that the peer's
+/// last signed height ([`crate::tips`]) stays fresh while this cosigner is not picked.
+const TIP_EVERY: Duration = Duration::from_secs(2);
 
 /// The dialed links, one per peer.
 #[derive(Debug)]
@@ -25,6 +29,8 @@ pub(super) struct Links {
     peers: HashMap<u16, PeerLink>,
     chains: Vec<String>,
     metrics: Metrics,
+    /// This cosigner's chains, where what the peers report of their states goes.
+    server: Arc<Server>,
 }
 
 #[derive(Debug)]
@@ -43,6 +49,8 @@ struct Conn {
     alive: AtomicBool,
     /// The peer's commitments made for this connection (they die with it).
     pool: Mutex<Pool>,
+    /// When each chain's commitments were last asked for on this connection.
+    asked: Mutex<HashMap<String, Instant>>,
 }
 
 #[derive(Debug)]
@@ -54,6 +62,19 @@ enum Waiting {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every value behind these locks is whole after each statement (maps, a writer).
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Conn {
+    fn new(writer: LinkWriter) -> Conn {
+        Conn {
+            writer: Mutex::new(writer),
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            alive: AtomicBool::new(true),
+            pool: Mutex::new(Pool::default()),
+            asked: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 impl PeerLink {
@@ -128,7 +149,12 @@ impl PeerLink {
 
 impl Links {
     /// Links to `peers` (not dialed yet), keeping nonces ready for `chains`.
-    pub(super) fn new(peers: &[Peer], chains: &[String], metrics: &Metrics) -> Links {
+    pub(super) fn new(
+        peers: &[Peer],
+        chains: &[String],
+        metrics: &Metrics,
+        server: Arc<Server>,
+    ) -> Links {
         Links {
             peers: peers
                 .iter()
@@ -136,6 +162,7 @@ impl Links {
                 .collect(),
             chains: chains.to_vec(),
             metrics: metrics.clone(),
+            server,
         }
     }
 
@@ -185,13 +212,7 @@ impl Links {
 
     fn connected(self: &Arc<Self>, p: &PeerLink, l: link::Link) {
         let (writer, mut reader) = l.split();
-        let conn = Arc::new(Conn {
-            writer: Mutex::new(writer),
-            pending: Mutex::new(HashMap::new()),
-            next_id: AtomicU64::new(0),
-            alive: AtomicBool::new(true),
-            pool: Mutex::new(Pool::default()),
-        });
+        let conn = Arc::new(Conn::new(writer));
         *lock(&p.conn) = Some(conn.clone());
         self.metrics.peer_up.get_or_create(&p.labels()).set(1);
         self.metrics.peers_connected.inc();
@@ -235,9 +256,17 @@ impl Links {
                 p.rtt_us.store(new, Ordering::Relaxed);
                 let _ = tx.send((peer, Ok(body)));
             }
-            (Waiting::Commit(chain), Response::Commitments { chain_id, list })
-                if chain == chain_id =>
-            {
+            (
+                Waiting::Commit(chain),
+                Response::Commitments {
+                    chain_id,
+                    list,
+                    last_signed,
+                },
+            ) if chain == chain_id => {
+                if let Some(h) = last_signed {
+                    self.server.note_tip(&chain, peer, h);
+                }
                 let mut pool = lock(&conn.pool);
                 pool.add(&chain, list);
                 // A link already dropped reports nothing: its nonces are gone.
@@ -271,15 +300,27 @@ impl Links {
             let asked = lock(&conn.pending)
                 .values()
                 .any(|w| matches!(w, Waiting::Commit(c) if c == chain));
-            if ready < LOW_WATER && !asked {
-                let body = Request::Commit {
-                    chain_id: chain.clone(),
-                    count: BATCH,
-                };
-                if let Err(e) = p.send(conn, body, Waiting::Commit(chain.clone())) {
-                    p.drop_conn(&self.metrics, &self.chains, conn, &e);
-                    return;
-                }
+            if asked {
+                continue;
+            }
+            let stale = lock(&conn.asked)
+                .get(chain)
+                .is_none_or(|at| at.elapsed() >= TIP_EVERY);
+            let count = if ready < LOW_WATER {
+                BATCH
+            } else if stale {
+                0
+            } else {
+                continue;
+            };
+            lock(&conn.asked).insert(chain.clone(), Instant::now());
+            let body = Request::Commit {
+                chain_id: chain.clone(),
+                count,
+            };
+            if let Err(e) = p.send(conn, body, Waiting::Commit(chain.clone())) {
+                p.drop_conn(&self.metrics, &self.chains, conn, &e);
+                return;
             }
         }
     }
@@ -367,13 +408,7 @@ mod tests {
         });
         let l = link::dial(addr, &mine, &theirs_public, DIAL_TIMEOUT).unwrap();
         let (writer, _reader) = l.split();
-        let conn = Conn {
-            writer: Mutex::new(writer),
-            pending: Mutex::new(HashMap::new()),
-            next_id: AtomicU64::new(0),
-            alive: AtomicBool::new(true),
-            pool: Mutex::new(Pool::default()),
-        };
+        let conn = Conn::new(writer);
         let p = PeerLink::new(Peer {
             id: 2,
             name: "cosigner-2".into(),

@@ -69,7 +69,12 @@ impl Cosigner {
         listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let key = Arc::new(settings.key);
-        let links = Arc::new(Links::new(&settings.peers, &settings.chains, &metrics));
+        let links = Arc::new(Links::new(
+            &settings.peers,
+            &settings.chains,
+            &metrics,
+            server.clone(),
+        ));
         let mut threads = Vec::new();
         {
             let (key, stop, metrics) = (key.clone(), stop.clone(), metrics.clone());

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// The protocol version in every hello.
-pub(crate) const VERSION: u16 = 1;
+pub(crate) const VERSION: u16 = 2;
 
 /// One message on a DKG link.
 #[derive(Debug, Serialize, Deserialize)]
@@ -60,6 +60,11 @@ pub(crate) enum Message {
         /// SHA-256 of the public key package (hex).
         public_package: String,
     },
+    /// The sender has made its share durable (not yet under its final name).
+    Kept {
+        /// The session id (hex).
+        session: String,
+    },
     /// The sender gave up; the reason, for the operator.
     Abort {
         /// Why.
@@ -76,6 +81,7 @@ impl Message {
             Message::Echo { .. } => "round-1 echo",
             Message::Round2 { .. } => "round-2 package",
             Message::Done { .. } => "group key",
+            Message::Kept { .. } => "kept share",
             Message::Abort { .. } => "abort",
         }
     }
@@ -86,7 +92,8 @@ impl Message {
             Message::Round1 { session, .. }
             | Message::Echo { session, .. }
             | Message::Round2 { session, .. }
-            | Message::Done { session, .. } => Some(session),
+            | Message::Done { session, .. }
+            | Message::Kept { session } => Some(session),
             Message::Hello { .. } | Message::Abort { .. } => None,
         }
     }

@@ -16,8 +16,14 @@
 //! 4. `round2`: each participant's secret share for each other, only to its recipient.
 //! 5. `done`: the group key and the hash of the public key package each ended with; any
 //!    difference aborts.
+//! 6. `kept`: each participant has the caller make its share durable (a pending file),
+//!    then says so, and waits for every other's. Only a run in which every participant
+//!    kept its share succeeds; a participant whose keeping fails aborts the run, and the
+//!    others drop theirs. A run that fails after this participant kept its share, without
+//!    an explicit abort (a peer gone silent), is [`DkgError::Unconfirmed`]: it is not
+//!    known whether the others kept theirs, so the pending share is not thrown away.
 //!
-//! Nothing is written here: the caller gets the [`Share`] and writes it.
+//! Nothing is written here: the caller's `keep` writes the share.
 
 mod message;
 mod net;
@@ -164,6 +170,21 @@ pub enum DkgError {
     /// Listening failed.
     #[error("DKG listener: {0}")]
     Io(#[from] std::io::Error),
+    /// Making this participant's share durable failed.
+    #[error("could not keep its share: {0}")]
+    Keep(String),
+    /// This participant kept its share, then the run failed without an abort: the others
+    /// may or may not have kept theirs.
+    #[error(
+        "this cosigner kept its share of group key {group}, but the DKG did not finish: \
+         {source}. It is not known whether every participant kept its share"
+    )]
+    Unconfirmed {
+        /// The group key (hex).
+        group: String,
+        /// What failed.
+        source: Box<DkgError>,
+    },
     /// Another part of the run failed first.
     #[error("stopped")]
     Stopped,
@@ -206,10 +227,14 @@ pub fn check(settings: &Settings) -> Result<(), DkgError> {
     Ok(())
 }
 
-/// Run the DKG as participant `settings.id`, the peers' links arriving on `listener`.
-/// Returns this participant's share of the new key.
-pub fn run(listener: &TcpListener, settings: &Settings) -> Result<Share, DkgError> {
-    run_with(listener, settings, &Tamper::default())
+/// What makes a participant's share durable before it tells the others (step 6).
+pub type Keep<'a> = &'a mut dyn FnMut(&Share) -> Result<(), String>;
+
+/// Run the DKG as participant `settings.id`, the peers' links arriving on `listener`;
+/// `keep` makes the share durable. Returns this participant's share of the new key once
+/// every participant has kept its own.
+pub fn run(listener: &TcpListener, settings: &Settings, keep: Keep<'_>) -> Result<Share, DkgError> {
+    run_with(listener, settings, keep, &Tamper::default())
 }
 
 /// Misbehaviour for the tests: round-1 packages sent to some peers instead of the real
@@ -218,11 +243,15 @@ pub fn run(listener: &TcpListener, settings: &Settings) -> Result<Share, DkgErro
 pub(crate) struct Tamper {
     #[cfg_attr(not(test), allow(dead_code))]
     pub round1_to: BTreeMap<u16, round1::Package>,
+    /// Close the links after keeping the share, without saying so (a crash).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub vanish_after_keep: bool,
 }
 
 pub(crate) fn run_with(
     listener: &TcpListener,
     settings: &Settings,
+    keep: Keep<'_>,
     tamper: &Tamper,
 ) -> Result<Share, DkgError> {
     check(settings)?;
@@ -234,7 +263,12 @@ pub(crate) fn run_with(
         settings.timeout,
     )?;
     tracing::info!(peers = settings.peers.len(), "DKG links up");
-    ceremony(&mut links, settings, tamper).inspect_err(|e| links.abort_all(&e.to_string()))
+    ceremony(&mut links, settings, keep, tamper).inspect_err(|e| match e {
+        // A peer's own abort or silence after the shares were kept: telling the others
+        // to give up would make them drop shares that may be the key's.
+        DkgError::Unconfirmed { .. } => links.close_all(),
+        _ => links.abort_all(&e.to_string()),
+    })
 }
 
 /// A frost error, naming the culprit when there is one.
@@ -258,6 +292,7 @@ fn frost_error(links: &net::Links, e: frost_ed25519::Error) -> DkgError {
 fn ceremony(
     links: &mut net::Links,
     settings: &Settings,
+    keep: Keep<'_>,
     tamper: &Tamper,
 ) -> Result<Share, DkgError> {
     let me = settings.id;
@@ -477,6 +512,38 @@ fn ceremony(
             ours: group,
         });
     }
-    tracing::info!(group_public_key = %group, "DKG done, every participant has the same group key");
-    Ok(Share::from_parts(key_package, public, total)?)
+    tracing::info!(group_public_key = %group, "every participant has the same group key");
+
+    // 6. Kept: every participant's share durable before any calls the run done.
+    let share = Share::from_parts(key_package, public, total)?;
+    keep(&share).map_err(DkgError::Keep)?;
+    if tamper.vanish_after_keep {
+        links.close_all();
+        return Err(DkgError::Stopped);
+    }
+    let unconfirmed = |e: DkgError| match e {
+        DkgError::Aborted { .. } => e,
+        e => DkgError::Unconfirmed {
+            group: group.clone(),
+            source: Box::new(e),
+        },
+    };
+    for &p in &peers {
+        links
+            .send(
+                p,
+                &Message::Kept {
+                    session: session.clone(),
+                },
+            )
+            .map_err(unconfirmed)?;
+    }
+    let since = Instant::now();
+    for &p in &peers {
+        links
+            .recv(p, "kept share", Some(&session), since)
+            .map_err(unconfirmed)?;
+    }
+    tracing::info!(group_public_key = %group, "DKG done, every participant kept its share");
+    Ok(share)
 }

@@ -288,6 +288,13 @@ impl Links {
         Ok(msg)
     }
 
+    /// Close every link without a word.
+    pub(crate) fn close_all(&mut self) {
+        for p in self.peers.values_mut() {
+            p.writer.shutdown();
+        }
+    }
+
     /// Tell every peer the run is off (best effort), and close the links.
     pub(crate) fn abort_all(&mut self, reason: &str) {
         let msg = Message::Abort {

@@ -50,8 +50,22 @@ fn nodes(n: u16, t: u16, timeout: Duration, wrong: &[(u16, u16)]) -> Vec<Node> {
         .collect()
 }
 
-/// Fill in the peers' addresses and run every participant on its own thread.
-fn run_all(mut nodes: Vec<Node>, tamper: BTreeMap<u16, Tamper>) -> Vec<Result<Share, DkgError>> {
+/// Fill in the peers' addresses and run every participant on its own thread, each
+/// keeping its share in memory.
+fn run_all(nodes: Vec<Node>, tamper: BTreeMap<u16, Tamper>) -> Vec<Result<Share, DkgError>> {
+    run_keeping(nodes, tamper, &[])
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect()
+}
+
+/// As [`run_all`], the participants in `fail_keep` failing to keep their shares; with
+/// each result, whether the participant kept its share.
+fn run_keeping(
+    mut nodes: Vec<Node>,
+    tamper: BTreeMap<u16, Tamper>,
+    fail_keep: &[u16],
+) -> Vec<(Result<Share, DkgError>, bool)> {
     let addrs: Vec<SocketAddr> = nodes
         .iter()
         .map(|n| n.listener.local_addr().unwrap())
@@ -67,7 +81,19 @@ fn run_all(mut nodes: Vec<Node>, tamper: BTreeMap<u16, Tamper>) -> Vec<Result<Sh
             .iter()
             .map(|n| {
                 let tamper = tamper.get(&n.settings.id).unwrap_or(&none);
-                s.spawn(move || run_with(&n.listener, &n.settings, tamper))
+                let fails = fail_keep.contains(&n.settings.id);
+                s.spawn(move || {
+                    let mut kept = false;
+                    let mut keep = |_: &Share| {
+                        if fails {
+                            return Err("No space left on device".to_string());
+                        }
+                        kept = true;
+                        Ok(())
+                    };
+                    let r = run_with(&n.listener, &n.settings, &mut keep, tamper);
+                    (r, kept)
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -135,6 +161,7 @@ fn a_participant_sending_different_round1_packages_aborts_everyone() {
         1,
         Tamper {
             round1_to: BTreeMap::from([(3, other)]),
+            ..Default::default()
         },
     )]);
     let results = run_all(nodes(3, 2, Duration::from_secs(30), &[]), tamper);
@@ -171,7 +198,7 @@ fn a_participant_sending_different_round1_packages_aborts_everyone() {
 fn a_threshold_of_half_or_less_is_refused() {
     let mut n = nodes(4, 2, Duration::from_secs(1), &[]);
     let node = n.remove(0);
-    let e = run(&node.listener, &node.settings).unwrap_err();
+    let e = run(&node.listener, &node.settings, &mut |_| Ok(())).unwrap_err();
     assert!(e.is_usage(), "{e}");
     assert!(e.to_string().contains("not more than half"), "{e}");
 }
@@ -208,7 +235,7 @@ fn against_script(
             // Hold the link until participant 1 gives up.
             while r.recv().is_ok() {}
         });
-        run(&me.listener, &me.settings).expect_err("no share may come out")
+        run(&me.listener, &me.settings, &mut |_| Ok(())).expect_err("no share may come out")
     })
 }
 
@@ -237,4 +264,63 @@ fn a_silent_peer_is_named_when_the_timeout_passes() {
         e.to_string(),
         "cosigner-2 did not send its round-1 package within 500ms"
     );
+}
+
+#[test]
+fn a_participant_that_cannot_keep_its_share_aborts_everyone() {
+    let results = run_keeping(
+        nodes(3, 2, Duration::from_secs(30), &[]),
+        BTreeMap::new(),
+        &[3],
+    );
+    let (r3, kept3) = &results[2];
+    assert!(!kept3);
+    let e3 = r3.as_ref().expect_err("no share for 3");
+    assert!(matches!(e3, DkgError::Keep(_)), "{e3}");
+    for (r, kept) in &results[..2] {
+        assert!(kept, "1 and 2 kept theirs before 3's abort reached them");
+        let e = r.as_ref().expect_err("the run failed");
+        assert!(
+            matches!(e, DkgError::Aborted { .. }),
+            "an explicit abort, so the caller drops the kept share: {e}"
+        );
+        assert!(
+            e.to_string().contains(
+                "cosigner-3 aborted the DKG: could not keep its share: No space left on device"
+            ),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_participant_gone_after_keeping_leaves_the_others_unconfirmed() {
+    let tamper = BTreeMap::from([(
+        3,
+        Tamper {
+            vanish_after_keep: true,
+            ..Default::default()
+        },
+    )]);
+    let results = run_keeping(nodes(3, 2, Duration::from_secs(5), &[]), tamper, &[]);
+    assert!(
+        results.iter().all(|(r, _)| r.is_err()),
+        "no participant may call the run done"
+    );
+    for (i, (r, kept)) in results[..2].iter().enumerate() {
+        assert!(kept);
+        let e = r.as_ref().expect_err("unconfirmed");
+        let DkgError::Unconfirmed { source, .. } = e else {
+            panic!("cosigner-{}: {e}", i + 1)
+        };
+        assert!(
+            source.to_string().contains("cosigner-3"),
+            "names the silent one: {e}"
+        );
+        assert!(
+            e.to_string()
+                .contains("It is not known whether every participant kept its share"),
+            "{e}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use threshold::link::LinkKey;
 
@@ -81,6 +81,38 @@ impl Report for Dkg {
     }
 }
 
+/// Where a share waits until every participant has kept its own: `OUT.pending`.
+fn pending_path(out: &Path) -> PathBuf {
+    let mut p = out.as_os_str().to_owned();
+    p.push(".pending");
+    PathBuf::from(p)
+}
+
+/// Give the pending share its final name, never over an existing file, durably.
+fn promote(pending: &Path, out: &Path) -> anyhow::Result<()> {
+    std::fs::hard_link(pending, out).with_context(|| {
+        format!(
+            "every participant kept its share, but {} could not be named {}; rename it by hand",
+            pending.display(),
+            out.display()
+        )
+    })?;
+    std::fs::remove_file(pending).with_context(|| {
+        format!(
+            "removing {} (its share is in {})",
+            pending.display(),
+            out.display()
+        )
+    })?;
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))
+}
+
 /// Run the DKG as the cosigner of `a.config`, and write its share.
 pub fn dkg(a: &DkgArgs) -> anyhow::Result<Dkg> {
     let config = signer::config::Config::load(&a.config)?;
@@ -96,6 +128,18 @@ pub fn dkg(a: &DkgArgs) -> anyhow::Result<Dkg> {
         return Err(UsageError(format!(
             "{} already exists; refusing to overwrite it (it may be the only copy of a \
              share). Move it away first, or choose another --out",
+            a.out.display()
+        ))
+        .into());
+    }
+    let pending = pending_path(&a.out);
+    if pending.symlink_metadata().is_ok() {
+        return Err(UsageError(format!(
+            "{} exists: a share kept by a DKG that did not finish. If every other \
+             participant finished or holds a pending share of the same group key \
+             (`bulwark threshold show --share FILE` prints it), rename it to {}; \
+             otherwise delete it, then run the DKG again",
+            pending.display(),
             a.out.display()
         ))
         .into());
@@ -125,9 +169,37 @@ pub fn dkg(a: &DkgArgs) -> anyhow::Result<Dkg> {
             t.listen
         )
     })?;
-    let share = threshold::dkg::run(&listener, &settings)?;
+    let mut kept = false;
+    let mut keep = |share: &threshold::share::Share| {
+        share.write_new(&pending).map_err(|e| e.to_string())?;
+        kept = true;
+        Ok(())
+    };
+    let result = threshold::dkg::run(&listener, &settings, &mut keep);
     drop(listener);
-    share.write_new(&a.out)?;
+    let share = match result {
+        Ok(share) => share,
+        Err(e @ threshold::dkg::DkgError::Unconfirmed { .. }) => {
+            anyhow::bail!(
+                "{e}. This cosigner's share is kept in {}, not in {}. Ask the other \
+                 participants: if every one of them finished or also holds a pending share \
+                 of this group key, rename it to {}; if any kept nothing, delete it and run \
+                 the DKG again",
+                pending.display(),
+                a.out.display(),
+                a.out.display()
+            )
+        }
+        Err(e) => {
+            if kept {
+                // Another participant aborted after this one kept its share: it holds
+                // none, so this one is no use.
+                let _ = std::fs::remove_file(&pending);
+            }
+            return Err(e.into());
+        }
+    };
+    promote(&pending, &a.out)?;
     let group = share.group_public_key();
     let value = super::base64(group);
     Ok(Dkg {
