@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The SoftHSM2 module the tests and the bench use (Debian package `softhsm2`).
-pub const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+pub use testkit::pkcs11::SOFTHSM;
 
 fn run(cmd: &mut Command) -> anyhow::Result<String> {
     let out = cmd
@@ -34,34 +34,8 @@ pub fn pkcs11(
     config: &mut signer::Config,
     keys: &[PathBuf],
 ) -> anyhow::Result<PathBuf> {
-    anyhow::ensure!(
-        Path::new(SOFTHSM).exists(),
-        "{SOFTHSM} is missing: apt-get install softhsm2"
-    );
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens)?;
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )?;
-    run(Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            "bench",
-            "--so-pin",
-            "1234",
-            "--pin",
-            "5678",
-        ]))?;
-    let pin = dir.join("pin");
-    crate::targets::write_secret(&pin, "5678\n")?;
+    let token = testkit::pkcs11::softhsm_token(dir, "bench");
+    let (conf, pin) = (token.conf, token.pin_file);
     for (c, key) in config.chains.iter_mut().zip(keys) {
         run(Command::new(exe)
             .env("SOFTHSM2_CONF", &conf)
@@ -85,7 +59,8 @@ pub fn pkcs11(
             module: SOFTHSM.into(),
             token: "bench".into(),
             key: c.id.clone(),
-            pin_file: pin.clone(),
+            pin_file: Some(pin.clone()),
+            pin: None,
         });
     }
     Ok(conf)

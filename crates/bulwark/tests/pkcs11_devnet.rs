@@ -6,52 +6,18 @@ mod common;
 
 use common::*;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 use testkit::failover::wait_val0_signs;
-
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+use testkit::pkcs11::{softhsm_token, SOFTHSM as MODULE};
 
 #[test]
 fn val0_signs_through_softhsm2() {
-    assert!(
-        std::path::Path::new(MODULE).exists(),
-        "SoftHSM2 is missing: run scripts/install-deps (Debian package softhsm2)"
-    );
     let net = bulwark().devnet();
     net.up(&["--validators", "4", "--signer", "bulwark"]);
     let start = wait_val0_signs(&net, 2);
     let s = net.status();
     let tmp = net.tmp.path();
-    let tokens = tmp.join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = tmp.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    // The signer and the tools below find the token store through this.
-    std::env::set_var("SOFTHSM2_CONF", &conf);
-    let o = Command::new("softhsm2-util")
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            "val0",
-            "--so-pin",
-            "1234",
-            "--pin",
-            "5678",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let pin = tmp.join("pin");
-    std::fs::write(&pin, "5678\n").unwrap();
-    std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let token = softhsm_token(tmp, "val0");
+    let pin = token.pin_file.clone();
     let key_file = net.dir.join("keys/val0/priv_validator_key.json");
     let token_args = [
         "--module",
@@ -103,7 +69,7 @@ fn val0_signs_through_softhsm2() {
     };
     let o = show_with("val0", &bad_pin);
     assert!(
-        !o.status.success() && text(&o).contains("login failed (check the PIN file)"),
+        !o.status.success() && text(&o).contains("login failed (check the PIN)"),
         "{}",
         text(&o)
     );

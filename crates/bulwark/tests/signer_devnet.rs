@@ -107,9 +107,9 @@ fn val0_signs_through_bulwark_survives_kills_and_never_double_signs() {
 }
 
 #[test]
-fn v1_and_v040_chains_need_and_get_val0_through_bulwark() {
+fn v1_v040_and_v037_chains_need_and_get_val0_through_bulwark() {
     // With two validators of equal power, no block commits without val0's signature.
-    for line in ["v1.0", "v0.40"] {
+    for line in ["v1.0", "v0.40", "v0.37"] {
         let net = bulwark().devnet();
         let up = net.up(&[
             "--validators",
@@ -119,10 +119,14 @@ fn v1_and_v040_chains_need_and_get_val0_through_bulwark() {
             "--signer",
             "bulwark",
         ]);
-        assert!(up["status"]["cometbft"]
-            .as_str()
-            .unwrap()
-            .starts_with(if line == "v1.0" { "v1.0." } else { "v0.40." }));
+        assert!(
+            up["status"]["cometbft"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{line}.")),
+            "{:#}",
+            up["status"]
+        );
         net.wait_status(
             &format!("{line}: height 8 signed by both"),
             Duration::from_secs(120),

@@ -9,21 +9,35 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 use testkit::failover::{wait_val0_signs, wait_val0_silent};
-use testkit::ssh::{keygen, public_key};
+use testkit::prom::{scraped, wait_scraped};
+use testkit::ssh::keygen;
+use testkit::vault::TestVault;
 
-fn metric(url: &str, series: &str) -> Option<f64> {
-    testkit::http::get(url).and_then(|(_, body)| sample(&body, series))
+/// The devnet watch's firing alert `key`, if it fires.
+fn alert(net: &Devnet, key: &str) -> Option<serde_json::Value> {
+    let url = net.status()["watch_process"]["url"].as_str()?.to_string();
+    let body = testkit::http::get(&format!("{url}/api/status"))?.1;
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+    v["alerts"]
+        .as_array()?
+        .iter()
+        .find(|a| a["key"] == key)
+        .cloned()
 }
 
-fn wait_metric(url: &str, series: &str, want: f64, log: &Daemon) {
+fn wait_alert(net: &Devnet, key: &str, firing: bool) -> Option<serde_json::Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while metric(url, series) != Some(want) {
+    loop {
+        let a = alert(net, key);
+        if a.is_some() == firing {
+            return a;
+        }
         assert!(
             Instant::now() < deadline,
-            "{series} never became {want}; log:\n{}",
-            log.log_text()
+            "the watch's {key} never became {}",
+            if firing { "firing" } else { "resolved" }
         );
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(300));
     }
 }
 
@@ -36,30 +50,8 @@ fn a_sealed_signer_signs_only_once_two_custodians_open_it() {
     let chain = s["chain_id"].as_str().unwrap().to_string();
     let tmp = net.tmp.path();
 
-    let mut custodians = String::new();
-    let mut keys = Vec::new();
-    for name in ["alice", "bob", "carol"] {
-        let k = keygen(tmp, name, "ed25519");
-        custodians.push_str(&format!(
-            "[[custodian]]\nname = \"{name}\"\nssh = \"{}\"\n\n",
-            public_key(&k)
-        ));
-        keys.push(k.to_str().unwrap().to_string());
-    }
-    std::fs::write(tmp.join("custodians.toml"), custodians).unwrap();
-    let vault = tmp.join("vault.json");
-    let v = vault.to_str().unwrap();
-    let o = bulwark().run(&[
-        "vault",
-        "init",
-        "--custodians",
-        tmp.join("custodians.toml").to_str().unwrap(),
-        "--threshold",
-        "2",
-        "--out",
-        v,
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
+    let vault = TestVault::init(&bulwark(), tmp, &["alice", "bob", "carol"], 2);
+    let v = vault.file.to_str().unwrap();
     let key_file = net.dir.join("keys/val0/priv_validator_key.json");
     let key_json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&key_file).unwrap()).unwrap();
@@ -84,39 +76,18 @@ fn a_sealed_signer_signs_only_once_two_custodians_open_it() {
         validator_address(&s, "val0"),
         "{listed:#}"
     );
-    let vault_text = std::fs::read_to_string(&vault).unwrap();
+    let vault_text = std::fs::read_to_string(&vault.file).unwrap();
     assert!(
         !vault_text.contains(&secret),
         "the key is in the vault file in the clear"
     );
 
     // The signer's config, with the key from the vault.
-    let link_key = tmp.join("unseal.key");
-    let lk = json(&bulwark().run(&[
-        "threshold",
-        "link-key",
-        "--out",
-        link_key.to_str().unwrap(),
-        "--json",
-    ]));
-    let link_public = lk["public_key"].as_str().unwrap().to_string();
-    let unseal_addr = format!("127.0.0.1:{}", free_port());
-    let mut cfg: toml::Value =
-        toml::from_str(&std::fs::read_to_string(net.dir.join("signer/signer.toml")).unwrap())
-            .unwrap();
-    cfg["chain"][0]["key"] = toml::Value::String(format!("vault:{chain}"));
-    let mut vt = toml::map::Map::new();
-    vt.insert("file".into(), toml::Value::String(v.into()));
-    vt.insert("listen".into(), toml::Value::String(unseal_addr.clone()));
-    vt.insert(
-        "link_key".into(),
-        toml::Value::String(link_key.to_str().unwrap().into()),
-    );
-    cfg.as_table_mut()
-        .unwrap()
-        .insert("vault".into(), toml::Value::Table(vt));
+    let mut cfg = signer::Config::load(&net.dir.join("signer/signer.toml")).unwrap();
+    cfg.chains[0].key = Some(format!("vault:{chain}").into());
+    cfg.vault = Some(vault.section.clone());
     let sealed_cfg = tmp.join("sealed.toml");
-    std::fs::write(&sealed_cfg, toml::to_string(&cfg).unwrap()).unwrap();
+    std::fs::write(&sealed_cfg, cfg.to_toml()).unwrap();
     let metrics = s["signer_process"]["metrics_url"]
         .as_str()
         .unwrap()
@@ -139,14 +110,20 @@ fn a_sealed_signer_signs_only_once_two_custodians_open_it() {
     let mut signer = run("sealed-1.log");
 
     let sealed_series = format!("bulwark_signer_vault_sealed{{chain=\"{chain}\"}}");
-    wait_metric(&metrics, &sealed_series, 1.0, &signer);
-    wait_metric(
-        &metrics,
-        &format!("bulwark_signer_node_connected{{chain=\"{chain}\",node=\"val0\"}}"),
-        1.0,
-        &signer,
-    );
+    wait_scraped(&metrics, &sealed_series, &signer, |v| v == Some(1.0));
+    let connected = format!("bulwark_signer_node_connected{{chain=\"{chain}\",node=\"val0\"}}");
+    wait_scraped(&metrics, &connected, &signer, |v| v == Some(1.0));
     let silent_at = wait_val0_silent(&net, 3);
+    // The devnet's watch tells the operator why: the key is sealed.
+    let sealed_alert = format!("signer_sealed/signer/{chain}");
+    let a = wait_alert(&net, &sealed_alert, true).unwrap();
+    assert!(
+        a["summary"]
+            .as_str()
+            .unwrap()
+            .contains("bulwark vault unseal"),
+        "{a:#}"
+    );
     assert!(
         signer
             .log_text()
@@ -155,46 +132,32 @@ fn a_sealed_signer_signs_only_once_two_custodians_open_it() {
         signer.log_text()
     );
 
-    let unseal_with = |name: &str, identity: &str| {
-        bulwark().run(&[
-            "vault",
-            "unseal",
-            "--signer",
-            &unseal_addr,
-            "--signer-key",
-            &link_public,
-            "--as",
-            name,
-            "--identity",
-            identity,
-        ])
-    };
-    let unseal = |who: usize, name: &str| unseal_with(name, &keys[who]);
-    let o = unseal(0, "alice");
+    let unseal = |name: &str| vault.unseal(&bulwark(), name);
+    let o = unseal("alice");
     assert!(
         o.status.success() && text(&o).contains("sealed: 1 of 2 shares"),
         "{}",
         text(&o)
     );
     // Refused, each named, nothing opened: the same share again; a name that is no custodian.
-    let o = unseal(0, "alice");
+    let o = unseal("alice");
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("already counted"), "{}", text(&o));
     let mallory = keygen(tmp, "mallory", "ed25519");
-    let o = unseal_with("mallory", mallory.to_str().unwrap());
+    let o = vault.unseal_as(&bulwark(), "mallory", &mallory);
     assert!(
         !o.status.success() && text(&o).contains("mallory is not a custodian"),
         "{}",
         text(&o)
     );
     // bob's name with mallory's key: bob's share does not decrypt on mallory's side.
-    let o = unseal_with("bob", mallory.to_str().unwrap());
+    let o = vault.unseal_as(&bulwark(), "bob", &mallory);
     assert!(
         !o.status.success() && text(&o).contains("does not decrypt"),
         "{}",
         text(&o)
     );
-    assert_eq!(metric(&metrics, "bulwark_signer_vault_shares"), Some(1.0));
+    assert_eq!(scraped(&metrics, "bulwark_signer_vault_shares"), Some(1.0));
     // Still sealed: blocks go by without val0.
     let h = best_height(&net.status());
     net.wait_status("three more blocks", Duration::from_secs(60), |s| {
@@ -205,16 +168,17 @@ fn a_sealed_signer_signs_only_once_two_custodians_open_it() {
         !c.1.iter().any(|n| n == "val0"),
         "val0 signed while sealed: {c:?}"
     );
-    assert_eq!(metric(&metrics, &sealed_series), Some(1.0));
+    assert_eq!(scraped(&metrics, &sealed_series), Some(1.0));
 
-    let o = unseal(1, "bob");
+    let o = unseal("bob");
     assert!(
         o.status.success() && text(&o).contains("the vault is open"),
         "{}",
         text(&o)
     );
-    wait_metric(&metrics, &sealed_series, 0.0, &signer);
+    wait_scraped(&metrics, &sealed_series, &signer, |v| v == Some(0.0));
     let signed = wait_val0_signs(&net, silent_at);
+    wait_alert(&net, &sealed_alert, false);
     let pid = signer.child.id();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let locked: u64 = status
@@ -242,7 +206,7 @@ fn a_sealed_signer_signs_only_once_two_custodians_open_it() {
     .unwrap();
     let _ = signer.child.wait();
     let signer2 = run("sealed-2.log");
-    wait_metric(&metrics, &sealed_series, 1.0, &signer2);
+    wait_scraped(&metrics, &sealed_series, &signer2, |v| v == Some(1.0));
     wait_val0_silent(&net, 3);
     let after = best_height(&net.status());
     assert!(after > signed);

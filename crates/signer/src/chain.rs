@@ -144,24 +144,32 @@ impl ChainSigner {
         self.limits.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// When `req` would be refused as a height jump, ask the chain where its tip is (out
-    /// of the store lock, so other nodes are not held up) and record it; the guard then
-    /// decides with the fresh tip.
+    /// When `req` would be refused as a height jump, find where the chain's tip is and
+    /// record it; the guard then decides with the fresh tip. For a threshold key, first
+    /// from what the peers report of their own sign states (enough of them to make a
+    /// signing set with this cosigner); then from the chain's RPC, out of the store lock,
+    /// so other nodes are not held up.
     fn confirm_height_jump(&self, req: &guard::Request<'_>) {
-        let Some(probe) = &self.tip_probe else {
+        if !self.jumps(req) {
             return;
-        };
-        let jumps = {
-            let Ok(store) = self.store.lock() else {
+        }
+        if let Some(tip) = self.threshold.as_ref().and_then(|t| t.vouched_tip()) {
+            self.raise_chain_tip(tip);
+            if !self.jumps(req) {
                 return;
-            };
-            guard::height_jump(store.state(), &self.limits(), req.hrs.height).is_err()
-        };
-        if jumps {
-            if let Some(tip) = probe.tip() {
-                self.raise_chain_tip(i64::try_from(tip).unwrap_or(i64::MAX));
             }
         }
+        if let Some(tip) = self.tip_probe.as_ref().and_then(|p| p.tip()) {
+            self.raise_chain_tip(i64::try_from(tip).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// True when `req` is a height jump with the limits known now.
+    fn jumps(&self, req: &guard::Request<'_>) -> bool {
+        let Ok(store) = self.store.lock() else {
+            return false;
+        };
+        guard::height_jump(store.state(), &self.limits(), req.hrs.height).is_err()
     }
 
     /// The last signed height, round and step.
@@ -334,8 +342,19 @@ impl ChainSigner {
                 Decision::Sign(permit) => {
                     let sig = match self.key.sign(permit.sign_bytes()) {
                         Ok(s) => s,
+                        // Nothing was signed and nothing recorded; counted and logged
+                        // like a refusal so that a failing key (a token gone) is seen.
                         Err(e) => {
-                            return (error(&req, codes::INTERNAL, e.to_string()), Outcome::Error)
+                            self.metrics
+                                .refusals
+                                .get_or_create(&RefusalLabels {
+                                    chain: self.chain_id.clone(),
+                                    reason: "key_failed".into(),
+                                })
+                                .inc();
+                            let msg = format!("{e}; nothing was signed");
+                            let outcome = Outcome::Refused("key_failed");
+                            return (error(&req, codes::INTERNAL, msg), outcome);
                         }
                     };
                     match store.record(permit, sig) {

@@ -61,11 +61,13 @@ pub(crate) fn start(
     for (chain, share) in chains {
         if let Some(share) = share {
             let guard: Arc<dyn threshold::serve::ShareGuard> = chain.clone();
+            let tips = chain.threshold().map(|t| t.tips()).unwrap_or_default();
             server.add(
                 chain.chain_id(),
                 threshold::serve::ServedChain {
                     key: share.key_package().clone(),
                     guard,
+                    tips,
                 },
             );
             ids.push(chain.chain_id().to_string());

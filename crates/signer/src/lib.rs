@@ -107,18 +107,29 @@ fn open_chains(
                     .pkcs11
                     .as_ref()
                     .expect("a validated config names a key source");
-                let key = keys::pkcs11::Pkcs11Key::open(&modules, pc).map_err(|error| {
-                    StartError::Key {
+                let pin: Arc<dyn keys::pkcs11::Pin> = match sealed.and_then(|s| s.pin_for(&c.id)) {
+                    Some(secret) => secret,
+                    None => Arc::new(keys::pkcs11::PinFile(
+                        pc.pin_file.clone().expect("a validated config names a PIN"),
+                    )),
+                };
+                let log = config.audit_log.as_ref().map(audit::AuditLog::new);
+                let detail = serde_json::json!({"chain": c.id, "module": pc.module, "token": pc.token, "key": pc.key});
+                let on_login: keys::pkcs11::LoginHook = Box::new(move |why| {
+                    if let Some(log) = &log {
+                        let mut detail = detail.clone();
+                        detail["why"] = why.into();
+                        if let Err(e) = log.append("signer", "pkcs11.login", detail, None) {
+                            tracing::error!("cannot write the audit log: {e}");
+                        }
+                    }
+                });
+                let key = keys::pkcs11::Pkcs11Key::open(&modules, pc, pin, on_login).map_err(
+                    |error| StartError::Key {
                         chain: c.id.clone(),
                         error,
-                    }
-                })?;
-                if let Some(log) = config.audit_log.as_ref().map(audit::AuditLog::new) {
-                    let detail = serde_json::json!({"chain": c.id, "module": pc.module, "token": pc.token, "key": pc.key});
-                    if let Err(e) = log.append("signer", "pkcs11.login", detail, None) {
-                        tracing::error!("cannot write the audit log: {e}");
-                    }
-                }
+                    },
+                )?;
                 tracing::info!(chain = %c.id, token = %pc.token, key = %pc.key, "signing through the PKCS#11 token");
                 (Box::new(key), None)
             }

@@ -3,9 +3,11 @@
 //! custodians have given their shares over the unseal channel. Then each key is held in
 //! memory only: the process's pages are locked (never swapped; every signer is also
 //! made undumpable at start: no core file, no ptrace by the same user). A restart is
-//! sealed again.
+//! sealed again. A PKCS#11 token's PIN can come from the vault the same way
+//! (`pin = "vault:NAME"`, a secret): that chain is sealed until the vault opens too.
 
 use crate::config::{vault_entry, Config};
+use crate::keys::pkcs11::Pin;
 use crate::keys::{KeyBackend, KeyError, SoftKey};
 use crate::metrics::{ChainLabels, Metrics, ShareRefusalLabels};
 use crate::shutdown::Shutdown;
@@ -17,6 +19,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use vault::unseal::Unsealer;
 use vault::{Opening, VaultFile};
+use zeroize::Zeroizing;
 
 /// One chain's key in the vault.
 #[derive(Debug)]
@@ -67,6 +70,48 @@ impl KeyBackend for Arc<VaultKey> {
     }
 }
 
+/// A secret from the vault (a token's PIN), held in memory once the vault is open.
+pub struct VaultSecret {
+    name: String,
+    value: RwLock<Option<Zeroizing<String>>>,
+    have: Arc<AtomicUsize>,
+    need: usize,
+}
+
+impl std::fmt::Debug for VaultSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultSecret")
+            .field("name", &self.name)
+            .field("open", &self.sealed().is_none())
+            .finish()
+    }
+}
+
+impl Pin for VaultSecret {
+    fn read(&self) -> Result<Zeroizing<String>, KeyError> {
+        match &*self.value.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(v) => Ok(v.clone()),
+            None => Err(KeyError::Sealed(self.sealed().unwrap_or_default())),
+        }
+    }
+
+    fn sealed(&self) -> Option<String> {
+        let open = self
+            .value
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        (!open).then(|| {
+            format!(
+                "sealed: {} of {} shares (vault secret {}); custodians open it with `bulwark vault unseal`",
+                self.have.load(Ordering::Relaxed),
+                self.need,
+                self.name
+            )
+        })
+    }
+}
+
 /// Why the vault keys could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SealedError {
@@ -76,6 +121,16 @@ pub enum SealedError {
     /// A chain names an entry the vault does not hold.
     #[error("chain {chain}: the vault holds no consensus key {name} (it has: {have}); add it with `bulwark vault add --chain {name} --key FILE`")]
     NoEntry {
+        /// Chain ID.
+        chain: String,
+        /// Entry name.
+        name: String,
+        /// What the vault holds.
+        have: String,
+    },
+    /// A chain's PIN names a secret the vault does not hold.
+    #[error("chain {chain}: the vault holds no secret {name} for the PKCS#11 PIN (it has: {have}); add it with `bulwark vault add-secret {name} PIN_FILE`")]
+    NoSecret {
         /// Chain ID.
         chain: String,
         /// Entry name.
@@ -111,7 +166,11 @@ pub enum SealedError {
 #[derive(Debug)]
 pub struct Sealed {
     keys: HashMap<String, Arc<VaultKey>>,
+    /// Chain ID to the name of its key in the vault.
     chains: HashMap<String, String>,
+    secrets: HashMap<String, Arc<VaultSecret>>,
+    /// Chain ID to the name of its token PIN in the vault.
+    pins: HashMap<String, String>,
     vault: VaultFile,
     have: Arc<AtomicUsize>,
 }
@@ -123,6 +182,35 @@ impl Sealed {
             .get(chain)
             .and_then(|n| self.keys.get(n))
             .cloned()
+    }
+
+    /// The token PIN of chain `id`, when it is in the vault.
+    pub fn pin_for(&self, chain: &str) -> Option<Arc<VaultSecret>> {
+        self.pins
+            .get(chain)
+            .and_then(|n| self.secrets.get(n))
+            .cloned()
+    }
+
+    /// Every chain with something from the vault, and whether it is still sealed.
+    fn chain_states(&self) -> Vec<(String, bool)> {
+        let keys = self.chains.iter().map(|(c, n)| {
+            (
+                c.clone(),
+                self.keys.get(n).is_none_or(|k| k.sealed().is_some()),
+            )
+        });
+        let pins = self.pins.iter().map(|(c, n)| {
+            (
+                c.clone(),
+                self.secrets.get(n).is_none_or(|k| k.sealed().is_some()),
+            )
+        });
+        keys.chain(pins).collect()
+    }
+
+    fn all_open(&self) -> bool {
+        self.chain_states().iter().all(|(_, sealed)| !sealed)
     }
 }
 
@@ -139,7 +227,36 @@ pub fn prepare(config: &Config) -> Result<Option<Sealed>, SealedError> {
     let have = Arc::new(AtomicUsize::new(0));
     let mut keys = HashMap::new();
     let mut chains = HashMap::new();
+    let mut secrets = HashMap::new();
+    let mut pins = HashMap::new();
+    let names = || {
+        vault
+            .entries
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     for c in &config.chains {
+        if let Some(name) = c.pkcs11.as_ref().and_then(|p| p.vault_pin()) {
+            vault
+                .entry(name)
+                .filter(|e| e.kind == "secret")
+                .ok_or_else(|| SealedError::NoSecret {
+                    chain: c.id.clone(),
+                    name: name.into(),
+                    have: names(),
+                })?;
+            secrets.entry(name.to_string()).or_insert_with(|| {
+                Arc::new(VaultSecret {
+                    name: name.into(),
+                    value: RwLock::new(None),
+                    have: have.clone(),
+                    need: vault.threshold,
+                })
+            });
+            pins.insert(c.id.clone(), name.to_string());
+        }
         let Some(name) = c.key.as_deref().and_then(vault_entry) else {
             continue;
         };
@@ -149,12 +266,7 @@ pub fn prepare(config: &Config) -> Result<Option<Sealed>, SealedError> {
             .ok_or_else(|| SealedError::NoEntry {
                 chain: c.id.clone(),
                 name: name.into(),
-                have: vault
-                    .entries
-                    .iter()
-                    .map(|e| e.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                have: names(),
             })?;
         let public = public_of(entry).ok_or_else(|| SealedError::BadPublic(name.into()))?;
         keys.entry(name.to_string()).or_insert_with(|| {
@@ -171,6 +283,8 @@ pub fn prepare(config: &Config) -> Result<Option<Sealed>, SealedError> {
     Ok(Some(Sealed {
         keys,
         chains,
+        secrets,
+        pins,
         vault,
         have,
     }))
@@ -213,12 +327,10 @@ pub fn start(
     metrics
         .vault_shares_needed
         .set(sealed.vault.threshold as i64);
-    for chain in sealed.chains.keys() {
+    for (chain, _) in sealed.chain_states() {
         metrics
             .vault_sealed
-            .get_or_create(&ChainLabels {
-                chain: chain.clone(),
-            })
+            .get_or_create(&ChainLabels { chain })
             .set(1);
     }
     tracing::warn!(
@@ -235,7 +347,7 @@ pub fn start(
     Ok(std::thread::Builder::new()
         .name("unseal".into())
         .spawn(move || loop {
-            if shutdown.is_triggered() || sealed.keys.values().all(|k| k.sealed().is_none()) {
+            if shutdown.is_triggered() || sealed.all_open() {
                 return;
             }
             match listener.accept() {
@@ -341,18 +453,33 @@ fn one(
             }
         }
     }
-    for (chain, name) in &sealed.chains {
-        let open = sealed.keys.get(name).is_some_and(|k| k.sealed().is_none());
+    for (name, secret) in &sealed.secrets {
+        let entry = opened.vault().entry(name).expect("prepare found it");
+        match opened
+            .decrypt(entry)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                std::str::from_utf8(&bytes)
+                    .map(|t| Zeroizing::new(t.trim_end_matches(['\n', '\r']).to_string()))
+                    .map_err(|_| "it is not text".to_string())
+            }) {
+            Ok(pin) => {
+                *secret.value.write().unwrap_or_else(|p| p.into_inner()) = Some(pin);
+            }
+            Err(e) => {
+                tracing::error!(entry = %name, "cannot open vault secret {name}: {e}; it stays sealed")
+            }
+        }
+    }
+    for (chain, sealed) in sealed.chain_states() {
         metrics
             .vault_sealed
-            .get_or_create(&ChainLabels {
-                chain: chain.clone(),
-            })
-            .set(i64::from(!open));
+            .get_or_create(&ChainLabels { chain })
+            .set(i64::from(sealed));
     }
     tracing::warn!(vault = %sealed.vault.id, "vault opened: signing");
     record(
         "vault.opened",
-        serde_json::json!({"vault": sealed.vault.id, "keys": sealed.keys.keys().collect::<Vec<_>>()}),
+        serde_json::json!({"vault": sealed.vault.id, "keys": sealed.keys.keys().collect::<Vec<_>>(), "secrets": sealed.secrets.keys().collect::<Vec<_>>()}),
     );
 }

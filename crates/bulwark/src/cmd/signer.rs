@@ -72,7 +72,8 @@ impl Pkcs11Args {
             module: self.module.clone(),
             token: self.token.clone(),
             key: self.label.clone(),
-            pin_file: self.pin_file.clone(),
+            pin_file: Some(self.pin_file.clone()),
+            pin: None,
         }
     }
 }
@@ -122,7 +123,13 @@ fn run_pkcs11(cmd: Pkcs11Command) -> anyhow::Result<()> {
             a.token.out.output().render(&token_key(&a.token, &public))
         }
         Pkcs11Command::Show(a) => {
-            let key = signer::keys::pkcs11::Pkcs11Key::open(&Default::default(), &a.config())?;
+            let pin = std::sync::Arc::new(signer::keys::pkcs11::PinFile(a.pin_file.clone()));
+            let key = signer::keys::pkcs11::Pkcs11Key::open(
+                &Default::default(),
+                &a.config(),
+                pin,
+                Box::new(|_| {}),
+            )?;
             a.audit.record(
                 "pkcs11.login",
                 serde_json::json!({"module": a.module, "token": a.token, "key": a.label}),

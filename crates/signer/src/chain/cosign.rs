@@ -12,11 +12,12 @@ use super::{codes, error, ChainSigner, Outcome};
 use crate::metrics::RefusalLabels;
 use guard::Decision;
 use privval::{Request, Response, SignedMsgType};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 use threshold::coordinate::{Coordinator, Report};
 use threshold::metrics::{Metrics as TMetrics, RefusalLabels as TRefusal, SignatureLabels};
 use threshold::serve::{Refusal, ShareGuard};
+use threshold::tips::PeerTips;
 use threshold::wire::Job;
 
 /// The threshold part of a chain signer.
@@ -27,6 +28,7 @@ pub struct ThresholdSide {
     coordinating: Mutex<()>,
     metrics: TMetrics,
     peer_names: Vec<(u16, String)>,
+    tips: Arc<PeerTips>,
 }
 
 impl ThresholdSide {
@@ -38,7 +40,21 @@ impl ThresholdSide {
             coordinating: Mutex::new(()),
             metrics,
             peer_names,
+            tips: Arc::default(),
         }
+    }
+
+    /// What the peers report of their sign states for this chain.
+    pub fn tips(&self) -> Arc<PeerTips> {
+        self.tips.clone()
+    }
+
+    /// The highest height that enough peers report having signed to make a signing set
+    /// with this cosigner (`t - 1` of them); `None` before the links are up or while
+    /// fewer have reported.
+    pub(super) fn vouched_tip(&self) -> Option<i64> {
+        let t = self.coordinator.get()?.threshold();
+        self.tips.vouched(usize::from(t.saturating_sub(1)))
     }
 
     /// Attach the coordinator (once).
@@ -53,19 +69,23 @@ impl ThresholdSide {
             .map_or_else(|| format!("cosigner-{id}"), |(_, n)| n.clone())
     }
 
-    /// Coordinate `job`: send, then `record` (this cosigner's record, durable before its
-    /// own share is made), then combine. `Err` says why nothing was signed.
+    /// Coordinate `job`: send (with this cosigner's `last_signed` height, for peers that
+    /// are behind), then `record` (this cosigner's record, durable before its own share
+    /// is made), then combine. `Err` says why nothing was signed.
     fn coordinate(
         &self,
         chain_id: &str,
         job: &Job,
+        last_signed: Option<i64>,
         record: impl FnOnce() -> Result<(), String>,
     ) -> Result<threshold::coordinate::Signed, String> {
         let coordinator = self
             .coordinator
             .get()
             .ok_or("the cosigner links are not up yet")?;
-        let pending = coordinator.start(job).map_err(|e| e.to_string())?;
+        let pending = coordinator
+            .start(job, last_signed)
+            .map_err(|e| e.to_string())?;
         record()?;
         let (result, report) = pending.finish();
         self.observe(chain_id, &report, result.is_ok());
@@ -77,7 +97,7 @@ impl ThresholdSide {
         let job = Job::Raw {
             bytes: value.to_vec(),
         };
-        self.coordinate(&self.chain_id.clone(), &job, || Ok(()))
+        self.coordinate(&self.chain_id.clone(), &job, None, || Ok(()))
             .map(|s| s.main)
     }
 
@@ -151,6 +171,7 @@ impl ChainSigner {
             return self.poisoned(&req);
         };
         let limits = self.limits();
+        let last_signed = Some(store.state().height);
         let (bytes, stored_ts, result) = match store.decide_share(&limits, &greq) {
             Decision::Sign(permit) => {
                 let job = Job::Consensus {
@@ -166,7 +187,7 @@ impl ChainSigner {
                         format!("sign state could not be persisted, refusing to sign: {e}")
                     })
                 };
-                let result = t.coordinate(&self.chain_id, &job, record);
+                let result = t.coordinate(&self.chain_id, &job, last_signed, record);
                 (bytes, None, result)
             }
             Decision::ReturnStored {
@@ -187,7 +208,7 @@ impl ChainSigner {
                     sign_bytes: sign_bytes.clone(),
                     extension,
                 };
-                let result = t.coordinate(&self.chain_id, &job, || Ok(()));
+                let result = t.coordinate(&self.chain_id, &job, last_signed, || Ok(()));
                 (sign_bytes, Some(ts), result)
             }
             Decision::Refuse(r) => {
@@ -278,6 +299,10 @@ impl ChainSigner {
 }
 
 impl ShareGuard for ChainSigner {
+    fn last_signed_height(&self) -> Option<i64> {
+        Some(self.last_signed().height)
+    }
+
     fn approve(&self, job: &Job) -> Result<(), Refusal> {
         let (sign_bytes, extension) = match job {
             Job::Raw { bytes } => return self.approve_raw(bytes),

@@ -16,6 +16,7 @@
 //! ```
 
 mod addr;
+pub mod repin;
 mod threshold;
 mod vault;
 
@@ -403,6 +404,13 @@ impl<L, A, S> Config<L, A, S> {
                 (Some(k), None) if vault_entry(k).is_some() && self.vault.is_none() => p.push(format!("{at}: key {} needs a [vault] section (the vault file, the unseal listen address and link key)", k.display())),
                 _ => {}
             }
+            if let Some(pc) = &c.pkcs11 {
+                if let Some(why) = pc.pin_problem() {
+                    p.push(format!("{at}: [chain.pkcs11] {why}"));
+                } else if pc.vault_pin().is_some() && self.vault.is_none() {
+                    p.push(format!("{at}: [chain.pkcs11] pin {} needs a [vault] section (the vault file, the unseal listen address and link key)", pc.pin.as_deref().unwrap_or_default()));
+                }
+            }
             let mut names = std::collections::HashSet::new();
             for n in &c.nodes {
                 if !names.insert(n.name.clone()) {
@@ -511,6 +519,38 @@ mod tests {
             "metrics.listen",
         ] {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn a_token_pin_comes_from_a_file_or_the_vault_never_the_config() {
+        let with = |pin: &str| {
+            let text = format!(
+                "[[chain]]\nid='a'\nstate='s'\nprotocol='v0.38'\n[[chain.node]]\nname='n'\n\
+                 addr='tcp://127.0.0.1:1'\n[chain.pkcs11]\nmodule='/m.so'\ntoken='t'\nkey='k'\n{pin}"
+            );
+            let c: TextConfig = toml::from_str(&text).unwrap();
+            c.parse().err().unwrap_or_default().join("\n")
+        };
+        assert_eq!(with("pin_file = '/etc/pin'"), "");
+        for (pin, needle) in [
+            ("", "no PIN: set pin_file"),
+            (
+                "pin = '1234'",
+                "is not vault:NAME; a PIN never goes in the config",
+            ),
+            ("pin = 'vault:'", "is not vault:NAME"),
+            (
+                "pin = 'vault:p'\npin_file = '/etc/pin'",
+                "set pin_file or pin, not both",
+            ),
+            ("pin = 'vault:p'", "pin vault:p needs a [vault] section"),
+        ] {
+            let all = with(pin);
+            assert!(
+                all.contains(needle),
+                "{pin:?}: missing {needle:?} in {all:?}"
+            );
         }
     }
 

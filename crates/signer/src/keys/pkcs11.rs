@@ -1,8 +1,11 @@
 //! Ed25519 keys in a PKCS#11 token (SoftHSM2, a YubiHSM 2, a cloud HSM): the signer
 //! signs through the token with `CKM_EDDSA`, and the key never leaves it. Only keys the
-//! token marks sensitive and not extractable are used. The PIN comes from a file (never
-//! the command line). A token that goes away fails each signature with a clear error;
-//! the next signature opens a new session and logs in again.
+//! token marks sensitive and not extractable are used. The PIN comes from a file or from
+//! the vault (never the command line); with a vault PIN the key is sealed until the
+//! custodians open the vault. A token that goes away fails each signature with a clear
+//! error; the next signature opens a new session and logs in again, initializing the
+//! module again when the token is gone from it (a remote module whose server restarted
+//! comes back only that way). Every login goes to the key's login hook (the audit trail).
 
 use super::{KeyBackend, KeyError};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -13,7 +16,9 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 /// `[chain.pkcs11]`: the token and key a chain signs with.
@@ -27,18 +32,80 @@ pub struct Pkcs11Config {
     /// The key's label (`CKA_LABEL`).
     pub key: String,
     /// A file holding the user PIN (mode 0600).
-    pub pin_file: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_file: Option<PathBuf>,
+    /// The PIN from the vault, `vault:NAME`: a secret added with `bulwark vault
+    /// add-secret NAME FILE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
 }
+
+impl Pkcs11Config {
+    /// The vault secret holding the PIN, when `pin` names one.
+    pub fn vault_pin(&self) -> Option<&str> {
+        self.pin.as_deref().and_then(|p| p.strip_prefix("vault:"))
+    }
+
+    /// What is wrong with where the PIN comes from.
+    pub fn pin_problem(&self) -> Option<String> {
+        match (&self.pin_file, &self.pin) {
+            (Some(_), Some(_)) => Some("set pin_file or pin, not both".into()),
+            (None, None) => Some(
+                "no PIN: set pin_file (a file of mode 0600) or pin = \"vault:NAME\" (a secret \
+                 added with `bulwark vault add-secret`)"
+                    .into(),
+            ),
+            (None, Some(p)) if self.vault_pin().is_none_or(str::is_empty) => Some(format!(
+                "pin {p:?} is not vault:NAME; a PIN never goes in the config: put it in a \
+                 file (pin_file) or in the vault (`bulwark vault add-secret`)"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Where a token's PIN comes from.
+pub trait Pin: Send + Sync + std::fmt::Debug {
+    /// The PIN.
+    fn read(&self) -> Result<Zeroizing<String>, KeyError>;
+    /// Why the PIN cannot be had yet (a vault not opened).
+    fn sealed(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A PIN in a file of mode 0600.
+#[derive(Debug)]
+pub struct PinFile(pub PathBuf);
+
+impl Pin for PinFile {
+    fn read(&self) -> Result<Zeroizing<String>, KeyError> {
+        read_pin(&self.0)
+    }
+}
+
+/// Called after every login with why it happened (`start`, `unsealed`, `token back`).
+pub type LoginHook = Box<dyn Fn(&str) + Send + Sync>;
 
 /// The Ed25519 curve's OID, DER (`CKA_EC_PARAMS`).
 const ED25519_OID: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
 
+/// A session logged in to the token, on the module's generation it was opened in.
+struct Open {
+    session: Session,
+    handle: ObjectHandle,
+    generation: u64,
+}
+
 /// A key in a token.
 pub struct Pkcs11Key {
     config: Pkcs11Config,
-    ctx: Pkcs11,
+    module: Arc<Module>,
     public: [u8; 32],
-    session: Mutex<Option<(Session, ObjectHandle)>>,
+    pin: Arc<dyn Pin>,
+    on_login: LoginHook,
+    logged_in: AtomicBool,
+    session: Mutex<Option<Open>>,
 }
 
 impl std::fmt::Debug for Pkcs11Key {
@@ -83,32 +150,77 @@ pub fn read_pin(path: &Path) -> Result<Zeroizing<String>, KeyError> {
 /// process, however many chains use it.
 #[derive(Debug, Default)]
 pub struct Modules {
-    loaded: Mutex<Vec<(PathBuf, Pkcs11)>>,
+    loaded: Mutex<Vec<Arc<Module>>>,
 }
 
 impl Modules {
-    /// The context of `c.module`, loading and initializing it the first time.
-    pub fn context(&self, c: &Pkcs11Config) -> Result<Pkcs11, KeyError> {
+    /// The module of `c`, loading and initializing it the first time.
+    pub fn context(&self, c: &Pkcs11Config) -> Result<Arc<Module>, KeyError> {
         let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, ctx)) = loaded.iter().find(|(m, _)| *m == c.module) {
-            return Ok(ctx.clone());
+        if let Some(m) = loaded.iter().find(|m| m.path == c.module) {
+            return Ok(m.clone());
         }
         let ctx = Pkcs11::new(&c.module).map_err(|e| token_err(c, "cannot load the module", e))?;
         ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
             .map_err(|e| token_err(c, "cannot initialize the module", e))?;
-        loaded.push((c.module.clone(), ctx.clone()));
-        Ok(ctx)
+        let m = Arc::new(Module {
+            path: c.module.clone(),
+            ctx,
+            generation: AtomicU64::new(0),
+            reset_at: Mutex::new(None),
+        });
+        loaded.push(m.clone());
+        Ok(m)
     }
 }
 
-/// Load the module and log in to the token named in `c`.
-pub fn open(modules: &Modules, c: &Pkcs11Config) -> Result<(Pkcs11, Session), KeyError> {
-    let ctx = modules.context(c)?;
-    let session = session(&ctx, c)?;
-    Ok((ctx, session))
+/// One loaded module. Its generation goes up each time it is initialized again; a
+/// session from an older generation is gone.
+#[derive(Debug)]
+pub struct Module {
+    path: PathBuf,
+    ctx: Pkcs11,
+    generation: AtomicU64,
+    reset_at: Mutex<Option<Instant>>,
 }
 
-fn session(ctx: &Pkcs11, c: &Pkcs11Config) -> Result<Session, KeyError> {
+/// The shortest time between two initializations of one module.
+const RESET_EVERY: Duration = Duration::from_secs(1);
+
+impl Module {
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Finalize and initialize the module again, at most once every `RESET_EVERY`: a
+    /// token that is gone from it (a remote module whose server went away, a slot
+    /// removed) shows again only after that. Every key of the module then opens a new
+    /// session before its next signature.
+    fn reset(&self, c: &Pkcs11Config) -> Result<(), KeyError> {
+        let mut at = self.reset_at.lock().unwrap_or_else(|p| p.into_inner());
+        if at.is_some_and(|t| t.elapsed() < RESET_EVERY) {
+            return Ok(());
+        }
+        *at = Some(Instant::now());
+        // Finalizing a module whose far end is gone may fail; initializing is what counts.
+        let _ = self.ctx.clone().finalize();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.ctx
+            .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+            .map_err(|e| token_err(c, "cannot initialize the module again", e))
+    }
+}
+
+/// Load the module and log in to the token named in `c` with the PIN from its file.
+pub fn open(modules: &Modules, c: &Pkcs11Config) -> Result<(Arc<Module>, Session), KeyError> {
+    let module = modules.context(c)?;
+    let pin = PinFile(c.pin_file.clone().unwrap_or_default());
+    let session = session(&module.ctx, c, Some(&pin))?;
+    Ok((module, session))
+}
+
+/// A session on the token of `c`, logged in when a PIN is given.
+fn session(ctx: &Pkcs11, c: &Pkcs11Config, pin: Option<&dyn Pin>) -> Result<Session, KeyError> {
     let slots = ctx
         .get_slots_with_token()
         .map_err(|e| token_err(c, "cannot list slots", e))?;
@@ -127,28 +239,32 @@ fn session(ctx: &Pkcs11, c: &Pkcs11Config) -> Result<Session, KeyError> {
     let s = ctx
         .open_rw_session(slot)
         .map_err(|e| token_err(c, "cannot open a session", e))?;
-    let pin = read_pin(&c.pin_file)?;
+    let Some(pin) = pin else {
+        return Ok(s);
+    };
+    let pin = pin.read()?;
     match s.login(UserType::User, Some(&AuthPin::new(pin.as_str().into()))) {
         // A login holds for every session of this process on the token (another chain's key).
         Ok(())
         | Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
             Ok(s)
         }
-        Err(e) => Err(token_err(c, "login failed (check the PIN file)", e)),
+        Err(e) => Err(token_err(c, "login failed (check the PIN)", e)),
     }
 }
 
+fn find(s: &Session, c: &Pkcs11Config, class: ObjectClass) -> Result<Vec<ObjectHandle>, KeyError> {
+    s.find_objects(&[
+        Attribute::Class(class),
+        Attribute::KeyType(KeyType::EC_EDWARDS),
+        Attribute::Label(c.key.as_bytes().to_vec()),
+    ])
+    .map_err(|e| token_err(c, "cannot search the token", e))
+}
+
+/// The private key (sensitive, not extractable) and its public key, logged in.
 fn find_key(s: &Session, c: &Pkcs11Config) -> Result<(ObjectHandle, [u8; 32]), KeyError> {
-    let label = Attribute::Label(c.key.as_bytes().to_vec());
-    let find = |class| {
-        s.find_objects(&[
-            Attribute::Class(class),
-            Attribute::KeyType(KeyType::EC_EDWARDS),
-            label.clone(),
-        ])
-        .map_err(|e| token_err(c, "cannot search the token", e))
-    };
-    let private = find(ObjectClass::PRIVATE_KEY)?;
+    let private = find(s, c, ObjectClass::PRIVATE_KEY)?;
     let [handle] = private.as_slice() else {
         return Err(token_err(
             c,
@@ -184,13 +300,22 @@ fn find_key(s: &Session, c: &Pkcs11Config) -> Result<(ObjectHandle, [u8; 32]), K
             _ => {}
         }
     }
-    let public = find(ObjectClass::PUBLIC_KEY)?;
+    Ok((*handle, find_public(s, c, true)?))
+}
+
+/// The key's public key; `logged_in` says whether the session could see private objects.
+fn find_public(s: &Session, c: &Pkcs11Config, logged_in: bool) -> Result<[u8; 32], KeyError> {
+    let public = find(s, c, ObjectClass::PUBLIC_KEY)?;
     let [pub_handle] = public.as_slice() else {
-        return Err(token_err(
-            c,
-            &format!("key {:?}", c.key),
-            "the token holds no public key object with this label",
-        ));
+        let why = if logged_in {
+            "the token holds no public key object with this label"
+        } else {
+            "without logging in (the PIN is in the vault, still sealed) the token shows no \
+             public key object with this label; make the public key object public \
+             (CKA_PRIVATE false, as `bulwark signer pkcs11 import` does) or keep the PIN in \
+             a file"
+        };
+        return Err(token_err(c, &format!("key {:?}", c.key), why));
     };
     let point = s
         .get_attributes(*pub_handle, &[AttributeType::EcPoint])
@@ -210,19 +335,81 @@ fn find_key(s: &Session, c: &Pkcs11Config) -> Result<(ObjectHandle, [u8; 32]), K
             ))
         }
     };
-    Ok((*handle, raw.try_into().expect("32 bytes")))
+    Ok(raw.try_into().expect("32 bytes"))
 }
 
 impl Pkcs11Key {
-    /// Log in and find the key.
-    pub fn open(modules: &Modules, config: &Pkcs11Config) -> Result<Pkcs11Key, KeyError> {
-        let (ctx, s) = open(modules, config)?;
-        let (handle, public) = find_key(&s, config)?;
+    /// Find the key. With a PIN at hand, log in now (and tell `on_login`); with a
+    /// sealed PIN only the public key is read, and the first signature after the vault
+    /// opens logs in.
+    pub fn open(
+        modules: &Modules,
+        config: &Pkcs11Config,
+        pin: Arc<dyn Pin>,
+        on_login: LoginHook,
+    ) -> Result<Pkcs11Key, KeyError> {
+        let module = modules.context(config)?;
+        let generation = module.generation();
+        let (public, open) = if pin.sealed().is_some() {
+            let s = session(&module.ctx, config, None)?;
+            (find_public(&s, config, false)?, None)
+        } else {
+            let session = session(&module.ctx, config, Some(pin.as_ref()))?;
+            let (handle, public) = find_key(&session, config)?;
+            on_login("start");
+            (
+                public,
+                Some(Open {
+                    session,
+                    handle,
+                    generation,
+                }),
+            )
+        };
         Ok(Pkcs11Key {
             config: config.clone(),
-            ctx,
+            module,
             public,
-            session: Mutex::new(Some((s, handle))),
+            logged_in: AtomicBool::new(open.is_some()),
+            pin,
+            on_login,
+            session: Mutex::new(open),
+        })
+    }
+
+    /// A new session, logged in; the module initialized again first if the token is
+    /// not there.
+    fn reopen(&self) -> Result<Open, KeyError> {
+        let generation = self.module.generation();
+        let session = match session(&self.module.ctx, &self.config, Some(self.pin.as_ref())) {
+            Ok(s) => s,
+            Err(first) => {
+                self.module.reset(&self.config)?;
+                if self.module.generation() == generation {
+                    return Err(first);
+                }
+                session(&self.module.ctx, &self.config, Some(self.pin.as_ref()))?
+            }
+        };
+        let (handle, public) = find_key(&session, &self.config)?;
+        if public != self.public {
+            return Err(token_err(
+                &self.config,
+                "the token shows another key under this label",
+                hex::encode(public),
+            ));
+        }
+        let why = if self.logged_in.swap(true, Ordering::SeqCst) {
+            "token back"
+        } else {
+            "unsealed"
+        };
+        tracing::warn!(token = %self.config.token, key = %self.config.key, "PKCS#11 login ({why}): new session");
+        (self.on_login)(why);
+        Ok(Open {
+            session,
+            handle,
+            generation: self.module.generation(),
         })
     }
 }
@@ -232,25 +419,30 @@ impl KeyBackend for Pkcs11Key {
         privval::PublicKey::Ed25519(self.public.to_vec())
     }
 
+    fn sealed(&self) -> Option<String> {
+        self.pin
+            .sealed()
+            .map(|s| format!("{s} (the PIN of PKCS#11 token {:?})", self.config.token))
+    }
+
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let mut g = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        if g.is_none() {
-            let s = session(&self.ctx, &self.config)?;
-            let (handle, public) = find_key(&s, &self.config)?;
-            if public != self.public {
-                return Err(token_err(
-                    &self.config,
-                    "the token came back with another key",
-                    hex::encode(public),
-                ));
-            }
-            tracing::warn!(token = %self.config.token, "PKCS#11 token back: new session, logged in");
-            *g = Some((s, handle));
+        if let Some(why) = self.sealed() {
+            return Err(KeyError::Sealed(why));
         }
-        let (s, handle) = g.as_ref().expect("set above");
-        match s.sign(
+        let mut g = self.session.lock().unwrap_or_else(|p| p.into_inner());
+        // A session from before the module was initialized again is gone.
+        if g.as_ref()
+            .is_some_and(|o| o.generation != self.module.generation())
+        {
+            *g = None;
+        }
+        if g.is_none() {
+            *g = Some(self.reopen()?);
+        }
+        let o = g.as_ref().expect("set above");
+        match o.session.sign(
             &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
-            *handle,
+            o.handle,
             msg,
         ) {
             Ok(sig) if sig.len() == 64 => Ok(sig),
@@ -259,7 +451,7 @@ impl KeyBackend for Pkcs11Key {
                 "sign",
                 format!("a {}-byte signature", sig.len()),
             )),
-            Err(e) => {
+            Err(e) if session_gone(&e) => {
                 *g = None;
                 Err(token_err(
                     &self.config,
@@ -267,14 +459,39 @@ impl KeyBackend for Pkcs11Key {
                     e,
                 ))
             }
+            Err(e) => Err(token_err(&self.config, "sign failed", e)),
         }
     }
+}
+
+/// Whether `e` says the session or the token is gone (rather than that this request
+/// failed): only then is a new session worth opening.
+fn session_gone(e: &cryptoki::error::Error) -> bool {
+    use cryptoki::error::{Error, RvError};
+    matches!(
+        e,
+        Error::Pkcs11(
+            RvError::GeneralError
+                | RvError::DeviceError
+                | RvError::DeviceMemory
+                | RvError::DeviceRemoved
+                | RvError::TokenNotPresent
+                | RvError::TokenNotRecognized
+                | RvError::SessionClosed
+                | RvError::SessionHandleInvalid
+                | RvError::ObjectHandleInvalid
+                | RvError::KeyHandleInvalid
+                | RvError::UserNotLoggedIn
+                | RvError::CryptokiNotInitialized,
+            _
+        )
+    )
 }
 
 /// Import an Ed25519 key into the token as a sensitive, non-extractable private key
 /// with its public key, both labelled `c.key`. Returns the public key.
 pub fn import(c: &Pkcs11Config, seed: &[u8; 32]) -> Result<[u8; 32], KeyError> {
-    let (_ctx, s) = open(&Modules::default(), c)?;
+    let (_module, s) = open(&Modules::default(), c)?;
     let label = Attribute::Label(c.key.as_bytes().to_vec());
     let existing = s
         .find_objects(std::slice::from_ref(&label))
@@ -311,6 +528,9 @@ pub fn import(c: &Pkcs11Config, seed: &[u8; 32]) -> Result<[u8; 32], KeyError> {
         Attribute::EcPoint(point),
         label,
         Attribute::Token(true),
+        // Readable without logging in, so that a signer whose PIN is in the vault knows
+        // its public key while sealed.
+        Attribute::Private(false),
         Attribute::Verify(true),
     ])
     .map_err(|e| token_err(c, "cannot create the public key", e))?;
