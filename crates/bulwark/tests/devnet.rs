@@ -71,7 +71,13 @@ fn four_validators_sign_load_grows_state_and_down_up_resumes() {
     let report = json(&net.cmd("load", &["--tps", "40", "--duration", "2s", "--json"]));
     assert_eq!(report["sent"], 80, "{report:#}");
     assert_eq!(report["accepted"], 80, "{report:#}");
-    let after = kvstore_size(&rpc);
+    // Accepted is in the mempool; the blocks that commit them follow within a few.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut after = kvstore_size(&rpc);
+    while after < before + 80 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        after = kvstore_size(&rpc);
+    }
     assert!(after >= before + 80, "kvstore size {before} -> {after}");
 
     // down stops every process and keeps the data; up resumes above the old height.

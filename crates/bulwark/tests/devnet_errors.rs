@@ -13,7 +13,7 @@ fn unknown_cometbft_version_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("unknown CometBFT version \"v0.99\""), "{err}");
-    assert!(err.contains("v0.38, v1.0, v0.40"), "{err}");
+    assert!(err.contains("v0.38, v1.0, v0.40, v0.37"), "{err}");
     assert!(!net.dir.exists());
 }
 

@@ -1,8 +1,10 @@
 //! `failover execute` killed (SIGKILL) at the start of every step, then run again: it
-//! resumes where it stopped (also once an approval has expired since it began), and through it all no two signers run at once, the
-//! standby's state never goes down, val0 signs again and nothing is signed twice. The
-//! move is a planned one: the primary is live when the plan is made, and execute
-//! stops it.
+//! resumes where it stopped (also once an approval has expired since it began), and
+//! through it all no two signers run at once, the standby's state never goes down, val0
+//! signs again and nothing is signed twice. The move is a planned one: the old side is
+//! live when the plan is made, and execute stops it. Once for a single-key signer moved
+//! to its standby, once for a threshold cosigner replaced by another host of its share
+//! (never both hosts of the share running at once).
 
 mod common;
 
@@ -31,14 +33,31 @@ fn state_height(path: &std::path::Path) -> Option<i64> {
 
 #[test]
 fn execute_killed_at_each_step_resumes_safely() {
+    resumes_safely("bulwark", "signer", "signer-backup", "still signing");
+}
+
+#[test]
+fn a_cosigner_replacement_killed_at_each_step_resumes_safely() {
+    resumes_safely(
+        "threshold",
+        "cosigners/cosigner-2",
+        "cosigners/cosigner-standby",
+        "the other cosigners sign on while one is replaced",
+    );
+}
+
+/// On a `--signer MODE` devnet, move val0 from the side in `old` to the one in `new`
+/// (directories of their configs and states), killing execute at every step; the plan
+/// shows `live` about the old side.
+fn resumes_safely(mode: &str, old: &str, new: &str, live: &str) {
     let net = bulwark().devnet();
-    net.up(&["--validators", "4", "--signer", "bulwark"]);
+    net.up(&["--validators", "4", "--signer", mode]);
     let start = wait_val0_signs(&net, 2);
     testkit::failover::wait_val0_nodes_caught_up(&net);
     let f = Failover::prepare(&net);
     let plan = f.plan();
     let shown = text(&f.run("show", &[&plan]));
-    assert!(shown.contains("still signing"), "{shown}");
+    assert!(shown.contains(live), "{shown}");
     f.approve(&plan, "alice", &[]);
     // carol's approval expires while the execution is under way: a resume is judged by
     // the approvals as they were when it began.
@@ -46,8 +65,8 @@ fn execute_killed_at_each_step_resumes_safely() {
 
     // Watch both signer processes the whole time.
     let (primary, standby) = (
-        net.dir.join("signer/signer.toml"),
-        net.dir.join("signer-backup/signer.toml"),
+        net.dir.join(old).join("signer.toml"),
+        net.dir.join(new).join("signer.toml"),
     );
     let stop = Arc::new(AtomicBool::new(false));
     let monitor = {
@@ -64,7 +83,7 @@ fn execute_killed_at_each_step_resumes_safely() {
         })
     };
 
-    let state = net.dir.join("signer-backup/val0.state");
+    let state = net.dir.join(new).join("val0.state");
     let mut highest = None;
     let key = f.key("alice");
     for k in 2..=7 {

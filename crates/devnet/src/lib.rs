@@ -14,6 +14,7 @@ pub mod load;
 pub mod manifest;
 pub mod ports;
 pub mod process;
+pub mod repin;
 pub mod rpc;
 pub mod signer;
 pub mod status;

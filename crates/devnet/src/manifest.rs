@@ -171,6 +171,11 @@ pub struct Manifest {
     /// Port of the standby signer's `/metrics`.
     #[serde(default)]
     pub standby_signer_metrics_port: Option<u16>,
+    /// With `--signer threshold`: which process each cosigner pins for share 2
+    /// (`cosigner-2`, or `cosigner-standby` after `bulwark devnet repin`); absent, all pin
+    /// `cosigner-2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cosigner_pins: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl Manifest {
@@ -186,6 +191,7 @@ impl Manifest {
             nodes: Vec::new(),
             signer_metrics_port: None,
             standby_signer_metrics_port: None,
+            cosigner_pins: None,
         }
     }
 

@@ -1,15 +1,22 @@
 //! Port allocation on 127.0.0.1, so that several devnets run side by side.
 //!
 //! A devnet takes one block of consecutive ports. Blocks are picked at random below the
-//! kernel's ephemeral range, where outgoing connections do not take them.
+//! kernel's ephemeral range, where outgoing connections do not take them. A picked block
+//! is claimed for a while with a file in the temporary directory, so that two devnets
+//! started at the same moment (before either's nodes listen) never pick overlapping
+//! blocks.
 
 use crate::error::{DevnetError, Result};
 use rand::Rng;
 use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 const RANGE_START: u16 = 20_000;
 const RANGE_END: u16 = 32_000;
 const ATTEMPTS: usize = 200;
+/// How long a claim holds a block: long enough for a devnet's nodes to bind their ports.
+const CLAIM_FOR: Duration = Duration::from_secs(120);
 
 /// True when a listener can bind `127.0.0.1:port` right now.
 pub fn is_free(port: u16) -> bool {
@@ -35,18 +42,67 @@ pub fn check_block(base: u16, count: u16, name: impl Fn(u16) -> String) -> Resul
     Ok(())
 }
 
-/// Find a base port whose next `count` ports are free.
+/// Find a base port whose next `count` ports are free and not claimed by another devnet
+/// that is starting, and claim them.
 pub fn find_block(count: u16) -> Result<u16> {
+    find_block_in(&claims_dir(), count)
+}
+
+fn claims_dir() -> PathBuf {
+    std::env::temp_dir().join("bulwark-devnet-ports")
+}
+
+fn find_block_in(claims: &Path, count: u16) -> Result<u16> {
+    // Claims are best effort: without the directory, the port check alone decides.
+    let _ = std::fs::create_dir_all(claims);
     let mut rng = rand::thread_rng();
     let span = RANGE_END - RANGE_START - count;
     for _ in 0..ATTEMPTS {
         // Align blocks to multiples of 10 so ports are easy to read.
         let base = RANGE_START + rng.gen_range(0..span) / 10 * 10;
-        if (0..count).all(|o| is_free(base + o)) {
-            return Ok(base);
+        if claimed(claims, base, count) || !(0..count).all(|o| is_free(base + o)) {
+            continue;
+        }
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(claims.join(format!("{base}-{count}")))
+        {
+            Ok(_) => return Ok(base),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(_) => return Ok(base),
         }
     }
     Err(DevnetError::NoFreePorts { count })
+}
+
+/// True when a fresh claim overlaps `base..base+count`. Stale claims are removed.
+fn claimed(claims: &Path, base: u16, count: u16) -> bool {
+    let Ok(entries) = std::fs::read_dir(claims) else {
+        return false;
+    };
+    let now = SystemTime::now();
+    entries.flatten().any(|e| {
+        let name = e.file_name();
+        let Some((b, c)) = name.to_str().and_then(|n| n.split_once('-')) else {
+            return false;
+        };
+        let (Ok(b), Ok(c)) = (b.parse::<u16>(), c.parse::<u16>()) else {
+            return false;
+        };
+        let age = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .unwrap_or_default();
+        if age > CLAIM_FOR {
+            let _ = std::fs::remove_file(e.path());
+            return false;
+        }
+        u32::from(b) < u32::from(base) + u32::from(count)
+            && u32::from(base) < u32::from(b) + u32::from(c)
+    })
 }
 
 #[cfg(test)]
@@ -58,6 +114,18 @@ mod tests {
         let base = find_block(12).unwrap();
         assert!((RANGE_START..RANGE_END).contains(&base));
         check_block(base, 12, |_| String::new()).unwrap();
+    }
+
+    #[test]
+    fn two_picks_never_overlap_while_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let count = 2_000;
+        let a = find_block_in(dir.path(), count).unwrap();
+        for _ in 0..8 {
+            let b = find_block_in(dir.path(), count).unwrap();
+            assert!(a + count <= b || b + count <= a, "{a} and {b} overlap");
+            std::fs::remove_file(dir.path().join(format!("{b}-{count}"))).unwrap();
+        }
     }
 
     #[test]

@@ -65,8 +65,41 @@ pub fn setup(dir: &Path, manifest: &Manifest, bulwark: &Path) -> Result<()> {
     Ok(())
 }
 
-fn noise(manifest: &Manifest) -> bool {
+/// True when val0's nodes and their signers talk over `noise://` (the v0.40 line).
+pub(crate) fn noise(manifest: &Manifest) -> bool {
     manifest.line == Line::V0_40
+}
+
+/// How a signer process reaches `node`'s signer port `port`: plain TCP, or on
+/// `noise://` pinned to the node's peer ID.
+pub(crate) fn node_addr(
+    dir: &Path,
+    manifest: &Manifest,
+    bulwark: &Path,
+    node: &Node,
+    port: u16,
+) -> Result<Addr> {
+    let hostport = format!("127.0.0.1:{port}");
+    Ok(if noise(manifest) {
+        let peer = peer_id(
+            bulwark,
+            &dir.join(&node.home).join("config/node_key.json"),
+            false,
+        )?;
+        Addr::Noise { peer, hostport }
+    } else {
+        Addr::Tcp(hostport)
+    })
+}
+
+/// The primary side's connection key, made if missing; on `noise://` the nodes' door
+/// pins its peer ID. The cosigners share it, as one signer identity toward the nodes.
+pub(crate) fn primary_connection_key(dir: &Path, bulwark: &Path) -> Result<PathBuf> {
+    let key = connection_key_path(dir, SignerSide::Primary);
+    std::fs::create_dir_all(side_dir(dir, SignerSide::Primary))
+        .map_err(|e| DevnetError::io(&key, e))?;
+    peer_id(bulwark, &key, true)?;
+    Ok(key)
 }
 
 fn write_side(dir: &Path, manifest: &Manifest, bulwark: &Path, side: SignerSide) -> Result<()> {
@@ -93,20 +126,9 @@ fn write_side(dir: &Path, manifest: &Manifest, bulwark: &Path, side: SignerSide)
                 side.name()
             )));
         };
-        let hostport = format!("127.0.0.1:{port}");
-        let addr = if noise(manifest) {
-            let peer = peer_id(
-                bulwark,
-                &dir.join(&n.home).join("config/node_key.json"),
-                false,
-            )?;
-            Addr::Noise { peer, hostport }
-        } else {
-            Addr::Tcp(hostport)
-        };
         nodes.push(NodeConfig {
             name: n.name.clone(),
-            addr,
+            addr: node_addr(dir, manifest, bulwark, n, port)?,
         });
     }
     let mut chain = ChainConfig::new(
@@ -292,23 +314,33 @@ pub fn processes(dir: &Path, manifest: &Manifest) -> Vec<(String, PathBuf)> {
             .into_iter()
             .map(|s| (s.name().to_string(), config_path_of(dir, s)))
             .collect(),
-        SignerMode::Threshold => crate::cosigner::ids()
-            .map(|id| {
-                (
-                    crate::cosigner::name(id),
-                    crate::cosigner::config_path(dir, id),
-                )
+        SignerMode::Threshold => crate::cosigner::process_names()
+            .into_iter()
+            .map(|p| {
+                let config = crate::cosigner::config_of(dir, &p);
+                (p, config)
             })
             .collect(),
     }
 }
 
-/// The signer processes `up` starts: every cosigner, or the one signer side that val0's
-/// nodes let in. When the nodes' doors disagree (a failover stopped half-way), no
-/// signer is started, so two can never be live because of `up`.
+/// The signer processes `up` starts: the cosigners the others pin, or the one signer
+/// side that val0's nodes let in. When the nodes' doors disagree (a failover stopped
+/// half-way), no signer is started, so two can never be live because of `up`; when
+/// the cosigners disagree on who holds share 2, neither holder is started.
 pub fn to_start(dir: &Path, manifest: &Manifest) -> Result<Vec<(String, PathBuf)>> {
-    if manifest.signer != SignerMode::Bulwark {
-        return Ok(processes(dir, manifest));
+    match manifest.signer {
+        SignerMode::File => return Ok(Vec::new()),
+        SignerMode::Threshold => {
+            return Ok(crate::cosigner::to_start(manifest)
+                .into_iter()
+                .map(|p| {
+                    let config = crate::cosigner::config_of(dir, &p);
+                    (p, config)
+                })
+                .collect())
+        }
+        SignerMode::Bulwark => {}
     }
     let doors: Vec<&Node> = manifest
         .nodes

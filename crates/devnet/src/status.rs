@@ -57,7 +57,8 @@ pub struct SignerProcess {
 /// One of val0's threshold cosigners.
 #[derive(Debug, Clone, Serialize)]
 pub struct CosignerProcess {
-    /// Process name, `cosigner-1` .. `cosigner-3` (for `stop`).
+    /// Process name, `cosigner-1` .. `cosigner-3`, or `cosigner-standby` (a second host
+    /// of share 2) (for `stop`).
     pub name: String,
     /// Its share id.
     pub id: u16,
@@ -180,21 +181,21 @@ pub async fn status(dir: &Path) -> Result<DevnetStatus> {
         standby_signer_process: signer::runs_signer(&m)
             .then(|| signer_process(&dir, &m, SignerSide::Standby)),
         cosigners: if cosigner::runs_cosigners(&m) {
-            cosigner::ids()
-                .map(|id| {
-                    let pid = cosigner::pid(&dir, id);
+            cosigner::process_names()
+                .into_iter()
+                .map(|name| {
+                    let config = cosigner::config_of(&dir, &name);
+                    let pid = process::running_pid(&dir, &name, &config);
+                    let (link, metrics) = cosigner::ports_of(&m, &name).expect("a cosigner");
                     CosignerProcess {
-                        name: cosigner::name(id),
-                        id,
+                        id: cosigner::share_of(&name).expect("a cosigner"),
                         running: pid.is_some(),
                         pid,
-                        link_addr: format!("127.0.0.1:{}", cosigner::listen_port(&m, id)),
-                        metrics_url: format!(
-                            "http://127.0.0.1:{}/metrics",
-                            cosigner::metrics_port(&m, id)
-                        ),
-                        config: cosigner::config_path(&dir, id),
-                        state: cosigner::state_path(&dir, id),
+                        link_addr: format!("127.0.0.1:{link}"),
+                        metrics_url: format!("http://127.0.0.1:{metrics}/metrics"),
+                        state: cosigner::state_of(&dir, &name),
+                        config,
+                        name,
                     }
                 })
                 .collect()

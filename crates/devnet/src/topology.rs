@@ -24,8 +24,9 @@ pub fn node_count(validators: usize) -> usize {
 }
 
 /// Ports for devnet services after the nodes' ports: the signer's metrics, the watch,
-/// the three cosigners' link listeners and their metrics, a spare, the standby signer's
-/// metrics and the standby signer's ports at val0's two nodes.
+/// the three cosigners' link listeners and their metrics, the standby cosigner's link
+/// listener, the standby signer's (or standby cosigner's) metrics and the standby
+/// signer's ports at val0's two nodes.
 pub const SERVICE_PORTS: u16 = 12;
 
 /// Number of ports the devnet needs.
@@ -57,6 +58,18 @@ pub fn cosigner_metrics_port(validators: usize, base: u16, id: u16) -> u16 {
     base + node_ports(validators) + 4 + id
 }
 
+/// Port the standby cosigner (`cosigner-standby`, threshold devnets) listens on for its
+/// peers.
+pub fn standby_cosigner_port(validators: usize, base: u16) -> u16 {
+    base + node_ports(validators) + 8
+}
+
+/// Port of the standby cosigner's metrics endpoint: the standby signer's, which a
+/// threshold devnet does not run.
+pub fn standby_cosigner_metrics_port(validators: usize, base: u16) -> u16 {
+    standby_signer_metrics_port(validators, base)
+}
+
 /// Port of the standby signer's metrics endpoint.
 pub fn standby_signer_metrics_port(validators: usize, base: u16) -> u16 {
     base + node_ports(validators) + 9
@@ -76,7 +89,8 @@ pub fn port_purpose(validators: usize, offset: u16) -> String {
             1 => "status port of the devnet watch".into(),
             o @ 2..=4 => format!("link port of cosigner-{}", o - 1),
             o @ 5..=7 => format!("metrics port of cosigner-{}", o - 4),
-            9 => "metrics port of the standby signer".into(),
+            8 => "link port of cosigner-standby".into(),
+            9 => "metrics port of the standby signer (or of cosigner-standby)".into(),
             10 => format!("standby signer port of node {OPERATOR}"),
             11 => format!("standby signer port of node {BACKUP}"),
             _ => "spare devnet service port".into(),
@@ -216,7 +230,7 @@ mod tests {
         assert_eq!(port_purpose(4, 28), "link port of cosigner-3");
         assert_eq!(cosigner_metrics_port(4, 20_000, 3), 20_031);
         assert_eq!(port_purpose(4, 31), "metrics port of cosigner-3");
-        assert_eq!(port_purpose(4, 32), "spare devnet service port");
+        assert_eq!(port_purpose(4, 32), "link port of cosigner-standby");
         assert_eq!(standby_signer_metrics_port(4, 20_000), 20_033);
         assert_eq!(nodes[1].standby_signer_port, Some(20_035));
         assert_eq!(

@@ -231,10 +231,10 @@ fn create(dir: &Path, opts: &UpOptions) -> Result<Manifest> {
         }
     }
     let line = opts.line.unwrap_or(Line::V0_38);
-    if opts.signer == Some(SignerMode::Threshold) && line == Line::V0_40 {
+    if line == Line::V0_34 && opts.vote_extensions_height.is_some() {
         return Err(DevnetError::InvalidOption(
-            "--signer threshold runs on CometBFT v0.38 and v1.0; the devnet's v0.40 nodes \
-             want the noise:// signer transport, which its cosigners do not set up yet"
+            "--vote-extensions-height: CometBFT v0.37 and v0.34 have no vote extensions; use \
+             --cometbft v0.38 or later"
                 .into(),
         ));
     }
@@ -383,15 +383,9 @@ fn check_node_ports(node: &Node, signer: SignerMode) -> Result<()> {
 
 /// The ports a signer process of the devnet needs, checked free before it starts.
 fn check_signer_ports(manifest: &Manifest, name: &str) -> Result<()> {
-    if let Some(id) = cosigner::id_of(name) {
-        check_port(
-            cosigner::listen_port(manifest, id),
-            &format!("link port of {name}"),
-        )?;
-        check_port(
-            cosigner::metrics_port(manifest, id),
-            &format!("metrics port of {name}"),
-        )
+    if let Some((link, metrics)) = cosigner::ports_of(manifest, name) {
+        check_port(link, &format!("link port of {name}"))?;
+        check_port(metrics, &format!("metrics port of {name}"))
     } else if let Some(port) = match SignerSide::from_name(name) {
         Some(SignerSide::Standby) => manifest.standby_signer_metrics_port,
         _ => manifest.signer_metrics_port,
@@ -415,8 +409,11 @@ fn start_signers(dir: &Path, manifest: &Manifest, bulwark: &Path, names: &[Strin
         }
         SignerMode::Threshold => {
             cosigner::setup(dir, manifest, bulwark)?;
-            for id in cosigner::ids().filter(|id| names.contains(&cosigner::name(*id))) {
-                process::start(dir, &cosigner::spec(dir, id, bulwark))?;
+            for p in cosigner::process_names()
+                .iter()
+                .filter(|p| names.contains(p))
+            {
+                process::start(dir, &cosigner::spec_of(dir, p, bulwark))?;
             }
             Ok(())
         }

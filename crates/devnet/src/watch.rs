@@ -53,6 +53,8 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
     config.chains.push(chain);
     for n in &manifest.nodes {
         config.nodes.push(NodeConfig {
+            hermes: None,
+            hermes_prefix: None,
             name: n.name.clone(),
             chain: manifest.chain_id.clone(),
             role: n.role,
@@ -87,16 +89,15 @@ pub fn setup(dir: &Path, manifest: &Manifest) -> Result<()> {
         ));
     }
     if crate::cosigner::runs_cosigners(manifest) {
-        for id in crate::cosigner::ids() {
-            // One group: the cosigners of val0's key, known to each other by their
-            // process names (their peers' names in their configs), so the cosigner
-            // rules (down, threshold at risk or lost, refusals, slow links) apply.
+        for name in crate::cosigner::to_start(manifest) {
+            // One group: the cosigners of val0's key (the host of share 2 the others
+            // pin), known to each other by their process names (their peers' names in
+            // their configs), so the cosigner rules (down, threshold at risk or lost,
+            // refusals, slow links) apply.
+            let (_, metrics) = crate::cosigner::ports_of(manifest, &name).expect("a cosigner");
             config.signers.push(SignerConfig::cosigner(
-                crate::cosigner::name(id),
-                format!(
-                    "http://127.0.0.1:{}/metrics",
-                    crate::cosigner::metrics_port(manifest, id)
-                ),
+                name,
+                format!("http://127.0.0.1:{metrics}/metrics"),
                 topology::OPERATOR,
             ));
         }
@@ -185,5 +186,34 @@ mod tests {
                 crate::cosigner::name(s.name[9..].parse().unwrap())
             );
         }
+        // Once both other cosigners pin the standby host of share 2, it is the one
+        // watched (and the one `up` starts); while they disagree, neither host is.
+        let pin = |m: &mut Manifest, peer: &str, to: &str| {
+            m.cosigner_pins
+                .get_or_insert_with(Default::default)
+                .insert(peer.into(), to.into());
+        };
+        pin(&mut m, "cosigner-1", crate::cosigner::STANDBY);
+        assert_eq!(
+            crate::cosigner::to_start(&m),
+            ["cosigner-1", "cosigner-3"],
+            "half-way"
+        );
+        pin(&mut m, "cosigner-3", crate::cosigner::STANDBY);
+        setup(dir.path(), &m).unwrap();
+        let c = Config::load(&config_path(dir.path())).unwrap();
+        let names: Vec<(&str, &str)> = c
+            .signers
+            .iter()
+            .map(|s| (s.name.as_str(), s.metrics_url.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("cosigner-1", "http://127.0.0.1:20029/metrics"),
+                ("cosigner-standby", "http://127.0.0.1:20033/metrics"),
+                ("cosigner-3", "http://127.0.0.1:20031/metrics"),
+            ]
+        );
     }
 }

@@ -162,7 +162,7 @@ pub fn approve(
     let txt = adir.join(format!("{approver}.txt"));
     let sig_path = adir.join(format!("{approver}.txt.sig"));
     for (path, body) in [(&txt, msg.as_bytes()), (&sig_path, sig.as_bytes())] {
-        crate::journal::write_durable(path, body).map_err(|source| ApproveError::Io {
+        confkit::file::write_durable(path, body).map_err(|source| ApproveError::Io {
             path: path.display().to_string(),
             source,
         })?;

@@ -1,6 +1,8 @@
 //! `failover.toml`: where plans, approvals and the audit log live, who approves, and for
 //! each chain its signer sides, its validator nodes and the commands that stop, start
-//! and fence them.
+//! and fence them. A side is a `bulwark signer` (`config`) or a CometBFT node that signs
+//! with its own key file (`node_home`, with the validator key `staged_key` kept outside
+//! the node's config directory until a failover installs it).
 //!
 //! Commands are argument lists (no shell). In `door`, `{node}`, `{from}` and `{to}` are
 //! replaced by the node's and the two signers' names.
@@ -58,6 +60,27 @@ pub struct ChainConfig {
     /// The validator's nodes (where the door is closed).
     #[serde(rename = "node", default)]
     pub nodes: Vec<NodeConfig>,
+    /// For a threshold validator: the other cosigners, where the door is closed when a
+    /// cosigner is replaced (each re-pins the share id to the new cosigner's link key).
+    #[serde(rename = "peer", default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<PeerConfig>,
+}
+
+/// Another cosigner of a threshold validator, which must stop trusting the cosigner
+/// being replaced.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// Name.
+    pub name: String,
+    /// Command that makes this cosigner pin share `{share_id}` to `{to}` (its link key
+    /// `{link_public_key}`, its address `{addr}` when given) instead of `{from}`, and
+    /// take the change (restart it): `bulwark threshold repin` edits its config.
+    pub door: Vec<String>,
+    /// Its `bulwark signer` config, read after the door to see that it pins the new
+    /// cosigner's link key and no longer the old one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<PathBuf>,
 }
 
 /// One place the validator can sign from.
@@ -69,11 +92,54 @@ pub struct SignerConfig {
     /// The host it runs on (shown in plans).
     pub host: String,
     /// Its `bulwark signer` config (the key and state of this chain are read from it).
-    pub config: PathBuf,
-    /// Command that stops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<PathBuf>,
+    /// Or: the home of a CometBFT node that signs with its own key file (its
+    /// `priv_validator_key_file` and `priv_validator_state_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_home: Option<PathBuf>,
+    /// With `node_home`: the validator's key file, kept outside the node's config
+    /// directory; a failover to this node installs it there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staged_key: Option<PathBuf>,
+    /// Command that stops it (for a node side: the node).
     pub stop: Vec<String>,
-    /// Command that starts it.
+    /// Command that starts it (for a node side: starts the node, which then loads the key).
     pub start: Vec<String>,
+    /// For a cosigner: the address its peers dial (`ip:port`), given to the peers' door
+    /// commands as `{addr}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+}
+
+/// What a signer side is.
+#[derive(Debug, Clone, Copy)]
+pub enum Side<'a> {
+    /// A `bulwark signer` with this config.
+    Signer(&'a Path),
+    /// A node signing with its own key file.
+    Node {
+        /// The node's home.
+        home: &'a Path,
+        /// The validator's key, staged outside the node's config directory.
+        staged_key: &'a Path,
+    },
+}
+
+impl SignerConfig {
+    /// What this side is (a validated config has exactly one of the two).
+    pub fn side(&self) -> Side<'_> {
+        match (&self.config, &self.node_home, &self.staged_key) {
+            (Some(c), _, _) => Side::Signer(c),
+            (None, Some(home), Some(staged_key)) => Side::Node { home, staged_key },
+            _ => panic!("signer side {} was not validated", self.name),
+        }
+    }
+
+    /// Whether it is a node signing with its own key file.
+    pub fn is_node(&self) -> bool {
+        matches!(self.side(), Side::Node { .. })
+    }
 }
 
 /// One of the validator's nodes.
@@ -85,7 +151,9 @@ pub struct NodeConfig {
     /// Its RPC (caught up?).
     pub rpc: String,
     /// Command that lets only signer `{to}` connect to this node (a firewall rule, the
-    /// `priv_validator_laddr` port, or the accepted peer ID on `noise://`).
+    /// `priv_validator_laddr` port, or the accepted peer ID on `noise://`). Optional
+    /// when every side is a node side (then it can shut the old node out at a sentry).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub door: Vec<String>,
 }
 
@@ -137,7 +205,17 @@ impl Config {
         fix(&mut c.allowed_signers);
         for ch in &mut c.chains {
             for s in &mut ch.signers {
-                fix(&mut s.config);
+                for p in [&mut s.config, &mut s.node_home, &mut s.staged_key]
+                    .into_iter()
+                    .flatten()
+                {
+                    fix(p);
+                }
+            }
+            for peer in &mut ch.peers {
+                if let Some(p) = &mut peer.config {
+                    fix(p);
+                }
             }
         }
         Ok(c)
@@ -178,10 +256,53 @@ impl Config {
                 if c.signers.iter().filter(|o| o.name == s.name).count() > 1 {
                     p.push(format!("{at}: two signers are called {}", s.name));
                 }
+                match (&s.config, &s.node_home, &s.staged_key) {
+                    (Some(_), None, None) | (None, Some(_), Some(_)) => {}
+                    (Some(_), Some(_), _) => p.push(format!(
+                        "{at}: signer {}: set config (a bulwark signer) or node_home (a node with its own key file), not both",
+                        s.name
+                    )),
+                    (Some(_), None, Some(_)) => p.push(format!(
+                        "{at}: signer {}: staged_key belongs with node_home",
+                        s.name
+                    )),
+                    (None, Some(_), None) => p.push(format!(
+                        "{at}: signer {}: a node side needs staged_key, the validator's key file kept outside the node's config directory, for a failover to it to install",
+                        s.name
+                    )),
+                    (None, None, _) => p.push(format!(
+                        "{at}: signer {}: set config (its bulwark signer config) or node_home",
+                        s.name
+                    )),
+                }
             }
+            let all_nodes = c
+                .signers
+                .iter()
+                .all(|s| s.config.is_none() && s.node_home.is_some());
+            // Replacing a cosigner closes the door at its peers; the nodes keep letting the
+            // group's cosigners in.
+            let cosigners = !c.peers.is_empty();
             for n in &c.nodes {
-                if n.door.is_empty() {
+                if n.door.is_empty() && !all_nodes && !cosigners {
                     p.push(format!("{at}: node {}: a door command is needed", n.name));
+                }
+            }
+            for peer in &c.peers {
+                if peer.door.is_empty() {
+                    p.push(format!(
+                        "{at}: peer {}: a door command is needed (it re-pins the replaced cosigner's share to the new cosigner)",
+                        peer.name
+                    ));
+                }
+                if c.peers.iter().filter(|o| o.name == peer.name).count() > 1 {
+                    p.push(format!("{at}: two peers are called {}", peer.name));
+                }
+                if c.signer(&peer.name).is_some() {
+                    p.push(format!(
+                        "{at}: {} is both a signer side and a peer; a peer is one of the other cosigners, which stay as they are",
+                        peer.name
+                    ));
                 }
             }
         }
@@ -259,6 +380,91 @@ start = ["y"]
                 p.iter().any(|x| x.contains(want)),
                 "{want} missing from {p:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_side_is_a_signer_or_a_node_with_its_staged_key() {
+        let with = |sides: &str| {
+            let text = format!(
+                "plans = \"p\"\naudit_log = \"a\"\nallowed_signers = \"s\"\napprovals = 1\n\
+                 [[chain]]\nid = \"c\"\nrpc = [\"http://x\"]\n{sides}\n\
+                 [[chain.node]]\nname = \"n\"\nrpc = \"http://x\"\n"
+            );
+            let c: Config = toml::from_str(&text).unwrap();
+            c.validate().err().unwrap_or_default().join("\n")
+        };
+        let node = |name: &str, extra: &str| {
+            format!("[[chain.signer]]\nname = \"{name}\"\nhost = \"h\"\nstop = [\"x\"]\nstart = [\"y\"]\n{extra}\n")
+        };
+        let home = "node_home = \"/n\"\nstaged_key = \"/k\"";
+        // Two node sides: no door needed.
+        assert_eq!(with(&(node("a", home) + &node("b", home))), "");
+        for (sides, want) in [
+            (
+                node("a", "node_home = \"/n\"") + &node("b", home),
+                "a node side needs staged_key",
+            ),
+            (
+                node("a", "config = \"/c\"\nnode_home = \"/n\"") + &node("b", home),
+                "not both",
+            ),
+            (
+                node("a", "config = \"/c\"\nstaged_key = \"/k\"") + &node("b", home),
+                "staged_key belongs with node_home",
+            ),
+            (
+                node("a", "") + &node("b", home),
+                "set config (its bulwark signer config) or node_home",
+            ),
+            (
+                node("a", "config = \"/c\"") + &node("b", home),
+                "a door command is needed",
+            ),
+        ] {
+            let all = with(&sides);
+            assert!(all.contains(want), "{want:?} missing from {all:?}");
+        }
+    }
+
+    #[test]
+    fn a_cosigner_chain_closes_its_door_at_the_peers() {
+        let with = |peers: &str| {
+            let text = format!(
+                "plans = \"p\"\naudit_log = \"a\"\nallowed_signers = \"s\"\napprovals = 1\n\
+                 [[chain]]\nid = \"c\"\nrpc = [\"http://x\"]\n\
+                 [[chain.signer]]\nname = \"cosigner-2\"\nhost = \"h\"\nconfig = \"/a\"\nstop = [\"x\"]\nstart = [\"y\"]\n\
+                 [[chain.signer]]\nname = \"cosigner-2b\"\nhost = \"h\"\nconfig = \"/b\"\nstop = [\"x\"]\nstart = [\"y\"]\naddr = \"10.0.0.9:7400\"\n\
+                 [[chain.node]]\nname = \"n\"\nrpc = \"http://x\"\n{peers}"
+            );
+            let c: Config = toml::from_str(&text).unwrap();
+            c.validate().err().unwrap_or_default().join("\n")
+        };
+        let peer =
+            |name: &str, door: &str| format!("[[chain.peer]]\nname = \"{name}\"\ndoor = {door}\n");
+        // Peers with doors: the nodes need none.
+        assert_eq!(
+            with(&(peer("cosigner-1", "[\"r\"]") + &peer("cosigner-3", "[\"r\"]"))),
+            ""
+        );
+        // Without peers, a node door is needed again.
+        assert!(with("").contains("a door command is needed"));
+        for (peers, want) in [
+            (
+                peer("cosigner-1", "[]"),
+                "re-pins the replaced cosigner's share",
+            ),
+            (
+                peer("cosigner-1", "[\"r\"]") + &peer("cosigner-1", "[\"r\"]"),
+                "two peers are called cosigner-1",
+            ),
+            (
+                peer("cosigner-2", "[\"r\"]"),
+                "both a signer side and a peer",
+            ),
+        ] {
+            let all = with(&peers);
+            assert!(all.contains(want), "{want:?} missing from {all:?}");
         }
     }
 }

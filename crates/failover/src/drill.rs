@@ -1,11 +1,17 @@
-//! `bulwark devnet drill failover`: the whole failover rehearsed on a running devnet
-//! made with `--signer bulwark`. val0's signing side "dies" (SIGKILL), a plan sees it
-//! silent, two of three generated approvers (keys made by `ssh-keygen`) approve, and
-//! execute moves val0 to the other side through the devnet's own stop, door and start
-//! commands, exactly as an operator's failover config would name theirs. The report
-//! gives the time of each step and the blocks val0 missed.
+//! `bulwark devnet drill failover`: the whole failover rehearsed on a running devnet.
+//! val0's signing side "dies" (SIGKILL), a plan sees it silent, two of three generated
+//! approvers (keys made by `ssh-keygen`) approve, and execute moves val0 to the other
+//! side through the devnet's own stop, door and start commands, exactly as an
+//! operator's failover config would name theirs. On a `--signer bulwark` devnet the
+//! sides are its two signers (`signer`, `signer-backup`); on a `--signer file` devnet
+//! they are val0's two nodes, and the validator key moves from the node that holds it
+//! to the other (the devnet's copy of the key is the staged key). On a `--signer
+//! threshold` devnet the cosigner that holds share 2 (`cosigner-2`) is replaced by
+//! `cosigner-standby`, the same share on another "host" with its own link key: val0
+//! signs on through the other two, whose door (`bulwark devnet repin`) makes them pin the
+//! new host. The report gives the time of each step and the blocks val0 missed.
 
-use crate::config::{ChainConfig, Config, NodeConfig, SignerConfig};
+use crate::config::{ChainConfig, Config, NodeConfig, PeerConfig, SignerConfig};
 use crate::execute::{self, Actor};
 use crate::journal::Done;
 use crate::{approve, plan};
@@ -36,6 +42,8 @@ pub struct DrillReport {
     pub plan_dir: PathBuf,
     /// The failover config the drill wrote.
     pub config: PathBuf,
+    /// What moved: `signer` or `cosigner` (the plan's kind).
+    pub kind: String,
     /// The side val0 moved from.
     pub from: String,
     /// The side it moved to.
@@ -101,28 +109,7 @@ pub struct Prepared {
 pub fn prepare(opts: &DrillOptions) -> Result<Prepared, DrillError> {
     let dir = std::path::absolute(&opts.dir).unwrap_or_else(|_| opts.dir.clone());
     let m = Manifest::load(&dir).map_err(|e| DrillError::Devnet(e.to_string()))?;
-    if m.signer != SignerMode::Bulwark {
-        return Err(DrillError::Devnet(format!(
-            "the failover drill needs a devnet made with `--signer bulwark` (this one signs with `{}`)",
-            m.signer.as_str()
-        )));
-    }
-    let val0_nodes: Vec<&devnet::Node> = m
-        .nodes
-        .iter()
-        .filter(|n| n.validator.as_deref() == Some("val0"))
-        .collect();
-    let from = val0_nodes.first().map(|n| n.door).unwrap_or_default();
-    if val0_nodes.iter().any(|n| n.door != from) {
-        return Err(DrillError::Devnet(
-            "val0's nodes let in different signers; run `bulwark devnet door` until they agree"
-                .into(),
-        ));
-    }
-    let to = match from {
-        SignerSide::Primary => SignerSide::Standby,
-        SignerSide::Standby => SignerSide::Primary,
-    };
+    let (from, to) = sides(&dir, &m)?;
     let stamp = humantime::format_rfc3339_micros(std::time::SystemTime::now())
         .to_string()
         .replace([':', '.'], "");
@@ -169,6 +156,7 @@ pub fn prepare(opts: &DrillOptions) -> Result<Prepared, DrillError> {
         &work,
         &allowed_path,
         opts.silent_blocks,
+        &to,
     );
     let cfg_path = work.join("failover.toml");
     std::fs::write(
@@ -182,10 +170,67 @@ pub fn prepare(opts: &DrillOptions) -> Result<Prepared, DrillError> {
         allowed_signers: allowed_path,
         approvers,
         chain_id: m.chain_id.clone(),
-        from: from.name().into(),
-        to: to.name().into(),
+        from,
+        to,
         config: cfg,
     })
+}
+
+/// The side val0 signs from now and the other: the devnet's two signers, or on a
+/// `--signer file` devnet val0's two nodes (the one whose key file is val0's first).
+fn sides(dir: &Path, m: &Manifest) -> Result<(String, String), DrillError> {
+    let val0_nodes: Vec<&devnet::Node> = m
+        .nodes
+        .iter()
+        .filter(|n| n.validator.as_deref() == Some("val0"))
+        .collect();
+    match m.signer {
+        SignerMode::Bulwark => {
+            let from = val0_nodes.first().map(|n| n.door).unwrap_or_default();
+            if val0_nodes.iter().any(|n| n.door != from) {
+                return Err(DrillError::Devnet(
+                    "val0's nodes let in different signers; run `bulwark devnet door` until they agree"
+                        .into(),
+                ));
+            }
+            let to = match from {
+                SignerSide::Primary => SignerSide::Standby,
+                SignerSide::Standby => SignerSide::Primary,
+            };
+            Ok((from.name().into(), to.name().into()))
+        }
+        SignerMode::File => {
+            let staged = std::fs::read(devnet::generate::key_path(dir, "val0")).ok();
+            let holds = |n: &&&devnet::Node| {
+                staged.is_some()
+                    && std::fs::read(dir.join(&n.home).join("config/priv_validator_key.json")).ok()
+                        == staged
+            };
+            let (with, without): (Vec<&&devnet::Node>, Vec<&&devnet::Node>) =
+                val0_nodes.iter().partition(holds);
+            match (with.as_slice(), without.as_slice()) {
+                ([from], [to]) => Ok((from.name.clone(), to.name.clone())),
+                _ => Err(DrillError::Devnet(format!(
+                    "exactly one of val0's nodes must hold val0's key file for a drill; {} do",
+                    with.len()
+                ))),
+            }
+        }
+        SignerMode::Threshold => {
+            let from = devnet::cosigner::slot_holder(m).ok_or_else(|| {
+                DrillError::Devnet(
+                    "cosigner-1 and cosigner-3 pin different hosts of share 2; run `bulwark devnet repin` until they agree"
+                        .into(),
+                )
+            })?;
+            let to = if from == devnet::cosigner::STANDBY {
+                devnet::cosigner::name(devnet::cosigner::STANDBY_SHARE)
+            } else {
+                devnet::cosigner::STANDBY.to_string()
+            };
+            Ok((from, to))
+        }
+    }
 }
 
 /// Run the drill, printing each step through `say`.
@@ -195,12 +240,9 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
     let m = Manifest::load(&dir).map_err(|e| DrillError::Devnet(e.to_string()))?;
     let fail = |what: &str, e: &dyn std::fmt::Display| DrillError::Failed(format!("{what}: {e}"));
     let (cfg, cfg_path, work) = (&prep.config, prep.config_path.clone(), prep.dir.clone());
-    let from = SignerSide::from_name(&prep.from).expect("prepare names a side");
-    let to = SignerSide::from_name(&prep.to).expect("prepare names a side");
+    let (from, to) = (prep.from.as_str(), prep.to.as_str());
     say(&format!(
-        "drill: val0 signs from {}; it moves to {} (config {})",
-        from.name(),
-        to.name(),
+        "drill: val0 signs from {from}; it moves to {to} (config {})",
         cfg_path.display()
     ));
 
@@ -236,8 +278,7 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
         }
     }
     say(&format!(
-        "drill: {}'s host dies (SIGKILL) at height {kill_tip}",
-        from.name()
+        "drill: {from}'s host dies (SIGKILL) at height {kill_tip}"
     ));
     let killed = Instant::now();
     bulwark(
@@ -247,45 +288,29 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
             "stop",
             "--dir",
             &dir.display().to_string(),
-            from.name(),
+            from,
             "--kill",
         ],
     )?;
 
-    // The on-call engineer sees val0 silent: wait until the plan's check would.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let (t, u) = tip(&view)?;
-        let silent = crate::observe::signing_at(&view, &u, t, &address, opts.silent_blocks)
-            .map_err(|e| fail("read the chain", &e))?
-            .is_none();
-        if silent && t > kill_tip + 1 {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(DrillError::Failed(
-                "val0 did not fall silent on chain within 2 minutes of the kill".into(),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(300));
+    // The on-call engineer sees val0 silent: wait until the plan's check would. A
+    // threshold validator signs on through the other cosigners.
+    let cosigner = m.signer == SignerMode::Threshold;
+    if !cosigner {
+        wait_silent(&view, &address, kill_tip, opts.silent_blocks)?;
     }
     let detect = killed.elapsed().as_secs_f64();
-    say(&format!(
-        "drill: val0 silent on chain after {detect:.1} s; alice makes the plan"
-    ));
+    say(&if cosigner {
+        format!("drill: val0 signs on through the other cosigners; alice makes the plan to replace {from}")
+    } else {
+        format!("drill: val0 silent on chain after {detect:.1} s; alice makes the plan")
+    });
 
     let alice =
         Identity::load(&work.join("alice_ed25519")).map_err(|e| fail("load alice's key", &e))?;
     let t = Instant::now();
-    let (p, plan_dir) = plan::make(
-        cfg,
-        &m.chain_id,
-        from.name(),
-        to.name(),
-        "alice",
-        Some(&alice),
-    )
-    .map_err(|e| fail("plan", &e))?;
+    let (p, plan_dir) = plan::make(cfg, &m.chain_id, from, to, "alice", Some(&alice))
+        .map_err(|e| fail("plan", &e))?;
     let plan_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
     for a in ["alice", "bob"] {
@@ -309,7 +334,15 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
 
     let first = report.first_signed_after;
     let (mut missed, mut evidence) = (0, 0);
-    if let (Some(last), Some(first)) = (last_before, first) {
+    let (now_tip, _) = tip(&view)?;
+    // A replaced cosigner's validator may miss blocks anywhere from the kill on (while
+    // its peers restart to re-pin); a moved signer's only until the new one signs.
+    let range = if cosigner {
+        Some((kill_tip + 1, now_tip))
+    } else {
+        last_before.zip(first)
+    };
+    if let Some((last, first)) = range {
         for h in last + 1..first {
             if !view
                 .signed_at(&url, h, &address)
@@ -319,16 +352,16 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
             }
         }
     }
-    let (now_tip, _) = tip(&view)?;
     for h in kill_tip.saturating_sub(1).max(1)..=now_tip {
         evidence += evidence_against(&url, h, &address).map_err(|e| fail("read the chain", &e))?;
     }
     Ok(DrillReport {
+        kind: p.kind.clone(),
         plan: p.id,
         plan_dir,
         config: cfg_path,
-        from: from.name().into(),
-        to: to.name().into(),
+        from: from.into(),
+        to: to.into(),
         approvers: vec!["alice".into(), "bob".into()],
         detect_seconds: detect,
         plan_seconds,
@@ -342,6 +375,42 @@ pub fn run(opts: &DrillOptions, say: &mut dyn FnMut(&str)) -> Result<DrillReport
     })
 }
 
+/// A val0 node the failover only checks (caught up?), without a door.
+fn doorless(n: &devnet::Node) -> NodeConfig {
+    NodeConfig {
+        name: n.name.clone(),
+        rpc: n.rpc_url(),
+        door: vec![],
+    }
+}
+
+/// Wait until the last `blocks` blocks carry no signature by `address`, the plan's
+/// check for a silent key.
+fn wait_silent(
+    view: &signer::floor::ChainView,
+    address: &str,
+    kill_tip: u64,
+    blocks: u64,
+) -> Result<(), DrillError> {
+    let fail = |e: &dyn std::fmt::Display| DrillError::Failed(format!("read the chain: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = view.survey().map_err(|e| fail(&e))?;
+        let silent = crate::observe::signing_at(view, &s.best, s.tip, address, blocks)
+            .map_err(|e| fail(&e))?
+            .is_none();
+        if silent && s.tip > kill_tip + 1 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(DrillError::Failed(
+                "val0 did not fall silent on chain within 2 minutes of the kill".into(),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 fn config(
     dir: &Path,
     m: &Manifest,
@@ -349,6 +418,7 @@ fn config(
     work: &Path,
     allowed: &Path,
     silent_blocks: u64,
+    to: &str,
 ) -> Config {
     let exe = bulwark.display().to_string();
     let d = dir.display().to_string();
@@ -357,12 +427,85 @@ fn config(
             .chain(args.iter().map(|s| s.to_string()))
             .collect()
     };
-    let side = |s: SignerSide, host: &str| SignerConfig {
-        name: s.name().into(),
-        host: host.into(),
-        config: devnet::signer::config_path_of(dir, s),
-        stop: cmd(&["devnet", "stop", "--dir", &d, s.name()]),
-        start: cmd(&["devnet", "up", "--dir", &d]),
+    let val0_nodes = m
+        .nodes
+        .iter()
+        .filter(|n| n.validator.as_deref() == Some("val0"));
+    let mut peers = Vec::new();
+    let (signers, nodes) = if m.signer == SignerMode::Threshold {
+        // The two hosts of share 2 are the sides; the other cosigners re-pin.
+        use devnet::cosigner::{self as cs, STANDBY, STANDBY_SHARE};
+        let side = |name: &str, host: &str| SignerConfig {
+            name: name.into(),
+            host: host.into(),
+            config: Some(cs::config_of(dir, name)),
+            node_home: None,
+            staged_key: None,
+            stop: cmd(&["devnet", "stop", "--dir", &d, name]),
+            start: cmd(&["devnet", "up", "--dir", &d]),
+            addr: cs::ports_of(m, name).map(|(p, _)| format!("127.0.0.1:{p}")),
+        };
+        let signers = vec![
+            side(&cs::name(STANDBY_SHARE), "cosigner-host-b"),
+            side(STANDBY, "cosigner-host-d"),
+        ];
+        peers = cs::ids()
+            .filter(|i| *i != STANDBY_SHARE)
+            .map(|i| PeerConfig {
+                name: cs::name(i),
+                door: cmd(&[
+                    "devnet", "repin", "--dir", &d, "--peer", "{peer}", "--to", "{to}",
+                ]),
+                config: Some(cs::config_path(dir, i)),
+            })
+            .collect();
+        let nodes = val0_nodes.map(doorless).collect();
+        (signers, nodes)
+    } else if m.signer == SignerMode::File {
+        // val0's nodes are the sides; the target is the node to watch catch up. A
+        // returning old node has no key any more, so no door is needed.
+        let side = |n: &devnet::Node, host: &str| SignerConfig {
+            name: n.name.clone(),
+            host: host.into(),
+            config: None,
+            node_home: Some(dir.join(&n.home)),
+            staged_key: Some(devnet::generate::key_path(dir, "val0")),
+            stop: cmd(&["devnet", "stop", "--dir", &d, &n.name]),
+            start: cmd(&["devnet", "up", "--dir", &d]),
+            addr: None,
+        };
+        let signers = val0_nodes
+            .clone()
+            .zip(["node-host-a", "node-host-b"])
+            .map(|(n, h)| side(n, h))
+            .collect();
+        let nodes = val0_nodes.filter(|n| n.name == to).map(doorless).collect();
+        (signers, nodes)
+    } else {
+        let side = |s: SignerSide, host: &str| SignerConfig {
+            name: s.name().into(),
+            host: host.into(),
+            config: Some(devnet::signer::config_path_of(dir, s)),
+            node_home: None,
+            staged_key: None,
+            stop: cmd(&["devnet", "stop", "--dir", &d, s.name()]),
+            start: cmd(&["devnet", "up", "--dir", &d]),
+            addr: None,
+        };
+        let signers = vec![
+            side(SignerSide::Primary, "signer-host-a"),
+            side(SignerSide::Standby, "signer-host-b"),
+        ];
+        let nodes = val0_nodes
+            .map(|n| NodeConfig {
+                name: n.name.clone(),
+                rpc: n.rpc_url(),
+                door: cmd(&[
+                    "devnet", "door", "--dir", &d, "--node", "{node}", "--to", "{to}",
+                ]),
+            })
+            .collect();
+        (signers, nodes)
     };
     Config {
         plans: work.join("plans"),
@@ -378,22 +521,9 @@ fn config(
             max_lag: 10,
             scan_blocks: 200,
             wait: Duration::from_secs(90),
-            signers: vec![
-                side(SignerSide::Primary, "signer-host-a"),
-                side(SignerSide::Standby, "signer-host-b"),
-            ],
-            nodes: m
-                .nodes
-                .iter()
-                .filter(|n| n.validator.as_deref() == Some("val0"))
-                .map(|n| NodeConfig {
-                    name: n.name.clone(),
-                    rpc: n.rpc_url(),
-                    door: cmd(&[
-                        "devnet", "door", "--dir", &d, "--node", "{node}", "--to", "{to}",
-                    ]),
-                })
-                .collect(),
+            signers,
+            nodes,
+            peers,
         }],
     }
 }

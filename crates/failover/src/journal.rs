@@ -3,7 +3,6 @@
 //! flushed after every step, and names the plan digest it belongs to.
 
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::Path;
 
 /// The journal file inside a plan's directory.
@@ -46,11 +45,11 @@ impl Step {
         match self {
             Step::Recheck => "re-run the plan's checks",
             Step::StopOld => "stop the old signer",
-            Step::CloseDoor => "close the door at the validator's nodes",
-            Step::Silence => "watch the key stay silent on chain",
+            Step::CloseDoor => "fence the old signer (door at nodes or peers, or key aside)",
+            Step::Silence => "wait on chain past the fence",
             Step::CarryState => "carry the sign state over",
             Step::StartNew => "start the new signer",
-            Step::Signing => "see the new signer sign on chain",
+            Step::Signing => "see the new signer sign",
         }
     }
 
@@ -131,23 +130,6 @@ impl Journal {
         self.steps.push(done);
         let mut text = serde_json::to_vec_pretty(self).expect("a journal serializes");
         text.push(b'\n');
-        write_durable(&dir.join(JOURNAL), &text)
+        confkit::file::write_durable(&dir.join(JOURNAL), &text)
     }
-}
-
-/// Replace `path` with `bytes` durably: a temporary file, flushed, renamed over it, and
-/// the directory flushed.
-pub fn write_durable(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
 }

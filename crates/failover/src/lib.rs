@@ -11,6 +11,7 @@ pub mod config;
 pub mod drill;
 pub mod execute;
 pub mod journal;
+pub mod node_key;
 pub mod observe;
 pub mod plan;
 

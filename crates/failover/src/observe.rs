@@ -2,13 +2,13 @@
 //! still signing), the validator's nodes (caught up?), and each signer side (key and
 //! state files). The same observation is made again at execute and compared.
 
-use crate::config::{ChainConfig, SignerConfig};
+use crate::config::{ChainConfig, Side, SignerConfig};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use signer::floor::ChainView;
 use signer::keys::KeyBackend;
 use signer::sources::{Problem, Sources};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 const RPC_TIMEOUT: Duration = Duration::from_secs(5);
@@ -53,7 +53,7 @@ pub struct SideView {
     pub name: String,
     /// Its host.
     pub host: String,
-    /// Its signer config.
+    /// Its signer config, or `node HOME` for a node signing with its own key file.
     pub config: String,
     /// Its key file.
     pub key_file: Option<String>,
@@ -67,6 +67,20 @@ pub struct SideView {
     pub state: Option<Hrs>,
     /// Why something could not be read (a dead host, a missing file).
     pub problem: Option<String>,
+    /// For a threshold cosigner: the share id its share file carries (the key file is
+    /// then the share file and the public key the group's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_id: Option<u16>,
+    /// For a threshold cosigner: its link public key, which its peers pin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_public_key: Option<String>,
+}
+
+impl SideView {
+    /// Whether this side is a threshold cosigner.
+    pub fn is_cosigner(&self) -> bool {
+        self.share_id.is_some()
+    }
 }
 
 /// One of the validator's nodes.
@@ -108,6 +122,28 @@ pub struct Observed {
     pub to: SideView,
     /// The validator's nodes.
     pub nodes: Vec<NodeView>,
+    /// For a cosigner's replacement: what the other cosigners pin for its share id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<PeerView>,
+}
+
+/// Another cosigner, as its config shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerView {
+    /// Its name in the failover config.
+    pub name: String,
+    /// The link public key it pins for the share id that moves, and the name it gives
+    /// that cosigner.
+    pub pinned: Option<String>,
+    /// Why its config could not be read (or none is given).
+    pub problem: Option<String>,
+}
+
+impl Observed {
+    /// Whether this is the replacement of a threshold cosigner.
+    pub fn is_cosigner(&self) -> bool {
+        self.from.is_cosigner() || self.to.is_cosigner()
+    }
 }
 
 /// Why the chain or the sides could not be observed.
@@ -130,6 +166,14 @@ pub enum ObserveError {
         from: String,
         /// The new side's problem.
         to: String,
+    },
+    /// One side is a threshold cosigner and the other is not.
+    #[error("{cosigner} is a threshold cosigner and {other} is not; a failover replaces a cosigner with another cosigner of the same share, or moves a key between signers (moving a threshold validator to one key means recombining it, which Bulwark does not do)")]
+    Mixed {
+        /// The cosigner side.
+        cosigner: String,
+        /// The other.
+        other: String,
     },
     /// The two sides hold different keys.
     #[error("the two sides hold different keys ({from} has {from_key}, {to} has {to_key}); a failover moves one validator's key, so the target's signer config names the wrong key")]
@@ -168,6 +212,25 @@ pub fn observe(
             });
         }
     }
+    if from_v.is_cosigner() != to_v.is_cosigner()
+        && from_v.public_key.is_some()
+        && to_v.public_key.is_some()
+    {
+        return Err(ObserveError::Mixed {
+            cosigner: if from_v.is_cosigner() {
+                &from.name
+            } else {
+                &to.name
+            }
+            .clone(),
+            other: if from_v.is_cosigner() {
+                &to.name
+            } else {
+                &from.name
+            }
+            .clone(),
+        });
+    }
     let address = [&from_v, &to_v]
         .iter()
         .find_map(|s| s.public_key.as_deref().and_then(address_of))
@@ -200,6 +263,10 @@ pub fn observe(
             )
         })
         .collect();
+    let peers = match from_v.share_id.or(to_v.share_id) {
+        Some(id) => chain.peers.iter().map(|p| peer(&chain.id, p, id)).collect(),
+        None => Vec::new(),
+    };
     Ok(Observed {
         at: now(),
         tip: survey.tip,
@@ -210,7 +277,43 @@ pub fn observe(
         from: from_v,
         to: to_v,
         nodes,
+        peers,
     })
+}
+
+/// What another cosigner's config pins for share `id` (for chain `chain_id`).
+pub fn peer(chain_id: &str, p: &crate::config::PeerConfig, id: u16) -> PeerView {
+    let mut v = PeerView {
+        name: p.name.clone(),
+        pinned: None,
+        problem: None,
+    };
+    let Some(path) = &p.config else {
+        v.problem = Some("no config given; its door command is trusted".into());
+        return v;
+    };
+    match pinned(chain_id, path, id) {
+        Ok(k) => v.pinned = Some(k),
+        Err(e) => v.problem = Some(e),
+    }
+    v
+}
+
+/// The link public key the cosigner config at `path` pins for share `id`.
+fn pinned(chain_id: &str, path: &Path, id: u16) -> Result<String, String> {
+    let cfg = signer::Config::load(path).map_err(|e| e.to_string())?;
+    if !cfg.chains.iter().any(|c| c.id == chain_id) {
+        return Err(format!("{} has no [[chain]] {chain_id}", path.display()));
+    }
+    let t = cfg
+        .threshold
+        .as_ref()
+        .ok_or_else(|| format!("{} has no [threshold]", path.display()))?;
+    t.peers
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| p.link_public_key.to_string())
+        .ok_or_else(|| format!("{} pins no cosigner with share id {id}", path.display()))
 }
 
 /// The newest height among the `blocks` below the tip whose canonical commit carries
@@ -266,53 +369,77 @@ fn node(chain: &str, name: &str, rpc: &str, tip: u64, max_lag: u64, silent: bool
     }
 }
 
-/// One side's key and state, from its signer config.
+/// One side's key and state, from its signer config or its node's files.
 pub fn side(chain_id: &str, s: &SignerConfig) -> SideView {
     let mut v = SideView {
         name: s.name.clone(),
         host: s.host.clone(),
-        config: s.config.display().to_string(),
+        config: String::new(),
         key_file: None,
         key_sha256: None,
         public_key: None,
         state_file: None,
         state: None,
         problem: None,
+        share_id: None,
+        link_public_key: None,
     };
-    let cfg = match signer::Config::load(&s.config) {
-        Ok(c) => c,
+    let mut problems = Vec::new();
+    let files = match s.side() {
+        Side::Signer(config) => {
+            v.config = config.display().to_string();
+            signer_files(chain_id, config)
+        }
+        Side::Node { home, staged_key } => {
+            v.config = format!("node {}", home.display());
+            crate::node_key::files(home).map(|f| SideFiles {
+                key: KeyFile::Key(staged_key.to_path_buf()),
+                state: f.state,
+            })
+        }
+    };
+    let files = match files {
+        Ok(f) => f,
         Err(e) => {
-            v.problem = Some(e.to_string());
+            v.problem = Some(e);
             return v;
         }
     };
-    let Some(ch) = cfg.chains.iter().find(|c| c.id == chain_id) else {
-        v.problem = Some(format!(
-            "{} has no [[chain]] {chain_id}",
-            s.config.display()
-        ));
-        return v;
+    v.state_file = Some(files.state.display().to_string());
+    let key = match &files.key {
+        KeyFile::Key(k) => k,
+        KeyFile::Share { share, .. } => share,
     };
-    v.state_file = Some(ch.state.display().to_string());
-    let mut problems = Vec::new();
-    match &ch.key {
-        None => problems.push(
-            "it signs with a threshold share; moving cosigners is not a signer failover"
-                .to_string(),
-        ),
-        Some(key) => {
-            v.key_file = Some(key.display().to_string());
-            match std::fs::read(key) {
-                Ok(bytes) => v.key_sha256 = Some(hex::encode(Sha256::digest(&bytes))),
-                Err(e) => problems.push(format!("key {}: {e}", key.display())),
-            }
-            match signer::keys::SoftKey::load(key) {
-                Ok(k) => v.public_key = Some(hex::encode(k.public_key().bytes())),
+    v.key_file = Some(key.display().to_string());
+    match std::fs::read(key) {
+        Ok(bytes) => v.key_sha256 = Some(hex::encode(Sha256::digest(&bytes))),
+        Err(e) => problems.push(format!("key {}: {e}", key.display())),
+    }
+    match &files.key {
+        KeyFile::Key(key) => match signer::keys::SoftKey::load(key) {
+            Ok(k) => v.public_key = Some(hex::encode(k.public_key().bytes())),
+            Err(e) => problems.push(e.to_string()),
+        },
+        KeyFile::Share { share, link_key } => {
+            match threshold::share::Share::load(share) {
+                Ok(sh) => {
+                    v.public_key = Some(hex::encode(sh.group_public_key()));
+                    v.share_id = Some(sh.id());
+                }
                 Err(e) => problems.push(e.to_string()),
+            }
+            match threshold::link::LinkKey::load(link_key) {
+                Ok(k) => v.link_public_key = Some(k.public().to_string()),
+                Err(e) => problems.push(format!("link key {}: {e}", link_key.display())),
             }
         }
     }
-    match read_state(&ch.state) {
+    let state = files.state;
+    let read = match s.side() {
+        Side::Signer(_) => read_state(&state),
+        Side::Node { .. } => crate::node_key::read_state(&state, chain_id),
+    };
+    match read {
         Ok(st) => v.state = st,
         Err(e) => problems.push(e),
     }
@@ -320,6 +447,47 @@ pub fn side(chain_id: &str, s: &SignerConfig) -> SideView {
         v.problem = Some(problems.join("; "));
     }
     v
+}
+
+/// What a side signs with.
+enum KeyFile {
+    /// A key file.
+    Key(PathBuf),
+    /// A threshold share, and the cosigner's link key.
+    Share { share: PathBuf, link_key: PathBuf },
+}
+
+/// A side's key (or share) and state file for one chain.
+struct SideFiles {
+    key: KeyFile,
+    state: PathBuf,
+}
+
+/// A bulwark signer's key or share, and its state file for `chain_id`.
+fn signer_files(chain_id: &str, config: &Path) -> Result<SideFiles, String> {
+    let cfg = signer::Config::load(config).map_err(|e| e.to_string())?;
+    let ch = cfg
+        .chains
+        .iter()
+        .find(|c| c.id == chain_id)
+        .ok_or_else(|| format!("{} has no [[chain]] {chain_id}", config.display()))?;
+    let key = match (&ch.key, &ch.share, &cfg.threshold) {
+        (Some(k), _, _) => KeyFile::Key(k.clone()),
+        (None, Some(share), Some(t)) => KeyFile::Share {
+            share: share.clone(),
+            link_key: t.link_key.clone(),
+        },
+        _ => {
+            return Err(format!(
+                "{}: chain {chain_id} has neither a key file nor a threshold share (a vault or PKCS#11 key does not move by failover)",
+                config.display()
+            ))
+        }
+    };
+    Ok(SideFiles {
+        key,
+        state: ch.state.clone(),
+    })
 }
 
 /// A state file's HRS; None when there is no file.

@@ -136,6 +136,16 @@ pub struct ChainScan {
     pub evidence: Vec<(u64, Value)>,
 }
 
+/// Scan heights `from..=to` and fail if any block carries duplicate-vote evidence.
+pub fn assert_no_evidence(rpc: &str, address: &str, from: u64, to: u64) {
+    let scan = scan_chain(rpc, address, from, to);
+    assert!(
+        scan.evidence.is_empty(),
+        "evidence on chain in heights {from}..={to}: {:?}",
+        scan.evidence
+    );
+}
+
 pub fn scan_chain(rpc: &str, address: &str, from: u64, to: u64) -> ChainScan {
     let mut scan = ChainScan {
         signed: vec![],

@@ -14,6 +14,7 @@ pub mod http;
 pub mod link;
 pub mod netns;
 pub mod node;
+pub mod pkcs11;
 pub mod port;
 pub mod process;
 pub mod prom;
@@ -27,6 +28,7 @@ pub mod sshfs;
 pub mod strace;
 pub mod threshold;
 pub mod trickle;
+pub mod vault;
 pub mod votes;
 pub mod watch_api;
 
@@ -35,8 +37,8 @@ pub use process::Bulwark;
 /// What most tests use, for one glob import.
 pub mod prelude {
     pub use crate::devnet::{
-        best_height, commit_signers, isolate, kvstore_size, node, nodes, scan_chain,
-        validator_address, ChainScan, Devnet,
+        assert_no_evidence, best_height, commit_signers, isolate, kvstore_size, node, nodes,
+        scan_chain, validator_address, ChainScan, Devnet,
     };
     pub use crate::http::{http_body, rpc_get, HttpStub};
     pub use crate::port::free_port;

@@ -33,6 +33,11 @@ pub enum DevnetCommand {
     /// `up` starts the signer it lets in, then the node. The devnet's door command for
     /// failovers.
     Door(DoorArgs),
+    /// On a `--signer threshold` devnet: make cosigner-1 or cosigner-3 pin share 2 to
+    /// `cosigner-2` or to `cosigner-standby` (a second host of share 2 with its own link
+    /// key), restarting it when it runs. `up` starts the host both pin. The devnet's door
+    /// command for replacing a cosigner.
+    Repin(RepinArgs),
     /// Rehearse an operation on the devnet.
     #[command(subcommand)]
     Drill(DrillCommand),
@@ -53,13 +58,29 @@ pub struct DoorArgs {
     out: OutputArgs,
 }
 
+/// Options of `repin`.
+#[derive(Debug, Args)]
+pub struct RepinArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    /// The cosigner whose pin changes: cosigner-1 or cosigner-3.
+    #[arg(long)]
+    peer: String,
+    /// The host of share 2 it pins: cosigner-2 or cosigner-standby.
+    #[arg(long)]
+    to: String,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
 /// Drills.
 #[derive(Debug, Subcommand)]
 pub enum DrillCommand {
-    /// The whole failover on a `--signer bulwark` devnet: val0's signing side is killed,
-    /// a plan sees it silent, two of three generated approvers (ssh-keygen keys) approve,
-    /// execute moves val0 to the other side; a report of each step's time and the
-    /// blocks missed.
+    /// The whole failover on a `--signer bulwark` or `--signer file` devnet: val0's
+    /// signing side is killed, a plan sees it silent, two of three generated approvers
+    /// (ssh-keygen keys) approve, execute moves val0 to the other side; a report of each
+    /// step's time and the blocks missed. On `--signer threshold`: cosigner-2 is killed
+    /// and replaced by cosigner-standby, re-pinned at the other cosigners.
     Failover(DrillFailoverArgs),
 }
 
@@ -99,7 +120,7 @@ pub struct UpArgs {
     /// Number of validators (default 4); val0 gets a backup node and a sentry.
     #[arg(long)]
     validators: Option<usize>,
-    /// CometBFT line: v0.38 (default), v1.0 or v0.40.
+    /// CometBFT line: v0.38 (default), v1.0, v0.40 or v0.37 (the v0.34/v0.37 protocol).
     #[arg(long, value_parser = parse_line)]
     cometbft: Option<Line>,
     /// First of a block of consecutive ports on 127.0.0.1 (default: a free block).
@@ -218,6 +239,12 @@ pub fn run(cmd: DevnetCommand) -> anyhow::Result<()> {
             &a.dir.dir,
             &a.node,
             a.to,
+            &std::env::current_exe()?,
+        )?)),
+        DevnetCommand::Repin(a) => a.out.output().render(&Repin(devnet::repin::repin(
+            &a.dir.dir,
+            &a.peer,
+            &a.to,
             &std::env::current_exe()?,
         )?)),
         DevnetCommand::Drill(DrillCommand::Failover(a)) => {
@@ -518,6 +545,25 @@ fn load(a: &LoadArgs) -> anyhow::Result<LoadReport> {
 #[derive(Debug, Serialize)]
 struct Door(devnet::door::DoorReport);
 
+#[derive(Debug, Serialize)]
+struct Repin(devnet::repin::RepinReport);
+
+impl Report for Repin {
+    fn text(&self) -> String {
+        format!(
+            "{} pins {} for share 2 now (link key {}){}\n",
+            self.0.peer,
+            self.0.pins,
+            self.0.link_public_key,
+            if self.0.restarted {
+                "; restarted to take it"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
 impl Report for Door {
     fn text(&self) -> String {
         format!(
@@ -541,12 +587,17 @@ impl Report for Drilled {
     fn text(&self) -> String {
         let r = &self.0;
         let mut s = format!(
-            "\nfailover drill: val0 moved from {} to {}\n  plan      {}\n  approvers {}\n\n  {:<52} {:>7.1} s\n  {:<52} {:>7.1} s\n  {:<52} {:>7.1} s\n",
+            "\nfailover drill: val0{} moved from {} to {}\n  plan      {}\n  approvers {}\n\n  {:<70} {:>7.1} s\n  {:<70} {:>7.1} s\n  {:<70} {:>7.1} s\n",
+            if r.kind == "cosigner" { "'s share" } else { "" },
             r.from,
             r.to,
             r.plan_dir.display(),
             r.approvers.join(", "),
-            "kill until silent on chain",
+            if r.kind == "cosigner" {
+                "kill until the plan (val0 signs on)"
+            } else {
+                "kill until silent on chain"
+            },
             r.detect_seconds,
             "plan",
             r.plan_seconds,
@@ -555,13 +606,13 @@ impl Report for Drilled {
         );
         for d in &r.steps {
             s.push_str(&format!(
-                "  {:<52} {:>7.1} s\n",
+                "  {:<70} {:>7.1} s\n",
                 format!("execute: {}", d.step.describe()),
                 d.seconds
             ));
         }
         s.push_str(&format!(
-            "  {:<52} {:>7.1} s\n\n  last signed before  {}\n  first signed after  {}\n  blocks missed       {}\n  evidence against val0 {}\n",
+            "  {:<70} {:>7.1} s\n\n  last signed before  {}\n  first signed after  {}\n  blocks missed       {}\n  evidence against val0 {}\n",
             "kill until val0 signed again",
             r.total_seconds,
             r.last_signed_before.map_or("-".into(), |h| h.to_string()),

@@ -5,8 +5,9 @@
 //! own: only a person running `bulwark failover execute` gets here.
 
 use crate::approve::{self, Quorum};
-use crate::config::{ChainConfig, Config, SignerConfig};
+use crate::config::{ChainConfig, Config, Side, SignerConfig};
 use crate::journal::{Done, Journal, Step};
+use crate::node_key;
 use crate::observe::{self, Hrs, Observed};
 use crate::plan::{self, Plan};
 use audit::{AuditLog, Identity};
@@ -14,6 +15,8 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
+
+mod cosigner;
 
 /// Why execute did not go (on).
 #[derive(Debug, thiserror::Error)]
@@ -336,6 +339,10 @@ impl Run<'_> {
     fn stop_old(&self) -> Result<serde_json::Value, Fail> {
         match run_command(&self.from.stop, &[]) {
             Ok(out) => Ok(json!({"summary": format!("{} stopped", self.from.name), "output": out})),
+            Err(e) if self.plan.observed.is_cosigner() => Ok(json!({
+                "summary": format!("the stop command failed ({e}); the re-pin at every other cosigner fences {} (its host presumed dead)", self.from.name),
+                "stop_failed": e,
+            })),
             Err(e) if self.plan.observed.signing_at.is_none() => Ok(json!({
                 "summary": format!("the stop command failed ({e}); the plan saw {} silent on chain (its host presumed dead), so the door and the silence on chain fence it", self.from.name),
                 "stop_failed": e,
@@ -348,8 +355,35 @@ impl Run<'_> {
     }
 
     fn close_door(&self) -> Result<serde_json::Value, Fail> {
+        if self.plan.observed.is_cosigner() {
+            return self.repin();
+        }
+        // A node signing with its own key: its key file goes aside, so that the node, if
+        // it comes back, is no longer the validator.
+        let fenced = match self.from.side() {
+            Side::Node { home, .. } => {
+                let o = &self.plan.observed;
+                let public = o.to.public_key.as_deref().or(o.from.public_key.as_deref());
+                Some(node_key::fence(home, public, &self.plan.id))
+            }
+            Side::Signer(_) => None,
+        };
+        let doors: Vec<_> = self
+            .chain
+            .nodes
+            .iter()
+            .filter(|n| !n.door.is_empty())
+            .collect();
+        if let Some(Err(e)) = &fenced {
+            if doors.is_empty() {
+                return Err(Fail::Stop(format!(
+                    "cannot fence {}: {e}, and no [[chain.node]] has a door command. A node that comes back with the validator's key signs again: make its home reachable, or add a door command that shuts it out (a firewall rule at the sentries), then resume",
+                    self.from.name
+                )));
+            }
+        }
         let mut done = Vec::new();
-        for n in &self.chain.nodes {
+        for n in doors {
             let vars = [
                 ("{node}", n.name.as_str()),
                 ("{from}", self.from.name.as_str()),
@@ -364,12 +398,35 @@ impl Run<'_> {
             })?;
             done.push(n.name.clone());
         }
-        Ok(
-            json!({"summary": format!("only {} may connect to {}", self.to.name, done.join(", ")), "nodes": done}),
-        )
+        let key = match &fenced {
+            None => None,
+            Some(Ok(Some(aside))) => Some(format!(
+                "the validator key of {} moved to {}",
+                self.from.name,
+                aside.display()
+            )),
+            Some(Ok(None)) => Some(format!("no validator key left on {}", self.from.name)),
+            Some(Err(e)) => Some(format!(
+                "the key of {} could not be moved ({e}); the doors shut it out",
+                self.from.name
+            )),
+        };
+        let summary = match (&key, done.is_empty()) {
+            (Some(k), true) => k.clone(),
+            (Some(k), false) => format!(
+                "{k}; only {} may connect to {}",
+                self.to.name,
+                done.join(", ")
+            ),
+            (None, _) => format!("only {} may connect to {}", self.to.name, done.join(", ")),
+        };
+        Ok(json!({"summary": summary, "nodes": done, "key": key}))
     }
 
     fn silence(&self) -> Result<serde_json::Value, Fail> {
+        if self.plan.observed.is_cosigner() {
+            return self.blocks_past_fence();
+        }
         let v = observe::view(self.chain);
         let survey = v.survey().map_err(|e| Fail::Stop(e.to_string()))?;
         let begin = survey.tip;
@@ -429,27 +486,63 @@ impl Run<'_> {
             .max_by_key(|(_, h)| *h)
             .expect("the floor is always there");
         let chain = &self.plan.chain_id;
-        if !state.exists() {
-            signer::state::init(&state, chain, 0).map_err(|e| Fail::Stop(e.to_string()))?;
-        }
-        let before = observe::read_state(&state).map_err(Fail::Stop)?;
-        if before.is_none_or(|b| b < target) {
-            signer::state::set(
-                &state,
-                chain,
-                target.height,
-                target.round,
-                target.guard_step(),
-                false,
-            )
-            .map_err(|e| Fail::Stop(format!("cannot set {}: {e}", state.display())))?;
-        }
-        let after = observe::read_state(&state).map_err(Fail::Stop)?;
+        let (before, after, key) = match self.to.side() {
+            Side::Signer(_) => {
+                if !state.exists() {
+                    signer::state::init(&state, chain, 0).map_err(|e| Fail::Stop(e.to_string()))?;
+                }
+                let before = observe::read_state(&state).map_err(Fail::Stop)?;
+                if before.is_none_or(|b| b < target) {
+                    signer::state::set(
+                        &state,
+                        chain,
+                        target.height,
+                        target.round,
+                        target.guard_step(),
+                        false,
+                    )
+                    .map_err(|e| Fail::Stop(format!("cannot set {}: {e}", state.display())))?;
+                }
+                (
+                    before,
+                    observe::read_state(&state).map_err(Fail::Stop)?,
+                    None,
+                )
+            }
+            Side::Node { home, staged_key } => {
+                // The node is stopped first, so that nothing it holds in memory writes
+                // over the state, and so that it loads the key when it starts.
+                run_command(&self.to.stop, &[]).map_err(|e| {
+                    Fail::Stop(format!("the stop command of {} failed: {e}", self.to.name))
+                })?;
+                let read = |p: &Path| node_key::read_state(p, chain).map_err(Fail::Stop);
+                let before = read(&state)?;
+                if before.is_none_or(|b| b < target) {
+                    node_key::write_state(&state, target).map_err(Fail::Stop)?;
+                }
+                let installed =
+                    node_key::install(home, staged_key, &self.plan.id).map_err(|e| {
+                        Fail::Stop(format!("cannot install the key on {}: {e}", self.to.name))
+                    })?;
+                let key = format!(
+                    "{} {} as {}'s key",
+                    staged_key.display(),
+                    if installed {
+                        "installed"
+                    } else {
+                        "already installed"
+                    },
+                    self.to.name
+                );
+                (before, read(&state)?, Some(key))
+            }
+        };
         let detail = json!({
-            "summary": format!("{} at {} (the highest: {src})", state.display(), after.map(|h| h.to_string()).unwrap_or_default()),
+            "summary": format!("{} at {} (the highest: {src}){}", state.display(), after.map(|h| h.to_string()).unwrap_or_default(), key.as_ref().map(|k| format!("; {k}")).unwrap_or_default()),
             "state": state,
             "before": before,
             "after": after,
+            "key": key,
             "sources": sources.iter().map(|(n, h)| json!({"source": n, "state": h})).collect::<Vec<_>>(),
         });
         self.audit("state.carry", detail.clone());
@@ -474,6 +567,9 @@ impl Run<'_> {
             .get(Step::CarryState)
             .and_then(|d| d.detail["after"]["height"].as_u64())
             .unwrap_or(0);
+        if self.plan.observed.is_cosigner() {
+            return self.cosigner_signing(after);
+        }
         let v = observe::view(self.chain);
         let deadline = Instant::now() + self.chain.wait;
         let mut checked = after;
@@ -515,6 +611,11 @@ pub fn changes(plan: &Observed, now: &Observed) -> Vec<String> {
     for (name, a, b) in [
         ("target key", &plan.to.public_key, &now.to.public_key),
         ("target key file", &plan.to.key_sha256, &now.to.key_sha256),
+        (
+            "target link key",
+            &plan.to.link_public_key,
+            &now.to.link_public_key,
+        ),
     ] {
         if a != b {
             c.push(format!(
@@ -624,6 +725,8 @@ mod tests {
                 step: 3,
             }),
             problem: None,
+            share_id: None,
+            link_public_key: None,
         }
     }
 
@@ -645,6 +748,7 @@ mod tests {
                 problem: None,
                 note: None,
             }],
+            peers: Vec::new(),
         }
     }
 
