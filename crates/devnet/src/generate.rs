@@ -191,6 +191,9 @@ fn make_genesis(dir: &Path, manifest: &Manifest, spec: &Spec) -> Result<String> 
     Ok(serde_json::to_string_pretty(&g).expect("genesis serializes") + "\n")
 }
 
+/// Pause between vote gossip rounds on every devnet node.
+const GOSSIP_SLEEP: &str = "10ms";
+
 fn write_config(home: &Path, node: &Node, all: &[Node], spec: &Spec) -> Result<()> {
     let (peers, private) = topology::peers_of(node, all);
     let join = |v: Vec<String>| v.join(",");
@@ -210,6 +213,13 @@ fn write_config(home: &Path, node: &Node, all: &[Node], spec: &Spec) -> Result<(
         doc["p2p"]["allow_duplicate_ip"] = value(true);
         doc["consensus"]["timeout_commit"] = value(spec.timeout_commit.clone());
         doc["consensus"]["timeout_propose"] = value("2s");
+        // CometBFT's 100 ms default between vote gossip rounds is sized for mainnet
+        // blocks. At half-second blocks with val0's nodes behind a sentry, a fresh
+        // network could lock into a rhythm where val0's nodes saw the others'
+        // precommits before their prevotes at val0's own proposals, and precommitted
+        // nil there (every fourth height missed until val0's nodes restarted).
+        // CometBFT's own test configuration uses a few milliseconds.
+        doc["consensus"]["peer_gossip_sleep_duration"] = value(GOSSIP_SLEEP);
         doc["instrumentation"]["prometheus"] = value(true);
         doc["instrumentation"]["prometheus_listen_addr"] =
             value(format!("127.0.0.1:{}", node.metrics_port));

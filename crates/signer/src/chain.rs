@@ -58,7 +58,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::Signed => "signed",
             Outcome::Resigned => "resigned",

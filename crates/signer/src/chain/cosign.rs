@@ -172,7 +172,9 @@ impl ChainSigner {
         };
         let limits = self.limits();
         let last_signed = Some(store.state().height);
-        let (bytes, stored_ts, result) = match store.decide_share(&limits, &greq) {
+        let decision = store.decide_share(&limits, &greq);
+        tracing::debug!(chain = %self.chain_id, hrs = ?signable.hrs, decision = decision_name(&decision), "a node asked for a signature");
+        let (bytes, stored_ts, result) = match decision {
             Decision::Sign(permit) => {
                 let job = Job::Consensus {
                     sign_bytes: permit.sign_bytes().to_vec(),
@@ -352,7 +354,9 @@ impl ShareGuard for ChainSigner {
         let Ok(mut store) = self.store.lock() else {
             return Err(Refusal::new("internal", self.poisoned_message()));
         };
-        match store.decide_share(&self.limits(), &greq) {
+        let decision = store.decide_share(&self.limits(), &greq);
+        tracing::debug!(chain = %self.chain_id, hrs = ?parsed.hrs, decision = decision_name(&decision), "a peer asked for a share");
+        match decision {
             Decision::Sign(permit) => {
                 store.record(permit, Vec::new()).map_err(|e| {
                     Refusal::new(
@@ -376,6 +380,14 @@ impl ShareGuard for ChainSigner {
                 Err(Refusal::new(r.code(), r.to_string()))
             }
         }
+    }
+}
+
+fn decision_name(d: &Decision) -> &'static str {
+    match d {
+        Decision::Sign(_) => "sign",
+        Decision::ReturnStored { .. } => "same_data",
+        Decision::Refuse(r) => r.code(),
     }
 }
 

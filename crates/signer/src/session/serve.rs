@@ -110,7 +110,12 @@ impl NodeSession {
         let line = self.chain.line();
         let req = decode_request(line, frame).map_err(|e| format!("undecodable request: {e}"))?;
         let name = req.message_name();
+        let hrs = req.hrs().ok().flatten();
+        let started = Instant::now();
         let (resp, outcome) = self.chain.handle(req);
+        if let Some(hrs) = hrs {
+            tracing::debug!(node = %self.name, request = name, ?hrs, outcome = outcome.as_str(), took_ms = started.elapsed().as_millis() as u64, "answered");
+        }
         match outcome {
             Outcome::Refused(reason) => {
                 let text = match &resp {
