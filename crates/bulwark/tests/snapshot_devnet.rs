@@ -271,3 +271,102 @@ fn snapshot_restore_catches_up_reuses_tables_and_keeps_sign_states() {
     assert_eq!(v["ok"], true, "{v:#}");
     assert_eq!(v["id"], id2.as_str());
 }
+
+/// `--freeze`: val1 is frozen in place (SIGSTOP) while blocks with large values are being
+/// written, not restarted (same process before and after), and the copy, what a crash at
+/// that instant would leave, restores into a fresh node that catches up and keeps up.
+#[test]
+fn a_node_frozen_in_place_under_load_is_not_restarted_and_its_snapshot_catches_up() {
+    let net = bulwark().devnet();
+    net.up(&["--validators", "4", "--signer", "file"]);
+    net.wait_status("height 3", Duration::from_secs(90), |s| best_height(s) >= 3);
+    let store = net.tmp.path().join("store");
+    let store_s = store.to_str().unwrap();
+    let devnet_dir = net.dir_str();
+    let pid_file = net.dir.join("run/val1.pid");
+    let pid_before = std::fs::read_to_string(&pid_file).unwrap();
+
+    let created = std::thread::scope(|s| {
+        let load = s.spawn(|| {
+            net.cmd(
+                "load",
+                &[
+                    "--tps",
+                    "100",
+                    "--duration",
+                    "8s",
+                    "--value-bytes",
+                    "10000",
+                    "--json",
+                ],
+            )
+        });
+        std::thread::sleep(Duration::from_secs(3));
+        let c = snapshot(&[
+            "create", "--devnet", devnet_dir, "--node", "val1", "--freeze", "--store", store_s,
+            "--json",
+        ]);
+        let load = json(&load.join().unwrap());
+        assert!(load["accepted"].as_u64().unwrap() > 0, "{load:#}");
+        c
+    });
+    let c = json(&created);
+    assert_eq!(c["resumed"], false, "{c:#}");
+    let down = c["downtime_seconds"].as_f64().unwrap();
+    assert!(down > 0.0 && down < 30.0, "{c:#}");
+    assert!(c["files"].as_u64().unwrap() > 10, "{c:#}");
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        pid_before,
+        "val1 was restarted, not frozen"
+    );
+    let pid: i32 = pid_before.trim().parse().unwrap();
+    assert!(
+        !snapshot::freeze::all_threads_stopped(pid).unwrap(),
+        "val1 is still frozen"
+    );
+    let h = c["height"].as_u64().unwrap();
+    net.wait_status("val1 going on", Duration::from_secs(30), |s| {
+        node(s, "val1")["height"]
+            .as_u64()
+            .is_some_and(|v| v > h + 2)
+    });
+    let v = json(&snapshot(&["verify", "--store", store_s, "--json"]));
+    assert_eq!(v["ok"], true, "{v:#}");
+
+    let mut joining = JoiningNode::init(&net, net.tmp.path());
+    let r = json(&snapshot(&[
+        "restore",
+        "--store",
+        store_s,
+        "--home",
+        joining.home.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(r["id"], c["id"], "{r:#}");
+    joining.start();
+    let tip = || best_height(&net.status());
+    wait_for(
+        "the node restored from a frozen copy to catch up",
+        Duration::from_secs(120),
+        || {
+            joining
+                .height()
+                .is_some_and(|(h, catching_up)| !catching_up && h + 1 >= tip())
+        },
+    );
+    let (h0, _) = joining.height().unwrap();
+    assert!(h0 > h, "{h0} {h}");
+    wait_for(
+        "the node restored from a frozen copy to keep up",
+        Duration::from_secs(60),
+        || {
+            joining
+                .height()
+                .is_some_and(|(h, _)| h >= h0 + 5 && h + 2 >= tip())
+        },
+    );
+    let log = joining.log_text();
+    assert!(!log.contains("panic"), "{log}");
+    joining.stop();
+}

@@ -29,6 +29,11 @@ pub trait NodeControl {
     fn stop(&mut self) -> Result<()>;
     /// Start the node again; return once it serves (or has been started).
     fn start(&mut self) -> Result<()>;
+    /// Whether [`NodeControl::stop`] freezes the node in place (it keeps its files open)
+    /// instead of making it exit ([`crate::freeze`]).
+    fn in_place(&self) -> bool {
+        false
+    }
 }
 
 /// What the snapshot is of.
@@ -249,10 +254,17 @@ fn freeze_paused(
         let _ = control.start();
         return Err(e);
     }
-    let frozen = wait_stopped(home).and_then(|()| freeze(home, &tree));
+    let stopped = if control.in_place() {
+        Ok(())
+    } else {
+        wait_stopped(home)
+    };
+    let frozen = stopped.and_then(|()| copy_aside(home, &tree));
     let restarted = control.start();
     let downtime = t0.elapsed().as_secs_f64();
-    frozen?;
+    // The copies are made durable with the node running again: they are in the page
+    // cache already, and nothing is recorded before they are on disk.
+    frozen.and_then(|copied| sync_all(&copied))?;
     restarted?;
     let now = lease::now_unix() as u64;
     let p = Pending {
@@ -287,9 +299,25 @@ fn wait_stopped(home: &Path) -> Result<()> {
     }
 }
 
-/// Copy `home`'s data and wasm into `tree`: table files hard-linked, the rest copied
-/// (with their modification times), keys and sign state left out.
+/// Copy `home`'s data and wasm into `tree`, durably: table files hard-linked, the rest
+/// copied (with their modification times), keys and sign state left out.
 pub fn freeze(home: &Path, tree: &Path) -> Result<()> {
+    copy_aside(home, tree).and_then(|copied| sync_all(&copied))
+}
+
+/// Flush `files` to disk.
+fn sync_all(files: &[PathBuf]) -> Result<()> {
+    for f in files {
+        std::fs::File::open(f)
+            .and_then(|out| out.sync_all())
+            .map_err(|e| SnapshotError::io(f, e))?;
+    }
+    Ok(())
+}
+
+/// [`freeze`] without the flush: returns the files it copied (the ones to flush).
+fn copy_aside(home: &Path, tree: &Path) -> Result<Vec<PathBuf>> {
+    let mut copied = Vec::new();
     let (dirs, files) = ingest::walk(home)?;
     for d in &dirs {
         let p = tree.join(d);
@@ -307,11 +335,11 @@ pub fn freeze(home: &Path, tree: &Path) -> Result<()> {
                 .map_err(|e| SnapshotError::io(&dst, e))?;
             let mtime = SystemTime::UNIX_EPOCH + Duration::from_nanos(f.mtime_ns.max(0) as u64);
             out.set_modified(mtime)
-                .and_then(|()| out.sync_all())
                 .map_err(|e| SnapshotError::io(&dst, e))?;
+            copied.push(dst);
         }
     }
-    Ok(())
+    Ok(copied)
 }
 
 /// Chunk and upload every file of `root`; returns the manifest's dirs and files.

@@ -15,6 +15,7 @@ pub mod chunk;
 pub mod create;
 pub mod error;
 pub mod fetch;
+pub mod freeze;
 pub mod ingest;
 pub mod lease;
 pub mod manifest;

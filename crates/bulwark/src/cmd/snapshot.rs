@@ -122,6 +122,16 @@ pub struct CreateArgs {
     /// Shell command that starts it again.
     #[arg(long, requires = "stop_cmd")]
     start_cmd: Option<String>,
+    /// Freeze the node in place (SIGSTOP, SIGCONT) for the copy instead of stopping
+    /// and starting it: out for a fraction of a second, no restart, and a copy that is
+    /// what a crash at that instant would leave (as a file system snapshot is). With
+    /// --devnet, or with --home and --pid.
+    #[arg(long, conflicts_with_all = ["stop_cmd", "from"])]
+    freeze: bool,
+    /// The node binary's process id (with --freeze and --home), e.g.
+    /// `$(systemctl show -p MainPID --value gaiad)`; not a supervisor's such as cosmovisor.
+    #[arg(long, requires = "freeze", conflicts_with = "devnet")]
+    pid: Option<i32>,
     /// Read a copy of the home that nothing writes to (a ZFS/LVM/btrfs snapshot you
     /// made), instead of pausing the node. Needs --height.
     #[arg(long, requires = "height")]
@@ -391,7 +401,32 @@ async fn create(a: &CreateArgs, out: Output) -> anyhow::Result<CreateReport> {
         if let (Some(dir), Some(name)) = (&a.devnet, &a.node) {
             let node = pause::DevnetNode::new(dir.clone(), name)?;
             let rpc = Some(a.rpc.clone().unwrap_or_else(|| node.rpc_url()));
-            (node.home(), Box::new(node), rpc)
+            if a.freeze {
+                let pid = node.pid().ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "devnet node {name} is not running: nothing to freeze (start it with `bulwark devnet up`)"
+                    )
+                })?;
+                let f = snapshot::freeze::Freeze::new(pid, rpc.clone())?;
+                (node.home(), Box::new(f), rpc)
+            } else {
+                (node.home(), Box::new(node), rpc)
+            }
+        } else if let (true, Some(pid)) = (a.freeze, a.pid) {
+            let home = a.home.clone().ok_or_else(|| {
+                UsageError("--freeze --pid needs --home (the node's home directory)".into())
+            })?;
+            let rpc = match &a.rpc {
+                Some(r) => Some(r.clone()),
+                None => snapshot::node::rpc_url(&home)?,
+            };
+            let f = snapshot::freeze::Freeze::new(pid, rpc.clone())?;
+            (home, Box::new(f), rpc)
+        } else if a.freeze {
+            return Err(UsageError(
+                "--freeze needs the node: --devnet DIR --node NAME, or --home and --pid".into(),
+            )
+            .into());
         } else if let (Some(stop), Some(start)) = (&a.stop_cmd, &a.start_cmd) {
             let home = a.home.clone().ok_or_else(|| {
                 UsageError("--stop-cmd needs --home (the node's home directory)".into())

@@ -32,6 +32,11 @@ impl DevnetNode {
     pub fn rpc_url(&self) -> String {
         self.node.rpc_url()
     }
+
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<i32> {
+        devnet::process::node_pid(&self.dir, &self.node).map(|p| p as i32)
+    }
 }
 
 impl NodeControl for DevnetNode {
