@@ -73,6 +73,8 @@ fn scheduled_snapshots_keep_the_retention_and_report_their_status() {
             devnet: Some(net.dir.clone()),
             node: Some("sentry0".into()),
             rpc: None,
+            freeze: false,
+            pid_cmd: None,
             jobs: 4,
             max_rate: None,
         }],

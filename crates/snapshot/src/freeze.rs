@@ -87,6 +87,25 @@ impl Freeze {
     }
 }
 
+/// The process id `cmd` prints (e.g. `systemctl show -p MainPID --value gaiad`).
+pub fn pid_from_cmd(cmd: &str) -> Result<i32, SnapshotError> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| SnapshotError::Node(format!("pid command {cmd:?}: {e}")))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    match text.trim().parse::<i32>() {
+        Ok(pid) if out.status.success() && pid > 1 => Ok(pid),
+        _ => Err(SnapshotError::Node(format!(
+            "pid command {cmd:?} ({}) printed {:?}, not the running node's process id; nothing was frozen",
+            out.status,
+            text.trim()
+        ))),
+    }
+}
+
 /// Whether every thread of `pid` is stopped (`T`, or `t` under a tracer).
 pub fn all_threads_stopped(pid: i32) -> Result<bool, SnapshotError> {
     let dir = format!("/proc/{pid}/task");
@@ -221,5 +240,18 @@ mod tests {
     fn no_such_process_is_refused() {
         assert!(Freeze::new(1, None).is_err());
         assert!(Freeze::new(i32::MAX, None).is_err());
+    }
+
+    #[test]
+    fn a_pid_command_prints_one_pid_or_is_refused() {
+        assert_eq!(pid_from_cmd("echo ' 4242'").unwrap(), 4242);
+        // systemd prints 0 for a unit that is not running.
+        for bad in ["echo 0", "echo gaiad", "exit 3", "true"] {
+            let e = pid_from_cmd(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("not the running node's process id"),
+                "{bad}: {e}"
+            );
+        }
     }
 }

@@ -70,6 +70,14 @@ pub struct Job {
     /// The node's RPC (default: from its config.toml, or the devnet's).
     #[serde(default)]
     pub rpc: Option<String>,
+    /// Freeze the node in place instead of stopping it ([`crate::freeze`]): with
+    /// `devnet`/`node`, or with `home` and `pid_cmd`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub freeze: bool,
+    /// Prints the node binary's process id, run before each snapshot (e.g.
+    /// `systemctl show -p MainPID --value gaiad`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_cmd: Option<String>,
     /// Chunks uploaded at once.
     #[serde(default = "default_jobs")]
     pub jobs: usize,
@@ -142,14 +150,27 @@ impl Config {
             }
             let commands = j.stop_cmd.is_some() || j.start_cmd.is_some();
             let devnet = j.devnet.is_some() || j.node.is_some();
-            match (commands, devnet) {
-                (true, true) => p.push(format!(
+            if j.pid_cmd.is_some() && !j.freeze {
+                p.push(format!("job {n:?}: pid_cmd is only for freeze = true"));
+            }
+            match (j.freeze, commands, devnet) {
+                (true, true, _) => p.push(format!(
+                    "job {n:?}: freeze = true freezes the node in place; it takes no stop_cmd/start_cmd"
+                )),
+                (true, false, false) => {
+                    if j.home.is_none() || j.pid_cmd.is_none() {
+                        p.push(format!(
+                            "job {n:?}: freeze = true needs devnet and node, or home and pid_cmd (prints the node's process id)"
+                        ));
+                    }
+                }
+                (false, true, true) => p.push(format!(
                     "job {n:?}: use stop_cmd/start_cmd or devnet/node, not both"
                 )),
-                (false, false) => p.push(format!(
+                (false, false, false) => p.push(format!(
                     "job {n:?}: say how to pause the node: stop_cmd and start_cmd (with home), or devnet and node"
                 )),
-                (true, false) => {
+                (false, true, false) => {
                     if j.stop_cmd.is_none() || j.start_cmd.is_none() {
                         p.push(format!("job {n:?}: stop_cmd and start_cmd go together"));
                     }
@@ -157,7 +178,7 @@ impl Config {
                         p.push(format!("job {n:?}: stop_cmd needs home (the node's home)"));
                     }
                 }
-                (false, true) => {
+                (_, false, true) => {
                     if j.devnet.is_none() || j.node.is_none() {
                         p.push(format!("job {n:?}: devnet and node go together"));
                     }
@@ -434,6 +455,58 @@ mod tests {
         ] {
             assert!(p.contains(want), "{want} missing from:\n{p}");
         }
+        let freeze: Config = toml::from_str(
+            r#"
+            [[job]]
+            name = "by-pid"
+            store = "/tmp/x"
+            every = "1h"
+            keep_last = 1
+            home = "/var/lib/gaia"
+            freeze = true
+            pid_cmd = "systemctl show -p MainPID --value gaiad"
+            [[job]]
+            name = "no-pid"
+            store = "/tmp/x"
+            every = "1h"
+            keep_last = 1
+            home = "/var/lib/gaia"
+            freeze = true
+            [[job]]
+            name = "both"
+            store = "/tmp/x"
+            every = "1h"
+            keep_last = 1
+            home = "/var/lib/gaia"
+            freeze = true
+            stop_cmd = "a"
+            start_cmd = "b"
+            [[job]]
+            name = "stray"
+            store = "/tmp/x"
+            every = "1h"
+            keep_last = 1
+            home = "/var/lib/gaia"
+            stop_cmd = "a"
+            start_cmd = "b"
+            pid_cmd = "c"
+            "#,
+        )
+        .unwrap();
+        let p = freeze.validate();
+        assert_eq!(p.len(), 3, "{p:#?}");
+        assert!(
+            p[0].contains("\"no-pid\"") && p[0].contains("home and pid_cmd"),
+            "{p:#?}"
+        );
+        assert!(
+            p[1].contains("\"both\"") && p[1].contains("no stop_cmd"),
+            "{p:#?}"
+        );
+        assert!(
+            p[2].contains("\"stray\"") && p[2].contains("only for freeze"),
+            "{p:#?}"
+        );
         assert!(toml::from_str::<Config>("[[job]]\nname = \"a\"\ncolour = 1\n").is_err());
     }
 }

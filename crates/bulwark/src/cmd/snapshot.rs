@@ -495,6 +495,16 @@ fn schedule_target(job: &snapshot::schedule::Job) -> snapshot::Result<snapshot::
         let node = pause::DevnetNode::new(dir.clone(), name)
             .map_err(|e| snapshot::SnapshotError::Node(format!("job {}: {e:#}", job.name)))?;
         let rpc = job.rpc.clone().unwrap_or_else(|| node.rpc_url());
+        if job.freeze {
+            let pid = node.pid().ok_or_else(|| {
+                snapshot::SnapshotError::Node(format!(
+                    "job {}: devnet node {name} is not running: nothing to freeze",
+                    job.name
+                ))
+            })?;
+            let f = snapshot::freeze::Freeze::new(pid, Some(rpc.clone()))?;
+            return Ok((node.home(), Box::new(f), rpc));
+        }
         return Ok((node.home(), Box::new(node), rpc));
     }
     let home = job.home.clone().expect("a validated job has a home");
@@ -508,6 +518,11 @@ fn schedule_target(job: &snapshot::schedule::Job) -> snapshot::Result<snapshot::
             ))
         })?,
     };
+    if let (true, Some(cmd)) = (job.freeze, &job.pid_cmd) {
+        let pid = snapshot::freeze::pid_from_cmd(cmd)?;
+        let f = snapshot::freeze::Freeze::new(pid, Some(rpc.clone()))?;
+        return Ok((home, Box::new(f), rpc));
+    }
     let c = snapshot::pause::Commands {
         stop: job.stop_cmd.clone().expect("validated"),
         start: job.start_cmd.clone().expect("validated"),
