@@ -113,9 +113,68 @@ pub fn render(doc: &StatusDoc, sort: crate::serve::overview::Sort) -> String {
         h.push_str("</table>");
     }
     cosigners(&mut h, &doc.observed);
+    relayers(&mut h, &doc.observed.nodes.iter().collect::<Vec<_>>());
     channels(&mut h, &doc.observed);
     h.push_str(FOOT);
     h
+}
+
+/// Each relayer node's Hermes: its telemetry, wallets, backlogs, recent errors and
+/// confirmation time.
+fn relayers(h: &mut String, nodes: &[&crate::state::NodeState]) {
+    let with: Vec<_> = nodes
+        .iter()
+        .filter_map(|n| n.hermes.as_ref().map(|x| (n, x)))
+        .collect();
+    if with.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Relayers</h2><table><tr><th>relayer</th><th>telemetry</th><th>wallets</th><th>pending packets</th><th>last 10 min</th></tr>");
+    for (n, x) in with {
+        let f = &x.figures;
+        let wallets: Vec<String> = f
+            .wallets
+            .iter()
+            .map(|w| format!("{}: {} {}", esc(&w.chain), w.balance, esc(&w.denom)))
+            .collect();
+        let backlogs: Vec<String> = f
+            .backlogs
+            .iter()
+            .filter(|b| b.size > 0)
+            .map(|b| {
+                let oldest = b
+                    .oldest_sequence
+                    .map(|s| format!(", oldest #{s}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} {}/{} &rarr; {}: {}{oldest}",
+                    esc(&b.chain),
+                    esc(&b.port),
+                    esc(&b.channel),
+                    esc(&b.counterparty),
+                    b.size
+                )
+            })
+            .collect();
+        let confirm = x
+            .recent_confirm_seconds
+            .map(|s| format!(", confirmed in {s:.1} s on average"))
+            .unwrap_or_default();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} errors{confirm}</td></tr>",
+            esc(&n.name),
+            state(x.up, &x.error),
+            wallets.join("<br>"),
+            if backlogs.is_empty() {
+                "none".to_string()
+            } else {
+                backlogs.join("<br>")
+            },
+            x.recent_errors
+        );
+    }
+    h.push_str("</table>");
 }
 
 /// One chain's page: its blocks, Cosmos SDK figures, endpoints, nodes and alerts;

@@ -99,3 +99,94 @@ fn page_marks_inhibited_alerts_and_failing_channels() {
         "<tr><td>hook</td><td>webhook</td><td><span class=bad>failing</span> 1 in a row: HTTP status 500 &lt;b&gt;</td></tr>"
     ));
 }
+
+#[test]
+fn page_shows_each_relayers_hermes_wallets_backlogs_and_errors() {
+    let mut hermes = HermesState::new("http://127.0.0.1:3001/metrics");
+    let figures = |errors: f64| HermesFigures {
+        wallets: vec![HermesWallet {
+            chain: "osmosis-1".into(),
+            account: "osmo1x".into(),
+            denom: "uosmo".into(),
+            balance: 1500000.0,
+        }],
+        backlogs: vec![
+            HermesBacklog {
+                chain: "osmosis-1".into(),
+                channel: "channel-0".into(),
+                counterparty: "cosmoshub-4".into(),
+                port: "transfer".into(),
+                size: 7,
+                oldest_sequence: Some(4410),
+            },
+            HermesBacklog {
+                chain: "cosmoshub-4".into(),
+                channel: "channel-141".into(),
+                counterparty: "osmosis-1".into(),
+                port: "transfer".into(),
+                size: 0,
+                oldest_sequence: None,
+            },
+        ],
+        errors_total: errors,
+        confirmed_latency_ms_sum: Some(0.0),
+        confirmed_count: Some(0.0),
+    };
+    hermes.record(Ok(figures(2.0)), 0.0);
+    hermes.record(Ok(figures(5.0)), 60.0);
+    let relayer = NodeState {
+        hermes: Some(hermes),
+        name: "relayer-<1>".into(),
+        chain: "osmosis-1".into(),
+        role: crate::config::Role::Relayer,
+        host: None,
+        up: true,
+        error: None,
+        down_since: None,
+        catching_up_since: None,
+        height: Some(10),
+        catching_up: Some(false),
+        peers: Some(3),
+        seen_at: Some(1.0),
+        latency_seconds: None,
+        earliest_height: None,
+        history: None,
+        metrics: None,
+    };
+    let mut plain = relayer.clone();
+    plain.name = "full-1".into();
+    plain.hermes = None;
+    let doc = StatusDoc {
+        generated_at: "2026-01-01T00:00:00Z".into(),
+        observed: Observed {
+            nodes: vec![relayer, plain],
+            ..Default::default()
+        },
+        alerts: vec![],
+    };
+    let html = crate::serve::page::render(&doc, Default::default());
+    assert!(html.contains("<h2>Relayers</h2>"), "{html}");
+    assert!(
+        html.contains(
+            "<tr><td>relayer-&lt;1&gt;</td><td><span class=ok>up</span></td><td>osmosis-1: 1500000 uosmo</td>\
+             <td>osmosis-1 transfer/channel-0 &rarr; cosmoshub-4: 7, oldest #4410</td><td>3 errors</td></tr>"
+        ),
+        "{html}"
+    );
+    assert!(
+        !html.contains("channel-141"),
+        "an empty backlog is not listed: {html}"
+    );
+    let relayers = html.split("<h2>Relayers</h2>").nth(1).unwrap();
+    assert!(!relayers
+        .split("</table>")
+        .next()
+        .unwrap()
+        .contains("full-1"));
+
+    let none = StatusDoc {
+        observed: Observed::default(),
+        ..doc
+    };
+    assert!(!crate::serve::page::render(&none, Default::default()).contains("Relayers"));
+}
