@@ -175,8 +175,11 @@ pub async fn create(
         }
     };
 
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "data frozen");
     let lease = lease::for_create(store, &pending.id).await?;
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "lease taken");
     let result = ingest_tree(store, &root, &pending, opts, progress).await;
+    tracing::debug!(seconds = started.elapsed().as_secs_f64(), "chunks stored");
     let (dirs, files, stats) = match result {
         Ok(r) => r,
         Err(e) => {
@@ -216,6 +219,10 @@ pub async fn create(
         .put(&Manifest::key_of(&m.id), Bytes::from(m.to_bytes()))
         .await?;
     lease.release().await?;
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        "manifest written"
+    );
     if let Some(dir) = pending_path {
         std::fs::remove_dir_all(&dir).map_err(|e| SnapshotError::io(&dir, e))?;
     }
@@ -259,9 +266,15 @@ fn freeze_paused(
     } else {
         wait_stopped(home)
     };
+    tracing::debug!(seconds = t0.elapsed().as_secs_f64(), "node paused");
     let frozen = stopped.and_then(|()| copy_aside(home, &tree));
+    tracing::debug!(
+        seconds = t0.elapsed().as_secs_f64(),
+        "files linked and copied aside"
+    );
     let restarted = control.start();
     let downtime = t0.elapsed().as_secs_f64();
+    tracing::debug!(seconds = downtime, "node serving again");
     // The copies are made durable with the node running again: they are in the page
     // cache already, and nothing is recorded before they are on disk.
     frozen.and_then(|copied| sync_all(&copied))?;
@@ -358,9 +371,20 @@ async fn ingest_tree(
             .map(|m| m.files.into_iter().map(|f| (f.path.clone(), f)).collect())
             .unwrap_or_default()
     };
+    let t = Instant::now();
     let known = ingest::stored_chunks(store).await?;
+    tracing::debug!(
+        seconds = t.elapsed().as_secs_f64(),
+        chunks = known.len(),
+        "stored chunks listed"
+    );
     let root = root.to_path_buf();
     let (dirs, found) = tokio::task::spawn_blocking(move || ingest::walk(&root)).await??;
+    tracing::debug!(
+        seconds = t.elapsed().as_secs_f64(),
+        files = found.len(),
+        "tree walked"
+    );
     progress.set_length(found.iter().map(|f| f.size).sum());
     let (tx, rx) = tokio::sync::mpsc::channel(opts.jobs.max(1) * 2);
     let pb = progress.clone();
