@@ -3,10 +3,13 @@
 //!
 //! goleveldb's `.ldb` and Pebble's `.sst` table files never change once written
 //! (compaction writes new ones and deletes old ones), so a table file is stored whole and
-//! a later snapshot that still has it reuses it by its hash. Only a file larger than
+//! a later snapshot that still has it reuses it by its hash. The same holds for the
+//! consensus WAL's rotated files (`cs.wal/wal.000`, `wal.001`, ...: CometBFT renames the
+//! head to the next index when it is full and never writes it again; on a busy node they
+//! are hundreds of megabytes), so they are kept the same way. Only a file larger than
 //! [`TABLE_PIECE`] is cut, at fixed offsets, to bound memory. Everything else (`*.log`
-//! journals, `MANIFEST-*`, the consensus WAL, `wasm/` files) goes through FastCDC, so an
-//! append or an edit in the middle changes only the chunks around it.
+//! journals, `MANIFEST-*`, the WAL's head `cs.wal/wal`, `wasm/` files) goes through
+//! FastCDC, so an append or an edit in the middle changes only the chunks around it.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -29,7 +32,8 @@ pub const ZSTD_LEVEL: i32 = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
-    /// An immutable table file (`.ldb`, `.sst`): stored whole.
+    /// A file that never changes once written (a `.ldb` or `.sst` table, a rotated
+    /// consensus WAL file): stored whole.
     Table,
     /// Anything else: content-defined chunks.
     Chunked,
@@ -39,8 +43,22 @@ pub enum FileKind {
 pub fn kind_of(path: &Path) -> FileKind {
     match path.extension().and_then(|e| e.to_str()) {
         Some("ldb") | Some("sst") => FileKind::Table,
+        _ if is_rotated_wal(path) => FileKind::Table,
         _ => FileKind::Chunked,
     }
+}
+
+/// `cs.wal/wal.NNN`: a full consensus WAL file that CometBFT rotated out of the head.
+fn is_rotated_wal(path: &Path) -> bool {
+    let in_wal_dir = path
+        .parent()
+        .and_then(|d| d.file_name())
+        .is_some_and(|d| d == "cs.wal");
+    let index = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("wal."));
+    in_wal_dir && index.is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The pieces of `reader` for a file of `kind`, in order.
@@ -216,6 +234,19 @@ mod tests {
             kind_of(Path::new("data/state.db/MANIFEST-000002")),
             FileKind::Chunked
         );
+        // The consensus WAL: rotated files are never written again, its head is.
+        for rotated in ["data/cs.wal/wal.000", "/home/n/data/cs.wal/wal.1234"] {
+            assert_eq!(kind_of(Path::new(rotated)), FileKind::Table, "{rotated}");
+        }
+        for other in [
+            "data/cs.wal/wal",
+            "data/cs.wal/wal.",
+            "data/cs.wal/wal.00x",
+            "data/cs.wal/wal.000.tmp",
+            "data/other/wal.000",
+        ] {
+            assert_eq!(kind_of(Path::new(other)), FileKind::Chunked, "{other}");
+        }
         let d = data(5 * 1024 * 1024, 7);
         assert_eq!(cut(&d, FileKind::Table), vec![d.clone()]);
         let chunks = cut(&d, FileKind::Chunked);
