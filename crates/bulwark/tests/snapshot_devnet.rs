@@ -46,6 +46,36 @@ fn wait_for(what: &str, limit: Duration, mut pred: impl FnMut() -> bool) {
     }
 }
 
+/// Start the restored node `joining`: it catches up past the snapshot's `height`, keeps
+/// up for 5 more heights, and logs no panic; then stop it.
+fn catches_up_and_keeps_up(net: &Devnet, joining: &mut JoiningNode, height: u64) {
+    joining.start();
+    let tip = || best_height(&net.status());
+    wait_for(
+        "the restored node to catch up",
+        Duration::from_secs(120),
+        || {
+            joining
+                .height()
+                .is_some_and(|(h, catching_up)| !catching_up && h + 1 >= tip())
+        },
+    );
+    let (h0, _) = joining.height().unwrap();
+    assert!(h0 > height, "{h0} {height}");
+    wait_for(
+        "the restored node to keep up",
+        Duration::from_secs(60),
+        || {
+            joining
+                .height()
+                .is_some_and(|(h, _)| h >= h0 + 5 && h + 2 >= tip())
+        },
+    );
+    let log = joining.log_text();
+    assert!(!log.contains("panic"), "{log}");
+    joining.stop();
+}
+
 #[test]
 fn snapshot_restore_catches_up_reuses_tables_and_keeps_sign_states() {
     let net = bulwark().devnet();
@@ -123,34 +153,7 @@ fn snapshot_restore_catches_up_reuses_tables_and_keeps_sign_states() {
     );
     assert!(joining.home.join("data/blockstore.db/CURRENT").is_file());
     assert!(!joining.home.join(".bulwark-restore").exists());
-    joining.start();
-    let tip = || best_height(&net.status());
-    wait_for(
-        "the restored node to catch up",
-        Duration::from_secs(120),
-        || {
-            joining
-                .height()
-                .is_some_and(|(h, catching_up)| !catching_up && h + 1 >= tip())
-        },
-    );
-    let (h0, _) = joining.height().unwrap();
-    assert!(h0 > c1["height"].as_u64().unwrap());
-    wait_for(
-        "the restored node to keep up",
-        Duration::from_secs(60),
-        || {
-            joining
-                .height()
-                .is_some_and(|(h, _)| h >= h0 + 5 && h + 2 >= tip())
-        },
-    );
-    assert!(
-        !joining.log_text().contains("panic"),
-        "{}",
-        joining.log_text()
-    );
-    joining.stop();
+    catches_up_and_keeps_up(&net, &mut joining, c1["height"].as_u64().unwrap());
 
     // 3. After more blocks, a second snapshot reuses the table files that did not change.
     json(&net.cmd(
@@ -344,29 +347,5 @@ fn a_node_frozen_in_place_under_load_is_not_restarted_and_its_snapshot_catches_u
         "--json",
     ]));
     assert_eq!(r["id"], c["id"], "{r:#}");
-    joining.start();
-    let tip = || best_height(&net.status());
-    wait_for(
-        "the node restored from a frozen copy to catch up",
-        Duration::from_secs(120),
-        || {
-            joining
-                .height()
-                .is_some_and(|(h, catching_up)| !catching_up && h + 1 >= tip())
-        },
-    );
-    let (h0, _) = joining.height().unwrap();
-    assert!(h0 > h, "{h0} {h}");
-    wait_for(
-        "the node restored from a frozen copy to keep up",
-        Duration::from_secs(60),
-        || {
-            joining
-                .height()
-                .is_some_and(|(h, _)| h >= h0 + 5 && h + 2 >= tip())
-        },
-    );
-    let log = joining.log_text();
-    assert!(!log.contains("panic"), "{log}");
-    joining.stop();
+    catches_up_and_keeps_up(&net, &mut joining, h);
 }
