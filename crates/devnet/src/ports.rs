@@ -60,14 +60,22 @@ fn find_block_in(claims: &Path, count: u16) -> Result<u16> {
     for _ in 0..ATTEMPTS {
         // Align blocks to multiples of 10 so ports are easy to read.
         let base = RANGE_START + rng.gen_range(0..span) / 10 * 10;
-        if claimed(claims, base, count) || !(0..count).all(|o| is_free(base + o)) {
+        if claimed(claims, base, count, None) || !(0..count).all(|o| is_free(base + o)) {
             continue;
         }
+        let name = format!("{base}-{count}");
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(claims.join(format!("{base}-{count}")))
+            .open(claims.join(&name))
         {
+            // Two devnets picking at the same instant may both have found the range
+            // unclaimed and claimed overlapping blocks under different names: look
+            // again once claimed, and give way (both may, then both pick again).
+            Ok(_) if claimed(claims, base, count, Some(&name)) => {
+                let _ = std::fs::remove_file(claims.join(&name));
+                continue;
+            }
             Ok(_) => return Ok(base),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(_) => return Ok(base),
@@ -76,14 +84,18 @@ fn find_block_in(claims: &Path, count: u16) -> Result<u16> {
     Err(DevnetError::NoFreePorts { count })
 }
 
-/// True when a fresh claim overlaps `base..base+count`. Stale claims are removed.
-fn claimed(claims: &Path, base: u16, count: u16) -> bool {
+/// True when a fresh claim (other than the one named `own`) overlaps
+/// `base..base+count`. Stale claims are removed.
+fn claimed(claims: &Path, base: u16, count: u16, own: Option<&str>) -> bool {
     let Ok(entries) = std::fs::read_dir(claims) else {
         return false;
     };
     let now = SystemTime::now();
     entries.flatten().any(|e| {
         let name = e.file_name();
+        if own.is_some_and(|o| name.to_str() == Some(o)) {
+            return false;
+        }
         let Some((b, c)) = name.to_str().and_then(|n| n.split_once('-')) else {
             return false;
         };
@@ -125,6 +137,36 @@ mod tests {
             let b = find_block_in(dir.path(), count).unwrap();
             assert!(a + count <= b || b + count <= a, "{a} and {b} overlap");
             std::fs::remove_file(dir.path().join(format!("{b}-{count}"))).unwrap();
+        }
+    }
+
+    /// Many devnets picking at the same instant, with room for few blocks: the ones
+    /// that get a block never overlap.
+    #[test]
+    fn simultaneous_picks_never_overlap() {
+        let dir = tempfile::tempdir().unwrap();
+        let count = 3_000;
+        for _ in 0..20 {
+            let barrier = std::sync::Barrier::new(4);
+            let got: Vec<u16> = std::thread::scope(|s| {
+                let hs: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            find_block_in(dir.path(), count).ok()
+                        })
+                    })
+                    .collect();
+                hs.into_iter().filter_map(|h| h.join().unwrap()).collect()
+            });
+            for (i, a) in got.iter().enumerate() {
+                for b in &got[i + 1..] {
+                    assert!(a + count <= *b || b + count <= *a, "{a} and {b} overlap");
+                }
+            }
+            for e in std::fs::read_dir(dir.path()).unwrap() {
+                std::fs::remove_file(e.unwrap().path()).unwrap();
+            }
         }
     }
 
