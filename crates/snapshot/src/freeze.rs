@@ -89,19 +89,15 @@ impl Freeze {
 
 /// The process id `cmd` prints (e.g. `systemctl show -p MainPID --value gaiad`).
 pub fn pid_from_cmd(cmd: &str) -> Result<i32, SnapshotError> {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| SnapshotError::Node(format!("pid command {cmd:?}: {e}")))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    match text.trim().parse::<i32>() {
-        Ok(pid) if out.status.success() && pid > 1 => Ok(pid),
+    let printed = crate::pause::sh("pid", cmd);
+    match printed.as_deref().map(str::trim).map(str::parse::<i32>) {
+        Ok(Ok(pid)) if pid > 1 => Ok(pid),
         _ => Err(SnapshotError::Node(format!(
-            "pid command {cmd:?} ({}) printed {:?}, not the running node's process id; nothing was frozen",
-            out.status,
-            text.trim()
+            "pid command {cmd:?} printed {}, not the running node's process id; nothing was frozen",
+            match &printed {
+                Ok(out) => format!("{:?}", out.trim()),
+                Err(e) => format!("nothing ({e})"),
+            }
         ))),
     }
 }

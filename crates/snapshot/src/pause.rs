@@ -19,14 +19,16 @@ pub struct Commands {
     pub rpc: Option<String>,
 }
 
-fn sh(what: &str, cmd: &str) -> Result<(), SnapshotError> {
+/// Run `cmd` with `sh -c`; its standard output, or why it failed.
+pub(crate) fn sh(what: &str, cmd: &str) -> Result<String, SnapshotError> {
     let out = Command::new("sh")
         .arg("-c")
         .arg(cmd)
+        .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| SnapshotError::Node(format!("{what} command {cmd:?}: {e}")))?;
     if out.status.success() {
-        Ok(())
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(SnapshotError::Node(format!(
             "{what} command {cmd:?} failed ({}): {}",
@@ -42,7 +44,7 @@ impl NodeControl for Commands {
     }
 
     fn stop(&mut self) -> Result<(), SnapshotError> {
-        sh("stop", &self.stop)
+        sh("stop", &self.stop).map(drop)
     }
 
     fn start(&mut self) -> Result<(), SnapshotError> {

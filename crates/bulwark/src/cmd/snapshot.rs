@@ -413,13 +413,7 @@ async fn create(a: &CreateArgs, out: Output) -> anyhow::Result<CreateReport> {
                 (node.home(), Box::new(node), rpc)
             }
         } else if let (true, Some(pid)) = (a.freeze, a.pid) {
-            let home = a.home.clone().ok_or_else(|| {
-                UsageError("--freeze --pid needs --home (the node's home directory)".into())
-            })?;
-            let rpc = match &a.rpc {
-                Some(r) => Some(r.clone()),
-                None => snapshot::node::rpc_url(&home)?,
-            };
+            let (home, rpc) = home_and_rpc(a, "--freeze --pid")?;
             let f = snapshot::freeze::Freeze::new(pid, rpc.clone())?;
             (home, Box::new(f), rpc)
         } else if a.freeze {
@@ -428,13 +422,7 @@ async fn create(a: &CreateArgs, out: Output) -> anyhow::Result<CreateReport> {
             )
             .into());
         } else if let (Some(stop), Some(start)) = (&a.stop_cmd, &a.start_cmd) {
-            let home = a.home.clone().ok_or_else(|| {
-                UsageError("--stop-cmd needs --home (the node's home directory)".into())
-            })?;
-            let rpc = match &a.rpc {
-                Some(r) => Some(r.clone()),
-                None => snapshot::node::rpc_url(&home)?,
-            };
+            let (home, rpc) = home_and_rpc(a, "--stop-cmd")?;
             let c = snapshot::pause::Commands {
                 stop: stop.clone(),
                 start: start.clone(),
@@ -487,6 +475,19 @@ async fn create(a: &CreateArgs, out: Output) -> anyhow::Result<CreateReport> {
         meta,
     };
     Ok(snapshot::create(&store, source, &opts, &pb).await?)
+}
+
+/// `--home` (which `what` needs) and the node's RPC: `--rpc`, else its config's.
+fn home_and_rpc(a: &CreateArgs, what: &str) -> anyhow::Result<(PathBuf, Option<String>)> {
+    let home = a
+        .home
+        .clone()
+        .ok_or_else(|| UsageError(format!("{what} needs --home (the node's home directory)")))?;
+    let rpc = match &a.rpc {
+        Some(r) => Some(r.clone()),
+        None => snapshot::node::rpc_url(&home)?,
+    };
+    Ok((home, rpc))
 }
 
 /// The node a scheduled job pauses.
