@@ -312,8 +312,10 @@ fn watch_alerts_on_missed_blocks_node_down_stall_and_bad_rpc_then_resolves() {
     eprintln!(
         "missed-blocks alert: first miss {first_miss}, chain at {height_now} when it arrived"
     );
+    // The summary above pins the alert to the 2nd miss; this only catches a watch that
+    // fell behind the chain (the margin is the test's own polling on a busy machine).
     assert!(
-        height_now <= first_miss + 4,
+        height_now <= first_miss + 6,
         "alert came late: first miss {first_miss}, chain at {height_now}"
     );
     wait_am(&am, "the missed-blocks alert", |k| k.contains(&missed_key));

@@ -89,11 +89,20 @@ fn watch_config(status: &Value, port: u16, state: &str, u: &Urls) -> String {
     r.source_unhealthy = lasting(secs(1), secs(3600));
     // A quarter of the power goes with val0: an alert about the chain, on val0's host
     // (the chain's validator node's), that host_down does not hold back.
+    // Held 5 s, so that one late precommit (a block's commit without one validator)
+    // does not fire it; val0's host stays down far longer.
     r.missing_power = PercentRule {
         warning: 20.0,
         critical: 50.0,
-        for_: Duration::ZERO,
+        for_: secs(5),
     };
+    // The host is this machine: its disk, memory and load are not under test.
+    r.disk_used = PercentRule {
+        warning: 100.0,
+        critical: 100.0,
+        for_: secs(3600),
+    };
+    r.disk_full_in = lasting(secs(0), secs(0));
     r.consensus_rounds = count(1000, 2000);
     r.node_behind = count(1000, 2000);
     // val0 misses its turns to propose while its host is down; that rule's window (not

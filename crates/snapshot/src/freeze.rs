@@ -215,7 +215,7 @@ mod tests {
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         let pid = child.id() as i32;
         let mut f = Freeze::new(pid, None).unwrap();
-        f.dead_man_after = Duration::from_millis(500);
+        f.dead_man_after = Duration::from_secs(3);
         f.stop().unwrap();
         // As if this process died: no SIGCONT from it, no Drop.
         std::mem::forget(f);

@@ -204,7 +204,8 @@ pub fn store_chunks(store: &Path) -> Vec<PathBuf> {
     };
     for d in dirs.flatten() {
         for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
-            if f.path().is_file() {
+            // `<hash>#N` is a put in progress (or one a kill cut short), not a chunk.
+            if f.path().is_file() && !f.file_name().to_string_lossy().contains('#') {
                 out.push(f.path());
             }
         }

@@ -259,10 +259,11 @@ fn a_message_of_another_session_is_refused() {
 
 #[test]
 fn a_silent_peer_is_named_when_the_timeout_passes() {
-    let e = against_script(Duration::from_millis(500), |_, _| {});
+    // Long enough that the link's handshake and hello never run into it on a busy machine.
+    let e = against_script(Duration::from_secs(3), |_, _| {});
     assert_eq!(
         e.to_string(),
-        "cosigner-2 did not send its round-1 package within 500ms"
+        "cosigner-2 did not send its round-1 package within 3s"
     );
 }
 
