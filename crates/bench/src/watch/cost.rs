@@ -3,11 +3,16 @@
 //! Each run starts a fresh replay server, starts the monitor on a config for all its
 //! chains, waits until every chain has a `NewBlock` subscription, lets it warm up, then
 //! measures over a window: CPU from `/proc/<pid>/stat` (user + system, all threads)
-//! and resident memory sampled every second from `/proc/<pid>/status`.
+//! and resident memory sampled every second from `/proc/<pid>/status`. A Bulwark run
+//! also reads each chain's Cosmos SDK REST API, governance and wallet included; after
+//! it, the run fails unless the watch read all of it for every chain (see
+//! [`super::sdk_check`]), asked for nothing the replay does not serve, and made every
+//! chain's slow reads within the window.
 
 use super::fixture::Fixture;
 use super::procstat;
 use super::replay::{chain_id, Replay};
+use super::sdk_check::{self, SdkCheck};
 use super::Tool;
 use crate::stats::median;
 use anyhow::Context;
@@ -32,6 +37,8 @@ pub struct CostOptions {
     pub window: Duration,
     /// Also check each chain's node (`[[node]]`, `/status` and `/net_info`) in Bulwark.
     pub nodes: bool,
+    /// Bulwark's `sdk_slow_interval` (governance, wallets, standing).
+    pub sdk_slow_interval: Duration,
     /// Where configs, state and logs go.
     pub work: PathBuf,
 }
@@ -58,9 +65,16 @@ pub struct CostRun {
     /// Chains whose latest block the monitor had checked at the end (Bulwark only:
     /// read from its `/api/status`).
     pub chains_current: Option<usize>,
+    /// Bulwark only: its Cosmos SDK reads at the end, from its `/api/status`.
+    pub sdk: Option<SdkCheck>,
+    /// Bulwark only: wallet balance reads during the window, all chains (one per
+    /// chain every `sdk_slow_interval`, with the rest of the slow reads).
+    pub wallet_reads_in_window: Option<u64>,
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
+/// Bulwark's `sdk_interval` in the cost runs (its default, made explicit).
+pub const SDK_INTERVAL: Duration = Duration::from_secs(6);
 
 /// Measure `tool` once.
 pub async fn run_once(
@@ -76,7 +90,7 @@ pub async fn run_once(
     let (mut child, status_url) = match tool {
         Tool::Bulwark(exe) => {
             let port = try_free_port()?;
-            let cfg = bulwark_config(&dir, port, &replay.urls, &val, opts.nodes)?;
+            let cfg = bulwark_config(&dir, port, &replay, &val, opts)?;
             let path = dir.join("watch.toml");
             std::fs::write(&path, cfg)?;
             let mut c = Command::new(exe);
@@ -149,6 +163,7 @@ async fn measure(
 
     let tck = procstat::ticks_per_second();
     let served0 = replay.served();
+    let wallet0 = replay.wallet_reads();
     let cpu0 = procstat::cpu_seconds(pid, tck)?;
     let t0 = Instant::now();
     let mut rss = Vec::new();
@@ -160,11 +175,42 @@ async fn measure(
     let cpu1 = procstat::cpu_seconds(pid, tck)?;
     let wall = t0.elapsed().as_secs_f64();
     let served1 = replay.served();
+    let wallet1 = replay.wallet_reads();
     let (_, hwm) = procstat::memory(pid)?;
-    let chains_current = match status_url {
-        Some(u) => Some(chains_current(u, &replay.heights()).await?),
-        None => None,
+    let (chains_current, sdk) = match status_url {
+        Some(u) => {
+            let doc = api_status(u).await?;
+            let current = chains_current(&doc, &replay.heights())?;
+            let sdks: Vec<_> = replay.chains.iter().map(|c| &c.sdk).collect();
+            (Some(current), Some(sdk_check::check(&doc, &sdks)))
+        }
+        None => (None, None),
     };
+    let in_window: Vec<u64> = wallet1.iter().zip(&wallet0).map(|(a, b)| a - b).collect();
+    if let Some(c) = &sdk {
+        let unserved = replay.unserved.snapshot();
+        anyhow::ensure!(
+            unserved.is_empty(),
+            "the watch asked the replayed REST API for what it does not serve, so its figure would not include those reads: {unserved:#?}"
+        );
+        anyhow::ensure!(
+            c.complete(opts.chains),
+            "the watch did not read every chain's Cosmos SDK data: {} of {} chains read, {} with their governance, wallet and standing; alerts firing besides the reminders: {:?}; {:#?}",
+            c.chains_sdk_read,
+            opts.chains,
+            c.chains_slow_read,
+            c.unexpected_alerts,
+            c.problems
+        );
+        let missed = in_window.iter().filter(|n| **n == 0).count();
+        anyhow::ensure!(
+            missed == 0,
+            "{missed} of {} chains made no slow read (governance, wallet, standing) in the {:?} window: give --window at least --sdk-slow-interval ({:?}) plus the SDK poll interval ({SDK_INTERVAL:?})",
+            opts.chains,
+            opts.window,
+            opts.sdk_slow_interval
+        );
+    }
     let r = CostRun {
         tool: tool.to_string(),
         run,
@@ -175,20 +221,25 @@ async fn measure(
         subscribed_after_s,
         served_per_second: served1.rate_since(&served0, wall),
         chains_current,
+        wallet_reads_in_window: sdk.as_ref().map(|_| in_window.iter().sum()),
+        sdk,
     };
     Ok(r)
 }
 
-/// Chains whose checked height (the commit of the latest block read) is within two blocks
-/// of the replayed height, with nothing counted as missed.
-async fn chains_current(url: &str, heights: &[u64]) -> anyhow::Result<usize> {
-    let doc: serde_json::Value = reqwest::Client::new()
+async fn api_status(url: &str) -> anyhow::Result<serde_json::Value> {
+    Ok(reqwest::Client::new()
         .get(format!("{url}/api/status"))
         .timeout(Duration::from_secs(10))
         .send()
         .await?
         .json()
-        .await?;
+        .await?)
+}
+
+/// Chains whose checked height (the commit of the latest block read) is within two blocks
+/// of the replayed height, with nothing counted as missed.
+fn chains_current(doc: &serde_json::Value, heights: &[u64]) -> anyhow::Result<usize> {
     let chains = doc
         .get("chains")
         .and_then(|c| c.as_array())
@@ -234,23 +285,70 @@ pub fn stop(child: &mut Child) {
 }
 
 /// Bulwark's config: one `[[chain]]` per replayed chain (its one RPC endpoint, with the
-/// `NewBlock` websocket), defaults elsewhere, a webhook channel that nothing reaches in
-/// steady state.
+/// `NewBlock` websocket, and its REST API), as a fleet's would be: labels (`env`,
+/// `team`), the chain's own rule levels (`[chain.rules]`, durations in blocks too),
+/// governance reminders, a `[[chain.wallet]]`, `sdk_interval` and `sdk_slow_interval`
+/// given; a webhook channel that nothing reaches in steady state, with a route per
+/// `env` (mainnet grouped by chain).
 fn bulwark_config(
     dir: &Path,
     port: u16,
-    urls: &[String],
+    replay: &Replay,
     val: &str,
-    nodes: bool,
+    opts: &CostOptions,
 ) -> anyhow::Result<String> {
-    use watch::config::{ChainConfig, ChannelConfig, Config, NodeConfig, Role, RouteConfig};
+    use watch::config::{
+        ChainConfig, ChannelConfig, Config, CountRule, DurationRule, MatchValue, NodeConfig, Role,
+        RouteConfig, RuleOverrides, Severity, WalletConfig,
+    };
     let mut c = Config::new(dir.join("watch.sqlite"));
     c.listen = ([127, 0, 0, 1], port).into();
-    for (i, u) in urls.iter().enumerate() {
+    let hours = |h: u64| Duration::from_secs(h * 3600);
+    for (i, u) in replay.urls.iter().enumerate() {
+        let sdk = &replay.chains[i].sdk;
+        let mainnet = i % 2 == 0;
+        let env = if mainnet { "mainnet" } else { "testnet" };
         let mut chain = ChainConfig::new(&chain_id(i), vec![u.clone()]);
         chain.validator_address = Some(val.to_string());
+        chain.rest = vec![replay.rest_urls[i].clone()];
+        chain.operator_address = Some(sdk.operator.clone());
+        chain.sdk_interval = SDK_INTERVAL;
+        chain.sdk_slow_interval = opts.sdk_slow_interval;
+        chain.governance = true;
+        chain.block_time = Some(opts.block_time);
+        chain.labels = [("env", env), ("team", "core")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        let in_a_row = if mainnet { (5, 20) } else { (10, 50) };
+        let stalled: std::collections::BTreeMap<&str, &str> =
+            [("warning", "30 blocks"), ("critical", "90 blocks")].into();
+        chain.rules = RuleOverrides::default()
+            .with(
+                "missed_in_a_row",
+                &CountRule {
+                    warning: in_a_row.0,
+                    critical: in_a_row.1,
+                    for_: Duration::ZERO,
+                },
+            )
+            .with("chain_stalled", &stalled)
+            .with(
+                "gov_unvoted",
+                &DurationRule {
+                    warning: hours(48),
+                    critical: hours(12),
+                },
+            );
+        chain.wallets = vec![WalletConfig {
+            name: "relayer".into(),
+            address: sdk.wallet.clone(),
+            denom: super::sdk_json::DENOM.into(),
+            exponent: 6,
+            warning: 20.0,
+            critical: 5.0,
+        }];
         c.chains.push(chain);
-        if nodes {
+        if opts.nodes {
             c.nodes.push(NodeConfig {
                 hermes: None,
                 hermes_prefix: None,
@@ -270,10 +368,15 @@ fn bulwark_config(
         name: "ops".into(),
         url: "http://127.0.0.1:9/alerts".into(),
     });
-    c.routes.push(RouteConfig {
-        channels: vec!["ops".into()],
-        ..RouteConfig::new(&[], watch::config::Severity::Warning)
-    });
+    let env = |v: &str| [("env".to_string(), MatchValue::One(v.into()))].into();
+    let mut mainnet = RouteConfig::new(&["ops"], Severity::Warning);
+    mainnet.matchers = env("mainnet");
+    mainnet.group_by = vec!["chain".into()];
+    mainnet.group_wait = Some(Duration::from_secs(30));
+    c.routes.push(mainnet);
+    let mut testnet = RouteConfig::new(&["ops"], Severity::Critical);
+    testnet.matchers = env("testnet");
+    c.routes.push(testnet);
     Ok(c.to_toml()?)
 }
 

@@ -53,6 +53,11 @@ impl Devnet {
         self.run(&["stop", name])
     }
 
+    /// `bulwark devnet stop <name> --kill`: SIGKILL at once, as when its host dies.
+    pub fn kill(&self, name: &str) -> anyhow::Result<()> {
+        self.run(&["stop", name, "--kill"])
+    }
+
     /// `bulwark devnet up` again: starts whatever was stopped.
     pub fn start_stopped(&self) -> anyhow::Result<()> {
         self.run(&["up"])
@@ -66,6 +71,12 @@ impl Devnet {
             .filter(|n| !devnet::topology::is_operator_node(n))
             .map(|n| n.rpc_url())
             .collect()
+    }
+
+    /// The devnet signer's metrics URL (`None` when val0 signs with its own key file).
+    pub fn signer_metrics_url(&self) -> Option<String> {
+        let port = self.manifest.signer_metrics_port?;
+        Some(format!("http://127.0.0.1:{port}/metrics"))
     }
 
     /// val0's consensus address.

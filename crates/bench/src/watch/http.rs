@@ -1,6 +1,6 @@
 //! A small HTTP/1.1 server on loopback: keep-alive requests with a `Content-Length` body,
-//! and the websocket upgrade CometBFT's `/websocket` needs. Enough for the replay server
-//! and the webhook receiver, and nothing else.
+//! and the websocket upgrade CometBFT's `/websocket` needs. Enough for the replay server,
+//! the webhook receiver and the stand-in node_exporter, and nothing else.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -67,7 +67,9 @@ impl Request {
 pub struct Response {
     /// HTTP status.
     pub status: u16,
-    /// The body (JSON).
+    /// Its `Content-Type`.
+    pub content_type: &'static str,
+    /// The body.
     pub body: Vec<u8>,
 }
 
@@ -76,6 +78,16 @@ impl Response {
     pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Self {
         Self {
             status,
+            content_type: "application/json",
+            body: body.into(),
+        }
+    }
+
+    /// A Prometheus text-format response.
+    pub fn metrics(body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status: 200,
+            content_type: "text/plain; version=0.0.4; charset=utf-8",
             body: body.into(),
         }
     }
@@ -143,13 +155,16 @@ async fn connection<S: Service>(stream: TcpStream, svc: Arc<S>) {
         let resp = svc.handle(&req);
         let reason = match resp.status {
             200 => "OK",
+            400 => "Bad Request",
             404 => "Not Found",
             500 => "Internal Server Error",
+            501 => "Not Implemented",
             _ => "Status",
         };
         let head = format!(
-            "HTTP/1.1 {} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n",
+            "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n",
             resp.status,
+            resp.content_type,
             resp.body.len()
         );
         let w = reader.get_mut();

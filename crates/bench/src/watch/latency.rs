@@ -9,7 +9,8 @@
 //! notification, finds the first block after the stop whose commit lacks val0, and takes
 //! the time from that block's first appearance on the RPC to the notification's arrival.
 //! Then it starts the signer again (`bulwark devnet up`) and waits for the resolved
-//! notification before the next trial.
+//! notification before the next trial. The devnet is the caller's, shared with the
+//! grouped-notification trials ([`super::grouped`]).
 
 use super::cost::stop;
 use super::devnet::Devnet;
@@ -19,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use testkit::port::try_free_port;
@@ -45,9 +46,11 @@ pub struct Trial {
 
 /// A received webhook.
 #[derive(Debug)]
-struct Hook {
-    at: Instant,
-    body: Value,
+pub(super) struct Hook {
+    /// When it arrived.
+    pub at: Instant,
+    /// Its JSON body.
+    pub body: Value,
 }
 
 #[derive(Debug)]
@@ -65,24 +68,11 @@ impl Service for Receiver {
     }
 }
 
-/// Run `trials` trials on a fresh devnet.
-pub async fn run(bulwark: &Path, trials: usize, work: &Path) -> anyhow::Result<Vec<Trial>> {
-    let devnet = Arc::new(tokio::task::block_in_place(|| Devnet::up(bulwark))?);
-    let shutdown = CancellationToken::new();
-    let res = with_devnet(bulwark, &devnet, trials, work, &shutdown).await;
-    shutdown.cancel();
-    tokio::task::block_in_place(|| devnet.destroy());
-    res
-}
-
-async fn with_devnet(
-    bulwark: &Path,
-    devnet: &Arc<Devnet>,
-    trials: usize,
-    work: &Path,
+/// A webhook receiver in this process until `shutdown`: its URL, and what it receives.
+pub(super) async fn receiver(
     shutdown: &CancellationToken,
-) -> anyhow::Result<Vec<Trial>> {
-    let (tx, mut hooks) = mpsc::unbounded_channel();
+) -> anyhow::Result<(String, mpsc::UnboundedReceiver<Hook>)> {
+    let (tx, hooks) = mpsc::unbounded_channel();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let hook_url = format!("http://{}/bulwark", listener.local_addr()?);
     tokio::spawn(http::serve(
@@ -90,6 +80,33 @@ async fn with_devnet(
         Arc::new(Receiver(tx)),
         shutdown.clone(),
     ));
+    Ok((hook_url, hooks))
+}
+
+/// Start `bulwark watch run` on config `cfg`, written with its log into `dir`.
+pub(super) fn spawn_watch(bulwark: &Path, dir: &Path, cfg: &str) -> anyhow::Result<Child> {
+    let cfg_path = dir.join("watch.toml");
+    std::fs::write(&cfg_path, cfg)?;
+    let log = std::fs::File::create(dir.join("watch.log"))?;
+    Command::new(bulwark)
+        .args(["watch", "run", "--config"])
+        .arg(&cfg_path)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting bulwark watch")
+}
+
+/// Run `trials` trials on `devnet`.
+pub async fn run(
+    bulwark: &Path,
+    devnet: &Arc<Devnet>,
+    trials: usize,
+    work: &Path,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Vec<Trial>> {
+    let (hook_url, mut hooks) = receiver(shutdown).await?;
 
     let dir = work.join("latency");
     std::fs::create_dir_all(&dir)?;
@@ -119,17 +136,7 @@ async fn with_devnet(
         });
         c.to_toml()?
     };
-    let cfg_path = dir.join("watch.toml");
-    std::fs::write(&cfg_path, cfg)?;
-    let log = std::fs::File::create(dir.join("watch.log"))?;
-    let mut watch = Command::new(bulwark)
-        .args(["watch", "run", "--config"])
-        .arg(&cfg_path)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .spawn()
-        .context("starting bulwark watch")?;
+    let mut watch = spawn_watch(bulwark, &dir, &cfg)?;
     let res = trials_with_watch(devnet, &rpcs[0], &val0, port, trials, &mut hooks, shutdown).await;
     stop(&mut watch);
     if res.is_ok() {

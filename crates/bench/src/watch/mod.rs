@@ -4,18 +4,24 @@
 //! - `record`: start a devnet and save the RPC responses a monitor reads into a fixture.
 //! - `replay`: serve many chains made from the fixture on loopback, for trying by hand.
 //! - `bench`: the measurement behind BENCHMARKS.md. CPU and memory of `bulwark watch run`
-//!   (and tenderduty, when given) following 100 replayed chains, runs alternating
-//!   between the tools; then block-to-notification latency on a real devnet.
+//!   (and tenderduty, when given) following 100 replayed chains, each with its Cosmos
+//!   SDK REST API, runs alternating between the tools; then, on a real devnet,
+//!   block-to-notification latency and the time from a host's failure to one grouped
+//!   notification.
 
 mod cosmos;
 mod cost;
 pub(crate) mod devnet;
 mod fixture;
+mod grouped;
 mod http;
 mod latency;
 mod procstat;
 mod record;
 mod replay;
+mod rest;
+mod sdk_check;
+mod sdk_json;
 
 use crate::stats::median;
 use clap::{Args, Subcommand};
@@ -25,6 +31,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// Watch benchmarks.
 #[derive(Debug, Subcommand)]
@@ -89,9 +96,14 @@ pub struct BenchArgs {
     /// Time after every chain is subscribed and before the window.
     #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
     warmup: Duration,
-    /// Measured window of each run.
-    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    /// Measured window of each run: at least `--sdk-slow-interval` plus Bulwark's SDK
+    /// poll interval (6 s), so that it holds every chain's slow reads.
+    #[arg(long, default_value = "90s", value_parser = humantime::parse_duration)]
     window: Duration,
+    /// Bulwark's `sdk_slow_interval`: each chain's governance proposals and votes, its
+    /// wallet's balance and our validator's standing are read this often.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    sdk_slow_interval: Duration,
     /// Runs per tool and chain count.
     #[arg(long, default_value_t = 3)]
     runs: usize,
@@ -102,6 +114,15 @@ pub struct BenchArgs {
     /// Latency trials on the devnet (0 skips the latency part).
     #[arg(long, default_value_t = 5)]
     latency_trials: usize,
+    /// Trials of a host's failure to its one grouped notification, on the same devnet
+    /// (0 skips them).
+    #[arg(long, default_value_t = 3)]
+    grouped_trials: usize,
+    /// The `group_wait` of the grouped route in those trials (it bounds their figure). It
+    /// must let the host's alerts gather: `host_down` comes about 1 s after the first
+    /// `node_down`, `missing_power` about 6 s after the failure.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    group_wait: Duration,
     /// Skip the cost part.
     #[arg(long)]
     skip_cost: bool,
@@ -202,7 +223,65 @@ fn marginal(cost: &mut [CostResult]) {
     }
 }
 
+/// Start a devnet, run the latency trials and the grouped-notification trials on it,
+/// and destroy it.
+async fn devnet_trials(
+    a: &BenchArgs,
+    work: &std::path::Path,
+) -> anyhow::Result<(Option<LatencyResult>, Option<grouped::GroupedResult>)> {
+    if a.latency_trials == 0 && a.grouped_trials == 0 {
+        return Ok((None, None));
+    }
+    let net = Arc::new(tokio::task::block_in_place(|| {
+        devnet::Devnet::up(&a.bulwark)
+    })?);
+    let shutdown = CancellationToken::new();
+    let res = async {
+        let latency = if a.latency_trials > 0 {
+            let trials = latency::run(&a.bulwark, &net, a.latency_trials, work, &shutdown).await?;
+            let l: Vec<f64> = trials.iter().map(|t| t.latency_ms).collect();
+            let b: Vec<f64> = trials.iter().map(|t| t.from_block_time_ms).collect();
+            Some(LatencyResult {
+                median_ms: median(l.clone()),
+                max_ms: l.iter().copied().fold(0.0, f64::max),
+                median_from_block_time_ms: median(b.clone()),
+                max_from_block_time_ms: b.iter().copied().fold(0.0, f64::max),
+                trials,
+            })
+        } else {
+            None
+        };
+        let grouped = if a.grouped_trials > 0 {
+            let g = grouped::run(
+                &a.bulwark,
+                &net,
+                a.grouped_trials,
+                a.group_wait,
+                work,
+                &shutdown,
+            );
+            Some(g.await?)
+        } else {
+            None
+        };
+        anyhow::Ok((latency, grouped))
+    }
+    .await;
+    shutdown.cancel();
+    tokio::task::block_in_place(|| net.destroy());
+    res
+}
+
 async fn bench(mut a: BenchArgs) -> anyhow::Result<()> {
+    let least = a.sdk_slow_interval + cost::SDK_INTERVAL;
+    anyhow::ensure!(
+        a.skip_cost || a.window >= least,
+        "--window {:?} is shorter than --sdk-slow-interval ({:?}) plus Bulwark's SDK poll interval ({:?}): some chains' governance, wallet and standing reads would fall outside the window; give --window {:?} or more, or a shorter --sdk-slow-interval",
+        a.window,
+        a.sdk_slow_interval,
+        cost::SDK_INTERVAL,
+        least
+    );
     // The monitors run in their own work directories: a relative path would name nothing.
     a.bulwark = crate::executable(&a.bulwark)?;
     a.tenderduty = a.tenderduty.as_deref().map(crate::executable).transpose()?;
@@ -222,6 +301,7 @@ async fn bench(mut a: BenchArgs) -> anyhow::Result<()> {
                 warmup: a.warmup,
                 window: a.window,
                 nodes: a.nodes,
+                sdk_slow_interval: a.sdk_slow_interval,
                 work: work.clone(),
             };
             let mut runs: Vec<Vec<CostRun>> = vec![Vec::new(); tools.len()];
@@ -234,9 +314,18 @@ async fn bench(mut a: BenchArgs) -> anyhow::Result<()> {
                 };
                 for k in order {
                     let c = cost::run_once(&tools[k], fixture.clone(), &opts, r).await?;
+                    let sdk = c.sdk.as_ref().map(|s| {
+                        format!(
+                            " sdk_read={} slow_read={} wallet_reads_in_window={} alerts={:?}",
+                            s.chains_sdk_read,
+                            s.chains_slow_read,
+                            c.wallet_reads_in_window.unwrap_or(0),
+                            s.alerts
+                        )
+                    });
                     eprintln!(
-                        "cost {:10} chains={n:<3} run={r} cpu={:5.2}% rss={:6.1}MiB max={:6.1}MiB peak={:6.1}MiB current={:?} served/s={}",
-                        c.tool, c.cpu_percent, c.rss_median_mib, c.rss_max_mib, c.rss_peak_mib, c.chains_current, c.served_per_second
+                        "cost {:10} chains={n:<3} run={r} cpu={:5.2}% rss={:6.1}MiB max={:6.1}MiB peak={:6.1}MiB current={:?}{} served/s={}",
+                        c.tool, c.cpu_percent, c.rss_median_mib, c.rss_max_mib, c.rss_peak_mib, c.chains_current, sdk.unwrap_or_default(), c.served_per_second
                     );
                     runs[k].push(c);
                 }
@@ -260,36 +349,26 @@ async fn bench(mut a: BenchArgs) -> anyhow::Result<()> {
         }
         marginal(&mut cost);
     }
-    let latency = if a.latency_trials > 0 {
-        let trials = latency::run(&a.bulwark, a.latency_trials, &work).await?;
-        let l: Vec<f64> = trials.iter().map(|t| t.latency_ms).collect();
-        let b: Vec<f64> = trials.iter().map(|t| t.from_block_time_ms).collect();
-        Some(LatencyResult {
-            median_ms: median(l.clone()),
-            max_ms: l.iter().copied().fold(0.0, f64::max),
-            median_from_block_time_ms: median(b.clone()),
-            max_from_block_time_ms: b.iter().copied().fold(0.0, f64::max),
-            trials,
-        })
-    } else {
-        None
-    };
+    let (latency, grouped) = devnet_trials(&a, &work).await?;
     let _ = std::fs::remove_dir_all(&work);
 
     if let Some(parent) = a.out.parent() {
         std::fs::create_dir_all(parent)?;
     }
     let doc = serde_json::json!({
-        "benchmark": "watch: cost per monitored chain over replayed chains; block-to-notification latency on a devnet",
+        "benchmark": "watch: cost per monitored chain over replayed chains; block-to-notification latency and host failure to one grouped notification on a devnet",
         "fixture": fixture.meta,
         "block_time_s": a.block_time.as_secs_f64(),
         "warmup_s": a.warmup.as_secs_f64(),
         "window_s": a.window.as_secs_f64(),
         "runs": a.runs,
         "bulwark_nodes_per_chain": usize::from(a.nodes),
+        "bulwark_sdk_interval_s": cost::SDK_INTERVAL.as_secs_f64(),
+        "bulwark_sdk_slow_interval_s": a.sdk_slow_interval.as_secs_f64(),
         "machine": crate::machine(),
         "cost": cost,
         "latency": latency,
+        "grouped": grouped,
     });
     std::fs::write(&a.out, serde_json::to_string_pretty(&doc)? + "\n")?;
     if !cost.is_empty() {
@@ -321,6 +400,17 @@ async fn bench(mut a: BenchArgs) -> anyhow::Result<()> {
             l.max_ms,
             l.median_from_block_time_ms,
             l.max_from_block_time_ms
+        );
+    }
+    if let Some(g) = &grouped {
+        println!(
+            "grouped notification over {} trials (group_wait {:.0}s, host_down after {:.0}s, poll {:.0}s): host failure->one notification median {:.0} ms, max {:.0} ms",
+            g.trials.len(),
+            g.group_wait_s,
+            g.host_down_after_s,
+            g.poll_interval_s,
+            g.median_ms,
+            g.max_ms
         );
     }
     eprintln!("results written to {}", a.out.display());

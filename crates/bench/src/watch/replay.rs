@@ -2,11 +2,13 @@
 //! recorded fixture. Each chain makes a block every `block_time` (chains are staggered
 //! across the interval) and serves what a monitor reads: `/status`, `/block`,
 //! `/validators`, `/net_info`, `/health` as GET or JSON-RPC POST, `abci_query` for the
-//! two slashing queries, and `/websocket` with `NewBlock` and `Vote` subscriptions.
+//! two slashing queries, and `/websocket` with `NewBlock` and `Vote` subscriptions; and,
+//! on a second port, the chain's Cosmos SDK REST API ([`super::rest`]).
 
 use super::cosmos;
 use super::fixture::{Clock, Fixture};
 use super::http::{self, Request, Response, Service, Session};
+use super::rest::{RestPort, SdkChain, Unserved};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +39,14 @@ pub struct Counters {
     pub ws_events: AtomicU64,
     /// Open `NewBlock` subscriptions.
     pub new_block_subscribers: AtomicU64,
+    /// Cosmos SDK REST requests.
+    pub rest: AtomicU64,
+    /// ... of them, the slow reads (governance, balances, the bonded set).
+    pub rest_slow: AtomicU64,
+    /// ... of them, balance reads of our wallet.
+    pub wallet_reads: AtomicU64,
+    /// ... of them, requests the replay does not serve.
+    pub rest_unserved: AtomicU64,
 }
 
 /// A snapshot of [`Counters`] summed over chains.
@@ -56,6 +66,12 @@ pub struct Served {
     pub other: u64,
     /// Websocket event messages.
     pub ws_events: u64,
+    /// Cosmos SDK REST requests.
+    pub rest: u64,
+    /// ... of them, the slow reads.
+    pub rest_slow: u64,
+    /// ... of them, requests not served.
+    pub rest_unserved: u64,
 }
 
 impl Served {
@@ -70,6 +86,9 @@ impl Served {
             "abci_query": r(self.abci_query, before.abci_query),
             "other": r(self.other, before.other),
             "ws_events": r(self.ws_events, before.ws_events),
+            "rest": r(self.rest, before.rest),
+            "rest_slow": r(self.rest_slow, before.rest_slow),
+            "rest_unserved": r(self.rest_unserved, before.rest_unserved),
         })
     }
 }
@@ -77,13 +96,16 @@ impl Served {
 /// One replayed chain.
 #[derive(Debug)]
 pub struct Chain {
-    clock: Clock,
-    fixture: Arc<Fixture>,
+    pub(super) clock: Clock,
+    pub(super) fixture: Arc<Fixture>,
     valcons: String,
-    height: AtomicU64,
+    pub(super) height: AtomicU64,
     blocks: broadcast::Sender<u64>,
     /// What it served.
     pub counters: Counters,
+    /// Its Cosmos SDK modules.
+    pub sdk: SdkChain,
+    pub(super) unserved: Arc<Unserved>,
 }
 
 /// A running replay server.
@@ -93,6 +115,10 @@ pub struct Replay {
     pub chains: Vec<Arc<Chain>>,
     /// Each chain's RPC URL (`http://127.0.0.1:<port>`).
     pub urls: Vec<String>,
+    /// Each chain's Cosmos SDK REST API URL (another port).
+    pub rest_urls: Vec<String>,
+    /// REST requests not served, over all chains.
+    pub unserved: Arc<Unserved>,
     shutdown: CancellationToken,
 }
 
@@ -114,6 +140,8 @@ impl Replay {
         let valcons = cosmos::valcons(&fixture.meta.validator_address);
         let mut chains = Vec::new();
         let mut urls = Vec::new();
+        let mut rest_urls = Vec::new();
+        let unserved = Arc::new(Unserved::default());
         for i in 0..n {
             let offset = block_time.mul_f64(i as f64 / n as f64);
             let start_height = 1_000_000 + 7_919 * i as u64;
@@ -129,10 +157,16 @@ impl Replay {
                 height: AtomicU64::new(start_height),
                 blocks: broadcast::channel(16).0,
                 counters: Counters::default(),
+                sdk: SdkChain::new(&chain_id(i), i, &fixture, base_sys),
+                unserved: unserved.clone(),
             });
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             urls.push(format!("http://{}", listener.local_addr()?));
             tokio::spawn(http::serve(listener, chain.clone(), shutdown.clone()));
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            rest_urls.push(format!("http://{}", listener.local_addr()?));
+            let rest = Arc::new(RestPort(chain.clone()));
+            tokio::spawn(http::serve(listener, rest, shutdown.clone()));
             let (c, sd) = (chain.clone(), shutdown.clone());
             tokio::spawn(async move {
                 let mut every = tokio::time::interval_at((base + offset).into(), block_time);
@@ -151,6 +185,8 @@ impl Replay {
         Ok(Self {
             chains,
             urls,
+            rest_urls,
+            unserved,
             shutdown,
         })
     }
@@ -176,8 +212,19 @@ impl Replay {
             s.abci_query += l(&k.abci_query);
             s.other += l(&k.other);
             s.ws_events += l(&k.ws_events);
+            s.rest += l(&k.rest);
+            s.rest_slow += l(&k.rest_slow);
+            s.rest_unserved += l(&k.rest_unserved);
         }
         s
+    }
+
+    /// Each chain's count of wallet balance reads so far.
+    pub fn wallet_reads(&self) -> Vec<u64> {
+        self.chains
+            .iter()
+            .map(|c| c.counters.wallet_reads.load(Ordering::Relaxed))
+            .collect()
     }
 
     /// Each chain's current height.
@@ -426,7 +473,7 @@ pub async fn serve_forever(
 ) -> anyhow::Result<()> {
     let replay = Replay::start(fixture, n, block_time).await?;
     for (i, u) in replay.urls.iter().enumerate() {
-        println!("{} {u}", chain_id(i));
+        println!("{} {u} rest {}", chain_id(i), replay.rest_urls[i]);
     }
     eprintln!("serving {n} chain(s), a block every {block_time:?}; Ctrl-C stops");
     tokio::signal::ctrl_c().await?;
