@@ -1,7 +1,9 @@
 //! Polls a chain's Cosmos SDK endpoints (REST, or RPC by ABCI query): every endpoint's
-//! latest block (right chain, not far behind), then slashing, staking and upgrade data
-//! from the first healthy endpoint in configured order, failing over to the next when
-//! one answers badly. Nothing is read from an endpoint that fails its checks, so a bad
+//! latest block (right chain, not far behind), then our signing info and validator from
+//! the first healthy endpoint in configured order, failing over to the next when one
+//! answers badly. The slashing parameters and the upgrade plan, which change only by
+//! governance, are read with the slow part (every `sdk_slow_interval`, and at the first
+//! poll). Nothing is read from an endpoint that fails its checks, so a bad
 //! source can raise `source_unhealthy`, never a false jail or miss alert.
 
 use crate::collect::sdk::slow::Slow;
@@ -21,20 +23,33 @@ const SPAN: u64 = 100;
 /// What one endpoint answered.
 #[derive(Debug, Default)]
 struct Read {
-    params: Option<SlashingParams>,
     signing: Option<SigningInfo>,
     validator: Option<Validator>,
-    plan: Option<UpgradePlan>,
     oracle: Option<crate::sdk::Oracle>,
+    /// The governance-set part, when this read was due for it.
+    rare: Option<Rare>,
     unavailable: Vec<String>,
     not_found: Vec<String>,
 }
 
+/// What changes only by governance: the slashing parameters and the upgrade plan.
+#[derive(Debug, Default, Clone)]
+struct Rare {
+    params: Option<SlashingParams>,
+    plan: Option<UpgradePlan>,
+    /// The modules of these two that the endpoint does not serve.
+    unavailable: Vec<String>,
+}
+
+fn note_unavailable(list: &mut Vec<String>, module: &str) {
+    if !list.iter().any(|m| m == module) {
+        list.push(module.to_string());
+    }
+}
+
 impl Read {
     fn unavailable(&mut self, module: &str) {
-        if !self.unavailable.iter().any(|m| m == module) {
-            self.unavailable.push(module.to_string());
-        }
+        note_unavailable(&mut self.unavailable, module);
     }
 }
 
@@ -56,6 +71,8 @@ pub struct SdkCollector {
     resolve: Option<(crate::collect::ResolvedAddress, String)>,
     /// The REST path of the chain's price-oracle module, when configured.
     oracle: Option<String>,
+    /// The modules of the last governance-set read that were not served.
+    rare_unavailable: Vec<String>,
     /// What is known so far.
     pub state: SdkState,
 }
@@ -82,6 +99,7 @@ impl SdkCollector {
             slow,
             resolve: None,
             oracle: cfg.oracle.as_ref().map(|o| o.prefix.clone()),
+            rare_unavailable: Vec::new(),
             state,
         }
     }
@@ -158,7 +176,8 @@ impl SdkCollector {
             if read {
                 continue;
             }
-            match self.read(i, head.height).await {
+            let rare = self.slow.due(now);
+            match self.read(i, head.height, rare).await {
                 Ok(r) => {
                     self.apply(i, &head, r, now).await;
                     read = true;
@@ -183,13 +202,25 @@ impl SdkCollector {
         s.record(err.map(|e| e.to_string()), now);
     }
 
-    /// Every query from endpoint `i`.
-    async fn read(&self, i: usize, height: u64) -> Result<Read, SdkError> {
+    /// Every query from endpoint `i` (with the governance-set part when `rare`).
+    async fn read(&self, i: usize, height: u64, rare: bool) -> Result<Read, SdkError> {
         let src = &self.sources[i];
         let mut r = Read::default();
-        match src.slashing_params().await? {
-            Reply::Data(p) => r.params = Some(p),
-            Reply::Unavailable | Reply::NotFound(_) => r.unavailable("slashing"),
+        if rare {
+            let mut g = Rare::default();
+            match src.slashing_params().await? {
+                Reply::Data(p) => g.params = Some(p),
+                Reply::Unavailable | Reply::NotFound(_) => {
+                    note_unavailable(&mut g.unavailable, "slashing")
+                }
+            }
+            match src.upgrade_plan().await? {
+                Reply::Data(p) => g.plan = p,
+                Reply::Unavailable | Reply::NotFound(_) => {
+                    note_unavailable(&mut g.unavailable, "upgrade")
+                }
+            }
+            r.rare = Some(g);
         }
         if let Some(addr) = &self.state.consensus_address {
             match src.signing_info(addr).await? {
@@ -205,10 +236,6 @@ impl SdkCollector {
                 Reply::NotFound(m) => r.not_found.push(format!("validator: {m}")),
             }
         }
-        match src.upgrade_plan().await? {
-            Reply::Data(p) => r.plan = p,
-            Reply::Unavailable | Reply::NotFound(_) => r.unavailable("upgrade"),
-        }
         if let (Some(prefix), Some(op), Source::Rest(rest)) =
             (&self.oracle, &self.state.operator_address, src)
         {
@@ -222,7 +249,7 @@ impl SdkCollector {
     }
 
     /// Keep what endpoint `i` answered.
-    async fn apply(&mut self, i: usize, head: &Head, r: Read, now: Ts) {
+    async fn apply(&mut self, i: usize, head: &Head, mut r: Read, now: Ts) {
         let st = &mut self.state;
         st.updated_at = Some(now);
         st.height = Some(head.height);
@@ -286,11 +313,17 @@ impl SdkCollector {
         if let Some(v) = &r.validator {
             self.resolve_address(v);
         }
+        if let Some(g) = r.rare.take() {
+            self.state.slashing_params = g.params;
+            self.state.upgrade_plan = g.plan;
+            self.rare_unavailable = g.unavailable;
+        }
+        for m in &self.rare_unavailable {
+            note_unavailable(&mut r.unavailable, m);
+        }
         let st = &mut self.state;
-        st.slashing_params = r.params;
         st.signing_info = r.signing;
         st.validator = r.validator;
-        st.upgrade_plan = r.plan;
         st.oracle = r.oracle;
         st.unavailable = r.unavailable;
         st.not_found = r.not_found;

@@ -106,18 +106,55 @@ fn nothing_healthy_leaves_the_data_stale_not_changed() {
     let mut col = collector(std::slice::from_ref(&url));
     rt().block_on(col.poll(1000.0));
     assert!(col.state.fresh);
+    let params_before = col.state.slashing_params.clone().unwrap();
     // The endpoint starts answering garbage: the old data stays, marked not fresh.
     f.lock().unwrap().garbage = Some("{\"unexpected\": true}");
     rt().block_on(col.poll(1001.0));
     let s = &col.state;
     assert!(!s.fresh && !s.sources[0].healthy);
-    assert!(s.sources[0]
-        .error
-        .as_deref()
-        .unwrap()
-        .contains("missing or malformed /params"));
+    // The slashing parameters are not due again before sdk_slow_interval: the signing
+    // info is the first read of this poll.
+    let e = s.sources[0].error.as_deref().unwrap();
+    assert!(
+        e.contains("signing_infos") && e.contains("missing or malformed"),
+        "{e}"
+    );
     assert_eq!(s.updated_at, Some(1000.0));
     assert_eq!(s.signing_info.as_ref().unwrap().missed_blocks_counter, 3);
+    assert_eq!(
+        s.slashing_params.as_ref().unwrap().signed_blocks_window,
+        params_before.signed_blocks_window
+    );
+}
+
+#[test]
+fn governance_set_data_is_read_at_the_first_poll_and_then_every_slow_interval() {
+    let f = Arc::new(Mutex::new(Fake::default()));
+    let url = serve(f.clone());
+    let mut col = collector(std::slice::from_ref(&url));
+    let reads = |f: &Arc<Mutex<Fake>>, part: &str| {
+        f.lock()
+            .unwrap()
+            .paths
+            .iter()
+            .filter(|p| p.contains(part))
+            .count()
+    };
+    rt().block_on(col.poll(1000.0));
+    assert!(col.state.slashing_params.is_some());
+    assert_eq!(reads(&f, "/slashing/v1beta1/params"), 1);
+    assert_eq!(reads(&f, "/upgrade/v1beta1/current_plan"), 1);
+    // Polls within sdk_slow_interval (60 s) read the signing info each time, not these.
+    for t in 1..10 {
+        rt().block_on(col.poll(1000.0 + f64::from(t) * 6.0));
+    }
+    assert_eq!(reads(&f, "/slashing/v1beta1/params"), 1);
+    assert_eq!(reads(&f, "/upgrade/v1beta1/current_plan"), 1);
+    assert_eq!(reads(&f, "/signing_infos/"), 10);
+    assert!(col.state.slashing_params.is_some() && col.state.fresh);
+    rt().block_on(col.poll(1061.0));
+    assert_eq!(reads(&f, "/slashing/v1beta1/params"), 2);
+    assert_eq!(reads(&f, "/upgrade/v1beta1/current_plan"), 2);
 }
 
 #[test]

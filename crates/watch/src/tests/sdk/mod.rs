@@ -77,6 +77,8 @@ struct Fake {
     commission: &'static str,
     /// Our validator's miss counter in an Umee-style oracle module (`/umee/oracle/v1`).
     oracle_miss: u64,
+    /// Every path asked for, in order.
+    paths: Vec<String>,
 }
 
 impl Default for Fake {
@@ -94,6 +96,7 @@ impl Default for Fake {
             garbage: None,
             commission: "0.100000000000000000",
             oracle_miss: 0,
+            paths: vec![],
         }
     }
 }
@@ -189,7 +192,11 @@ fn reply(mut s: TcpStream, fake: &Mutex<Fake>) -> std::io::Result<()> {
     let n = s.read(&mut buf)?;
     let head = String::from_utf8_lossy(&buf[..n]).into_owned();
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
-    let (status, body) = answer(&fake.lock().unwrap(), &path);
+    let (status, body) = {
+        let mut f = fake.lock().unwrap();
+        f.paths.push(path.clone());
+        answer(&f, &path)
+    };
     write!(s, "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
 }
 
