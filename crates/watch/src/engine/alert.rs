@@ -14,7 +14,7 @@ use crate::engine::routing::Routing;
 use crate::engine::store::{Store, StoreError};
 use crate::rules::{Condition, Outcome};
 use crate::state::Ts;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub use crate::engine::notification::{Alert, Kind, Notification};
 
@@ -25,6 +25,10 @@ pub struct Engine {
     pub(crate) routing: Routing,
     pending: HashMap<String, Ts>,
     pub(crate) firing: BTreeMap<String, Alert>,
+    /// The keys of the firing alerts that can inhibit others (few or none), kept with
+    /// `firing` by [`Engine::put`] and [`Engine::take`], so that finding what holds an
+    /// alert back looks at these only, not at every firing alert.
+    sources: BTreeSet<String>,
     pub(crate) silences: Vec<crate::engine::silence::Silence>,
     /// The groups of grouped and timed routes, by (route index, group key).
     pub(crate) groups: BTreeMap<(usize, String), GroupState>,
@@ -47,20 +51,56 @@ impl Engine {
             .into_iter()
             .map(|(r, g, s)| ((r, g), s))
             .collect();
-        Ok(Self {
+        let mut e = Self {
             store,
             routing,
             pending: HashMap::new(),
             firing,
+            sources: BTreeSet::new(),
             silences: Vec::new(),
             groups,
             deferred: Vec::new(),
-        })
+        };
+        e.find_sources();
+        Ok(e)
+    }
+
+    /// Recount which firing alerts can inhibit others (at the start, after a reload).
+    fn find_sources(&mut self) {
+        let rules = &self.routing.inhibits;
+        self.sources = self
+            .firing
+            .values()
+            .filter(|a| inhibit::is_source(rules, &a.labels))
+            .map(|a| a.key.clone())
+            .collect();
+    }
+
+    /// Put `a` among the firing alerts.
+    fn put(&mut self, a: Alert) {
+        if inhibit::is_source(&self.routing.inhibits, &a.labels) {
+            self.sources.insert(a.key.clone());
+        } else {
+            self.sources.remove(&a.key);
+        }
+        self.firing.insert(a.key.clone(), a);
+    }
+
+    /// Take the alert `key` out of the firing alerts.
+    fn take(&mut self, key: &str) -> Option<Alert> {
+        self.sources.remove(key);
+        self.firing.remove(key)
+    }
+
+    /// The firing alerts that can inhibit others.
+    fn source_alerts(&self) -> impl Iterator<Item = &Alert> {
+        self.sources.iter().filter_map(|k| self.firing.get(k))
     }
 
     /// Route, label and inhibit with `routing` from now on (a reload).
     pub fn set_routing(&mut self, routing: Routing) {
         self.routing = routing;
+        self.find_sources();
     }
 
     /// Resolve the firing alerts for which `gone` holds (their subject is no longer
@@ -104,7 +144,7 @@ impl Engine {
                 }
                 Outcome::Clear(key) => {
                     self.pending.remove(&key);
-                    if let Some(mut a) = self.firing.remove(&key) {
+                    if let Some(mut a) = self.take(&key) {
                         a.notified_at = now;
                         // Whoever was told it fired is told it resolved, silence or not.
                         let tell = a.told;
@@ -125,7 +165,11 @@ impl Engine {
         // Alertmanager re-sends read it).
         let keys: Vec<String> = self.firing.keys().cloned().collect();
         for k in keys {
-            let by = inhibit::inhibitor(&self.routing.inhibits, &self.firing[&k], &self.firing);
+            let by = inhibit::inhibitor(
+                &self.routing.inhibits,
+                &self.firing[&k],
+                self.source_alerts(),
+            );
             if let Some(a) = self.firing.get_mut(&k).filter(|a| a.inhibited_by != by) {
                 a.inhibited_by = by;
                 self.store.save_alert(a)?;
@@ -138,19 +182,19 @@ impl Engine {
 
     /// Whether an outcome is about an alert that can inhibit others.
     fn is_source(&self, o: &Outcome) -> bool {
-        let labels = match o {
-            Outcome::Firing(c) => self.routing.labeler.labels(c),
-            Outcome::Clear(k) => match self.firing.get(k) {
-                Some(a) => a.labels.clone(),
-                None => return false,
-            },
-        };
-        inhibit::is_source(&self.routing.inhibits, &labels)
+        match o {
+            // An alert firing already keeps its labels (a relabel only reorders here).
+            Outcome::Firing(c) if self.firing.contains_key(&c.key) => self.sources.contains(&c.key),
+            Outcome::Firing(c) => {
+                inhibit::is_source(&self.routing.inhibits, &self.routing.labeler.labels(c))
+            }
+            Outcome::Clear(k) => self.sources.contains(k),
+        }
     }
 
     fn on_firing(&mut self, c: Condition, now: Ts) -> Result<Option<Notification>, StoreError> {
         let key = c.key.clone();
-        let Some(existing) = self.firing.get(&key).cloned() else {
+        let Some(existing) = self.take(&key) else {
             let since = *self.pending.entry(key.clone()).or_insert(now);
             if now - since < c.hold.as_secs_f64() {
                 return Ok(None);
@@ -205,18 +249,20 @@ impl Engine {
             a.notified_at = now;
             return self.notify(a, Kind::Repeat, now);
         }
-        if relabelled {
-            self.store.save_alert(&a)?;
-        }
-        self.firing.insert(key, a);
-        Ok(None)
+        let saved = if relabelled {
+            self.store.save_alert(&a)
+        } else {
+            Ok(())
+        };
+        self.put(a);
+        saved.map(|()| None)
     }
 
     /// Whether `a`'s notifications are held back: silenced, or inhibited by another
     /// firing alert.
     fn silenced(&self, a: &Alert, now: Ts) -> bool {
         self.silences.iter().any(|s| s.matches(a, now))
-            || inhibit::inhibitor(&self.routing.inhibits, a, &self.firing).is_some()
+            || inhibit::inhibitor(&self.routing.inhibits, a, self.source_alerts()).is_some()
     }
 
     /// Record `a` and queue a notification, unless it is silenced (then it is only
@@ -237,7 +283,7 @@ impl Engine {
             inhibits: Vec::new(),
         };
         let key = a.key.clone();
-        self.firing.insert(key.clone(), a);
+        self.put(a);
         self.queue(&key, true, n, tell, now)
     }
 

@@ -21,14 +21,15 @@ pub fn is_source(rules: &[InhibitConfig], labels: &Labels) -> bool {
     rules.iter().any(|r| matches(&r.source, labels))
 }
 
-/// The key of a firing alert that inhibits `target` (the first by key), if any.
-pub fn inhibitor(
+/// The key of one of `sources` (firing alerts, in key order) that inhibits `target`
+/// (the first by key), if any.
+pub fn inhibitor<'a>(
     rules: &[InhibitConfig],
     target: &Alert,
-    firing: &BTreeMap<String, Alert>,
+    sources: impl IntoIterator<Item = &'a Alert>,
 ) -> Option<String> {
-    firing
-        .values()
+    sources
+        .into_iter()
         .filter(|s| s.key != target.key)
         .find(|s| rules.iter().any(|r| inhibits(r, &s.labels, &target.labels)))
         .map(|s| s.key.clone())
