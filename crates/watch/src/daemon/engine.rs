@@ -37,7 +37,7 @@ pub(super) fn spawn(
 ) {
     let mut rules = cx.levels.clone();
     let every = cx.config.poll_interval;
-    let (sd, sh, metrics) = (cx.shutdown.clone(), cx.shared.clone(), cx.metrics.clone());
+    let (sd, sh) = (cx.shutdown.clone(), cx.shared.clone());
     tasks.spawn(async move {
         loop {
             let evaluated_at = tokio::time::Instant::now();
@@ -64,7 +64,6 @@ pub(super) fn spawn(
             if !sent.is_empty() {
                 wake.notify_one();
             }
-            metrics.update(&obs, engine.firing(), t);
             *sh.alerts.write().unwrap_or_else(|p| p.into_inner()) =
                 engine.firing().cloned().collect();
             tokio::select! {

@@ -86,7 +86,7 @@ async fn start(
     // Every outgoing TLS connection trusts the same roots (plus `tls_ca_file`).
     let (trust, http) = crate::net::tls::outgoing(&config)?;
     let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
-    let shared = server::shared(&engine, registry, reload_tx);
+    let shared = server::shared(&engine, registry, metrics.clone(), reload_tx);
     let cx = Context {
         config,
         levels,

@@ -27,9 +27,10 @@ pub(super) async fn bind(config: &Config) -> Result<(TcpListener, SocketAddr), W
 pub(super) fn shared(
     engine: &Engine,
     registry: Registry,
+    metrics: Arc<crate::serve::metrics::Metrics>,
     reload: tokio::sync::mpsc::Sender<crate::serve::http::ReloadRequest>,
 ) -> Arc<Shared> {
-    let shared = Shared::new(registry, reload);
+    let shared = Shared::new(registry, reload).with_metrics(metrics);
     *shared.alerts.write().unwrap_or_else(|p| p.into_inner()) = engine.firing().cloned().collect();
     Arc::new(shared)
 }

@@ -1,6 +1,7 @@
 //! `/` (status page), `/metrics`, `/api/status` and `/healthz`.
 
 use crate::engine::alert::Alert;
+use crate::serve::metrics::Metrics;
 use crate::state::{now, Observed};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, StatusCode};
@@ -20,6 +21,9 @@ pub struct Shared {
     pub alerts: RwLock<Vec<Alert>>,
     /// Metrics registry.
     pub registry: Registry,
+    /// The watch's metrics, refreshed from `observed` and `alerts` at each scrape of
+    /// `/metrics` (not at each evaluation: nothing reads them in between).
+    pub metrics: Option<Arc<Metrics>>,
     /// Signalled when a collector has published new observations.
     pub changed: tokio::sync::Notify,
     /// Where `POST /-/reload` asks for the configuration to be read again.
@@ -42,8 +46,15 @@ impl Shared {
             observed: RwLock::new(Observed::default()),
             alerts: RwLock::new(Vec::new()),
             registry,
+            metrics: None,
             changed: tokio::sync::Notify::new(),
         }
+    }
+
+    /// The same, with `metrics` refreshed at each scrape.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 }
 
@@ -72,6 +83,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    if let Some(m) = &s.metrics {
+        let obs = s.observed.read().unwrap_or_else(|p| p.into_inner());
+        let alerts = s.alerts.read().unwrap_or_else(|p| p.into_inner());
+        m.update(&obs, alerts.iter(), now());
+    }
     (
         [(header::CONTENT_TYPE, crate::serve::metrics::CONTENT_TYPE)],
         crate::serve::metrics::render(&s.registry),
