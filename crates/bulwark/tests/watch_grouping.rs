@@ -156,18 +156,6 @@ fn am_active(am: &str) -> Vec<(String, Value)> {
         .unwrap_or_default()
 }
 
-/// The keys of the alerts in a grouped webhook body.
-fn keys(body: &Value) -> Vec<String> {
-    body["alerts"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x["key"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn firing_keys(s: &Value) -> Vec<(String, Option<String>)> {
     s["alerts"]
         .as_array()
@@ -273,7 +261,7 @@ fn a_host_going_down_is_one_grouped_notification_naming_what_it_holds_back() {
     let page = http_body(&format!("http://127.0.0.1:{port}/"));
     assert!(page.contains(&format!("inhibited by {cause}")), "{page}");
     let v = main.wait_for("the grouped notification", MINUTE, |v| {
-        keys(v).contains(&cause)
+        grouped_keys(v).contains(&cause)
     });
     assert_eq!(v["source"], "bulwark-watch");
     assert_eq!(v["status"], "firing");
@@ -281,7 +269,7 @@ fn a_host_going_down_is_one_grouped_notification_naming_what_it_holds_back() {
     // One notification for the group: the cause, and the one alert of the host it
     // does not hold back; none of the symptoms.
     let power = format!("missing_power/{chain}");
-    assert_eq!(keys(&v), [cause.as_str(), power.as_str()], "{v:#}");
+    assert_eq!(grouped_keys(&v), [cause.as_str(), power.as_str()], "{v:#}");
     assert_eq!(v["alerts"][1]["labels"]["host"], HOST, "{v:#}");
     let a = &v["alerts"][0];
     assert_eq!(a["rule"], "host_down");
@@ -342,7 +330,7 @@ fn a_host_going_down_is_one_grouped_notification_naming_what_it_holds_back() {
     });
     assert_eq!(v["group"], serde_json::json!({ "host": HOST }), "{v:#}");
     // Both resolves, in one notification.
-    assert_eq!(keys(&v), [cause.as_str(), power.as_str()], "{v:#}");
+    assert_eq!(grouped_keys(&v), [cause.as_str(), power.as_str()], "{v:#}");
     assert_eq!(v["alerts"][0]["kind"], "resolved");
     assert_eq!(v["alerts"][1]["kind"], "resolved");
     // Everything about the host clears, and the group's wait passes with nothing more.

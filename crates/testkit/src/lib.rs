@@ -49,5 +49,5 @@ pub mod prelude {
         write_signer_config, SignerProc,
     };
     pub use crate::threshold::{cosigner_configs, dkg_cosigner_configs, metrics_url};
-    pub use crate::watch_api::{api, count, is, wait_api};
+    pub use crate::watch_api::{api, count, grouped_keys, is, wait_api};
 }

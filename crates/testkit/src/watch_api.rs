@@ -33,6 +33,18 @@ pub fn wait_api(port: u16, what: &str, d: &Daemon, pred: impl Fn(&Value) -> bool
     }
 }
 
+/// The keys of the alerts in a grouped webhook payload, in its order.
+pub fn grouped_keys(body: &Value) -> Vec<String> {
+    body["alerts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["key"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A webhook payload for `key` with `status` (firing or resolved).
 pub fn is(v: &Value, key: &str, status: &str) -> bool {
     v["key"] == key && v["status"] == status

@@ -27,6 +27,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::port::try_free_port;
+use testkit::watch_api::grouped_keys;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
@@ -331,17 +332,6 @@ fn group_host(body: &Value) -> Option<&str> {
     body.pointer("/group/host").and_then(Value::as_str)
 }
 
-fn keys(body: &Value) -> Vec<String> {
-    body["alerts"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x["key"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// What is wrong with the grouped notification `body` of a host down, if anything:
 /// it must hold the host's `host_down` firing, naming its nodes' `node_down` as held
 /// back, and none of the alerts it holds back.
@@ -377,7 +367,7 @@ pub fn check_notification(body: &Value, host: &str, nodes: &[&str]) -> Result<Ve
             return Err(format!("{cause} does not name {k} as held back: {a:#}"));
         }
     }
-    let leaked: Vec<String> = keys(body)
+    let leaked: Vec<String> = grouped_keys(body)
         .into_iter()
         .filter(|k| inhibits.contains(k))
         .collect();
@@ -482,7 +472,7 @@ impl Trials<'_> {
         );
         eprintln!(
             "grouped trial={trial} fault->notification={latency_ms:.0}ms kill={kill_ms:.0}ms alerts={:?}",
-            keys(&first.body)
+            grouped_keys(&first.body)
         );
 
         // The host comes back.
@@ -514,7 +504,7 @@ impl Trials<'_> {
             latency_ms,
             kill_ms,
             notifications: seen.len(),
-            alerts: keys(&first.body),
+            alerts: grouped_keys(&first.body),
             inhibits,
             resolved_after_s: resolved.at.saturating_duration_since(back).as_secs_f64(),
         })
@@ -546,7 +536,7 @@ mod tests {
         let held = check_notification(&b, HOST, &ON_HOST).unwrap();
         assert_eq!(held.len(), 3);
         assert_eq!(
-            keys(&b),
+            grouped_keys(&b),
             [format!("host_down/{HOST}"), "missing_power/devnet".into()]
         );
     }

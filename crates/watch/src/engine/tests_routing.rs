@@ -235,3 +235,53 @@ fn a_custom_inhibit_needs_equal_labels() {
         ["chain_stalled/c-1", "host_down/h1", "exporter_down/h1"]
     );
 }
+
+#[test]
+fn what_can_inhibit_is_found_again_after_a_reload_and_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut custom = config();
+    custom.routes = vec![RouteConfig::new(&["all"], Severity::Warning)];
+    custom.inhibits = vec![InhibitConfig {
+        source: [("rule".to_string(), MatchValue::One("chain_stalled".into()))].into(),
+        target: [("rule".to_string(), MatchValue::One("node_down".into()))].into(),
+        equal: vec!["chain".into()],
+    }];
+    let mut defaults = custom.clone();
+    defaults.inhibits = crate::config::default_inhibits();
+    let now = || {
+        vec![
+            Outcome::Firing(cond("host_down", "host_down/h1", Severity::Warning)),
+            Outcome::Firing(cond("exporter_down", "exporter_down/h1", Severity::Warning)),
+        ]
+    };
+    let held = |e: &crate::engine::alert::Engine| {
+        e.firing()
+            .find(|a| a.key == "exporter_down/h1")
+            .unwrap()
+            .inhibited_by
+            .clone()
+    };
+    let mut e = engine(&dir, &custom);
+    e.apply(now(), 100.0).unwrap();
+    assert_eq!(
+        held(&e),
+        None,
+        "host_down is no source under the custom list"
+    );
+    // A reload to the default list: the alert firing already becomes a source, before
+    // any outcome about it comes again.
+    let exporter_only = || now()[1..].to_vec();
+    e.set_routing(crate::engine::routing::Routing::new(&defaults));
+    e.apply(exporter_only(), 101.0).unwrap();
+    assert_eq!(held(&e).as_deref(), Some("host_down/h1"));
+    // A restart picks the firing alerts up from the database, sources included.
+    drop(e);
+    let mut e = engine(&dir, &defaults);
+    assert_eq!(held(&e).as_deref(), Some("host_down/h1"));
+    e.apply(exporter_only(), 102.0).unwrap();
+    assert_eq!(held(&e).as_deref(), Some("host_down/h1"));
+    // Back to the custom list: nothing holds it back any more.
+    e.set_routing(crate::engine::routing::Routing::new(&custom));
+    e.apply(exporter_only(), 103.0).unwrap();
+    assert_eq!(held(&e), None);
+}
