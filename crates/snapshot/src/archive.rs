@@ -14,6 +14,10 @@ use serde::Serialize;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
+/// zstd level of exported `tar.zst` archives: zstd's default, as snapshot providers
+/// publish them (an export is made once and downloaded many times).
+const EXPORT_ZSTD_LEVEL: i32 = 3;
+
 /// Archive formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -99,7 +103,7 @@ fn write_archive(
     let enc: Box<dyn Write> = match format {
         Format::Lz4 => Box::new(lz4_flex::frame::FrameEncoder::new(file).auto_finish()),
         Format::Zstd => Box::new(
-            zstd::Encoder::new(file, chunk::ZSTD_LEVEL)
+            zstd::Encoder::new(file, EXPORT_ZSTD_LEVEL)
                 .map_err(io)?
                 .auto_finish(),
         ),

@@ -25,8 +25,11 @@ pub const CDC_AVG: usize = 1024 * 1024;
 pub const CDC_MAX: usize = 4 * 1024 * 1024;
 /// Table files larger than this are cut into pieces of this size.
 pub const TABLE_PIECE: usize = 16 * 1024 * 1024;
-/// zstd level of stored chunks (fast, and most of zstd's ratio on database files).
-pub const ZSTD_LEVEL: i32 = 3;
+/// zstd level of stored chunks. Level 1: on a devnet node's 2 GB `data/` it stored about
+/// what level 3 does (table files gain little from level 3's longer match search, and
+/// snappy-compressed ones nothing) in well under half the time, and compressing is most
+/// of an incremental create's work (the snapshot section of BENCHMARKS.md).
+pub const ZSTD_LEVEL: i32 = 1;
 
 /// How a file is chunked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
