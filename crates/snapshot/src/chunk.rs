@@ -27,8 +27,8 @@ pub const CDC_MAX: usize = 4 * 1024 * 1024;
 pub const TABLE_PIECE: usize = 16 * 1024 * 1024;
 /// zstd level of stored chunks. Level 1: on a devnet node's 2 GB `data/` it stored about
 /// what level 3 does (table files gain little from level 3's longer match search, and
-/// snappy-compressed ones nothing) in well under half the time, and compressing is most
-/// of an incremental create's work (the snapshot section of BENCHMARKS.md).
+/// snappy-compressed ones nothing) in well under half the time; compressing was the
+/// largest single cost of an incremental create (the snapshot section of BENCHMARKS.md).
 pub const ZSTD_LEVEL: i32 = 1;
 
 /// How a file is chunked.
